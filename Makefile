@@ -1,0 +1,32 @@
+# The two commands of the README's quick start are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint stack system-deps bench clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+system-deps:
+	.ci/install-system-deps
+
+demo: $(INSTALLED)
+	$(VENV)/bin/costopt --help
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: $(INSTALLED) system-deps lint
+	$(PY) -m pytest -q
+
+stack: $(INSTALLED) system-deps
+	$(PY) -m tests.stack
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,33 @@
+"""Session-wide fixtures: the real Kafka + Prometheus stack, started once and stopped at the end.
+
+A missing server is a failure, never a skip: the stack's start raises with the server's log tail.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.stack.prometheus_server import PrometheusServer
+from tests.stack.stack import Stack, new_stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    running = new_stack()
+    running.start()
+    yield running
+    running.stop()
+    shutil.rmtree(running.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def empty_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A Prometheus that scrapes nothing, for backfilled (simulated) histories."""
+    server = PrometheusServer(Path(tmp_path_factory.mktemp("prometheus-backfill")))
+    server.start()
+    yield server
+    server.stop()
