@@ -1,0 +1,81 @@
+"""Every cost formula in costopt, in one place, with units in the names.
+
+Inputs are numpy arrays (one element per topic) or scalars, so the same formula serves a single
+topic in a test and 20,000 topics in one vectorised pass. Results are amounts of money per month
+as floats; `allocation.py` turns them into exact integer micro-units before anything is summed.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+HOURS_PER_MONTH = 730.0  # 8,760 h / 12, the cloud billing convention
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+
+FloatArray = npt.NDArray[np.float64]
+Number = TypeVar("Number", float, FloatArray)
+
+
+def bytes_per_month(bytes_per_second: Number) -> Number:
+    return bytes_per_second * SECONDS_PER_MONTH
+
+
+def stored_bytes(log_size_bytes: Number, replication_factor: Number,
+                 counts_replicas: bool) -> Number:
+    """Bytes billed as storage: every replica on broker disks, or one copy where the vendor
+    bills logical bytes (Confluent Cloud)."""
+    return log_size_bytes * replication_factor if counts_replicas else log_size_bytes * 1.0
+
+
+def storage_cost_per_month(stored_bytes: Number, price_per_gb_month: float,
+                           gb_bytes: int) -> Number:
+    return stored_bytes / gb_bytes * price_per_gb_month
+
+
+def transfer_cost_per_month(bytes_per_second: Number, price_per_gb: float,
+                            gb_bytes: int) -> Number:
+    return bytes_per_month(bytes_per_second) / gb_bytes * price_per_gb
+
+
+def compute_cost_per_month(price_per_hour: float) -> float:
+    return price_per_hour * HOURS_PER_MONTH
+
+
+def partition_cost_per_month(partitions: Number, price_per_partition_hour: float) -> Number:
+    return partitions * price_per_partition_hour * HOURS_PER_MONTH
+
+
+def cross_zone_client_share(zones: int) -> float:
+    """Share of client bytes that cross a zone when clients and leaders are spread evenly."""
+    return (zones - 1) / zones if zones > 1 else 0.0
+
+
+def replication_cross_zone_share(zones: int, replication_factor: Number) -> Number:
+    """Share of follower fetch bytes that cross a zone.
+
+    With rack-aware placement and at least as many zones as replicas, every follower sits in
+    another zone than its leader (share 1). With fewer zones than replicas some followers share
+    the leader's zone; we take the even-spread share (zones-1)/zones for those.
+    """
+    if zones <= 1:
+        return replication_factor * 0.0
+    even_spread = (zones - 1) / zones
+    return np.where(replication_factor <= zones, 1.0, even_spread)  # type: ignore[return-value]
+
+
+def replication_bytes_per_second(bytes_in_per_second: Number,
+                                 replication_factor: Number) -> Number:
+    return bytes_in_per_second * np.maximum(replication_factor - 1, 0)
+
+
+def retained_bytes_estimate(bytes_in_per_second: Number, retention_ms: Number,
+                            retention_bytes_per_partition: Number, partitions: Number) -> Number:
+    """Bytes one replica keeps at steady state: rate × retention time, capped by
+    retention.bytes per partition. -1 means no limit on either."""
+    by_time = np.where(retention_ms < 0, np.inf, bytes_in_per_second * retention_ms / 1000.0)
+    by_size = np.where(retention_bytes_per_partition < 0, np.inf,
+                       retention_bytes_per_partition * partitions)
+    return np.minimum(by_time, by_size)  # type: ignore[return-value]

@@ -1,0 +1,72 @@
+"""Who owns a topic: an exact mapping first, then regex rules in order, then a default.
+
+Teams usually put their name in the topic prefix (`payments.orders.v1`), so the default rule
+takes the first dotted segment. A rule's owner may refer to regex groups (`\\1`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+UNOWNED = "unowned"
+
+
+class OwnerRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pattern: str = Field(description="regex matched against the start of the topic name")
+    owner: str = Field(description="team name; may use \\1 for regex groups")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regex: {exc}") from None
+        return value
+
+
+DEFAULT_RULES = (
+    OwnerRule(pattern=r"^__", owner="platform"),
+    OwnerRule(pattern=r"^([A-Za-z0-9_-]+)\.", owner=r"\1"),
+)
+
+
+class OwnerAttribution(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mapping: dict[str, str] = Field(default_factory=dict, description="exact topic -> owner")
+    rules: tuple[OwnerRule, ...] = DEFAULT_RULES
+    default_owner: str = UNOWNED
+
+    @classmethod
+    def from_mapping_file(cls, path: str | Path,
+                          rules: tuple[OwnerRule, ...] = DEFAULT_RULES) -> OwnerAttribution:
+        """A YAML or CSV (topic,owner) mapping file."""
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix == ".csv":
+            rows = [line.split(",", 1) for line in text.splitlines()[1:] if line.strip()]
+            mapping = {topic.strip(): owner.strip() for topic, owner in rows}
+        else:
+            loaded = yaml.safe_load(text) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: an owner mapping is topic: owner pairs")
+            mapping = {str(key): str(value) for key, value in loaded.items()}
+        return cls(mapping=mapping, rules=rules)
+
+    def owner_of(self, topic: str) -> str:
+        if topic in self.mapping:
+            return self.mapping[topic]
+        for rule in self.rules:
+            match = re.match(rule.pattern, topic)
+            if match:
+                return match.expand(rule.owner)
+        return self.default_owner
+
+    def owners_of(self, topics: Iterable[str]) -> list[str]:
+        return [self.owner_of(topic) for topic in topics]

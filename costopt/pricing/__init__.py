@@ -1,0 +1,17 @@
+"""Price catalogs as data: YAML files validated on load, one per provider and offering."""
+
+from costopt.pricing.catalog import (
+    CatalogError,
+    PriceCatalog,
+    builtin_catalog_names,
+    load_builtin_catalog,
+    load_catalog,
+)
+
+__all__ = [
+    "CatalogError",
+    "PriceCatalog",
+    "builtin_catalog_names",
+    "load_builtin_catalog",
+    "load_catalog",
+]

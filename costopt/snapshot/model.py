@@ -1,0 +1,89 @@
+"""Typed snapshot values. Usage figures are averages over the snapshot's window, in per-second
+units. Sizes are in bytes of one replica unless the name says otherwise.
+
+Partitions are kept as counts per topic, not as 200,000 objects: nothing costopt computes needs
+a single partition, and fleet-wide work must stay cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+RETENTION_FOREVER = -1
+LOCAL_RETENTION_SAME_AS_TOTAL = -2
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    broker_id: int
+    rack: str | None
+    instance_type: str
+    disk_capacity_bytes: int
+    disk_used_bytes: int | None = None
+    cpu_utilisation: float | None = None  # 0..1, averaged over the window
+    partition_replicas: int | None = None
+    provisioned_throughput_mibps: float | None = None  # priced where the disk is (EBS gp3)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    partitions: int
+    replication_factor: int
+    retention_ms: int = 7 * 24 * 3_600_000
+    retention_bytes: int = -1  # per partition, -1 = no size limit
+    cleanup_policy: str = "delete"
+    compression_type: str = "producer"
+    min_insync_replicas: int = 1
+    remote_storage_enable: bool = False
+    local_retention_ms: int = LOCAL_RETENTION_SAME_AS_TOTAL
+    segment_bytes: int = 1_073_741_824
+    bytes_in_per_second: float = 0.0
+    bytes_out_per_second: float = 0.0
+    messages_in_per_second: float = 0.0
+    log_size_bytes: int = 0  # local, one replica, all partitions
+    remote_log_size_bytes: int = 0  # tiered (object storage), stored once
+
+    @property
+    def is_compacted(self) -> bool:
+        return "compact" in self.cleanup_policy
+
+    @property
+    def is_internal(self) -> bool:
+        return self.name.startswith("__")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroup:
+    group: str
+    topic: str
+    lag_messages: int = 0
+    lag_seconds: float | None = None  # offset lag divided by the topic's message-in rate
+    members: int = 0
+    state: str = "Stable"
+    committed_offset_sum: int | None = None
+    bytes_out_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    cluster: str
+    taken_at: datetime
+    window_seconds: int
+    brokers: tuple[Broker, ...]
+    topics: tuple[Topic, ...]
+    groups: tuple[ConsumerGroup, ...] = ()
+    rack_aware_fetch: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def zones(self) -> int:
+        """Distinct racks among the brokers; brokers without a rack count as one zone."""
+        return max(1, len({broker.rack for broker in self.brokers}))
+
+    def topic(self, name: str) -> Topic:
+        for topic in self.topics:
+            if topic.name == name:
+                return topic
+        raise KeyError(f"unknown topic {name!r} in cluster {self.cluster!r}")
