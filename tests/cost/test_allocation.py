@@ -112,5 +112,5 @@ def test_weights_must_sum_to_one() -> None:
 
 
 def test_unknown_instance_type_names_it() -> None:
-    with pytest.raises(ValueError, match="no price for instance type 'm9.huge'"):
+    with pytest.raises(ValueError, match=r"no price for instance type 'm9\.huge'"):
         allocate(worked_example_cluster("m9.huge"), load_builtin_catalog("aws-self-managed"))
