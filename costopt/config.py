@@ -1,0 +1,210 @@
+"""costopt's configuration: one YAML file plus environment overrides (pydantic-settings).
+
+Environment variables start with `COSTOPT_` and use `__` for nesting, e.g.
+`COSTOPT_STORE_URL=postgresql+psycopg://...` or `COSTOPT_API__AUTH_ENABLED=false`.
+Validation fails fast and names the field, because a wrong setting found at 3 a.m. by a
+scheduled job is worse than one refused at start.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from costopt.cost.allocation import AllocationSettings
+from costopt.cost.owners import DEFAULT_RULES, OwnerRule
+
+Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
+CONFIG_ENV = "COSTOPT_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KafkaSecurity(_Strict):
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSecurity:
+        if self.protocol.startswith("SASL") and self.sasl_mechanism is None:
+            raise ValueError("sasl_mechanism is required when protocol is SASL_*")
+        return self
+
+
+class PrometheusSettings(_Strict):
+    url: str = Field(description="Prometheus-compatible HTTP API base URL")
+    auth_header: SecretStr | None = Field(None, description="e.g. 'Bearer xyz'")
+    dialect: Dialect = "auto"
+    cluster_label: str = "cluster"
+    cluster_label_value: str | None = Field(
+        None, description="the label's value for this cluster; default: the cluster's name")
+    timeout_seconds: float = Field(60, gt=0)
+    max_concurrency: int = Field(4, ge=1, le=32)
+    verify_tls: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class ClusterSettings(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    bootstrap_servers: str | None = None
+    security: KafkaSecurity = KafkaSecurity()
+    prometheus: PrometheusSettings | None = None
+    catalog: str = Field("aws-self-managed", description="built-in catalog name or file path")
+    instance_type: str | None = Field(
+        None, description="broker instance type, when the brokers cannot tell")
+    disk_capacity_bytes: int | None = Field(None, gt=0)
+    rack_aware_fetch: bool = False
+    admin_timeout_seconds: float = Field(30, gt=0)
+    sample_records_per_topic: int = Field(50, ge=0, le=10_000)
+
+
+class ScheduleSettings(_Strict):
+    collect_every_minutes: int = Field(15, ge=1, le=1440)
+    analyze_every_minutes: int = Field(60, ge=1, le=1440)
+    report_cron: str = Field("0 6 * * mon", description="crontab, UTC; default Monday 06:00")
+    misfire_grace_seconds: int = Field(600, ge=1)
+    history_days: int = Field(30, ge=1, le=400)
+
+
+class ApiToken(_Strict):
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the token")
+    scopes: list[Literal["read", "admin"]] = ["read"]
+
+
+class ApiSettings(_Strict):
+    auth_enabled: bool = True
+    tokens: list[ApiToken] = []
+    open_healthz: bool = True
+    open_metrics: bool = False
+    cors_origins: list[str] = []
+    max_body_bytes: int = Field(1_000_000, ge=1_024)
+    metrics_top_topics: int = Field(200, ge=1, le=10_000)
+
+
+class OwnerSettings(_Strict):
+    mapping_file: str | None = None
+    rules: list[OwnerRule] = list(DEFAULT_RULES)
+    default_owner: str = "unowned"
+
+
+class ReportSettings(_Strict):
+    directory: str | None = None
+    grafana_url: str | None = Field(None, description="Grafana base URL for deep links")
+    webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_to: list[str] = []
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COSTOPT_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    store_url: str = "sqlite:///costopt.db"
+    currency: str = "USD"
+    clusters: list[ClusterSettings] = []
+    schedule: ScheduleSettings = ScheduleSettings()
+    api: ApiSettings = ApiSettings()
+    owners: OwnerSettings = OwnerSettings()
+    allocation: AllocationSettings = AllocationSettings()
+    rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-rule settings: enabled, thresholds")
+    report: ReportSettings = ReportSettings()
+
+    @field_validator("clusters")
+    @classmethod
+    def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:
+        names = [cluster.name for cluster in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"cluster names must be unique; repeated: {duplicates}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (passed as init values).
+        return env_settings, init_settings
+
+    def cluster(self, name: str) -> ClusterSettings:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(f"unknown cluster {name!r}; configured: "
+                       f"{', '.join(c.name for c in self.clusters) or 'none'}")
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        value = item.get("input")
+        shown = "***" if "password" in field or "token" in field or "auth" in field else value
+        lines.append(f"{source}: field {field!r}: {item['msg']} (value: {shown!r})")
+    return "invalid configuration\n" + "\n".join(lines)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Settings from a YAML file (or $COSTOPT_CONFIG, or none) with env overrides."""
+    path = path or os.environ.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    source = "environment"
+    if path:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the configuration is a mapping of settings")
+        data = loaded
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, loaded once; tests and jobs may call `load_settings` directly."""
+    return load_settings()

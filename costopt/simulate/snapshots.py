@@ -1,0 +1,142 @@
+"""Turn a simulated fleet into the snapshots and history series that costopt's store holds,
+exactly as a collect would have produced them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costopt.simulate.fleet import Fleet, stable_seed
+from costopt.simulate.series import SeriesBlock, cluster_series
+from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+
+SNAPSHOT_WINDOW_HOURS = 24
+# Disk used beyond the topics' logs (indexes, snapshots, metadata): an unallocated share.
+DISK_OVERHEAD_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class SimulatedCluster:
+    snapshot: ClusterSnapshot
+    catalog: str
+    series: SeriesBlock
+
+
+def _topics(block: SeriesBlock) -> tuple[Topic, ...]:
+    window = slice(-SNAPSHOT_WINDOW_HOURS, None)
+    bytes_in = block.bytes_in_per_second[:, window].mean(axis=1)
+    bytes_out = block.bytes_out_per_second[:, window].mean(axis=1)
+    messages_in = block.messages_in_per_second[:, window].mean(axis=1)
+    log_size = block.log_size_bytes[:, -1]
+    frame = block.topics
+    tiered = frame["remote_storage_enable"].to_numpy()
+    total_ms = frame["retention_ms"].to_numpy()
+    local_ms = np.where(frame["local_retention_ms"] >= 0, frame["local_retention_ms"], total_ms)
+    remote = np.where(tiered, log_size * np.maximum(total_ms - local_ms, 0) / np.maximum(
+        local_ms, 1), 0.0)
+    return tuple(
+        Topic(name=row.topic, partitions=int(row.partitions),
+              replication_factor=int(row.replication_factor),
+              retention_ms=int(row.retention_ms), retention_bytes=int(row.retention_bytes),
+              cleanup_policy=row.cleanup_policy, compression_type=row.compression_type,
+              min_insync_replicas=int(row.min_insync_replicas),
+              remote_storage_enable=bool(row.remote_storage_enable),
+              local_retention_ms=int(row.local_retention_ms),
+              bytes_in_per_second=float(bytes_in[i]), bytes_out_per_second=float(bytes_out[i]),
+              messages_in_per_second=float(messages_in[i]), log_size_bytes=int(log_size[i]),
+              remote_log_size_bytes=int(remote[i]))
+        for i, row in enumerate(frame.itertuples(index=False))
+    )
+
+
+def _groups(fleet: Fleet, cluster: str, topics: dict[str, Topic]) -> tuple[ConsumerGroup, ...]:
+    rows = fleet.groups[fleet.groups["cluster"] == cluster]
+    rng = np.random.default_rng(stable_seed(fleet.spec.seed, cluster, "lag"))
+    phase = rng.random(len(rows))
+    groups = []
+    for i, row in enumerate(rows.itertuples(index=False)):
+        topic = topics[row.topic]
+        if row.kind == "abandoned":
+            lag_seconds = row.abandoned_days_ago * 86_400.0
+        elif row.kind == "streaming":
+            lag_seconds = row.typical_lag_seconds
+        else:  # batch readers: somewhere in their sawtooth
+            lag_seconds = row.peak_lag_seconds * phase[i]
+        lag_messages = int(topic.messages_in_per_second * lag_seconds)
+        groups.append(ConsumerGroup(
+            group=row.group, topic=row.topic, lag_messages=lag_messages,
+            lag_seconds=float(lag_seconds), members=int(row.members), state=row.state,
+            bytes_out_per_second=0.0 if row.kind == "abandoned" else topic.bytes_in_per_second))
+    return tuple(groups)
+
+
+def _brokers(fleet: Fleet, cluster: str, topics: tuple[Topic, ...]) -> tuple[Broker, ...]:
+    rows = fleet.brokers[fleet.brokers["cluster"] == cluster]
+    used = sum(t.log_size_bytes * t.replication_factor for t in topics)
+    per_broker_used = int(used * (1 + DISK_OVERHEAD_SHARE) / max(len(rows), 1))
+    replicas = sum(t.partitions * t.replication_factor for t in topics) // max(len(rows), 1)
+    return tuple(
+        Broker(broker_id=int(row.broker_id), rack=row.rack, instance_type=row.instance_type,
+               disk_capacity_bytes=int(row.disk_capacity_bytes),
+               disk_used_bytes=per_broker_used, cpu_utilisation=float(row.cpu_utilisation),
+               partition_replicas=int(replicas))
+        for row in rows.itertuples(index=False)
+    )
+
+
+def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
+    block = cluster_series(fleet, cluster)
+    topics = _topics(block)
+    by_name = {topic.name: topic for topic in topics}
+    meta = fleet.clusters.set_index("cluster").loc[cluster]
+    snapshot = ClusterSnapshot(
+        cluster=cluster, taken_at=fleet.end.replace(tzinfo=fleet.end.tzinfo),
+        window_seconds=SNAPSHOT_WINDOW_HOURS * 3600,
+        brokers=_brokers(fleet, cluster, topics), topics=topics,
+        groups=_groups(fleet, cluster, by_name),
+        rack_aware_fetch=bool(meta["rack_aware_fetch"]),
+    )
+    return SimulatedCluster(snapshot, str(meta["catalog"]), block)
+
+
+def simulate_clusters(fleet: Fleet) -> Iterator[SimulatedCluster]:
+    for cluster in fleet.clusters["cluster"]:
+        yield simulate_cluster(fleet, cluster)
+
+
+def history_frame(block: SeriesBlock, hourly_days: int = 7) -> pd.DataFrame:
+    """Series as the store keeps them: daily means for the whole history and hourly points for
+    the last `hourly_days` (what a collect fetches: hourly everywhere is too costly at scale)."""
+    topics = block.topics["topic"].to_numpy()
+    hours = block.hours
+    days = hours.floor("D")
+    frames = []
+    unique_days = days.unique()
+    day_index = np.searchsorted(unique_days.to_numpy(), days.to_numpy())
+    counts = np.bincount(day_index)
+    metrics = {
+        "bytes_in_per_second": block.bytes_in_per_second,
+        "bytes_out_per_second": block.bytes_out_per_second,
+        "messages_in_per_second": block.messages_in_per_second,
+        "log_size_bytes": block.log_size_bytes,
+    }
+    daily = {}
+    for name, values in metrics.items():
+        sums = np.zeros((len(topics), len(unique_days)), dtype=np.float64)
+        np.add.at(sums.T, day_index, values.T)
+        daily[name] = (sums / counts[None, :]).ravel()
+    frames.append(pd.DataFrame({
+        "cluster": block.cluster, "topic": np.repeat(topics, len(unique_days)),
+        "ts": np.tile(unique_days.to_numpy(), len(topics)), "resolution_seconds": 86_400,
+        **daily}))
+    recent = hours >= hours[-1] - pd.Timedelta(days=hourly_days) + pd.Timedelta(hours=1)
+    cols = int(recent.sum())
+    frames.append(pd.DataFrame({
+        "cluster": block.cluster, "topic": np.repeat(topics, cols),
+        "ts": np.tile(hours[recent].to_numpy(), len(topics)), "resolution_seconds": 3_600,
+        **{name: values[:, recent].astype(np.float64).ravel()
+           for name, values in metrics.items()}}))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,123 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations under `migrations/` create them;
+this module is the single description the code reads and writes through."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cluster", String(255), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("rack_aware_fetch", Boolean, nullable=False, default=False),
+    Column("catalog", String(255), nullable=True),
+    Column("source", String(32), nullable=False),
+    Column("labels", JSON, nullable=False, default=dict),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("cluster", "taken_at", name="uq_snapshot_cluster_window"),
+)
+
+snapshot_brokers = Table(
+    "snapshot_brokers", metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("broker_id", Integer, nullable=False),
+    Column("rack", String(255)),
+    Column("instance_type", String(255), nullable=False),
+    Column("disk_capacity_bytes", BigInteger, nullable=False),
+    Column("disk_used_bytes", BigInteger),
+    Column("cpu_utilisation", Float),
+    Column("partition_replicas", Integer),
+    Column("provisioned_throughput_mibps", Float),
+    Index("ix_snapshot_brokers_snapshot", "snapshot_id"),
+)
+
+snapshot_topics = Table(
+    "snapshot_topics", metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("partitions", Integer, nullable=False),
+    Column("replication_factor", Integer, nullable=False),
+    Column("retention_ms", BigInteger, nullable=False),
+    Column("retention_bytes", BigInteger, nullable=False),
+    Column("cleanup_policy", String(64), nullable=False),
+    Column("compression_type", String(32), nullable=False),
+    Column("min_insync_replicas", Integer, nullable=False),
+    Column("remote_storage_enable", Boolean, nullable=False),
+    Column("local_retention_ms", BigInteger, nullable=False),
+    Column("segment_bytes", BigInteger, nullable=False),
+    Column("bytes_in_per_second", Float, nullable=False),
+    Column("bytes_out_per_second", Float, nullable=False),
+    Column("messages_in_per_second", Float, nullable=False),
+    Column("log_size_bytes", BigInteger, nullable=False),
+    Column("remote_log_size_bytes", BigInteger, nullable=False),
+    Index("ix_snapshot_topics_snapshot", "snapshot_id"),
+)
+
+snapshot_groups = Table(
+    "snapshot_groups", metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("group_name", String(512), nullable=False),
+    Column("topic", String(512), nullable=False),
+    Column("lag_messages", BigInteger, nullable=False),
+    Column("lag_seconds", Float),
+    Column("members", Integer, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("committed_offset_sum", BigInteger),
+    Column("bytes_out_per_second", Float),
+    Index("ix_snapshot_groups_snapshot", "snapshot_id"),
+)
+
+topic_series = Table(
+    "topic_series", metadata,
+    Column("cluster", String(255), primary_key=True),
+    Column("topic", String(512), primary_key=True),
+    Column("resolution_seconds", Integer, primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("bytes_in_per_second", Float, nullable=False),
+    Column("bytes_out_per_second", Float, nullable=False),
+    Column("messages_in_per_second", Float, nullable=False),
+    Column("log_size_bytes", Float, nullable=False),
+)
+
+sample_records = Table(
+    "sample_records", metadata,
+    Column("cluster", String(255), primary_key=True),
+    Column("topic", String(512), primary_key=True),
+    Column("payloads", JSON, nullable=False),  # base64 strings, newest last
+    Column("sampled_at", DateTime(timezone=True), nullable=False),
+)
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("cluster", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("detail", JSON, nullable=False, default=dict),
+    Index("ix_job_runs_started", "started_at"),
+)

@@ -1,0 +1,301 @@
+"""costopt's store: SQLite by default, PostgreSQL by URL, schema managed by Alembic.
+
+Every write of a snapshot is one transaction and idempotent per (cluster, window): writing the
+same window again replaces it whole, so a re-run never duplicates or half-writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select
+
+from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.store import schema
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SERIES_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
+                  "log_size_bytes")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or holds nothing for what was asked."""
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    id: int
+    snapshot: ClusterSnapshot
+    catalog: str | None
+    source: str
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect and bring the schema to the newest migration."""
+        store = cls(url)
+        store.migrate("head")
+        return store
+
+    def _alembic(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    def migrate(self, revision: str = "head") -> None:
+        with self.engine.begin() as connection:
+            command.upgrade(self._alembic(connection), revision)
+
+    def downgrade(self, revision: str) -> None:
+        with self.engine.begin() as connection:
+            command.downgrade(self._alembic(connection), revision)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # Snapshots -------------------------------------------------------------------------
+
+    def save_snapshot(self, snapshot: ClusterSnapshot, *, catalog: str | None, source: str,
+                      series: pd.DataFrame | None = None,
+                      samples: dict[str, list[bytes]] | None = None) -> int:
+        """Store a snapshot with its series (and sampled records) in one transaction."""
+        taken_at = _utc(snapshot.taken_at)
+        with self.transaction() as connection:
+            connection.execute(delete(schema.snapshots).where(
+                schema.snapshots.c.cluster == snapshot.cluster,
+                schema.snapshots.c.taken_at == taken_at))
+            inserted = connection.execute(insert(schema.snapshots).values(
+                cluster=snapshot.cluster, taken_at=taken_at,
+                window_seconds=snapshot.window_seconds,
+                rack_aware_fetch=snapshot.rack_aware_fetch, catalog=catalog, source=source,
+                labels=dict(snapshot.labels), stored_at=datetime.now(UTC),
+            )).inserted_primary_key
+            assert inserted is not None
+            snapshot_id = int(inserted[0])
+            _insert_many(connection, schema.snapshot_brokers, (
+                {"snapshot_id": snapshot_id, "broker_id": b.broker_id, "rack": b.rack,
+                 "instance_type": b.instance_type, "disk_capacity_bytes": b.disk_capacity_bytes,
+                 "disk_used_bytes": b.disk_used_bytes, "cpu_utilisation": b.cpu_utilisation,
+                 "partition_replicas": b.partition_replicas,
+                 "provisioned_throughput_mibps": b.provisioned_throughput_mibps}
+                for b in snapshot.brokers))
+            _insert_many(connection, schema.snapshot_topics, (
+                {"snapshot_id": snapshot_id, **_topic_row(t)} for t in snapshot.topics))
+            _insert_many(connection, schema.snapshot_groups, (
+                {"snapshot_id": snapshot_id, "group_name": g.group, "topic": g.topic,
+                 "lag_messages": g.lag_messages, "lag_seconds": g.lag_seconds,
+                 "members": g.members, "state": g.state,
+                 "committed_offset_sum": g.committed_offset_sum,
+                 "bytes_out_per_second": g.bytes_out_per_second}
+                for g in snapshot.groups))
+            if series is not None and not series.empty:
+                self._replace_series(connection, snapshot.cluster, series)
+            for topic, payloads in (samples or {}).items():
+                connection.execute(delete(schema.sample_records).where(
+                    schema.sample_records.c.cluster == snapshot.cluster,
+                    schema.sample_records.c.topic == topic))
+                connection.execute(insert(schema.sample_records).values(
+                    cluster=snapshot.cluster, topic=topic, sampled_at=taken_at,
+                    payloads=[base64.b64encode(p).decode() for p in payloads]))
+        return snapshot_id
+
+    def _replace_series(self, connection: Connection, cluster: str, series: pd.DataFrame) -> None:
+        """Replace the covered time range per resolution, so re-collecting a window is a no-op."""
+        table = schema.topic_series
+        for resolution, part in series.groupby("resolution_seconds"):
+            timestamps = pd.to_datetime(part["ts"], utc=True)
+            connection.execute(delete(table).where(
+                table.c.cluster == cluster, table.c.resolution_seconds == int(resolution),
+                table.c.ts >= timestamps.min().to_pydatetime(),
+                table.c.ts <= timestamps.max().to_pydatetime()))
+            records = pd.DataFrame({
+                "cluster": cluster, "topic": part["topic"].to_numpy(),
+                "resolution_seconds": int(resolution),
+                "ts": timestamps.dt.to_pydatetime(),
+                **{name: part[name].astype(float).to_numpy() for name in SERIES_COLUMNS},
+            }).to_dict("records")
+            _insert_many(connection, table, records)
+
+    def clusters(self) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.snapshots.c.cluster).distinct()
+                                      .order_by(schema.snapshots.c.cluster))
+            return [row[0] for row in rows]
+
+    def latest_snapshot(self, cluster: str) -> StoredSnapshot:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(schema.snapshots).where(schema.snapshots.c.cluster == cluster)
+                .order_by(schema.snapshots.c.taken_at.desc()).limit(1)).mappings().first()
+            if row is None:
+                raise StoreError(f"no snapshot stored for cluster {cluster!r}")
+            return _load(connection, row)
+
+    def latest_snapshots(self) -> list[StoredSnapshot]:
+        return [self.latest_snapshot(cluster) for cluster in self.clusters()]
+
+    def snapshot_count(self, cluster: str | None = None) -> int:
+        query = select(func.count()).select_from(schema.snapshots)
+        if cluster is not None:
+            query = query.where(schema.snapshots.c.cluster == cluster)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def series(self, cluster: str, topic: str | None = None,
+               resolution_seconds: int | None = None) -> pd.DataFrame:
+        table = schema.topic_series
+        query = select(table).where(table.c.cluster == cluster)
+        if topic is not None:
+            query = query.where(table.c.topic == topic)
+        if resolution_seconds is not None:
+            query = query.where(table.c.resolution_seconds == resolution_seconds)
+        with self.engine.connect() as connection:
+            frame = pd.read_sql(query.order_by(table.c.topic, table.c.ts), connection)
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        return frame
+
+    def samples(self, cluster: str, topic: str) -> list[bytes]:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.sample_records.c.payloads).where(
+                schema.sample_records.c.cluster == cluster,
+                schema.sample_records.c.topic == topic)).first()
+        return [base64.b64decode(p) for p in row[0]] if row else []
+
+    def sampled_topics(self, cluster: str) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.sample_records.c.topic).where(
+                schema.sample_records.c.cluster == cluster))
+            return [row[0] for row in rows]
+
+    # Job runs --------------------------------------------------------------------------
+
+    def start_job(self, kind: str, cluster: str | None = None,
+                  detail: dict[str, Any] | None = None) -> str:
+        job_id = uuid.uuid4().hex
+        with self.transaction() as connection:
+            connection.execute(insert(schema.job_runs).values(
+                id=job_id, kind=kind, cluster=cluster, status="running",
+                started_at=datetime.now(UTC), detail=detail or {}))
+        return job_id
+
+    def finish_job(self, job_id: str, status: str, error: str | None = None,
+                   detail: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "finished_at": datetime.now(UTC),
+                                  "error": error}
+        if detail is not None:
+            values["detail"] = detail
+        with self.transaction() as connection:
+            connection.execute(schema.job_runs.update()
+                               .where(schema.job_runs.c.id == job_id).values(**values))
+
+    def jobs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+        query = select(schema.job_runs).order_by(schema.job_runs.c.started_at.desc())
+        if kind is not None:
+            query = query.where(schema.job_runs.c.kind == kind)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query.limit(limit)).mappings()]
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.job_runs).where(
+                schema.job_runs.c.id == job_id)).mappings().first()
+            return dict(row) if row else None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _insert_many(connection: Connection, table: Any, rows: Iterable[dict[str, Any]],
+                 chunk: int = 20_000) -> None:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            connection.execute(insert(table), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(table), batch)
+
+
+def _topic_row(topic: Topic) -> dict[str, Any]:
+    return {
+        "name": topic.name, "partitions": topic.partitions,
+        "replication_factor": topic.replication_factor, "retention_ms": topic.retention_ms,
+        "retention_bytes": topic.retention_bytes, "cleanup_policy": topic.cleanup_policy,
+        "compression_type": topic.compression_type,
+        "min_insync_replicas": topic.min_insync_replicas,
+        "remote_storage_enable": topic.remote_storage_enable,
+        "local_retention_ms": topic.local_retention_ms, "segment_bytes": topic.segment_bytes,
+        "bytes_in_per_second": topic.bytes_in_per_second,
+        "bytes_out_per_second": topic.bytes_out_per_second,
+        "messages_in_per_second": topic.messages_in_per_second,
+        "log_size_bytes": topic.log_size_bytes,
+        "remote_log_size_bytes": topic.remote_log_size_bytes,
+    }
+
+
+def _load(connection: Connection, row: Any) -> StoredSnapshot:
+    snapshot_id = row["id"]
+    brokers = tuple(
+        Broker(broker_id=b["broker_id"], rack=b["rack"], instance_type=b["instance_type"],
+               disk_capacity_bytes=b["disk_capacity_bytes"],
+               disk_used_bytes=b["disk_used_bytes"], cpu_utilisation=b["cpu_utilisation"],
+               partition_replicas=b["partition_replicas"],
+               provisioned_throughput_mibps=b["provisioned_throughput_mibps"])
+        for b in connection.execute(select(schema.snapshot_brokers).where(
+            schema.snapshot_brokers.c.snapshot_id == snapshot_id)
+            .order_by(schema.snapshot_brokers.c.broker_id)).mappings())
+    topic_columns = [c for c in schema.snapshot_topics.c if c.name != "snapshot_id"]
+    topics = tuple(
+        Topic(**dict(t)) for t in connection.execute(
+            select(*topic_columns).where(schema.snapshot_topics.c.snapshot_id == snapshot_id)
+            .order_by(schema.snapshot_topics.c.name)).mappings())
+    groups = tuple(
+        ConsumerGroup(group=g["group_name"], topic=g["topic"], lag_messages=g["lag_messages"],
+                      lag_seconds=g["lag_seconds"], members=g["members"], state=g["state"],
+                      committed_offset_sum=g["committed_offset_sum"],
+                      bytes_out_per_second=g["bytes_out_per_second"])
+        for g in connection.execute(select(schema.snapshot_groups).where(
+            schema.snapshot_groups.c.snapshot_id == snapshot_id)).mappings())
+    snapshot = ClusterSnapshot(
+        cluster=row["cluster"], taken_at=_utc(row["taken_at"]),
+        window_seconds=row["window_seconds"], brokers=brokers, topics=topics, groups=groups,
+        rack_aware_fetch=bool(row["rack_aware_fetch"]), labels=dict(row["labels"] or {}))
+    return StoredSnapshot(snapshot_id, snapshot, row["catalog"], row["source"])
