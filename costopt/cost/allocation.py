@@ -341,3 +341,39 @@ def project(baseline: ClusterCost, frame: pd.DataFrame,
     bill = {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
     return ClusterCost(baseline.cluster, baseline.currency, basis.catalog.name, rows, bill,
                        basis, frame)
+
+
+def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,
+                         after: pd.DataFrame) -> np.ndarray:
+    """Per row, the change in the cluster's bill (micros) if only that topic changed from its
+    row in `before` to its row in `after` (row-aligned; any subset of the cluster's topics).
+
+    Equals `project` of that single change, to rounding of a few micros, because topics are
+    priced against the basis's fixed totals and shared capacity scales linearly with usage.
+    """
+    before_costs = topic_costs(before, basis)
+    after_costs = topic_costs(after, basis)
+    delta = sum(_to_micros(after_costs[c]) - _to_micros(before_costs[c]) for c in COMPONENTS)
+    counts = basis.catalog.storage_counts_replicas
+
+    def stored(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(formulas.stored_bytes(f["log_size_bytes"].to_numpy(dtype=np.float64),
+                                                f["replication_factor"].to_numpy(dtype=np.float64),
+                                                counts))
+
+    def load(f: pd.DataFrame) -> np.ndarray:
+        thr = (f["bytes_in_per_second"] + f["bytes_out_per_second"]).to_numpy(dtype=np.float64)
+        rep = (f["partitions"] * f["replication_factor"]).to_numpy(dtype=np.float64)
+        thr_share = thr / basis.throughput_total if basis.throughput_total else 0 * thr
+        rep_share = (rep / basis.partition_replicas_total if basis.partition_replicas_total
+                     else 0 * rep)
+        return basis.weight_throughput * thr_share + basis.weight_partitions * rep_share
+
+    storage_capacity = (basis.idle_micros["storage_local"]
+                        + basis.unallocated_micros.get("storage_local", 0))
+    compute_capacity = basis.idle_micros["compute"] + basis.unallocated_micros.get("compute", 0)
+    stored_delta = stored(after) - stored(before)
+    storage_share = (stored_delta / basis.stored_bytes_total if basis.stored_bytes_total
+                     else 0 * stored_delta)
+    return np.rint(np.asarray(delta, dtype=np.float64) + storage_capacity * storage_share
+                   + compute_capacity * (load(after) - load(before))).astype(np.int64)

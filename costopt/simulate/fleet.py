@@ -133,6 +133,8 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     # Throughput: lognormal, median ~6 KB/s, mean ~45 KB/s per topic (Wix: ~800 MB/s / 20k).
     base_bytes_in = rng.lognormal(mean=np.log(6_000), sigma=2.0, size=n)
     base_bytes_in = np.where(over_partitioned, np.minimum(base_bytes_in, 20_000), base_bytes_in)
+    # Planted over-retention is material: at least ~5 GiB kept beyond need per replica.
+    base_bytes_in = np.where(over_retained, np.maximum(base_bytes_in, 3_000), base_bytes_in)
     base_bytes_in = np.where(idle, 0.0, base_bytes_in)
     base_bytes_in = np.where(dlq, rng.lognormal(np.log(20), 1.0, size=n), base_bytes_in)
     growth_per_day = rng.normal(0.004, 0.006, size=n)  # ~ +12% a month on average
@@ -216,6 +218,7 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
         "compact_keyspace_bytes": compact_keyspace_bytes,
         "is_dlq": dlq,
         "is_idle": idle,
+        "over_partitioned": over_partitioned,
     })
     groups = _generate_groups(rng, spec, topics)
     readers = groups[groups["kind"] != "abandoned"].groupby(["cluster", "topic"]).size()
@@ -251,12 +254,14 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
     # Topic popularity for fan-out: Zipf-like weights.
     for cluster, frame in by_cluster.items():
         members = np.flatnonzero(group_cluster == cluster)
-        if len(members) == 0:
+        live = members[~abandoned[members]]
+        if len(live) == 0:
             continue
         popularity = rng.pareto(1.2, size=len(frame)) + 0.1
         popularity /= popularity.sum()
-        # Every readable topic gets one owning reader; extra services add fan-out.
-        owner_group = members[rng.integers(0, len(members), size=len(frame))]
+        # Every readable topic gets one live owning reader; extra services add fan-out, and
+        # some of those services are gone (abandoned groups).
+        owner_group = live[rng.integers(0, len(live), size=len(frame))]
         extra_count = int(len(frame) * 0.6)
         extra_topics = rng.choice(len(frame), size=extra_count, p=popularity)
         extra_group = members[rng.integers(0, len(members), size=extra_count)]
@@ -278,14 +283,17 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
     groups["group"] = [f"{group_team[g]}-svc-{g}" for g in groups["gidx"]]
     is_abandoned = abandoned[groups["gidx"].to_numpy()]
     kind = np.where(groups["is_owner"], groups["reader_profile"], "streaming")
-    # An abandoned group is never the only reader of a topic: it is an extra one gone stale.
-    kind = np.where(is_abandoned & ~groups["is_owner"].to_numpy(), "abandoned", kind)
+    kind = np.where(is_abandoned, "abandoned", kind)
     groups["kind"] = kind
     partitions = groups["topic_partitions"].to_numpy()
-    members = np.maximum(1, np.round(partitions * rng.uniform(0.5, 1.0, size=len(groups))))
-    groups["members"] = np.where(kind == "abandoned", 0,
-                                 np.where(np.isin(kind, ("daily_batch", "weekly_batch", "audit")),
-                                          np.minimum(members, 8), members)).astype(np.int64)
+    # Readers use most of a topic's partitions, except on topics "created for the future",
+    # where a handful of consumers face dozens of partitions.
+    # (Topic names are unique across the fleet.)
+    planted_over = groups["topic"].isin(
+        topics.loc[topics["over_partitioned"], "topic"]).to_numpy()
+    members = np.maximum(1, np.round(partitions * rng.uniform(0.6, 1.0, size=len(groups))))
+    members = np.where(planted_over, rng.integers(1, 5, size=len(groups)), members)
+    groups["members"] = np.where(kind == "abandoned", 0, members).astype(np.int64)
     # Typical and peak lag (seconds) per reader kind.
     typical = np.select(
         [kind == "streaming", kind == "daily_batch", kind == "weekly_batch", kind == "audit"],
@@ -295,7 +303,7 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
         [kind == "streaming", kind == "daily_batch", kind == "weekly_batch", kind == "audit"],
         [typical * 20, rng.uniform(26, 30, size=len(groups)) * 3600.0,
          rng.uniform(6.8, 7.0, size=len(groups)) * 86400.0,
-         rng.uniform(28, 30, size=len(groups)) * 86400.0], default=0.0)
+         rng.uniform(55, 85, size=len(groups)) * 86400.0], default=0.0)
     groups["typical_lag_seconds"] = typical
     groups["peak_lag_seconds"] = peak
     groups["abandoned_days_ago"] = np.where(kind == "abandoned",

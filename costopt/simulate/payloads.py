@@ -32,12 +32,14 @@ def _json_record(rng: np.random.Generator, target_bytes: int, sequence: int) -> 
                    "host": f"checkout-{rng.integers(1, 40)}"},
         "items": [],
     }
-    items: list[dict[str, object]] = []
-    while len(json.dumps(event)) < target_bytes:
-        items.append({"sku": f"SKU-{rng.integers(10_000, 99_999)}",
-                      "quantity": int(rng.integers(1, 5)),
-                      "price": round(float(rng.lognormal(2, 1)), 2), "category": "apparel"})
-        event["items"] = items
+    # ~95 bytes per item once serialised: size the list in one go.
+    count = max(0, (target_bytes - 330) // 95)
+    skus = rng.integers(10_000, 99_999, size=count)
+    quantities = rng.integers(1, 5, size=count)
+    prices = np.round(rng.lognormal(2, 1, size=count), 2)
+    event["items"] = [{"sku": f"SKU-{sku}", "quantity": int(q), "price": float(p),
+                       "category": "apparel"} for sku, q, p in zip(skus, quantities, prices,
+                                                                   strict=True)]
     return json.dumps(event, separators=(",", ":")).encode()
 
 
@@ -55,15 +57,17 @@ def _varint(value: int) -> bytes:
 
 
 def _avro_record(rng: np.random.Generator, target_bytes: int, sequence: int) -> bytes:
-    out = bytearray()
-    out += _varint(1_764_000_000_000 + sequence * 137)
-    while len(out) < target_bytes:
-        out += _varint(int(rng.integers(0, 5_000_000)))
-        status = str(rng.choice(STATUSES)).encode()
-        out += _varint(len(status)) + status
-        out += _varint(int(rng.integers(0, 100_000)))
-        out += rng.bytes(8)  # a double
-    return bytes(out)
+    out = bytearray(_varint(1_764_000_000_000 + sequence * 137))
+    fields = max(1, target_bytes // 22)  # one field group is ~22 bytes
+    ids = rng.integers(0, 5_000_000, size=fields)
+    statuses = rng.integers(0, len(STATUSES), size=fields)
+    amounts = rng.integers(0, 100_000, size=fields)
+    doubles = rng.bytes(8 * fields)
+    for i in range(fields):
+        status = STATUSES[statuses[i]].encode()
+        out += _varint(int(ids[i])) + _varint(len(status)) + status + _varint(int(amounts[i]))
+        out += doubles[8 * i:8 * i + 8]
+    return bytes(out[:max(target_bytes, 16)])
 
 
 def _blob_record(rng: np.random.Generator, target_bytes: int, _sequence: int) -> bytes:

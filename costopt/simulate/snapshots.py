@@ -60,15 +60,16 @@ def _groups(fleet: Fleet, cluster: str, topics: dict[str, Topic]) -> tuple[Consu
     for i, row in enumerate(rows.itertuples(index=False)):
         topic = topics[row.topic]
         if row.kind == "abandoned":
-            lag_seconds = row.abandoned_days_ago * 86_400.0
+            lag_seconds = max_lag = row.abandoned_days_ago * 86_400.0
         elif row.kind == "streaming":
-            lag_seconds = row.typical_lag_seconds
-        else:  # batch readers: somewhere in their sawtooth
-            lag_seconds = row.peak_lag_seconds * phase[i]
+            lag_seconds, max_lag = row.typical_lag_seconds, row.peak_lag_seconds
+        else:  # batch readers: somewhere in their sawtooth, at the peak once per cycle
+            lag_seconds, max_lag = row.peak_lag_seconds * phase[i], row.peak_lag_seconds
         lag_messages = int(topic.messages_in_per_second * lag_seconds)
         groups.append(ConsumerGroup(
             group=row.group, topic=row.topic, lag_messages=lag_messages,
-            lag_seconds=float(lag_seconds), members=int(row.members), state=row.state,
+            lag_seconds=float(lag_seconds), max_lag_seconds=float(max_lag),
+            members=int(row.members), state=row.state,
             bytes_out_per_second=0.0 if row.kind == "abandoned" else topic.bytes_in_per_second))
     return tuple(groups)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 RETENTION_FOREVER = -1
 LOCAL_RETENTION_SAME_AS_TOTAL = -2
@@ -60,13 +61,14 @@ class ConsumerGroup:
     topic: str
     lag_messages: int = 0
     lag_seconds: float | None = None  # offset lag divided by the topic's message-in rate
+    max_lag_seconds: float | None = None  # the largest time lag seen over the window
     members: int = 0
     state: str = "Stable"
     committed_offset_sum: int | None = None
     bytes_out_per_second: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClusterSnapshot:
     cluster: str
     taken_at: datetime
@@ -82,8 +84,12 @@ class ClusterSnapshot:
         """Distinct racks among the brokers; brokers without a rack count as one zone."""
         return max(1, len({broker.rack for broker in self.brokers}))
 
+    @cached_property
+    def _topics_by_name(self) -> dict[str, Topic]:
+        return {topic.name: topic for topic in self.topics}
+
     def topic(self, name: str) -> Topic:
-        for topic in self.topics:
-            if topic.name == name:
-                return topic
-        raise KeyError(f"unknown topic {name!r} in cluster {self.cluster!r}")
+        try:
+            return self._topics_by_name[name]
+        except KeyError:
+            raise KeyError(f"unknown topic {name!r} in cluster {self.cluster!r}") from None

@@ -82,6 +82,7 @@ snapshot_groups = Table(
     Column("topic", String(512), nullable=False),
     Column("lag_messages", BigInteger, nullable=False),
     Column("lag_seconds", Float),
+    Column("max_lag_seconds", Float),
     Column("members", Integer, nullable=False),
     Column("state", String(64), nullable=False),
     Column("committed_offset_sum", BigInteger),
@@ -94,7 +95,7 @@ topic_series = Table(
     Column("cluster", String(255), primary_key=True),
     Column("topic", String(512), primary_key=True),
     Column("resolution_seconds", Integer, primary_key=True),
-    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("ts_seconds", BigInteger, primary_key=True),  # Unix seconds, UTC
     Column("bytes_in_per_second", Float, nullable=False),
     Column("bytes_out_per_second", Float, nullable=False),
     Column("messages_in_per_second", Float, nullable=False),

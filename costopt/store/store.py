@@ -115,7 +115,7 @@ class Store:
             _insert_many(connection, schema.snapshot_groups, (
                 {"snapshot_id": snapshot_id, "group_name": g.group, "topic": g.topic,
                  "lag_messages": g.lag_messages, "lag_seconds": g.lag_seconds,
-                 "members": g.members, "state": g.state,
+                 "max_lag_seconds": g.max_lag_seconds, "members": g.members, "state": g.state,
                  "committed_offset_sum": g.committed_offset_sum,
                  "bytes_out_per_second": g.bytes_out_per_second}
                 for g in snapshot.groups))
@@ -131,21 +131,28 @@ class Store:
         return snapshot_id
 
     def _replace_series(self, connection: Connection, cluster: str, series: pd.DataFrame) -> None:
-        """Replace the covered time range per resolution, so re-collecting a window is a no-op."""
+        """Replace the covered time range per resolution, so re-collecting a window is a no-op.
+
+        Rows go to the driver's executemany as tuples: at fleet scale (millions of rows) the
+        per-row parameter handling of ORM-style inserts dominates everything else.
+        """
         table = schema.topic_series
+        placeholder = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        columns = ("cluster", "topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS)
+        statement = (f"INSERT INTO topic_series ({', '.join(columns)}) VALUES "
+                     f"({', '.join([placeholder] * len(columns))})")
         for resolution, part in series.groupby("resolution_seconds"):
-            timestamps = pd.to_datetime(part["ts"], utc=True)
+            seconds = (pd.to_datetime(part["ts"], utc=True).astype("int64") // 10**9).to_numpy()
             connection.execute(delete(table).where(
                 table.c.cluster == cluster, table.c.resolution_seconds == int(resolution),
-                table.c.ts >= timestamps.min().to_pydatetime(),
-                table.c.ts <= timestamps.max().to_pydatetime()))
-            records = pd.DataFrame({
-                "cluster": cluster, "topic": part["topic"].to_numpy(),
-                "resolution_seconds": int(resolution),
-                "ts": timestamps.dt.to_pydatetime(),
-                **{name: part[name].astype(float).to_numpy() for name in SERIES_COLUMNS},
-            }).to_dict("records")
-            _insert_many(connection, table, records)
+                table.c.ts_seconds >= int(seconds.min()),
+                table.c.ts_seconds <= int(seconds.max())))
+            rows = list(zip([cluster] * len(part), part["topic"].tolist(),
+                            [int(resolution)] * len(part), seconds.tolist(),
+                            *(part[name].astype(float).tolist() for name in SERIES_COLUMNS),
+                            strict=True))
+            for start in range(0, len(rows), 50_000):
+                connection.exec_driver_sql(statement, rows[start:start + 50_000])
 
     def clusters(self) -> list[str]:
         with self.engine.connect() as connection:
@@ -174,16 +181,50 @@ class Store:
 
     def series(self, cluster: str, topic: str | None = None,
                resolution_seconds: int | None = None) -> pd.DataFrame:
+        """Stored series as a frame with `ts` as UTC timestamps, ordered by topic and time."""
         table = schema.topic_series
-        query = select(table).where(table.c.cluster == cluster)
+        query = select(table.c.topic, table.c.resolution_seconds, table.c.ts_seconds,
+                       *(table.c[name] for name in SERIES_COLUMNS)).where(
+            table.c.cluster == cluster)
         if topic is not None:
             query = query.where(table.c.topic == topic)
         if resolution_seconds is not None:
             query = query.where(table.c.resolution_seconds == resolution_seconds)
-        with self.engine.connect() as connection:
-            frame = pd.read_sql(query.order_by(table.c.topic, table.c.ts), connection)
-        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        names = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
+        frame = pd.DataFrame(self._fetch_tuples(query.order_by(table.c.topic, table.c.ts_seconds)),
+                             columns=names)
+        frame.insert(2, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
+                                              utc=True))
+        frame.insert(0, "cluster", cluster)
         return frame
+
+    def series_peaks(self, cluster: str) -> pd.DataFrame:
+        """Per topic, the largest value of each series at any resolution, computed by the
+        database: the idle and hot-partition rules need only these, not millions of points."""
+        table = schema.topic_series
+        query = (select(table.c.topic,
+                        *(func.max(table.c[name]).label(name) for name in SERIES_COLUMNS),
+                        func.min(table.c.ts_seconds).label("first_seconds"),
+                        func.max(table.c.ts_seconds).label("last_seconds"))
+                 .where(table.c.cluster == cluster).group_by(table.c.topic))
+        return pd.DataFrame(
+            self._fetch_tuples(query),
+            columns=["topic", *SERIES_COLUMNS, "first_seconds", "last_seconds"]
+        ).set_index("topic")
+
+    def _fetch_tuples(self, query: Any) -> list[tuple[Any, ...]]:
+        """Plain tuples from the driver: pandas probes SQLAlchemy rows attribute by attribute,
+        which costs more than the query itself on millions of rows."""
+        with self.engine.connect() as connection:
+            compiled = query.compile(dialect=self.engine.dialect)
+            params = compiled.params
+            positional = [params[name] for name in compiled.positiontup or []]
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(compiled), positional if positional else params)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def samples(self, cluster: str, topic: str) -> list[bytes]:
         with self.engine.connect() as connection:
@@ -289,7 +330,8 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
             .order_by(schema.snapshot_topics.c.name)).mappings())
     groups = tuple(
         ConsumerGroup(group=g["group_name"], topic=g["topic"], lag_messages=g["lag_messages"],
-                      lag_seconds=g["lag_seconds"], members=g["members"], state=g["state"],
+                      lag_seconds=g["lag_seconds"], max_lag_seconds=g["max_lag_seconds"],
+                      members=g["members"], state=g["state"],
                       committed_offset_sum=g["committed_offset_sum"],
                       bytes_out_per_second=g["bytes_out_per_second"])
         for g in connection.execute(select(schema.snapshot_groups).where(

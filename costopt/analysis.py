@@ -1,0 +1,141 @@
+"""Analyze what the store holds: cost per topic, recommendations and forecasts per cluster.
+
+This is the pipeline's middle: sources fill the store; this reads it and produces everything
+the API, reports and CLI show. It never writes snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from costopt.compression import CompressionEstimate, estimate, observed_ratio
+from costopt.config import Settings
+from costopt.cost.allocation import ClusterCost, allocate
+from costopt.cost.owners import OwnerAttribution
+from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
+from costopt.pricing.catalog import PriceCatalog, resolve_catalog
+from costopt.rules import History, Recommendation, check_rule_settings, run_rules
+from costopt.store import Store, StoredSnapshot
+from costopt.whatif import ClusterModel
+
+DEFAULT_CATALOG = "aws-self-managed"
+
+
+@dataclass
+class ClusterAnalysis:
+    model: ClusterModel
+    history: History
+    recommendations: list[Recommendation]
+    forecast: ClusterForecast
+
+
+@dataclass
+class FleetAnalysis:
+    clusters: dict[str, ClusterAnalysis]
+    currency: str
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def models(self) -> dict[str, ClusterModel]:
+        return {name: analysis.model for name, analysis in self.clusters.items()}
+
+    @property
+    def costs(self) -> list[ClusterCost]:
+        return [analysis.model.cost for analysis in self.clusters.values()]
+
+    @property
+    def recommendations(self) -> list[Recommendation]:
+        found = [r for analysis in self.clusters.values() for r in analysis.recommendations]
+        return sorted(found, key=lambda r: (-r.monthly_savings.amount, r.cluster, r.target))
+
+    def monthly_cost_micros(self) -> int:
+        return sum(sum(cost.bill_micros.values()) for cost in self.costs)
+
+
+def owner_attribution(settings: Settings) -> OwnerAttribution:
+    rules = tuple(settings.owners.rules)
+    if settings.owners.mapping_file:
+        base = OwnerAttribution.from_mapping_file(settings.owners.mapping_file, rules=rules)
+        return OwnerAttribution(mapping=base.mapping, rules=rules,
+                                default_owner=settings.owners.default_owner)
+    return OwnerAttribution(rules=rules, default_owner=settings.owners.default_owner)
+
+
+def catalog_for(stored: StoredSnapshot, settings: Settings,
+                resolve: Callable[[str], PriceCatalog] = resolve_catalog) -> PriceCatalog:
+    name = stored.catalog
+    if name is None:
+        configured = [c for c in settings.clusters if c.name == stored.snapshot.cluster]
+        name = configured[0].catalog if configured else DEFAULT_CATALOG
+    return resolve(name)
+
+
+def compression_estimates(samples: dict[str, list[bytes]]) -> dict[str, CompressionEstimate]:
+    return {topic: estimate(records) for topic, records in samples.items() if records}
+
+
+def _observed_ratios(model: ClusterModel) -> None:
+    ratios = []
+    for topic in model.snapshot.topics:
+        est = model.estimates.get(topic.name)
+        ratio = (observed_ratio(topic.bytes_in_per_second, topic.messages_in_per_second,
+                                est.raw_record_bytes) if est else None)
+        ratios.append(math.nan if ratio is None else ratio)
+    model.frame["observed_ratio"] = np.array(ratios, dtype=float)
+
+
+def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
+                    samples: dict[str, list[bytes]], settings: Settings,
+                    owners: OwnerAttribution) -> ClusterAnalysis:
+    snapshot = stored.snapshot
+    cost = allocate(snapshot, catalog, owners, settings.allocation)
+    daily = history.daily
+    growth = topic_growth_per_day(daily) if not daily.empty else pd.Series(dtype=float)
+    model = ClusterModel(snapshot, catalog, cost, compression_estimates(samples),
+                         growth.to_dict())
+    _observed_ratios(model)
+    recommendations = run_rules(model, history, settings.rules)
+    replication = pd.Series({t.name: float(t.replication_factor) for t in snapshot.topics})
+    brokers = snapshot.brokers
+    forecast = cluster_forecast(
+        snapshot.cluster, daily, replication,
+        disk_capacity_bytes=float(sum(b.disk_capacity_bytes for b in brokers)),
+        partition_replicas=float(sum(t.partitions * t.replication_factor
+                                     for t in snapshot.topics)),
+        partition_limit=4000.0 * max(len(brokers), 1), today=snapshot.taken_at)
+    return ClusterAnalysis(model, history, recommendations, forecast)
+
+
+def load_history(store: Store, cluster: str) -> History:
+    daily = store.series(cluster, resolution_seconds=86_400)
+    peaks = store.series_peaks(cluster)
+    if peaks.empty:
+        return History.empty()
+    span_seconds = float(peaks["last_seconds"].max() - peaks["first_seconds"].min())
+    return History(daily, peaks, span_seconds / 86_400 + 1)
+
+
+def analyze_store(store: Store, settings: Settings,
+                  clusters: Iterable[str] | None = None,
+                  resolve: Callable[[str], PriceCatalog] = resolve_catalog) -> FleetAnalysis:
+    check_rule_settings(settings.rules)
+    owners = owner_attribution(settings)
+    results: dict[str, ClusterAnalysis] = {}
+    currencies: set[str] = set()
+    for name in clusters or store.clusters():
+        stored = store.latest_snapshot(name)
+        catalog = catalog_for(stored, settings, resolve)
+        currencies.add(catalog.currency)
+        samples = {topic: store.samples(name, topic) for topic in store.sampled_topics(name)}
+        results[name] = analyze_cluster(stored, catalog, load_history(store, name), samples,
+                                        settings, owners)
+    if len(currencies) > 1:
+        raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
+                         "use catalogs of one currency")
+    return FleetAnalysis(results, currencies.pop() if currencies else settings.currency)
