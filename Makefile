@@ -16,7 +16,7 @@ system-deps:
 	.ci/install-system-deps
 
 demo: $(INSTALLED)
-	$(VENV)/bin/costopt --help
+	$(VENV)/bin/costopt demo --out costopt-demo
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from costopt import __version__
@@ -24,6 +27,29 @@ def _root() -> None:
 def version() -> None:
     """Print costopt's version."""
     typer.echo(__version__)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="directory for the database, report and exports")]
+    = Path("costopt-demo"),
+    preset: Annotated[str, typer.Option(help="fleet size: tiny, small, wix or huge")] = "small",
+    seed: Annotated[int | None, typer.Option(help="simulator seed (default: the preset's)")]
+    = None,
+    serve: Annotated[bool, typer.Option(help="serve the API on the result afterwards")] = False,
+    port: Annotated[int, typer.Option(help="API port with --serve")] = 8080,
+) -> None:
+    """Run the whole pipeline on a simulated fleet: store, analyze, report; optionally serve."""
+    from jobs.demo import run_demo
+
+    try:
+        result = run_demo(out, preset, seed, echo=typer.echo)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if serve:
+        from jobs.serve import serve_demo
+
+        serve_demo(result.store_url, port)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ class ClusterForecast:
 def _features(ts: pd.DatetimeIndex, origin: pd.Timestamp) -> np.ndarray:
     t = ((ts - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)[:, None]
     dow = np.zeros((len(ts), 6))
-    days = ts.dayofweek.to_numpy()
+    days = ts.day_of_week.to_numpy()
     for d in range(6):
         dow[:, d] = days == d
     return np.hstack([t, dow])

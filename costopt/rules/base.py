@@ -41,6 +41,18 @@ class History:
         return cls(pd.DataFrame(columns=["topic", "ts", "resolution_seconds", *columns]),
                    pd.DataFrame(columns=columns), 0.0)
 
+    @classmethod
+    def from_series(cls, series: pd.DataFrame) -> History:
+        """From a frame of stored series (both resolutions), as the store would give it."""
+        if series.empty:
+            return cls.empty()
+        columns = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
+                   "log_size_bytes"]
+        daily = series[series["resolution_seconds"] == 86_400].reset_index(drop=True)
+        peaks = series.groupby("topic")[columns].max()
+        span = (series["ts"].max() - series["ts"].min()).total_seconds() / 86_400
+        return cls(daily, peaks, float(span) + 1)
+
     def max_by_topic(self, column: str) -> pd.Series:
         if self.peaks.empty:
             return pd.Series(dtype=float)

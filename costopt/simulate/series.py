@@ -30,7 +30,7 @@ class SeriesBlock:
 
 def _cycles(hours: pd.DatetimeIndex) -> np.ndarray:
     hour_of_day = hours.hour.to_numpy()
-    day_of_week = hours.dayofweek.to_numpy()
+    day_of_week = hours.day_of_week.to_numpy()
     diurnal = 1.0 + 0.35 * np.sin(2 * np.pi * (hour_of_day - 8) / 24)
     weekly = np.where(day_of_week >= 5, 0.75, 1.08)
     return (diurnal * weekly).astype(np.float32)

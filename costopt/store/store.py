@@ -32,6 +32,12 @@ class StoreError(RuntimeError):
     """The store cannot be reached or holds nothing for what was asked."""
 
 
+def epoch_seconds(timestamps: pd.Series) -> Any:
+    """Unix seconds of timestamps, whatever unit pandas holds them in (ns, us, s)."""
+    utc = pd.to_datetime(timestamps, utc=True)
+    return ((utc - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -142,7 +148,7 @@ class Store:
         statement = (f"INSERT INTO topic_series ({', '.join(columns)}) VALUES "
                      f"({', '.join([placeholder] * len(columns))})")
         for resolution, part in series.groupby("resolution_seconds"):
-            seconds = (pd.to_datetime(part["ts"], utc=True).astype("int64") // 10**9).to_numpy()
+            seconds = epoch_seconds(part["ts"])
             connection.execute(delete(table).where(
                 table.c.cluster == cluster, table.c.resolution_seconds == int(resolution),
                 table.c.ts_seconds >= int(seconds.min()),

@@ -1,0 +1,78 @@
+"""`costopt demo`: everything costopt does, on a simulated fleet, with no Kafka or Prometheus."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from costopt.analysis import FleetAnalysis, analyze_store
+from costopt.config import Settings
+from costopt.money import Money
+from costopt.simulate.fleet import generate_fleet
+from costopt.simulate.load import load_fleet
+from costopt.simulate.presets import preset
+from costopt.store import Store, sqlite_url
+from reports.exports import write_costs_csv, write_recommendations_json
+from reports.weekly import write_report
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    directory: Path
+    store_url: str
+    analysis: FleetAnalysis
+    files: list[Path]
+
+
+def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
+             echo: object = print) -> DemoResult:
+    say = echo if callable(echo) else print
+    spec = preset(preset_name)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "costopt.db"
+    for stale in (database, database.with_name("costopt.db-wal"),
+                  database.with_name("costopt.db-shm")):
+        stale.unlink(missing_ok=True)
+    url = sqlite_url(database)
+    store = Store.open(url)
+    started = time.monotonic()
+    say(f"simulating the '{spec.name}' fleet: {spec.clusters} clusters, {spec.topics:,} topics, "
+        f"{spec.days} days of history (seed {spec.seed})")
+    fleet = generate_fleet(spec)
+
+    def progress(cluster: str, done: int, total: int) -> None:
+        say(f"  [{done}/{total}] stored {cluster}")
+
+    load_fleet(store, fleet, progress=progress)
+    say("analyzing: cost allocation, recommendations, forecasts")
+    settings = Settings(store_url=url)
+    analysis = analyze_store(store, settings)
+    files = [
+        write_costs_csv(analysis, out / "costs.csv"),
+        write_recommendations_json(analysis, out / "recommendations.json"),
+    ]
+    report = write_report(analysis, out, "report", settings.report.grafana_url)
+    files += [report.html, report.json, *report.csv]
+    store.close()
+    say(summary(analysis))
+    say(f"done in {time.monotonic() - started:.1f} s; files in {out}:")
+    for path in [database, *files]:
+        say(f"  {path}")
+    return DemoResult(out, url, analysis, files)
+
+
+def summary(analysis: FleetAnalysis) -> str:
+    currency = analysis.currency
+    total = Money.from_micros(analysis.monthly_cost_micros(), currency)
+    lines = [f"fleet cost: {total}"]
+    for name, cluster in sorted(analysis.clusters.items(),
+                                key=lambda item: -item[1].model.cost.bill.amount):
+        lines.append(f"  {name:<24} {cluster.model.cost.bill}")
+    lines.append("top savings:")
+    for rec in analysis.recommendations[:5]:
+        lines.append(f"  {rec.monthly_savings.rounded():>12,} {currency}/month  {rec.kind:<16} "
+                     f"{rec.cluster}/{rec.target}")
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""The weekly recommendation report: one self-contained HTML file (plotly.js embedded once),
+with the same content as JSON and CSV beside it.
+
+Everything shown is computed from one `FleetAnalysis` plus stored history; the HTML is a view
+of `report_data`, which is also what the JSON holds, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from jinja2 import Environment, PackageLoader, select_autoescape
+from plotly.offline import get_plotlyjs
+
+from costopt.analysis import FleetAnalysis
+from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
+from costopt.cost.trend import daily_cost
+from costopt.money import micros_to_decimal
+from costopt.rules import Recommendation
+from reports.exports import rounded
+from reports.grafana_links import panel_link
+
+TOP_TOPICS = 25
+TOP_RECOMMENDATIONS = 25
+TOP_OWNERS = 8
+FORECAST_CLUSTERS = 6
+
+
+@dataclass(frozen=True)
+class AcceptedRecommendation:
+    """A recommendation accepted earlier, with the target's measured cost before and now."""
+
+    recommendation: dict[str, Any]
+    accepted_at: datetime
+    cost_before_micros: int
+    cost_now_micros: int
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    json: Path
+    csv: list[Path]
+
+
+def _amount(micros: float) -> float:
+    return float(micros_to_decimal(round(micros)))
+
+
+def _best_per_target(recommendations: Sequence[Recommendation]) -> list[Recommendation]:
+    """Alternatives for one target are not additive: keep the largest saving of each."""
+    best: dict[tuple[str, str], Recommendation] = {}
+    for rec in recommendations:
+        key = (rec.cluster, rec.target)
+        if key not in best or rec.monthly_savings.amount > best[key].monthly_savings.amount:
+            best[key] = rec
+    return sorted(best.values(), key=lambda r: -r.monthly_savings.amount)
+
+
+def trend_frame(analysis: FleetAnalysis) -> pd.DataFrame:
+    frames = [daily_cost(c.model.cost, c.history.daily) for c in analysis.clusters.values()]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _week_over_week(trend: pd.DataFrame, by: str) -> list[dict[str, Any]]:
+    if trend.empty:
+        return []
+    last = trend["ts"].max()
+    this_week = trend[trend["ts"] > last - pd.Timedelta(days=7)]
+    prev_week = trend[(trend["ts"] <= last - pd.Timedelta(days=7))
+                      & (trend["ts"] > last - pd.Timedelta(days=14))]
+    now = this_week.groupby(by)["monthly_cost_micros"].sum() / max(this_week["ts"].nunique(), 1)
+    before = prev_week.groupby(by)["monthly_cost_micros"].sum() / max(
+        prev_week["ts"].nunique(), 1)
+    rows = []
+    for key, value in now.sort_values(ascending=False).items():
+        previous = float(before.get(key, 0.0))
+        rows.append({by: key, "monthly_cost": _amount(value),
+                     "previous": _amount(previous),
+                     "change_pct": round((value - previous) / previous * 100, 1)
+                     if previous else None})
+    return rows
+
+
+def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
+                accepted: Sequence[AcceptedRecommendation] = (),
+                trend: pd.DataFrame | None = None) -> dict[str, Any]:
+    end = analysis.generated_at
+    start = end - timedelta(days=30)
+    currency = analysis.currency
+    trend = trend_frame(analysis) if trend is None else trend
+    total = analysis.monthly_cost_micros()
+    best = _best_per_target([r for r in analysis.recommendations
+                             if r.monthly_savings.amount > 0])
+    rows = pd.concat([c.rows for c in analysis.costs], ignore_index=True) if analysis.costs \
+        else pd.DataFrame()
+    topics = rows[~rows["topic"].isin([IDLE, UNALLOCATED])] if not rows.empty else rows
+    top_topics = topics.nlargest(TOP_TOPICS, "monthly_cost_micros") if not topics.empty else topics
+    components = {c: _amount(rows[f"{c}_micros"].sum()) for c in COMPONENTS} if not rows.empty \
+        else {}
+    forecasts = []
+    for name, cluster in analysis.clusters.items():
+        disk = cluster.forecast.forecasts.get("disk_used_bytes")
+        forecasts.append({
+            "cluster": name,
+            "growth_per_month_pct": round(disk.growth_per_month * 100, 1) if disk else None,
+            "runways": [{"resource": r.resource, "limit": r.limit, "unit": r.unit,
+                         "current": r.current, "date": r.date.isoformat() if r.date else None,
+                         "days": r.days} for r in cluster.forecast.runways],
+            "grafana": panel_link(grafana_url, "capacity", "disk_forecast", start,
+                                  end + timedelta(days=90), {"cluster": name}),
+        })
+    return {
+        "generated_at": end.isoformat(),
+        "currency": currency, "period": "month",
+        "fleet": {
+            "monthly_cost": rounded(total),
+            "clusters": len(analysis.clusters),
+            "topics": len(topics),
+            "savings_available": rounded(sum(int(r.monthly_savings.amount * 1_000_000)
+                                             for r in best)),
+            "recommendations": len(analysis.recommendations),
+        },
+        "by_component": components,
+        "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
+        "week_over_week_by_owner": _week_over_week(trend, "owner")[:TOP_OWNERS * 2],
+        "top_topics": [{
+            "cluster": r.cluster, "topic": r.topic, "owner": r.owner,
+            "monthly_cost": rounded(r.monthly_cost_micros),
+            **{c: rounded(getattr(r, f"{c}_micros")) for c in COMPONENTS},
+            "grafana": panel_link(grafana_url, "topic", "topic_cost", start, end,
+                                  {"cluster": r.cluster, "topic": r.topic}),
+        } for r in top_topics.itertuples(index=False)],
+        "top_recommendations": [{
+            **r.to_dict(),
+            "grafana": panel_link(grafana_url, "topic" if r.target_type == "topic" else
+                                  "capacity",
+                                  "topic_savings" if r.target_type == "topic" else
+                                  "runway_days", start, end,
+                                  {"cluster": r.cluster, **({"topic": r.target}
+                                                             if r.target_type == "topic" else {})}),
+        } for r in best[:TOP_RECOMMENDATIONS]],
+        "realized_savings": [{
+            "recommendation": a.recommendation, "accepted_at": a.accepted_at.isoformat(),
+            "monthly_cost_before": rounded(a.cost_before_micros),
+            "monthly_cost_now": rounded(a.cost_now_micros),
+            "realized": rounded(a.cost_before_micros - a.cost_now_micros),
+        } for a in accepted],
+        "forecasts": forecasts,
+        "links": {
+            "overview": panel_link(grafana_url, "overview", "cost_by_cluster", start, end),
+            "by_owner": panel_link(grafana_url, "overview", "cost_by_owner", start, end),
+            "components": panel_link(grafana_url, "overview", "cost_by_component", start, end),
+        },
+    }
+
+
+def _figure_html(figure: go.Figure) -> str:
+    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360,
+                         template="plotly_white", legend={"orientation": "h"})
+    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False,
+                           config={"displaylogo": False, "responsive": True}))
+
+
+def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> dict[str, str]:
+    currency = data["currency"]
+    out: dict[str, str] = {}
+    if not trend.empty:
+        by_cluster = trend.groupby(["ts", "cluster"])["monthly_cost_micros"].sum().reset_index()
+        figure = go.Figure()
+        for cluster, part in by_cluster.groupby("cluster"):
+            figure.add_trace(go.Scatter(x=part["ts"], y=part["monthly_cost_micros"] / 1e6,
+                                        mode="lines", name=str(cluster)))
+        figure.update_layout(title=f"Monthly-rate cost by cluster ({currency}/month)")
+        out["trend_by_cluster"] = _figure_html(figure)
+        owners = trend[~trend["owner"].isin([IDLE, UNALLOCATED])]
+        top = owners.groupby("owner")["monthly_cost_micros"].sum().nlargest(TOP_OWNERS).index
+        labelled = trend.assign(owner=trend["owner"].where(
+            trend["owner"].isin([*list(top), IDLE, UNALLOCATED]), "other"))
+        by_owner = labelled.groupby(["ts", "owner"])["monthly_cost_micros"].sum().reset_index()
+        figure = go.Figure()
+        for owner, part in by_owner.groupby("owner"):
+            figure.add_trace(go.Scatter(x=part["ts"], y=part["monthly_cost_micros"] / 1e6,
+                                        mode="lines", stackgroup="one", name=str(owner)))
+        figure.update_layout(title=f"Monthly-rate cost by owner ({currency}/month)")
+        out["trend_by_owner"] = _figure_html(figure)
+    if data["by_component"]:
+        figure = go.Figure(go.Bar(x=list(data["by_component"]),
+                                  y=list(data["by_component"].values())))
+        figure.update_layout(title=f"Fleet cost by component ({currency}/month)")
+        out["components"] = _figure_html(figure)
+    recs = data["top_recommendations"][:15]
+    if recs:
+        figure = go.Figure(go.Bar(
+            y=[f"{r['kind']}: {r['target'][:40]}" for r in recs][::-1],
+            x=[float(r["monthly_savings"]) for r in recs][::-1], orientation="h"))
+        figure.update_layout(title=f"Top savings ({currency}/month)", height=480)
+        out["savings"] = _figure_html(figure)
+    clusters = sorted(analysis.clusters.values(),
+                      key=lambda c: -sum(c.model.cost.bill_micros.values()))
+    for cluster in clusters[:FORECAST_CLUSTERS]:
+        disk = cluster.forecast.forecasts.get("disk_used_bytes")
+        if disk is None:
+            continue
+        figure = go.Figure()
+        fc = disk.forecast
+        figure.add_trace(go.Scatter(x=fc["ts"], y=fc["upper"] / 2**40, mode="lines",
+                                    line={"width": 0}, showlegend=False))
+        figure.add_trace(go.Scatter(x=fc["ts"], y=fc["lower"] / 2**40, mode="lines",
+                                    fill="tonexty", line={"width": 0},
+                                    name="95% interval"))
+        figure.add_trace(go.Scatter(x=fc["ts"], y=fc["value"] / 2**40, mode="lines",
+                                    name="forecast"))
+        figure.add_trace(go.Scatter(x=disk.history["ts"], y=disk.history["value"] / 2**40,
+                                    mode="lines+markers", name="measured"))
+        capacity = sum(b.disk_capacity_bytes for b in cluster.model.snapshot.brokers)
+        figure.add_hline(y=capacity * 0.85 / 2**40, line_dash="dash",
+                         annotation_text="85% of disk")
+        figure.update_layout(title=f"{cluster.model.snapshot.cluster}: disk used (TiB)")
+        out[f"forecast:{cluster.model.snapshot.cluster}"] = _figure_html(figure)
+    return out
+
+
+def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> str:
+    environment = Environment(loader=PackageLoader("reports", "templates"),
+                              autoescape=select_autoescape(["html", "j2"]))
+    template = environment.get_template("weekly.html.j2")
+    return template.render(data=data, charts=charts(analysis, data, trend),
+                           plotly_js=get_plotlyjs())
+
+
+def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
+                 grafana_url: str | None = None,
+                 accepted: Sequence[AcceptedRecommendation] = ()) -> ReportFiles:
+    """Write `<name>.html`, `<name>.json` and CSV tables beside it; each file is written to a
+    temporary name and renamed, so a crash never leaves a half-written report."""
+    directory.mkdir(parents=True, exist_ok=True)
+    trend = trend_frame(analysis)
+    data = report_data(analysis, grafana_url, accepted, trend)
+    html = _atomic_write(directory / f"{name}.html", render_html(analysis, data, trend))
+    json_path = _atomic_write(directory / f"{name}.json", json.dumps(data, indent=1, default=str))
+    csv_paths = []
+    for table in ("top_topics", "top_recommendations", "week_over_week_by_cluster"):
+        rows = data[table]
+        path = directory / f"{name}-{table.replace('_', '-')}.csv"
+        csv_paths.append(_atomic_write(path, _csv_text(rows)))
+    return ReportFiles(html, json_path, csv_paths)
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    import io
+
+    if not rows:
+        return ""
+    buffer = io.StringIO()
+    fields = list(rows[0])
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v
+                         for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+    return path
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,130 @@
+"""Each rule on crafted clusters: when it fires, and when it must not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from costopt.analysis import ClusterAnalysis
+from costopt.config import Settings
+from costopt.rules import RULE_NAMES, Recommendation, check_rule_settings
+from costopt.whatif import project_cluster
+from tests.rules import fixtures
+
+
+def kinds(analysis: ClusterAnalysis, kind: str) -> list[Recommendation]:
+    return [r for r in analysis.recommendations if r.kind == kind]
+
+
+def test_retention_fires_when_data_outlives_every_reader() -> None:
+    [rec] = kinds(fixtures.over_retained_fleet(), "retention")
+    assert rec.current == {"retention.ms": 30 * fixtures.DAY_MS}
+    assert rec.proposed == {"retention.ms": fixtures.DAY_MS}  # the 24 h floor
+    assert rec.monthly_savings.amount > 0 and rec.monthly_savings.currency == "USD"
+    assert "--add-config retention.ms=86400000" in rec.change
+    assert "--entity-name payments.orders.v1" in rec.change
+
+
+def test_retention_respects_a_weekly_batch_reader_and_compaction() -> None:
+    assert kinds(fixtures.weekly_batch_fleet(), "retention") == []
+    assert kinds(fixtures.compacted_fleet(), "retention") == []
+
+
+def test_retention_ignores_the_lag_of_abandoned_groups() -> None:
+    [rec] = kinds(fixtures.abandoned_reader_fleet(), "retention")
+    assert rec.proposed["retention.ms"] == fixtures.DAY_MS
+    [abandoned] = kinds(fixtures.abandoned_reader_fleet(), "abandoned_group")
+    assert abandoned.target == "old-svc" and abandoned.target_type == "group"
+    assert "kafka-consumer-groups.sh" in abandoned.change and "--delete" in abandoned.change
+
+
+def test_idle_topics_fire_but_dead_letter_and_retry_topics_are_exempt() -> None:
+    found = {r.target for r in kinds(fixtures.idle_and_dlq_fleet(), "idle_topic")}
+    assert found == {"search.clicks.v1"}
+
+
+def test_over_partitioned_topic_gets_a_migration_not_an_in_place_shrink() -> None:
+    recs = kinds(fixtures.over_partitioned_fleet(), "partitions")
+    assert [r.target for r in recs] == ["ads.impressions.v1"]
+    rec = recs[0]
+    assert rec.proposed == {"partitions": 3}
+    assert "--create" in rec.change and "cannot shrink" in rec.change
+    assert rec.monthly_savings.amount > 0
+
+
+def test_compression_fires_on_uncompressed_json_not_on_blobs() -> None:
+    recs = kinds(fixtures.uncompressed_fleet(), "compression")
+    assert [r.target for r in recs] == ["orders.json.v1"]
+    rec = recs[0]
+    assert rec.proposed["compression.type"] == "zstd"
+    assert rec.proposed["stored_to_raw_ratio"] < 0.5 * rec.current["stored_to_raw_ratio"]
+    assert rec.change.startswith("producer config")  # compression.type=producer on the topic
+    assert rec.monthly_savings.amount > 0
+
+
+def test_replication_above_policy_and_inconsistent_min_insync() -> None:
+    analysis = fixtures.replication_fleet()
+    assert [r.target for r in kinds(analysis, "replication")] == ["ledger.v1"]
+    risk = {r.target: r for r in kinds(analysis, "min_insync_replicas")}
+    assert set(risk) == {"strict.v1", "loose.v1"}
+    assert all(r.monthly_savings.amount == 0 and r.risk == "high" for r in risk.values())
+
+
+def test_oversized_cluster_gets_fewer_brokers_with_reproducible_savings() -> None:
+    analysis = fixtures.oversized_cluster_fleet()
+    [rec] = kinds(analysis, "broker_sizing")
+    assert rec.proposed["brokers"] < 12 and rec.proposed["brokers"] % 3 == 0
+    projected, _, _ = project_cluster(analysis.model, list(rec.whatif))
+    bill = sum(analysis.model.cost.bill_micros.values())
+    assert rec.monthly_savings.amount == Decimal(bill - sum(projected.bill_micros.values())) / (
+        10**6)
+
+
+def test_fan_out_and_rack_aware_fetching() -> None:
+    analysis = fixtures.fan_out_fleet()
+    assert [r.target for r in kinds(analysis, "fan_out")] == ["catalog.products.v1"]
+    assert len(kinds(analysis, "rack_aware_fetch")) == 1
+    assert kinds(fixtures.fan_out_fleet(rack_aware=True), "rack_aware_fetch") == []
+
+
+def test_tiered_storage_for_long_retention_read_rarely_not_for_compacted() -> None:
+    [rec] = kinds(fixtures.weekly_batch_fleet(), "tiered_storage")
+    assert rec.proposed == {"remote.storage.enable": True, "local.retention.ms": 86_400_000}
+    assert kinds(fixtures.compacted_fleet(), "tiered_storage") == []
+
+
+def test_rules_can_be_disabled_and_thresholds_set() -> None:
+    disabled = fixtures.analyze(fixtures.over_retained_fleet().model.snapshot.topics,
+                                fixtures.over_retained_fleet().model.snapshot.groups,
+                                settings=Settings(rules={"retention": {"enabled": False}}))
+    assert kinds(disabled, "retention") == []
+    higher_floor = fixtures.analyze(
+        fixtures.over_retained_fleet().model.snapshot.topics,
+        fixtures.over_retained_fleet().model.snapshot.groups,
+        settings=Settings(rules={"retention": {"floor_hours": 72}}))
+    assert kinds(higher_floor, "retention")[0].proposed == {"retention.ms": 3 * fixtures.DAY_MS}
+    with pytest.raises(ValueError, match="no setting"):
+        check_rule_settings({"retention": {"flor_hours": 1}})
+    with pytest.raises(ValueError, match="unknown rule"):
+        check_rule_settings({"retentoin": {}})
+
+
+@pytest.mark.parametrize("fixture", fixtures.ALL_FIXTURES, ids=lambda f: f.__name__)
+def test_every_rule_on_every_fixture_keeps_the_invariants(
+        fixture: Callable[[], ClusterAnalysis]) -> None:
+    analysis = fixture()
+    ids = [r.id for r in analysis.recommendations]
+    assert len(ids) == len(set(ids))
+    for rec in analysis.recommendations:
+        assert rec.kind in RULE_NAMES or rec.kind == "min_insync_replicas"
+        assert rec.evidence and rec.change and rec.title
+        assert rec.monthly_savings.currency == "USD" and rec.monthly_savings.period == "month"
+        assert 0 <= rec.confidence <= 1 and rec.risk in ("low", "medium", "high")
+        assert rec.proposed != rec.current
+        for change in rec.whatif:  # the saving is reproduced by the what-if engine
+            projected, _, _ = project_cluster(analysis.model, [change])
+            delta = sum(analysis.model.cost.bill_micros.values()) - sum(
+                projected.bill_micros.values())
+            assert abs(Decimal(delta) / 10**6 - rec.monthly_savings.amount) <= Decimal("0.01")

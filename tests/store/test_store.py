@@ -1,0 +1,84 @@
+"""The store: round trips, idempotent windows, all-or-nothing writes, migrations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from costopt.simulate.snapshots import history_frame, simulate_cluster
+from costopt.store import Store, StoreError, sqlite_url
+from tests.fleets import fleet
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    return Store.open(sqlite_url(tmp_path / "costopt.db"))
+
+
+def _simulated() -> tuple:
+    small = fleet("small")
+    item = simulate_cluster(small, small.clusters["cluster"].iloc[0])
+    return item, history_frame(item.series)
+
+
+def test_snapshot_round_trip(store: Store) -> None:
+    item, series = _simulated()
+    store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated", series=series,
+                        samples={"t": [b"a", b"\x00b"]})
+    loaded = store.latest_snapshot(item.snapshot.cluster)
+    assert loaded.catalog == item.catalog
+    assert loaded.snapshot.topics == tuple(sorted(item.snapshot.topics, key=lambda t: t.name))
+    assert loaded.snapshot.brokers == item.snapshot.brokers
+    assert sorted(loaded.snapshot.groups, key=lambda g: (g.group, g.topic)) == sorted(
+        item.snapshot.groups, key=lambda g: (g.group, g.topic))
+    stored_series = store.series(item.snapshot.cluster)
+    assert len(stored_series) == len(series)
+    assert stored_series["ts"].min() == series["ts"].min()
+    assert store.samples(item.snapshot.cluster, "t") == [b"a", b"\x00b"]
+
+
+def test_writing_the_same_window_twice_replaces_it(store: Store) -> None:
+    item, series = _simulated()
+    for _ in range(2):
+        store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
+                            series=series)
+    assert store.snapshot_count() == 1
+    assert len(store.series(item.snapshot.cluster)) == len(series)
+
+
+def test_a_failing_write_leaves_nothing_behind(store: Store) -> None:
+    item, series = _simulated()
+    broken = series.copy()
+    broken.loc[broken.index[-1], "bytes_in_per_second"] = None  # NOT NULL violated mid-write
+    with pytest.raises(Exception):  # noqa: B017 - the driver's integrity error
+        store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
+                            series=broken)
+    assert store.snapshot_count() == 0
+    assert store.series(item.snapshot.cluster).empty
+    with pytest.raises(StoreError, match="no snapshot stored"):
+        store.latest_snapshot(item.snapshot.cluster)
+
+
+def test_a_later_window_is_a_new_snapshot(store: Store) -> None:
+    item, _ = _simulated()
+    from datetime import timedelta
+
+    later = replace(item.snapshot, taken_at=item.snapshot.taken_at + timedelta(minutes=15))
+    store.save_snapshot(item.snapshot, catalog=None, source="collect")
+    store.save_snapshot(later, catalog=None, source="collect")
+    assert store.snapshot_count(item.snapshot.cluster) == 2
+    assert store.latest_snapshot(item.snapshot.cluster).snapshot.taken_at == later.taken_at
+
+
+def test_migrations_go_down_and_up_on_a_populated_database(store: Store) -> None:
+    item, series = _simulated()
+    store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated", series=series)
+    store.downgrade("base")
+    assert "snapshots" not in inspect(store.engine).get_table_names()
+    store.migrate("head")
+    assert {"snapshots", "topic_series", "job_runs"} <= set(
+        inspect(store.engine).get_table_names())
+    assert store.snapshot_count() == 0
