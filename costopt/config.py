@@ -82,8 +82,15 @@ class ClusterSettings(_Strict):
     prometheus: PrometheusSettings | None = None
     catalog: str = Field("aws-self-managed", description="built-in catalog name or file path")
     instance_type: str | None = Field(
-        None, description="broker instance type, when the brokers cannot tell")
-    disk_capacity_bytes: int | None = Field(None, gt=0)
+        None, description="broker instance type (or capacity unit) in the price catalog")
+    disk_capacity_bytes: int | None = Field(None, gt=0, description="disk per broker")
+    broker_count: int | None = Field(
+        None, ge=1, description="brokers, when neither Kafka nor Prometheus can tell")
+    window_seconds: int = Field(3600, ge=10, le=7 * 86_400,
+                                description="usage figures are averages over this window")
+    lookback_seconds: int = Field(600, ge=10, le=7 * 86_400,
+                                  description="how old a gauge's last sample may be")
+    hourly_days: int = Field(7, ge=0, le=60, description="days of hourly history to keep")
     rack_aware_fetch: bool = False
     admin_timeout_seconds: float = Field(30, gt=0)
     sample_records_per_topic: int = Field(50, ge=0, le=10_000)

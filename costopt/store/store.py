@@ -185,6 +185,20 @@ class Store:
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
+    def last_series_time(self, cluster: str) -> datetime | None:
+        """The newest hourly point stored for the cluster: where an incremental collect starts."""
+        table = schema.topic_series
+        with self.engine.connect() as connection:
+            value = connection.execute(select(func.max(table.c.ts_seconds)).where(
+                table.c.cluster == cluster, table.c.resolution_seconds == 3600)).scalar()
+        return None if value is None else datetime.fromtimestamp(int(value), tz=UTC)
+
+    def last_snapshot_time(self, cluster: str) -> datetime | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(select(func.max(schema.snapshots.c.taken_at)).where(
+                schema.snapshots.c.cluster == cluster)).scalar()
+        return None if value is None else _utc(value)
+
     def series(self, cluster: str, topic: str | None = None,
                resolution_seconds: int | None = None) -> pd.DataFrame:
         """Stored series as a frame with `ts` as UTC timestamps, ordered by topic and time."""

@@ -1,0 +1,13 @@
+"""Errors a source raises: each names the cluster and the server, never a secret."""
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver; the message says which server and what went wrong."""
+
+
+class SourceUnavailable(SourceError):
+    """The server could not be reached (down, refused, timed out)."""
+
+
+class BadSourceData(SourceError):
+    """The server answered, but not with what the query promised (malformed results)."""

@@ -1,0 +1,257 @@
+"""The Kafka Admin API side of a collect (confluent-kafka): topic configs, partitions and
+replication, brokers and racks, consumer groups with committed and log-end offsets, and a
+bounded record sampler for compression estimates.
+
+Nothing here writes to the cluster: the sampler's consumer uses a throwaway group id, never
+commits, and is closed at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec
+
+from costopt.config import ClusterSettings
+from costopt.sources.errors import SourceError, SourceUnavailable
+
+TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compression.type",
+                 "min.insync.replicas", "segment.bytes", "remote.storage.enable",
+                 "local.retention.ms", "local.retention.bytes")
+CONFIG_BATCH = 200
+
+
+@dataclass(frozen=True)
+class AdminTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+    end_offsets: dict[int, int] = field(default_factory=dict)
+    start_offsets: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def end_offset_sum(self) -> int:
+        return sum(self.end_offsets.values())
+
+
+@dataclass(frozen=True)
+class AdminGroup:
+    group: str
+    state: str
+    members: int
+    committed: dict[tuple[str, int], int]  # (topic, partition) -> committed offset
+
+
+@dataclass(frozen=True)
+class AdminBroker:
+    broker_id: int
+    host: str
+    rack: str | None
+
+
+@dataclass(frozen=True)
+class AdminData:
+    brokers: list[AdminBroker]
+    topics: dict[str, AdminTopic]
+    groups: list[AdminGroup]
+
+
+def client_config(cluster: ClusterSettings) -> dict[str, Any]:
+    """librdkafka settings from costopt's config; secrets are handed over, never logged."""
+    if cluster.bootstrap_servers is None:
+        raise SourceError(f"cluster {cluster.name}: no bootstrap_servers configured")
+    security = cluster.security
+    config: dict[str, Any] = {
+        "bootstrap.servers": cluster.bootstrap_servers,
+        "security.protocol": security.protocol,
+        "socket.timeout.ms": int(cluster.admin_timeout_seconds * 1000),
+        "client.id": "costopt",
+        "log_level": 3,
+    }
+    if security.sasl_mechanism:
+        config["sasl.mechanism"] = security.sasl_mechanism
+    if security.sasl_username:
+        config["sasl.username"] = security.sasl_username
+    if security.sasl_password is not None:
+        config["sasl.password"] = security.sasl_password.get_secret_value()
+    for option, value in (("ssl.ca.location", security.ssl_ca_location),
+                          ("ssl.certificate.location", security.ssl_certificate_location),
+                          ("ssl.key.location", security.ssl_key_location)):
+        if value:
+            config[option] = value
+    return config
+
+
+class KafkaAdminSource:
+    def __init__(self, cluster: ClusterSettings) -> None:
+        self.cluster = cluster
+        self.timeout = cluster.admin_timeout_seconds
+        self.config = client_config(cluster)
+        self.admin = AdminClient(self.config)
+
+    def _fail(self, what: str, exc: BaseException) -> SourceError:
+        error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else exc
+        code = error.code() if isinstance(error, KafkaError) else None
+        text = error.str() if isinstance(error, KafkaError) else str(exc)
+        unreachable = code in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                               KafkaError._ALL_BROKERS_DOWN) or isinstance(exc, TimeoutError)
+        kind = SourceUnavailable if unreachable else SourceError
+        return kind(f"Kafka cluster {self.cluster.name} ({self.cluster.bootstrap_servers}): "
+                    f"{what} failed: {text}")
+
+    def describe(self) -> AdminData:
+        try:
+            metadata = self.admin.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            raise self._fail("listing topics", exc) from None
+        if not metadata.brokers:
+            raise SourceUnavailable(f"Kafka cluster {self.cluster.name} "
+                                    f"({self.cluster.bootstrap_servers}) returned no brokers")
+        brokers = self._brokers(metadata)
+        topics = {}
+        for name, topic in metadata.topics.items():
+            if topic.error is not None:
+                continue
+            partitions = topic.partitions
+            replication = max((len(p.replicas) for p in partitions.values()), default=0)
+            topics[name] = AdminTopic(name, len(partitions), replication, {})
+        configs = self._configs(list(topics))
+        end_offsets, start_offsets = self._offsets(
+            (name, p) for name, t in topics.items() for p in range(t.partitions))
+        topics = {name: AdminTopic(name, t.partitions, t.replication_factor,
+                                   configs.get(name, {}), end_offsets.get(name, {}),
+                                   start_offsets.get(name, {}))
+                  for name, t in topics.items()}
+        return AdminData(brokers, topics, self._groups())
+
+    def _brokers(self, metadata: Any) -> list[AdminBroker]:
+        racks: dict[int, str | None] = {}
+        try:
+            described = self.admin.describe_cluster(request_timeout=self.timeout).result(
+                timeout=self.timeout)
+            racks = {node.id: node.rack for node in described.nodes}
+        except KafkaException:
+            pass  # racks are optional: costing then assumes one zone per broker set
+        return [AdminBroker(b.id, f"{b.host}:{b.port}", racks.get(b.id))
+                for b in sorted(metadata.brokers.values(), key=lambda b: b.id)]
+
+    def _configs(self, names: list[str]) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for start in range(0, len(names), CONFIG_BATCH):
+            resources = [ConfigResource(ConfigResource.Type.TOPIC, name)
+                         for name in names[start:start + CONFIG_BATCH]]
+            futures = self.admin.describe_configs(resources, request_timeout=self.timeout)
+            for resource, future in futures.items():
+                try:
+                    entries = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    raise self._fail(f"describing configs of {resource.name!r}", exc) from None
+                out[resource.name] = {key: entries[key].value for key in TOPIC_CONFIGS
+                                      if key in entries and entries[key].value is not None}
+        return out
+
+    def _offsets(self, partitions: Iterable[tuple[str, int]]
+                 ) -> tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]]:
+        wanted = list(partitions)
+        result: list[dict[str, dict[int, int]]] = [{}, {}]
+        for index, spec in enumerate((OffsetSpec.latest(), OffsetSpec.earliest())):
+            if not wanted:
+                break
+            request = {TopicPartition(topic, p): spec for topic, p in wanted}
+            futures = self.admin.list_offsets(request, request_timeout=self.timeout)
+            for tp, future in futures.items():
+                try:
+                    info = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    raise self._fail(f"listing offsets of {tp.topic}", exc) from None
+                result[index].setdefault(tp.topic, {})[tp.partition] = info.offset
+        return result[0], result[1]
+
+    def _groups(self) -> list[AdminGroup]:
+        try:
+            listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
+                timeout=self.timeout)
+        except KafkaException as exc:
+            raise self._fail("listing consumer groups", exc) from None
+        ids = [g.group_id for g in listing.valid]
+        if not ids:
+            return []
+        described = self.admin.describe_consumer_groups(ids, request_timeout=self.timeout)
+        groups = []
+        for group_id in ids:
+            try:
+                description = described[group_id].result(timeout=self.timeout)
+            except KafkaException as exc:
+                raise self._fail(f"describing group {group_id!r}", exc) from None
+            futures = self.admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group_id)], request_timeout=self.timeout)
+            committed: dict[tuple[str, int], int] = {}
+            for future in futures.values():
+                try:
+                    offsets = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    raise self._fail(f"listing offsets of group {group_id!r}", exc) from None
+                for tp in offsets.topic_partitions:
+                    if tp.offset >= 0:
+                        committed[(tp.topic, tp.partition)] = tp.offset
+            state = getattr(description.state, "name", str(description.state))
+            groups.append(AdminGroup(group_id, state.title().replace("_", ""),
+                                     len(description.members), committed))
+        return groups
+
+    def sample(self, topics: Iterable[AdminTopic], per_topic: int,
+               timeout_seconds: float = 10.0) -> dict[str, list[bytes]]:
+        """Up to `per_topic` of the newest records of each topic, read by a consumer that never
+        commits. Bounded in records and time; empty topics give nothing."""
+        if per_topic <= 0:
+            return {}
+        config = {**self.config, "group.id": f"costopt-sampler-{uuid.uuid4().hex}",
+                  "enable.auto.commit": False, "enable.auto.offset.store": False,
+                  "auto.offset.reset": "latest"}
+        samples: dict[str, list[bytes]] = {}
+        consumer = Consumer(config)
+        try:
+            for topic in topics:
+                records = self._sample_topic(consumer, topic, per_topic, timeout_seconds)
+                if records:
+                    samples[topic.name] = records
+        finally:
+            consumer.close()
+        return samples
+
+    def _sample_topic(self, consumer: Consumer, topic: AdminTopic, per_topic: int,
+                      timeout_seconds: float) -> list[bytes]:
+        import time
+
+        available = {p: topic.end_offsets.get(p, 0) - topic.start_offsets.get(p, 0)
+                     for p in range(topic.partitions)}
+        live = [p for p, n in available.items() if n > 0]
+        if not live:
+            return []
+        share = max(1, per_topic // len(live))
+        assignment = [TopicPartition(topic.name, p,
+                                     max(topic.start_offsets.get(p, 0),
+                                         topic.end_offsets[p] - share)) for p in live]
+        consumer.assign(assignment)
+        records: list[bytes] = []
+        deadline = time.monotonic() + timeout_seconds
+        wanted = min(per_topic, sum(min(share, available[p]) for p in live))
+        while len(records) < wanted and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=min(500, wanted - len(records)),
+                                            timeout=1.0):
+                value = message.value()
+                if message.error() is None and value is not None:
+                    records.append(value)
+        consumer.unassign()
+        return records[:per_topic]

@@ -1,0 +1,144 @@
+"""A thin layer over prometheus-api-client: bounded concurrency, range splitting under the
+server's 11,000-points-per-series limit, and errors that name the server and the query.
+
+Works against any server with Prometheus's HTTP API (Thanos, Mimir, VictoriaMetrics).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+import pandas as pd
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from costopt.config import PrometheusSettings
+from costopt.sources.errors import BadSourceData, SourceError, SourceUnavailable
+
+MAX_POINTS_PER_SERIES = 11_000
+T = TypeVar("T")
+
+
+def _as_datetime(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class PrometheusClient:
+    def __init__(self, settings: PrometheusSettings, cluster: str) -> None:
+        self.settings = settings
+        self.cluster = cluster
+        headers = {}
+        if settings.auth_header is not None:
+            headers["Authorization"] = settings.auth_header.get_secret_value()
+        retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504),
+                      allowed_methods=("GET", "POST"))
+        self.connection = PrometheusConnect(url=settings.url, headers=headers,
+                                            disable_ssl=not settings.verify_tls, retry=retry,
+                                            timeout=settings.timeout_seconds)
+
+    def _call(self, query: str, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except PrometheusApiClientException as exc:
+            raise SourceError(f"Prometheus at {self.settings.url} (cluster {self.cluster}) "
+                              f"refused a query: {exc}; query: {query}") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
+            raise SourceUnavailable(f"Prometheus at {self.settings.url} {kind} "
+                                    f"(cluster {self.cluster})") from None
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"Prometheus at {self.settings.url} failed "
+                                    f"(cluster {self.cluster}): {type(exc).__name__}") from None
+
+    def metric_names(self, start: datetime, end: datetime) -> set[str]:
+        params = {"start": f"{_as_datetime(start).timestamp():.0f}",
+                  "end": f"{_as_datetime(end).timestamp():.0f}"}
+        names = self._call("label __name__ values",
+                           lambda: self.connection.all_metrics(params=params))
+        return set(names)
+
+    def instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
+        params = {"time": f"{_as_datetime(at).timestamp():.3f}"}
+        result = self._call(query, lambda: self.connection.custom_query(query, params=params))
+        return _checked(result, "value", query)
+
+    def range(self, query: str, start: datetime, end: datetime,
+              step_seconds: int) -> list[dict[str, Any]]:
+        """A range query, split into chunks of at most 11,000 points per series."""
+        start, end = _as_datetime(start), _as_datetime(end)
+        points = math.floor((end - start).total_seconds() / step_seconds) + 1
+        chunks = max(1, math.ceil(points / MAX_POINTS_PER_SERIES))
+        merged: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+        chunk_start = start
+        for _ in range(chunks):
+            chunk_end = min(end, chunk_start + timedelta(
+                seconds=step_seconds * (MAX_POINTS_PER_SERIES - 1)))
+            result = self._call(query, partial(
+                self.connection.custom_query_range, query, start_time=chunk_start,
+                end_time=chunk_end, step=str(step_seconds)))
+            for item in _checked(result, "values", query):
+                key = tuple(sorted(item["metric"].items()))
+                merged.setdefault(key, {"metric": item["metric"], "values": []})
+                merged[key]["values"].extend(item["values"])
+            chunk_start = chunk_end + timedelta(seconds=step_seconds)
+            if chunk_start > end:
+                break
+        return list(merged.values())
+
+    def run_all(self, jobs: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+        """Run named queries concurrently, at most `max_concurrency` at a time."""
+        with ThreadPoolExecutor(max_workers=self.settings.max_concurrency,
+                                thread_name_prefix="promql") as pool:
+            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+
+def _checked(result: Any, field: str, query: str) -> list[dict[str, Any]]:
+    if not isinstance(result, list):
+        raise BadSourceData(f"Prometheus returned {type(result).__name__}, not a vector or "
+                            f"matrix, for: {query}")
+    for item in result:
+        if not isinstance(item, dict) or "metric" not in item or field not in item:
+            raise BadSourceData(f"Prometheus result without 'metric'/'{field}' for: {query}")
+    return result
+
+
+def vector_to_series(result: list[dict[str, Any]], label: str, query: str) -> pd.Series:
+    """An instant vector as a float Series indexed by one label's values."""
+    keys, values = [], []
+    for item in result:
+        if label not in item["metric"]:
+            raise BadSourceData(f"result without label {label!r} for: {query}")
+        try:
+            value = float(item["value"][1])
+        except (TypeError, ValueError, IndexError):
+            raise BadSourceData(f"non-numeric sample {item['value']!r} for: {query}") from None
+        keys.append(item["metric"][label])
+        values.append(value)
+    return pd.Series(values, index=pd.Index(keys, name=label), dtype=float)
+
+
+def matrix_to_frame(result: list[dict[str, Any]], label: str, query: str) -> pd.DataFrame:
+    """A range result as (label, ts, value) rows."""
+    frames = []
+    for item in result:
+        if label not in item["metric"]:
+            raise BadSourceData(f"result without label {label!r} for: {query}")
+        values = item["values"]
+        if not values:
+            continue
+        try:
+            stamps, numbers = zip(*((float(t), float(v)) for t, v in values), strict=True)
+        except (TypeError, ValueError):
+            raise BadSourceData(f"non-numeric samples for: {query}") from None
+        frames.append(pd.DataFrame({label: item["metric"][label], "ts_seconds": stamps,
+                                    "value": numbers}))
+    if not frames:
+        return pd.DataFrame(columns=[label, "ts_seconds", "value"])
+    return pd.concat(frames, ignore_index=True)
