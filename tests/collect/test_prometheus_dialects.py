@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 import numpy as np
@@ -12,14 +13,16 @@ from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import DIALECTS
+from costopt.snapshot.model import ClusterSnapshot
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient
-from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
+from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.queries import CATALOG, cluster_selector, render
 from tests.stack.prometheus_server import PrometheusServer
 
 
-def collect(server: PrometheusServer, fleet: Fleet, dialect: str):  # noqa: ANN201
+def collect(server: PrometheusServer, fleet: Fleet,
+            dialect: str) -> tuple[PrometheusData, ClusterSnapshot, pd.DataFrame]:
     cluster = fleet.clusters["cluster"].iloc[0]
     settings = PrometheusSettings(url=server.url, dialect=dialect,
                                   cluster_label=f"cluster_{dialect}")
@@ -37,9 +40,8 @@ def snapshots(fleet_prometheus: PrometheusServer, tiny_fleet: Fleet) -> dict:
     return {d: collect(fleet_prometheus, tiny_fleet, d) for d in DIALECTS}
 
 
-def frame(snapshot) -> pd.DataFrame:  # noqa: ANN001
-    return pd.DataFrame([vars(t) if hasattr(t, "__dict__") else {
-        f: getattr(t, f) for f in t.__slots__} for t in snapshot.topics]).set_index("name")
+def frame(snapshot: ClusterSnapshot) -> pd.DataFrame:
+    return pd.DataFrame([asdict(t) for t in snapshot.topics]).set_index("name")
 
 
 def test_every_dialect_sees_every_topic_with_its_partitions(snapshots: dict,
@@ -81,7 +83,7 @@ def test_rates_match_what_the_simulator_produced(snapshots: dict, tiny_fleet: Fl
     from costopt.simulate.series import cluster_series
 
     block = cluster_series(tiny_fleet, cluster)
-    data, snapshot, _ = snapshots["jmx"]
+    _, snapshot, _ = snapshots["jmx"]
     at = pd.Timestamp(tiny_fleet.end - timedelta(minutes=15))
     last_day = (block.hours > at - pd.Timedelta(days=1)) & (block.hours <= at)
     truth = pd.Series(block.bytes_in_per_second[:, last_day].mean(axis=1),
