@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costopt import __version__
+
+if TYPE_CHECKING:
+    from costopt.config import Settings
 
 app = typer.Typer(
     name="costopt",
@@ -16,11 +21,28 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="YAML config file (default: $COSTOPT_CONFIG)", exists=False)]
+
+
+def _settings(config: Path | None) -> Settings:
+    from costopt.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.callback()
-def _root() -> None:
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Kafka cost and capacity optimization."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @app.command()
@@ -50,6 +72,188 @@ def demo(
         from jobs.serve import serve_demo
 
         serve_demo(result.store_url, port)
+
+
+@app.command()
+def serve(config: ConfigOption = None,
+          host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port to bind")] = 8080) -> None:
+    """Serve the REST API (and /metrics) over the configured store."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(config)
+    if settings.api.auth_enabled and not settings.api.tokens:
+        typer.echo("warning: auth is on and no tokens are configured: every /v1 request "
+                   "will get 401", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def collect(config: ConfigOption = None,
+            once: Annotated[bool, typer.Option("--once", help="one collect of every cluster, "
+                                               "then exit (otherwise: run the scheduler)")]
+            = False,
+            cluster: Annotated[list[str] | None, typer.Option(help="only these clusters")]
+            = None) -> None:
+    """Collect snapshots from Prometheus and Kafka; with --once a single pass, otherwise the
+    scheduler (collect, analyze and report on their schedules)."""
+    from costopt.collect import collect_cluster
+    from costopt.store import Store
+
+    settings = _settings(config)
+    if not once:
+        from jobs.scheduler import run_scheduler
+
+        run_scheduler(settings, str(config) if config else None)
+        return
+    chosen = [c for c in settings.clusters if not cluster or c.name in cluster]
+    if not chosen:
+        typer.echo("no clusters to collect: add clusters to the config", err=True)
+        raise typer.Exit(2)
+    store = Store.open(settings.store_url)
+    failures = 0
+    with typer.progressbar(chosen, label="collecting", show_pos=True,
+                           item_show_func=lambda c: c.name if c else "") as clusters:
+        for item in clusters:
+            try:
+                result = collect_cluster(item, store, settings)
+                typer.echo(f"\n{item.name}: {result.topics} topics, {result.groups} groups "
+                           f"({result.dialect or 'no prometheus'}) in {result.seconds:.1f} s")
+            except Exception as exc:
+                failures += 1
+                typer.echo(f"\n{item.name}: FAILED: {exc}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def analyze(config: ConfigOption = None,
+            top: Annotated[int, typer.Option(help="recommendations to print")] = 10) -> None:
+    """Cost, recommendations and forecasts from the stored snapshots; prints a summary."""
+    from costopt.analysis import analyze_store
+    from costopt.store import Store
+    from jobs.demo import summary
+
+    settings = _settings(config)
+    analysis = analyze_store(Store.open(settings.store_url), settings)
+    typer.echo(summary(analysis))
+    typer.echo(f"{len(analysis.recommendations)} recommendations; top {top}:")
+    for rec in analysis.recommendations[:top]:
+        typer.echo(f"  {rec.monthly_savings.rounded():>12,} {rec.monthly_savings.currency}/month"
+                   f"  {rec.kind:<16} {rec.cluster}/{rec.target}\n      {rec.change}")
+
+
+@app.command()
+def report(config: ConfigOption = None,
+           out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
+           = None) -> None:
+    """Render the weekly report now, archive it in the store and deliver it if configured."""
+    from costopt.store import Store
+    from jobs.tasks import make_report
+
+    settings = _settings(config)
+    if out is not None:
+        settings = settings.model_copy(update={"report": settings.report.model_copy(
+            update={"directory": str(out)})})
+    result = make_report(settings, Store.open(settings.store_url))
+    typer.echo(f"report {result['report_id']}: {result['html']}")
+
+
+def parse_duration_ms(text: str) -> int:
+    """`3d`, `12h`, `90m`, `45s`, `500ms` or plain milliseconds; `-1` for forever."""
+    text = text.strip()
+    if text == "-1":
+        return -1
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?", text)
+    if not match:
+        raise typer.BadParameter(f"not a duration: {text!r} (e.g. 3d, 12h, 90m)")
+    value, unit = float(match.group(1)), match.group(2) or "ms"
+    factor = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
+              "w": 604_800_000}[unit]
+    return int(value * factor)
+
+
+@app.command()
+def whatif(config: ConfigOption = None,
+           topic: Annotated[str | None, typer.Option(help="topic name")] = None,
+           cluster: Annotated[str | None, typer.Option(help="cluster name")] = None,
+           owner: Annotated[str | None, typer.Option(help="owner (team)")] = None,
+           pattern: Annotated[str | None, typer.Option(help="regex over topic names")] = None,
+           retention: Annotated[str | None, typer.Option(help="e.g. 3d, 12h")] = None,
+           codec: Annotated[str | None, typer.Option(help="none, gzip, snappy, lz4, zstd")]
+           = None,
+           partitions: Annotated[int | None, typer.Option()] = None,
+           replication_factor: Annotated[int | None, typer.Option()] = None,
+           tiered: Annotated[bool | None, typer.Option("--tiered/--no-tiered")] = None,
+           growth_pct: Annotated[float | None, typer.Option()] = None,
+           horizon_days: Annotated[int, typer.Option()] = 90) -> None:
+    """Project the monthly cost of a change, e.g.
+    `costopt whatif --topic payments.orders --retention 3d --codec zstd`."""
+    from pydantic import ValidationError
+
+    from costopt.analysis import analyze_store
+    from costopt.store import Store
+    from costopt.whatif import Change, run_whatif
+
+    settings = _settings(config)
+    try:
+        change = Change.model_validate({
+            "selector": {k: v for k, v in (("topic", topic), ("cluster", cluster),
+                                           ("owner", owner), ("pattern", pattern)) if v},
+            "retention_ms": parse_duration_ms(retention) if retention else None,
+            "compression": codec, "partitions": partitions,
+            "replication_factor": replication_factor, "tiered_storage": tiered,
+            "growth_pct": growth_pct})
+    except ValidationError as exc:
+        raise typer.BadParameter("; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    analysis = analyze_store(Store.open(settings.store_url), settings)
+    try:
+        result = run_whatif(analysis.models, [change], horizon_days)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if result.topics.empty:
+        typer.echo("no topic matched", err=True)
+        raise typer.Exit(1)
+    currency = result.currency
+    typer.echo(f"{'cluster':<20} {'topic':<44} {'now':>12} {'projected':>12} {'delta':>12}")
+    for row in result.topics.head(50).itertuples(index=False):
+        typer.echo(f"{row.cluster:<20} {row.topic[:44]:<44} "
+                   f"{row.baseline_micros / 1e6:>12,.2f} {row.projected_micros / 1e6:>12,.2f} "
+                   f"{row.delta_micros / 1e6:>+12,.2f}")
+    typer.echo(f"fleet: {result.baseline} → {result.projected} (delta {result.delta}); "
+               f"at {horizon_days} days: {result.projected_at_horizon}; all in {currency}/month")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the configuration and every price catalog it names; exit 2 naming the bad
+    field."""
+    from costopt.pricing.catalog import CatalogError, resolve_catalog
+    from costopt.rules import check_rule_settings
+
+    settings = _settings(config)
+    problems = []
+    for index, cluster in enumerate(settings.clusters):
+        try:
+            catalog = resolve_catalog(cluster.catalog)
+            if cluster.instance_type is not None:
+                catalog.compute_price_per_hour(cluster.instance_type)
+        except CatalogError as exc:
+            problems.append(f"clusters.{index}.catalog / instance_type: {exc}")
+    try:
+        check_rule_settings(settings.rules)
+    except ValueError as exc:
+        problems.append(f"rules: {exc}")
+    if problems:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(2)
+    store = settings.store_url.split("@")[-1]  # never print credentials in a URL
+    typer.echo(f"ok: {len(settings.clusters)} cluster(s), store {store}")
 
 
 def main() -> None:

@@ -122,3 +122,29 @@ job_runs = Table(
     Column("detail", JSON, nullable=False, default=dict),
     Index("ix_job_runs_started", "started_at"),
 )
+
+recommendation_status = Table(
+    "recommendation_status", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("cluster", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("status", String(16), nullable=False),  # accepted | dismissed | snoozed
+    Column("reason", Text, nullable=False),
+    Column("snoozed_until", DateTime(timezone=True)),
+    Column("evidence_fingerprint", String(32), nullable=False),
+    Column("monthly_savings", String(32), nullable=False),  # decimal text, as recommended
+    Column("cost_before_micros", BigInteger),  # the target's monthly cost when accepted
+    Column("recommendation", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+reports = Table(
+    "reports", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("html", Text, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Index("ix_reports_created", "created_at"),
+)

@@ -262,13 +262,18 @@ class Store:
     # Job runs --------------------------------------------------------------------------
 
     def start_job(self, kind: str, cluster: str | None = None,
-                  detail: dict[str, Any] | None = None) -> str:
+                  detail: dict[str, Any] | None = None, status: str = "running") -> str:
         job_id = uuid.uuid4().hex
         with self.transaction() as connection:
             connection.execute(insert(schema.job_runs).values(
-                id=job_id, kind=kind, cluster=cluster, status="running",
+                id=job_id, kind=kind, cluster=cluster, status=status,
                 started_at=datetime.now(UTC), detail=detail or {}))
         return job_id
+
+    def mark_job_running(self, job_id: str) -> None:
+        with self.transaction() as connection:
+            connection.execute(schema.job_runs.update().where(schema.job_runs.c.id == job_id)
+                               .values(status="running"))
 
     def finish_job(self, job_id: str, status: str, error: str | None = None,
                    detail: dict[str, Any] | None = None) -> None:
@@ -361,3 +366,58 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
         window_seconds=row["window_seconds"], brokers=brokers, topics=topics, groups=groups,
         rack_aware_fetch=bool(row["rack_aware_fetch"]), labels=dict(row["labels"] or {}))
     return StoredSnapshot(snapshot_id, snapshot, row["catalog"], row["source"])
+
+
+class StatusStore:
+    """Recommendation decisions and archived reports (kept beside the snapshots)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def set_status(self, recommendation: dict[str, Any], status: str, reason: str,
+                   fingerprint: str, snoozed_until: datetime | None = None,
+                   cost_before_micros: int | None = None) -> None:
+        table = schema.recommendation_status
+        with self.store.transaction() as connection:
+            connection.execute(delete(table).where(table.c.id == recommendation["id"]))
+            connection.execute(insert(table).values(
+                id=recommendation["id"], cluster=recommendation["cluster"],
+                kind=recommendation["kind"], target=recommendation["target"], status=status,
+                reason=reason, snoozed_until=snoozed_until, evidence_fingerprint=fingerprint,
+                monthly_savings=recommendation["monthly_savings"],
+                cost_before_micros=cost_before_micros, recommendation=recommendation,
+                updated_at=datetime.now(UTC)))
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(select(schema.recommendation_status)).mappings()
+            out = {}
+            for row in rows:
+                record = dict(row)
+                if record["snoozed_until"] is not None:
+                    record["snoozed_until"] = _utc(record["snoozed_until"])
+                record["updated_at"] = _utc(record["updated_at"])
+                out[record["id"]] = record
+            return out
+
+    def save_report(self, title: str, html: str, summary: dict[str, Any]) -> str:
+        report_id = uuid.uuid4().hex
+        with self.store.transaction() as connection:
+            connection.execute(insert(schema.reports).values(
+                id=report_id, created_at=datetime.now(UTC), title=title, html=html,
+                summary=summary))
+        return report_id
+
+    def reports(self, limit: int = 50) -> list[dict[str, Any]]:
+        table = schema.reports
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(select(table.c.id, table.c.created_at, table.c.title,
+                                             table.c.summary)
+                                      .order_by(table.c.created_at.desc()).limit(limit))
+            return [{**dict(row._mapping), "created_at": _utc(row.created_at)} for row in rows]
+
+    def report_html(self, report_id: str) -> str | None:
+        with self.store.engine.connect() as connection:
+            row = connection.execute(select(schema.reports.c.html).where(
+                schema.reports.c.id == report_id)).first()
+            return None if row is None else str(row[0])

@@ -1,0 +1,41 @@
+"""Admin: trigger a collect, analyze or report run; follow it by id."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+
+from api.deps import AdminScope, StateDep
+from api.schemas import Job, Page
+from jobs.tasks import run_task
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[AdminScope])
+
+
+def _job(record: dict) -> dict:
+    return {key: record[key] for key in ("id", "kind", "cluster", "status", "started_at",
+                                         "finished_at", "error", "detail")}
+
+
+@router.get("", response_model=Page[Job])
+def list_jobs(state: StateDep) -> dict:
+    """Recent runs, newest first (scheduled and triggered), with their errors."""
+    return {"items": [_job(r) for r in state.store.jobs(limit=100)], "next_cursor": None}
+
+
+@router.post("/{kind}", response_model=Job, status_code=202)
+def trigger(kind: Literal["collect", "analyze", "report"], state: StateDep) -> dict:
+    job_id = state.store.start_job(kind, None, {"trigger": "api"}, status="queued")
+    state.jobs.submit(run_task, kind, state.settings, state.store, job_id, state.invalidate)
+    record = state.store.job(job_id)
+    assert record is not None
+    return _job(record)
+
+
+@router.get("/{job_id}", response_model=Job)
+def get_job(job_id: str, state: StateDep) -> dict:
+    record = state.store.job(job_id)
+    if record is None:
+        raise HTTPException(404, f"unknown job {job_id!r}")
+    return _job(record)

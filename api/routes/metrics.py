@@ -1,0 +1,92 @@
+"""`/metrics`: costopt's figures as Prometheus gauges for Grafana, with bounded cardinality
+(per-topic series only for the top N topics by cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from api.auth import require
+from api.state import AppState
+from costopt.analysis import FleetAnalysis
+from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
+from costopt.cost.rollup import rollup
+
+router = APIRouter(tags=["metrics"])
+
+
+class FleetCollector(Collector):
+    def __init__(self, analysis: FleetAnalysis, top_topics: int) -> None:
+        self.analysis = analysis
+        self.top_topics = top_topics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        currency = self.analysis.currency
+        component = GaugeMetricFamily(
+            "costopt_cluster_monthly_cost", f"Monthly cost by cluster and component "
+            f"({currency}/month)", labels=["cluster", "component", "currency"])
+        for cost in self.analysis.costs:
+            for c in COMPONENTS:
+                component.add_metric([cost.cluster, c, currency], cost.bill_micros[c] / 1e6)
+        yield component
+        owner = GaugeMetricFamily("costopt_owner_monthly_cost",
+                                  f"Monthly cost by owner ({currency}/month)",
+                                  labels=["cluster", "owner", "currency"])
+        for row in rollup(self.analysis.costs, "owner").itertuples(index=False):
+            owner.add_metric([row.cluster, row.owner, currency], row.monthly_cost_micros / 1e6)
+        yield owner
+        topic = GaugeMetricFamily(
+            "costopt_topic_monthly_cost", f"Monthly cost of the top {self.top_topics} topics "
+            f"by cost, by component ({currency}/month)",
+            labels=["cluster", "topic", "owner", "component", "currency"])
+        rows = rollup(self.analysis.costs, "topic")
+        rows = rows[~rows["topic"].isin([IDLE, UNALLOCATED])].head(self.top_topics)
+        for row in rows.itertuples(index=False):
+            for c in COMPONENTS:
+                topic.add_metric([row.cluster, row.topic, row.owner, c, currency],
+                                 getattr(row, f"{c}_micros") / 1e6)
+        yield topic
+        savings = GaugeMetricFamily("costopt_savings_available_monthly",
+                                    f"Monthly savings available by kind ({currency}/month)",
+                                    labels=["cluster", "kind", "currency"])
+        counts = GaugeMetricFamily("costopt_recommendations", "Open recommendations",
+                                   labels=["cluster", "kind"])
+        totals: dict[tuple[str, str], float] = {}
+        numbers: dict[tuple[str, str], int] = {}
+        for rec in self.analysis.recommendations:
+            key = (rec.cluster, rec.kind)
+            totals[key] = totals.get(key, 0.0) + max(float(rec.monthly_savings.amount), 0.0)
+            numbers[key] = numbers.get(key, 0) + 1
+        for (cluster_name, kind), value in sorted(totals.items()):
+            savings.add_metric([cluster_name, kind, currency], value)
+            counts.add_metric([cluster_name, kind], numbers[(cluster_name, kind)])
+        yield savings
+        yield counts
+        runway = GaugeMetricFamily("costopt_runway_days",
+                                   "Days until a capacity limit (absent: beyond the horizon)",
+                                   labels=["cluster", "resource"])
+        for name, analyzed in self.analysis.clusters.items():
+            for r in analyzed.forecast.runways:
+                if r.days is not None:
+                    runway.add_metric([name, r.resource], r.days)
+        yield runway
+        taken = GaugeMetricFamily("costopt_snapshot_timestamp_seconds",
+                                  "When the analyzed snapshot was taken", labels=["cluster"])
+        for name, analyzed in self.analysis.clusters.items():
+            taken.add_metric([name], analyzed.model.snapshot.taken_at.timestamp())
+        yield taken
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+def metrics(request: Request) -> Response:
+    state: AppState = request.app.state.costopt
+    if not state.settings.api.open_metrics:
+        require("read")(request)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,58 @@
+"""What-if projections over the analyzed fleet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from api.deps import AnalysisDep, ReadScope
+from api.schemas import WhatIfRequest, WhatIfResponse
+from costopt.money import Money
+from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
+from costopt.whatif import run_whatif
+from reports.exports import rounded
+
+router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])
+
+
+def _total(money: Money, by_component: dict[str, Money]) -> dict:
+    return {"monthly_cost": str(money.rounded()), "currency": money.currency,
+            "period": "month",
+            "by_component": {c: str(m.rounded()) for c, m in by_component.items()}}
+
+
+@router.post("", response_model=WhatIfResponse)
+def whatif(request: WhatIfRequest, analysis: AnalysisDep) -> dict:
+    """Apply the changes, in order, to the selected topics and project the monthly cost:
+    baseline, projected now, projected at the horizon (with each topic's measured growth),
+    the delta and the changed topics."""
+    for change in request.changes:
+        if change.catalog is not None and change.catalog not in builtin_catalog_names():
+            raise HTTPException(422, f"changes.catalog: {change.catalog!r} is not a built-in "
+                                f"catalog ({', '.join(builtin_catalog_names())}); files are "
+                                "configured, not sent")
+    try:
+        result = run_whatif(analysis.models, request.changes, request.horizon_days,
+                            resolve_catalog=load_builtin_catalog)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    baseline = result.baseline.amount
+    return {
+        "baseline": _total(result.baseline, result.baseline_by_component),
+        "projected": _total(result.projected, result.projected_by_component),
+        "projected_at_horizon": _total(result.projected_at_horizon,
+                                       result.projected_by_component),
+        "delta": {"monthly_cost": str(result.delta.rounded()), "currency": result.currency,
+                  "period": "month",
+                  "percent": round(float(result.delta.amount / baseline * 100), 3)
+                  if baseline else None},
+        "horizon_days": result.horizon_days,
+        "topics": [{"cluster": r.cluster, "topic": r.topic, "owner": r.owner,
+                    "baseline_monthly_cost": rounded(r.baseline_micros),
+                    "projected_monthly_cost": rounded(r.projected_micros),
+                    "delta_monthly_cost": rounded(r.delta_micros)}
+                   for r in result.topics.head(1000).itertuples(index=False)],
+        "capacity": [vars(c) for c in result.capacity],
+        "warnings": result.warnings,
+    }

@@ -1,0 +1,258 @@
+"""Request and response models of the API, separate from the domain's types: the API's shape
+is a promise to scripts and dashboards, the domain is free to change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from costopt.whatif.changes import Change
+
+T = TypeVar("T")
+Money = str  # decimal text, e.g. "1234.56"; always with `currency` and `period` beside it
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page")
+
+
+class Runway(BaseModel):
+    resource: str
+    limit: float
+    unit: str
+    current: float
+    date: str | None = Field(None, description="when the limit is reached; null: not within "
+                                               "the horizon")
+    days: int | None = None
+
+
+class ClusterSummary(BaseModel):
+    name: str
+    taken_at: datetime
+    brokers: int
+    topics: int
+    consumer_groups: int
+    monthly_cost: Money
+    currency: str
+    period: Literal["month"] = "month"
+    catalog: str
+    dialect: str | None = None
+
+
+class Broker(BaseModel):
+    broker_id: int
+    rack: str | None
+    instance_type: str
+    disk_capacity_bytes: int
+    disk_used_bytes: int | None
+    cpu_utilisation: float | None
+
+
+class ClusterDetail(ClusterSummary):
+    broker_list: list[Broker]
+    disk_headroom_fraction: float | None
+    cpu_headroom_fraction: float | None
+    partition_replicas_per_broker: float
+    runway: list[Runway]
+    costs_by_component: dict[str, Money]
+
+
+class TopicCost(BaseModel):
+    cluster: str
+    topic: str
+    owner: str
+    monthly_cost: Money
+    currency: str
+    period: Literal["month"] = "month"
+    storage_local: Money
+    storage_tiered: Money
+    network_replication: Money
+    network_producer: Money
+    network_consumer: Money
+    compute: Money
+    partitions: Money
+
+
+class TopicConfig(BaseModel):
+    partitions: int
+    replication_factor: int
+    retention_ms: int
+    retention_bytes: int
+    cleanup_policy: str
+    compression_type: str
+    min_insync_replicas: int
+    remote_storage_enable: bool
+    local_retention_ms: int
+
+
+class TopicUsage(BaseModel):
+    bytes_in_per_second: float
+    bytes_out_per_second: float
+    messages_in_per_second: float
+    log_size_bytes: int
+    remote_log_size_bytes: int
+
+
+class SeriesSummary(BaseModel):
+    days: int
+    bytes_in_per_second_mean: float | None
+    bytes_in_per_second_max: float | None
+    log_size_bytes_last: float | None
+    growth_per_day: float | None
+
+
+class Evidence(BaseModel):
+    name: str
+    value: float | int | str
+    unit: str
+    window: str
+
+
+class Recommendation(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": "3f2a9c1d0b7e4a55", "cluster": "use1-main", "kind": "retention",
+        "target_type": "topic", "target": "payments.orders.v1", "owner": "payments",
+        "title": "Keep payments.orders.v1 for 24 h instead of 720 h",
+        "evidence": [{"name": "max_consumer_lag", "value": 41.9, "unit": "seconds",
+                      "window": "30 days"}],
+        "current": {"retention.ms": 2592000000}, "proposed": {"retention.ms": 86400000},
+        "monthly_savings": "512.40", "currency": "USD", "period": "month", "risk": "low",
+        "confidence": 0.9, "status": "open",
+        "change": "kafka-configs.sh --bootstrap-server $BOOTSTRAP --alter --entity-type "
+                  "topics --entity-name payments.orders.v1 --add-config retention.ms=86400000",
+        "whatif": [{"selector": {"topic": "payments.orders.v1"}, "retention_ms": 86400000}]}})
+    id: str
+    cluster: str
+    kind: str
+    target_type: str
+    target: str
+    owner: str
+    title: str
+    evidence: list[Evidence]
+    current: dict[str, Any]
+    proposed: dict[str, Any]
+    monthly_savings: Money
+    currency: str
+    period: Literal["month"] = "month"
+    risk: str
+    confidence: float
+    change: str
+    whatif: list[dict[str, Any]]
+    status: Literal["open", "accepted", "dismissed", "snoozed"] = "open"
+    status_reason: str | None = None
+
+
+class TopicDetail(BaseModel):
+    cluster: str
+    topic: str
+    owner: str
+    config: TopicConfig
+    usage: TopicUsage
+    series: SeriesSummary
+    cost: TopicCost
+    recommendations: list[Recommendation]
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="why (kept for audit)")
+    until: datetime | None = Field(None, description="snooze only: until when")
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "changes": [{"selector": {"topic": "payments.orders.v1"}, "retention_ms": 259200000,
+                     "compression": "zstd"}], "horizon_days": 90}})
+    changes: list[Change] = Field(max_length=100)
+    horizon_days: int = Field(90, ge=1, le=3650)
+
+
+class Total(BaseModel):
+    monthly_cost: Money
+    currency: str
+    period: Literal["month"] = "month"
+    by_component: dict[str, Money]
+
+
+class Delta(BaseModel):
+    monthly_cost: Money
+    currency: str
+    period: Literal["month"] = "month"
+    percent: float | None
+
+
+class WhatIfTopic(BaseModel):
+    cluster: str
+    topic: str
+    owner: str
+    baseline_monthly_cost: Money
+    projected_monthly_cost: Money
+    delta_monthly_cost: Money
+
+
+class Capacity(BaseModel):
+    cluster: str
+    brokers: int
+    disk_capacity_bytes: int
+    disk_used_bytes_now: float
+    disk_used_bytes_projected: float
+    partition_replicas_per_broker_projected: float
+
+
+class WhatIfResponse(BaseModel):
+    baseline: Total
+    projected: Total
+    projected_at_horizon: Total
+    delta: Delta
+    horizon_days: int
+    topics: list[WhatIfTopic]
+    capacity: list[Capacity]
+    warnings: list[str]
+
+
+class ForecastPoint(BaseModel):
+    ts: datetime
+    value: float
+    lower: float | None = None
+    upper: float | None = None
+
+
+class MetricForecast(BaseModel):
+    metric: str
+    unit: str
+    growth_per_month: float
+    history: list[ForecastPoint]
+    forecast: list[ForecastPoint]
+
+
+class ClusterForecast(BaseModel):
+    cluster: str
+    horizon_days: int
+    forecasts: list[MetricForecast]
+    runway: list[Runway]
+
+
+class ReportSummary(BaseModel):
+    id: str
+    created_at: datetime
+    title: str
+    summary: dict[str, Any]
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    cluster: str | None
+    status: Literal["queued", "running", "succeeded", "failed"]
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    detail: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}

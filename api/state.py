@@ -1,0 +1,57 @@
+"""What the API process holds: the store, the settings, and the latest analysis.
+
+Analysis of a 20,000-topic fleet takes seconds, so it is computed once per store state (the
+set of latest snapshot ids) and reused by every request until a new snapshot lands.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from costopt.analysis import FleetAnalysis, analyze_store
+from costopt.config import Settings
+from costopt.store import Store
+from costopt.store import schema as store_schema
+from costopt.store.store import StatusStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    statuses: StatusStore = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _analysis: FleetAnalysis | None = None
+    _key: Any = None
+    jobs: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="job"))
+
+    def __post_init__(self) -> None:
+        self.statuses = StatusStore(self.store)
+
+    def _store_key(self) -> Any:
+        """Changes whenever a snapshot is written (ids only grow)."""
+        with self.store.engine.connect() as connection:
+            return tuple(connection.execute(select(
+                func.count(), func.max(store_schema.snapshots.c.id))).one())
+
+    def analysis(self) -> FleetAnalysis:
+        key = self._store_key()
+        if self._analysis is not None and key == self._key:
+            return self._analysis
+        with self._lock:
+            key = self._store_key()
+            if self._analysis is None or key != self._key:
+                self._analysis = analyze_store(self.store, self.settings)
+                self._key = key
+            return self._analysis
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._analysis = None
+            self._key = None

@@ -1,0 +1,99 @@
+"""The three runs costopt does — collect, analyze, report — shared by the scheduler, the CLI
+and the API's admin endpoints. Each records a job run with its outcome."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from costopt.analysis import analyze_store
+from costopt.collect import collect_cluster
+from costopt.config import Settings
+from costopt.store import Store
+from costopt.store.store import StatusStore
+from reports.weekly import AcceptedRecommendation, write_report
+
+log = logging.getLogger("costopt.jobs")
+
+
+def collect_all(settings: Settings, store: Store,
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Collect every configured cluster; one failing cluster does not stop the others."""
+    done, failed = [], {}
+    for cluster in settings.clusters:
+        try:
+            result = collect_cluster(cluster, store, settings, progress=progress)
+            done.append({"cluster": cluster.name, "topics": result.topics,
+                         "seconds": round(result.seconds, 2)})
+        except Exception as exc:  # recorded per cluster by collect_cluster
+            log.error("collect of %s failed: %s", cluster.name, exc)
+            failed[cluster.name] = str(exc)
+    if failed and not done:
+        raise RuntimeError("every cluster failed: " + "; ".join(
+            f"{name}: {error}" for name, error in failed.items()))
+    return {"collected": done, "failed": failed}
+
+
+def accepted_recommendations(store: Store, analysis: Any) -> list[AcceptedRecommendation]:
+    """Accepted recommendations with the target's cost when accepted and now."""
+    out = []
+    for record in StatusStore(store).statuses().values():
+        if record["status"] != "accepted" or record["cost_before_micros"] is None:
+            continue
+        cluster = analysis.clusters.get(record["cluster"])
+        if cluster is None:
+            continue
+        rows = cluster.model.cost.rows
+        now = (sum(cluster.model.cost.bill_micros.values()) if record["target"] ==
+               record["cluster"] else int(rows.loc[rows["topic"] == record["target"],
+                                                   "monthly_cost_micros"].sum()))
+        out.append(AcceptedRecommendation(record["recommendation"], record["updated_at"],
+                                          int(record["cost_before_micros"]), now))
+    return out
+
+
+def make_report(settings: Settings, store: Store) -> dict[str, Any]:
+    """Render the weekly report, archive it in the store, deliver it where configured."""
+    from jobs.delivery import deliver
+
+    analysis = analyze_store(store, settings)
+    directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    files = write_report(analysis, directory, f"costopt-report-{stamp}",
+                         settings.report.grafana_url, accepted_recommendations(store, analysis))
+    html = files.html.read_text()
+    import json
+
+    summary = json.loads(files.json.read_text())["fleet"]
+    report_id = StatusStore(store).save_report(f"Weekly report {stamp}", html, summary)
+    delivered = deliver(settings.report, summary, report_id, files.html)
+    return {"report_id": report_id, "html": str(files.html), "delivered": delivered}
+
+
+def run_task(kind: str, settings: Settings, store: Store, job_id: str,
+             on_done: Callable[[], None] | None = None) -> None:
+    """Run a queued job to completion, recording success or the error (never raising)."""
+    store.mark_job_running(job_id)
+    try:
+        if kind == "collect":
+            detail = collect_all(settings, store)
+        elif kind == "analyze":
+            analysis = analyze_store(store, settings)
+            detail = {"clusters": len(analysis.clusters),
+                      "recommendations": len(analysis.recommendations)}
+        elif kind == "report":
+            detail = make_report(settings, store)
+        else:
+            raise ValueError(f"unknown job kind {kind!r}")
+        store.finish_job(job_id, "succeeded", detail=detail)
+    except Exception as exc:
+        log.error("%s job %s failed: %s\n%s", kind, job_id, exc, traceback.format_exc())
+        store.finish_job(job_id, "failed", error=str(exc))
+    finally:
+        if on_done is not None:
+            on_done()
