@@ -24,13 +24,20 @@ CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 # from published measurements (Conduktor docs); measured ratios always win.
 DEFAULT_RATIOS = {"none": 1.0, "gzip": 0.25, "snappy": 0.32, "lz4": 0.35, "zstd": 0.28}
 
-_ZSTD = zstandard.ZstdCompressor(level=3)
+
+
+def _zstd(data: bytes) -> bytes:
+    # A ZstdCompressor is not safe to share between threads (the API analyzes in several);
+    # a new one per batch costs microseconds.
+    return zstandard.ZstdCompressor(level=3).compress(data)
+
+
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "none": lambda data: data,
     "gzip": lambda data: gzip.compress(data, compresslevel=6, mtime=0),
     "snappy": snappy.compress,
     "lz4": lambda data: lz4.frame.compress(data),
-    "zstd": _ZSTD.compress,
+    "zstd": _zstd,
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
 
@@ -31,3 +32,18 @@ def empty_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prome
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """PostgreSQL runs as the `postgres` user, who cannot enter pytest's 0700 temp dirs."""
+    import os
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="costopt-pg-"))
+    os.chmod(workdir, 0o755)
+    server = PostgresServer(workdir / "server")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -11,6 +11,12 @@ from costopt.cost.allocation import COMPONENTS
 from reports.exports import rounded
 
 
+def unprocessable(where: str, field: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, so clients parse one shape."""
+    return HTTPException(422, [{"loc": [where, *field.split(".")], "msg": f"{field}: {message}",
+                                "type": "value_error"}])
+
+
 def cluster_or_404(analysis: FleetAnalysis, name: str) -> ClusterAnalysis:
     if name not in analysis.clusters:
         known = ", ".join(sorted(analysis.clusters)) or "none"

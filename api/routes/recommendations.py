@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
+from api.routes._common import unprocessable
 from api.schemas import Page, Recommendation, StatusChange
 from api.state import AppState
 from costopt.rules import Recommendation as DomainRecommendation
@@ -95,9 +96,9 @@ def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: St
     if action == "snooze":
         if body.until is None or body.until.replace(tzinfo=body.until.tzinfo or UTC) <= \
                 datetime.now(UTC):
-            raise HTTPException(422, "until: a snooze needs a date in the future")
+            raise unprocessable("body", "until", "a snooze needs a date in the future")
     elif body.until is not None:
-        raise HTTPException(422, "until: only a snooze takes a date")
+        raise unprocessable("body", "until", "only a snooze takes a date")
     status = {"accept": "accepted", "dismiss": "dismissed", "snooze": "snoozed"}[action]
     state.statuses.set_status(rec.to_dict(), status, body.reason, rec.evidence_fingerprint,
                               body.until, _target_cost_micros(analysis, rec))

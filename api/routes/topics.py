@@ -12,7 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AnalysisDep, ReadScope, StateDep
-from api.routes._common import cluster_or_404, cost_item
+from api.routes._common import cluster_or_404, cost_item, unprocessable
 from api.routes.recommendations import recommendation_items
 from api.schemas import Page, TopicCost, TopicDetail
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
@@ -29,9 +29,9 @@ def _decode(cursor: str) -> list[Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise HTTPException(422, "cursor: not a cursor this API issued") from None
+        raise unprocessable("query", "cursor", "not a cursor this API issued") from None
     if not (isinstance(key, list) and len(key) == 3 and isinstance(key[0], int)):
-        raise HTTPException(422, "cursor: not a cursor this API issued")
+        raise unprocessable("query", "cursor", "not a cursor this API issued")
     return key
 
 
@@ -53,7 +53,8 @@ def list_topics(
     descending = sort.startswith("-")
     column = sort.removeprefix("-")
     if column not in SORTABLE:
-        raise HTTPException(422, f"sort: unknown column {column!r}; one of {', '.join(SORTABLE)}")
+        raise unprocessable("query", "sort",
+                            f"unknown column {column!r}; one of {', '.join(SORTABLE)}")
     if cluster is not None:
         cluster_or_404(analysis, cluster)
     frames = [c.topic_rows() for c in analysis.costs
@@ -68,8 +69,10 @@ def list_topics(
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise HTTPException(422, f"pattern: not a valid regular expression: {exc}") from None
-        rows = rows[[bool(compiled.search(name)) for name in rows["topic"]]]
+            raise unprocessable("query", "pattern",
+                                f"not a valid regular expression: {exc}") from None
+        rows = rows[np.array([bool(compiled.search(name)) for name in rows["topic"]],
+                             dtype=bool)]
     value_column = f"{column}_micros" if column != "monthly_cost" else "monthly_cost_micros"
     sign = -1 if descending else 1
     rows = rows.assign(_key=rows[value_column].astype(np.int64) * sign)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from api.deps import AnalysisDep, ReadScope
+from api.routes._common import unprocessable
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.money import Money
 from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
@@ -27,8 +28,9 @@ def whatif(request: WhatIfRequest, analysis: AnalysisDep) -> dict:
     the delta and the changed topics."""
     for change in request.changes:
         if change.catalog is not None and change.catalog not in builtin_catalog_names():
-            raise HTTPException(422, f"changes.catalog: {change.catalog!r} is not a built-in "
-                                f"catalog ({', '.join(builtin_catalog_names())}); files are "
+            raise unprocessable("body", "changes.catalog",
+                                f"{change.catalog!r} is not a built-in catalog "
+                                f"({', '.join(builtin_catalog_names())}); files are "
                                 "configured, not sent")
     try:
         result = run_whatif(analysis.models, request.changes, request.horizon_days,
@@ -36,7 +38,7 @@ def whatif(request: WhatIfRequest, analysis: AnalysisDep) -> dict:
     except KeyError as exc:
         raise HTTPException(404, str(exc).strip("'\"")) from None
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable("body", "changes", str(exc)) from None
     baseline = result.baseline.amount
     return {
         "baseline": _total(result.baseline, result.baseline_by_component),

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
@@ -96,6 +97,7 @@ class Store:
                       series: pd.DataFrame | None = None,
                       samples: dict[str, list[bytes]] | None = None) -> int:
         """Store a snapshot with its series (and sampled records) in one transaction."""
+        _check_finite(snapshot, series)
         taken_at = _utc(snapshot.taken_at)
         with self.transaction() as connection:
             connection.execute(delete(schema.snapshots).where(
@@ -290,13 +292,41 @@ class Store:
         if kind is not None:
             query = query.where(schema.job_runs.c.kind == kind)
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query.limit(limit)).mappings()]
+            return [_job_record(row) for row in connection.execute(query.limit(limit)).mappings()]
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(schema.job_runs).where(
                 schema.job_runs.c.id == job_id)).mappings().first()
-            return dict(row) if row else None
+            return _job_record(row) if row else None
+
+
+def _job_record(row: Any) -> dict[str, Any]:
+    record = dict(row)
+    for key in ("started_at", "finished_at"):
+        if record[key] is not None:
+            record[key] = _utc(record[key])
+    return record
+
+
+def _check_finite(snapshot: ClusterSnapshot, series: pd.DataFrame | None) -> None:
+    """NaN and infinity are refused, not stored: PostgreSQL would keep them and SQLite would
+    turn them into NULL, and either way every figure computed from them is wrong."""
+    import math
+
+    for topic in snapshot.topics:
+        for name in ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second"):
+            if not math.isfinite(getattr(topic, name)):
+                raise StoreError(f"cluster {snapshot.cluster}: topic {topic.name!r} has a "
+                                 f"non-finite {name}; nothing was stored")
+    if series is not None and not series.empty:
+        values = series[list(SERIES_COLUMNS)].to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise StoreError(f"cluster {snapshot.cluster}: series of topic "
+                             f"{series['topic'].iloc[row]!r} holds NaN or infinity; "
+                             "nothing was stored")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -31,6 +31,7 @@ from costopt.whatif.apply import apply_change, select
 from costopt.whatif.changes import Change
 
 CatalogResolver = Callable[[str], PriceCatalog]
+MAX_GROWTH_EXPONENT = float(np.log(100.0))
 
 
 @dataclass
@@ -209,8 +210,13 @@ def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
         for component in COMPONENTS:
             base_components[component] += model.cost.bill_micros[component]
             proj_components[component] += projected.bill_micros[component]
-        growth = np.array([np.exp(model.growth_per_day.get(t, 0.0) * horizon_days)
-                           for t in projected.frame["topic"]])
+        rates = np.array([model.growth_per_day.get(t, 0.0) for t in projected.frame["topic"]])
+        # Compounding a measured rate for years is not a forecast: cap growth at 100×.
+        exponent = rates * horizon_days
+        if (exponent > MAX_GROWTH_EXPONENT).any():
+            warnings.append(f"{model.snapshot.cluster}: growth of some topics capped at 100× "
+                            f"over {horizon_days} days")
+        growth = np.exp(np.minimum(exponent, MAX_GROWTH_EXPONENT))
         if np.allclose(growth, 1.0):
             horizon_total += sum(projected.bill_micros.values())
         else:

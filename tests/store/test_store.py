@@ -5,17 +5,23 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from costopt.simulate.snapshots import history_frame, simulate_cluster
 from costopt.store import Store, StoreError, sqlite_url
 from tests.fleets import fleet
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    return Store.open(sqlite_url(tmp_path / "costopt.db"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """Every store test runs on the embedded default and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return Store.open(sqlite_url(tmp_path / "costopt.db"))
+    server = request.getfixturevalue("postgres")
+    return Store.open(server.new_database())
 
 
 def _simulated() -> tuple:
@@ -50,16 +56,27 @@ def test_writing_the_same_window_twice_replaces_it(store: Store) -> None:
 
 
 def test_a_failing_write_leaves_nothing_behind(store: Store) -> None:
+    """The database itself refuses the last rows (a duplicate key), after the snapshot's
+    other rows went in: the whole transaction rolls back."""
     item, series = _simulated()
-    broken = series.copy()
-    broken.loc[broken.index[-1], "bytes_in_per_second"] = None  # NOT NULL violated mid-write
-    with pytest.raises(Exception):  # noqa: B017 - the driver's integrity error
+    broken = pd.concat([series, series.tail(1)], ignore_index=True)
+    with pytest.raises(IntegrityError):
         store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
                             series=broken)
     assert store.snapshot_count() == 0
     assert store.series(item.snapshot.cluster).empty
     with pytest.raises(StoreError, match="no snapshot stored"):
         store.latest_snapshot(item.snapshot.cluster)
+
+
+def test_nan_values_are_refused_before_anything_is_written(store: Store) -> None:
+    item, series = _simulated()
+    broken = series.copy()
+    broken.loc[broken.index[5], "log_size_bytes"] = float("nan")
+    with pytest.raises(StoreError, match="NaN or infinity; nothing was stored"):
+        store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
+                            series=broken)
+    assert store.snapshot_count() == 0
 
 
 def test_a_later_window_is_a_new_snapshot(store: Store) -> None:
