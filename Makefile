@@ -19,7 +19,7 @@ demo: $(INSTALLED)
 	$(VENV)/bin/costopt demo --out costopt-demo
 
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check --no-cache .
 	$(VENV)/bin/mypy
 
 test: $(INSTALLED) system-deps lint

@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-rule settings: enabled, thresholds")
     report: ReportSettings = ReportSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_are_defaults(cls, data: Any) -> Any:
+        """`report:` with every line commented out is YAML null: read it as the defaults."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
     @field_validator("clusters")
     @classmethod
     def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:

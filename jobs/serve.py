@@ -7,8 +7,8 @@ import typer
 
 def serve_demo(store_url: str, port: int) -> None:
     import uvicorn
-    from api.app import create_app
 
+    from api.app import create_app
     from costopt.config import ApiSettings, Settings
 
     settings = Settings(store_url=store_url, api=ApiSettings(auth_enabled=False))

@@ -22,8 +22,13 @@ class Stack:
             self.workdir / "prometheus", scrape_targets=[self.kafka.jmx_exporter_target]
         )
 
+    started_at: float = field(init=False, default=0.0)
+
     def start(self) -> None:
+        import time
+
         self.kafka.start()
+        self.started_at = time.time()
         try:
             self.prometheus.start()
         except Exception:

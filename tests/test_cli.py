@@ -1,0 +1,83 @@
+"""The command line: config check, collect --once against the real stack, whatif, help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.stack.__main__ import write_config
+from tests.stack.stack import Stack
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "costopt.yaml"
+
+
+def costopt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "jobs", *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_every_command_has_help() -> None:
+    for command in ("serve", "collect", "analyze", "report", "whatif", "demo", "config"):
+        result = costopt(command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+def test_config_check_accepts_the_example_and_names_a_bad_field(tmp_path: Path) -> None:
+    assert costopt("config", "check", "--config", str(EXAMPLE)).returncode == 0
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config["clusters"][0]["prometheus"]["url"] = "ftp://nope"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = costopt("config", "check", "--config", str(bad))
+    assert result.returncode == 2
+    assert "clusters.0.prometheus.url" in result.stderr and "ftp://nope" in result.stderr
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config["clusters"][0]["instance_type"] = "m9.enormous"
+    bad.write_text(yaml.safe_dump(config))
+    result = costopt("config", "check", "--config", str(bad))
+    assert result.returncode == 2 and "m9.enormous" in result.stderr
+
+
+def test_env_overrides_the_file_and_secrets_are_not_echoed(tmp_path: Path) -> None:
+    result = costopt("config", "check", "--config", str(EXAMPLE),
+                     env={"COSTOPT_STORE_URL": "postgresql+psycopg://u:s3cret@db:5432/c"})
+    assert result.returncode == 0
+    assert "db:5432/c" in result.stdout and "s3cret" not in result.stdout
+
+
+@pytest.mark.stack
+def test_collect_once_then_analyze_and_whatif_on_the_real_stack(stack: Stack,
+                                                                tmp_path: Path) -> None:
+    topic = f"cli.orders.{int(time.time())}"
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": stack.kafka.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(30)
+    producer = Producer({"bootstrap.servers": stack.kafka.bootstrap_servers})
+    for _ in range(500):
+        producer.produce(topic, b"x" * 200)
+    producer.flush(30)
+    config = write_config(stack, tmp_path / "costopt.yaml")
+    # A collect reads the last completed one-minute window: let one hold scraped data.
+    while (time.time() // 60) * 60 < stack.started_at + 15:
+        time.sleep(1)
+    collected = costopt("collect", "--once", "--config", str(config))
+    assert collected.returncode == 0, collected.stderr
+    assert "stack:" in collected.stdout and "topics" in collected.stdout
+    analyzed = costopt("analyze", "--config", str(config))
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert "fleet cost:" in analyzed.stdout
+    whatif = costopt("whatif", "--config", str(config), "--topic", topic, "--retention", "3d",
+                     "--codec", "zstd")
+    assert whatif.returncode == 0, whatif.stderr
+    assert topic in whatif.stdout and "fleet:" in whatif.stdout
+    bad = costopt("whatif", "--config", str(config), "--topic", topic, "--retention", "3 days")
+    assert bad.returncode == 2 and "not a duration" in bad.stderr
