@@ -67,13 +67,27 @@ class FleetCollector(Collector):
         yield savings
         yield counts
         runway = GaugeMetricFamily("costopt_runway_days",
-                                   "Days until a capacity limit (absent: beyond the horizon)",
-                                   labels=["cluster", "resource"])
+                                   "Days until a capacity limit (+Inf: not within the "
+                                   "forecast horizon)", labels=["cluster", "resource"])
         for name, analyzed in self.analysis.clusters.items():
             for r in analyzed.forecast.runways:
-                if r.days is not None:
-                    runway.add_metric([name, r.resource], r.days)
+                runway.add_metric([name, r.resource],
+                                  float(r.days) if r.days is not None else float("inf"))
         yield runway
+        lag = GaugeMetricFamily(
+            "costopt_topic_max_consumer_lag_seconds",
+            f"Largest time lag of a live consumer group, top {self.top_topics} topics by cost",
+            labels=["cluster", "topic"])
+        top = set(zip(rows["cluster"], rows["topic"], strict=True))
+        for name, analyzed in self.analysis.clusters.items():
+            worst: dict[str, float] = {}
+            for group in analyzed.model.snapshot.groups:
+                if (name, group.topic) in top and group.members > 0 and \
+                        group.lag_seconds is not None:
+                    worst[group.topic] = max(worst.get(group.topic, 0.0), group.lag_seconds)
+            for topic_name, seconds in worst.items():
+                lag.add_metric([name, topic_name], seconds)
+        yield lag
         taken = GaugeMetricFamily("costopt_snapshot_timestamp_seconds",
                                   "When the analyzed snapshot was taken", labels=["cluster"])
         for name, analyzed in self.analysis.clusters.items():

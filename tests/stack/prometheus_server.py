@@ -38,6 +38,7 @@ class PrometheusServer:
         self.log_path = workdir / "prometheus.log"
         self.port = free_port()
         self.scrape_targets = scrape_targets or []
+        self.extra_jobs: list[tuple[str, str]] = []  # (job name, target), honoring labels
         self.scrape_interval_s = scrape_interval_s
         self._process: ManagedProcess | None = None
 
@@ -58,11 +59,25 @@ class PrometheusServer:
                 "        labels:\n"
                 "          cluster: stack\n"
             )
+        for job, target in self.extra_jobs:
+            if scrape.startswith("scrape_configs: []"):
+                scrape = "scrape_configs:\n"
+            scrape += (f"  - job_name: {job}\n    honor_labels: true\n"
+                       f"    static_configs:\n      - targets: ['{target}']\n")
         self.config_path.write_text(
             "global:\n"
             f"  scrape_interval: {self.scrape_interval_s}s\n"
             f"  evaluation_interval: {self.scrape_interval_s}s\n" + scrape
         )
+
+    def add_scrape_job(self, job: str, target: str) -> None:
+        """Scrape one more target (keeping its own labels) and reload the running server."""
+        self.extra_jobs.append((job, target))
+        self._write_config()
+        response = urllib.request.urlopen(urllib.request.Request(
+            f"{self.url}/-/reload", method="POST"), timeout=10)
+        if response.status != 200:
+            raise RuntimeError(f"Prometheus refused to reload: {response.status}")
 
     def _ready(self) -> bool:
         with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:

@@ -1,0 +1,47 @@
+"""The deployment examples: what docker-compose mounts exists and parses; the Kubernetes
+manifests validate offline against the Kubernetes schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import yaml
+
+from costopt.config import load_settings
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def test_compose_mounts_exist_and_its_config_parses_with_costopts_loader() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), source
+    settings = load_settings(DEPLOY / "costopt.yaml")
+    assert settings.clusters[0].prometheus is not None
+    prometheus = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0]
+    assert target.split(":")[0] in compose["services"]
+
+
+def test_kubernetes_manifests_validate_against_the_schemas() -> None:
+    documents = [d for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+                 for d in yaml.safe_load_all(path.read_text()) if d]
+    kinds = {d["kind"] for d in documents}
+    assert {"Deployment", "Service", "ConfigMap", "ServiceMonitor"} <= kinds
+    for document in documents:
+        if document["apiVersion"].startswith("monitoring.coreos.com"):
+            # A CRD: its schema ships with the Prometheus Operator, not with Kubernetes.
+            endpoint = document["spec"]["endpoints"][0]
+            assert endpoint["path"] == "/metrics" and endpoint["honorLabels"] is True
+            continue
+        kubernetes_validate.validate(document, "1.30", strict=True)
+    configmap = next(d for d in documents if d["kind"] == "ConfigMap")
+    config = yaml.safe_load(configmap["data"]["costopt.yaml"])
+    assert config["clusters"][0]["name"] == "prod"
+    scheduler = next(d for d in documents if d["metadata"]["name"] == "costopt-scheduler")
+    assert scheduler["spec"]["replicas"] == 1
+    assert scheduler["spec"]["strategy"]["type"] == "Recreate"
