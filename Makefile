@@ -25,6 +25,9 @@ lint: $(INSTALLED)
 test: $(INSTALLED) system-deps lint
 	$(PY) -m pytest -q
 
+bench: $(INSTALLED) system-deps
+	$(PY) -m bench.run
+
 stack: $(INSTALLED) system-deps
 	$(PY) -m tests.stack
 

@@ -83,16 +83,24 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BackgroundSc
     return scheduler
 
 
-def run_scheduler(settings: Settings, config_path: str | None) -> None:
+def run_scheduler(settings: Settings, config_path: str | None,
+                  poll_seconds: float = 5.0) -> None:
+    """Lead or stand by; once leading, backfill missed windows and run the schedules until
+    SIGTERM/SIGINT."""
+    from jobs.leader import LeaderLock
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    lock = LeaderLock(settings.store_url)
+    if not lock.wait(poll_seconds, stopped.is_set):
+        return
     store = Store.open(settings.store_url)
     missed = backfill_missed(settings, store)
     if missed:
         log.info("backfilled %d missed collect windows", missed)
     scheduler = build_scheduler(settings, config_path)
     scheduler.start()
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     for job in scheduler.get_jobs():
         log.info("scheduled %s, next run %s", job.id, job.next_run_time)
     stopped.wait()

@@ -59,12 +59,16 @@ class _Writer:
         self.samples += len(values)
 
 
-def _resample(block: SeriesBlock, step_seconds: int, start: pd.Timestamp | None
-              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Hourly arrays resampled to `step_seconds` (interpolated rates, held sizes)."""
+def _resample(block: SeriesBlock, step_seconds: int, start: pd.Timestamp | None,
+              stop: pd.Timestamp | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Hourly arrays in [start, stop), resampled to `step_seconds` (held values)."""
     hours = block.hours
-    if start is not None:
-        keep = hours >= start
+    if start is not None or stop is not None:
+        keep = np.ones(len(hours), dtype=bool)
+        if start is not None:
+            keep &= hours >= start
+        if stop is not None:
+            keep &= hours < stop
         hours = hours[keep]
         arrays = {name: getattr(block, name)[:, keep] for name in
                   ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
@@ -91,19 +95,26 @@ def _counter(rates: np.ndarray, step_seconds: int, seed: int) -> np.ndarray:
 
 def write_openmetrics(fleet: Fleet, out: TextIO, dialect: Dialect, *, days: float | None = None,
                       step_seconds: int = 3600, cluster_label: str = "cluster",
-                      partition_level: bool = True,
+                      partition_level: bool = True, replica_series: bool = True,
+                      skip_days: float = 0,
                       progress: Callable[[str], None] | None = None) -> int:
-    """Write the fleet's history (the last `days`, default all) and return samples written."""
+    """Write the fleet's history (the `days` before the last `skip_days`, default all) and
+    return the samples written. Counters start afresh in each window written (Prometheus
+    reads that as a counter reset, as after a broker restart)."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; dialects: {', '.join(DIALECTS)}")
     if step_seconds <= 0 or 3600 % step_seconds:
         raise ValueError("step_seconds must divide an hour")
-    start = (pd.Timestamp(fleet.end) - pd.Timedelta(days=days)) if days else None
+    stop = pd.Timestamp(fleet.end) - pd.Timedelta(days=skip_days) if skip_days else None
+    start = ((stop if stop is not None else pd.Timestamp(fleet.end)) - pd.Timedelta(days=days)
+             ) if days else None
     blocks = [cluster_series(fleet, cluster) for cluster in fleet.clusters["cluster"]]
-    resampled = [_resample(block, step_seconds, start) for block in blocks]
+    resampled = [_resample(block, step_seconds, start, stop) for block in blocks]
     writer = _Writer(out, resampled[0][0])
     emit = {"jmx": _jmx, "kafka_exporter": _kafka_exporter, "kminion": _kminion}[dialect]
-    for family in emit(fleet, blocks, resampled, step_seconds, cluster_label, partition_level):
+    # One flag, two meanings of "fewer series": per-partition and per-replica series.
+    detail = (partition_level, replica_series)
+    for family in emit(fleet, blocks, resampled, step_seconds, cluster_label, detail):
         name, kind, sample_name, series = family
         writer.family(name, kind)
         for labels, values in series:
@@ -117,8 +128,9 @@ def write_openmetrics(fleet: Fleet, out: TextIO, dialect: Dialect, *, days: floa
 Family = tuple[str, str, str, Iterator[tuple[dict[str, str], np.ndarray]]]
 
 
-def _partition_split(block: SeriesBlock, values: np.ndarray, partition_level: bool
+def _partition_split(block: SeriesBlock, values: np.ndarray, detail: tuple[bool, bool]
                      ) -> Iterator[tuple[int, str, np.ndarray]]:
+    partition_level = detail[0]
     for i, count in enumerate(block.topics["partitions"].to_numpy()):
         if partition_level:
             for p in range(int(count)):
@@ -128,7 +140,7 @@ def _partition_split(block: SeriesBlock, values: np.ndarray, partition_level: bo
 
 
 def _jmx(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np.ndarray, dict]],
-         step: int, label: str, partition_level: bool) -> Iterator[Family]:
+         step: int, label: str, detail: tuple[bool, bool]) -> Iterator[Family]:
     counters = (("bytesin", "bytes_in_per_second"), ("bytesout", "bytes_out_per_second"),
                 ("messagesin", "messages_in_per_second"))
     for short, column in counters:
@@ -152,9 +164,9 @@ def _jmx(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np.ndarray, d
             # Each replica's broker reports its copy: RF series per partition.
             rf = block.topics["replication_factor"].to_numpy()
             for i, partition, values in _partition_split(block, arrays["log_size_bytes"],
-                                                         partition_level):
+                                                         detail):
                 topic = block.topics["topic"].iloc[i]
-                for replica in range(int(rf[i])):
+                for replica in range(int(rf[i]) if detail[1] else 1):
                     yield ({label: block.cluster, "instance": f"{block.cluster}-broker-r{replica}",
                             "topic": topic, "partition": partition}, np.round(values))
     yield "kafka_log_log_size", "gauge", "kafka_log_log_size", log_size()
@@ -191,7 +203,7 @@ def _lag_messages(fleet: Fleet, block: SeriesBlock, arrays: dict, stamps: np.nda
 
 
 def _kafka_exporter(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np.ndarray, dict]],
-                    step: int, label: str, partition_level: bool) -> Iterator[Family]:
+                    step: int, label: str, detail: tuple[bool, bool]) -> Iterator[Family]:
     def partitions() -> Iterator[tuple[dict[str, str], np.ndarray]]:
         for block, (stamps, _) in zip(blocks, data, strict=True):
             for topic, count in zip(block.topics["topic"], block.topics["partitions"],
@@ -203,7 +215,7 @@ def _kafka_exporter(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np
         for block, (_, arrays) in zip(blocks, data, strict=True):
             counter = _counter(arrays["messages_in_per_second"], step,
                                stable_seed(fleet.spec.seed, block.cluster, "offsets"))
-            for i, partition, values in _partition_split(block, counter, partition_level):
+            for i, partition, values in _partition_split(block, counter, detail):
                 yield ({label: block.cluster, "topic": block.topics["topic"].iloc[i],
                         "partition": partition}, np.round(values))
     yield ("kafka_topic_partition_current_offset", "gauge",
@@ -212,8 +224,7 @@ def _kafka_exporter(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np
     def replicas() -> Iterator[tuple[dict[str, str], np.ndarray]]:
         for block, (stamps, _) in zip(blocks, data, strict=True):
             rf = block.topics["replication_factor"].to_numpy()
-            for i, partition, _ in _partition_split(block, np.zeros((len(rf), 1)),
-                                                    partition_level):
+            for i, partition, _ in _partition_split(block, np.zeros((len(rf), 1)), detail):
                 yield ({label: block.cluster, "topic": block.topics["topic"].iloc[i],
                         "partition": partition}, np.full(len(stamps), rf[i]))
     yield ("kafka_topic_partition_replicas", "gauge", "kafka_topic_partition_replicas",
@@ -235,7 +246,7 @@ def _kafka_exporter(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np
 
 
 def _kminion(fleet: Fleet, blocks: list[SeriesBlock], data: list[tuple[np.ndarray, dict]],
-             step: int, label: str, partition_level: bool) -> Iterator[Family]:
+             step: int, label: str, detail: tuple[bool, bool]) -> Iterator[Family]:
     def info() -> Iterator[tuple[dict[str, str], np.ndarray]]:
         for block, (stamps, _) in zip(blocks, data, strict=True):
             for row in block.topics.itertuples(index=False):

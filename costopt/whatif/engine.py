@@ -107,8 +107,15 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
                     owners: OwnerAttribution | None = None,
                     settings: AllocationSettings | None = None,
                     ) -> tuple[ClusterCost, np.ndarray, list[str]]:
-    """The projected cost of one cluster, the mask of topics any change selected, warnings."""
+    """The projected cost of one cluster, the mask of topics any change selected, warnings.
+
+    A cluster no change touches is its own baseline: nothing is recomputed for it, which is
+    what keeps a one-topic what-if on a 20,000-topic fleet in milliseconds.
+    """
     frame = model.frame
+    relevant = [c for c in changes if c.selector.cluster in (None, model.snapshot.cluster)]
+    if not relevant:
+        return model.cost, np.zeros(len(frame), dtype=bool), []
     touched = np.zeros(len(frame), dtype=bool)
     basis = model.cost.basis
     warnings: list[str] = []
@@ -129,6 +136,8 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
             basis = replace(basis, compute_allocatable=model.cost.basis.compute_allocatable
                             * _compute_price_ratio(model, snapshot, catalog))
             touched |= True
+    if not touched.any() and basis is model.cost.basis:
+        return model.cost, touched, warnings
     projected = project(model.cost, frame, basis)
     if basis is not model.cost.basis:
         projected = _with_compute_bill(projected, basis, model, changes, resolve_catalog,

@@ -41,6 +41,8 @@ class PrometheusClient:
         self.connection = PrometheusConnect(url=settings.url, headers=headers,
                                             disable_ssl=not settings.verify_tls, retry=retry,
                                             timeout=settings.timeout_seconds)
+        # Every HTTP request sent, as (path, params): benchmarks replay them as the floor.
+        self.sent: list[tuple[str, dict[str, str]]] = []
 
     def _call(self, query: str, action: Callable[[], T]) -> T:
         try:
@@ -65,6 +67,7 @@ class PrometheusClient:
 
     def instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
         params = {"time": f"{_as_datetime(at).timestamp():.3f}"}
+        self.sent.append(("/api/v1/query", {"query": query, **params}))
         result = self._call(query, lambda: self.connection.custom_query(query, params=params))
         return _checked(result, "value", query)
 
@@ -79,6 +82,9 @@ class PrometheusClient:
         for _ in range(chunks):
             chunk_end = min(end, chunk_start + timedelta(
                 seconds=step_seconds * (MAX_POINTS_PER_SERIES - 1)))
+            self.sent.append(("/api/v1/query_range", {
+                "query": query, "start": f"{chunk_start.timestamp():.3f}",
+                "end": f"{chunk_end.timestamp():.3f}", "step": str(step_seconds)}))
             result = self._call(query, partial(
                 self.connection.custom_query_range, query, start_time=chunk_start,
                 end_time=chunk_end, step=str(step_seconds)))

@@ -1,0 +1,384 @@
+"""`make bench`: costopt at fleet scale beside its baselines, in one command.
+
+Writes bench/results/latest.json ({"figures": [...]}) and prints a table. Every comparison
+runs its baseline in the same process, on the same data; timings are medians of 3 runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.prometheus_fleet import fleet_end_for_bench, fleet_tsdb, start_fleet_prometheus
+from costopt.collect import build_snapshot
+from costopt.config import ClusterSettings, PrometheusSettings
+from costopt.simulate.fleet import generate_fleet
+from costopt.simulate.presets import preset
+from costopt.sources.prometheus.client import PrometheusClient
+from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = 3
+NAIVE_SAMPLE = 200
+FIGURES: list[dict[str, Any]] = []
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def median_seconds(action: Callable[[], object], runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def figure(name: str, value: float, unit: str, *, baseline: float | None = None,
+           baseline_name: str | None = None, target: str, met: bool, preset_name: str,
+           note: str = "") -> None:
+    ratio = (value / baseline) if baseline else None
+    FIGURES.append({"name": name, "value": round(value, 4), "unit": unit,
+                    "baseline": round(baseline, 4) if baseline is not None else None,
+                    "baseline_name": baseline_name,
+                    "ratio": round(ratio, 3) if ratio is not None else None,
+                    "target": target, "met": bool(met), "preset": preset_name, "note": note})
+    say(f"  {name}: {value:.3f} {unit}" + (f" (baseline {baseline:.3f}, ratio {ratio:.2f})"
+                                            if baseline else "") + f" target {target}: "
+        + ("met" if met else "MISSED"))
+
+
+# Collect -----------------------------------------------------------------------------------
+
+def bench_collect(work: Path) -> None:
+    say("collect: the wix fleet (20,000 topics, 30 days) in a real Prometheus")
+    end = fleet_end_for_bench(datetime.now(UTC))
+    fleet = generate_fleet(preset("wix"), end=end)
+    tsdb = fleet_tsdb(fleet, 30, say)
+    server = start_fleet_prometheus(tsdb, work / "prometheus")
+    try:
+        at = end - timedelta(minutes=30)
+        clusters = list(fleet.clusters["cluster"])
+
+        def client(cluster: str) -> PrometheusClient:
+            return PrometheusClient(PrometheusSettings(url=server.url, timeout_seconds=300),
+                                    cluster)
+
+        def collect_all(since: datetime | None) -> list[PrometheusClient]:
+            clients = []
+            for cluster in clusters:
+                c = client(cluster)
+                data = collect_prometheus(c, CollectWindow(
+                    at=at, window_seconds=86_400, lookback_seconds=7_200, history_days=30,
+                    hourly_days=7, since=since), dialect="jmx")
+                build_snapshot(ClusterSettings(name=cluster, instance_type="m5.2xlarge",
+                                               broker_count=3), at, data, None, {})
+                clients.append(c)
+            return clients
+
+        recorded = collect_all(None)
+        initial = median_seconds(lambda: collect_all(None))
+        requests = [r for c in recorded for r in c.sent]
+
+        def floor() -> None:
+            with httpx.Client(base_url=server.url, timeout=600) as http, \
+                    ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(lambda r: http.get(r[0], params=r[1]).content, requests))
+
+        floor_seconds = median_seconds(floor)
+        figure("collect_initial_30d_seconds", initial, "s", baseline=floor_seconds,
+               baseline_name="the same queries by plain HTTP, unparsed",
+               target="<= 30 s and <= 1.5x floor",
+               met=initial <= 30 and initial <= 1.5 * floor_seconds, preset_name="wix",
+               note=f"{len(requests)} HTTP requests for {len(clusters)} clusters")
+        incremental = median_seconds(lambda: collect_all(at - timedelta(minutes=15)))
+        figure("collect_incremental_15m_seconds", incremental, "s", target="<= 5 s",
+               met=incremental <= 5, preset_name="wix")
+
+        topics = list(fleet.topics["topic"].iloc[:NAIVE_SAMPLE])
+        topic_cluster = dict(zip(fleet.topics["topic"], fleet.topics["cluster"], strict=True))
+        per_topic_queries = [
+            "sum(increase(kafka_server_brokertopicmetrics_{m}_total{{topic={t},"
+            "cluster={c}}}[{w}])) / {s}".format(m=m, t=json.dumps(t), c=json.dumps(
+                topic_cluster[t]), w=w, s=s)
+            for t in topics for m in ("bytesin", "bytesout", "messagesin")
+            for w, s in (("1d", 86400), ("1h", 3600))]
+        naive = client(clusters[0])
+
+        def custom_loop() -> None:
+            for query in per_topic_queries:
+                step = 86400 if "[1d]" in query else 3600
+                days = 30 if step == 86400 else 7
+                naive.connection.custom_query_range(query, start_time=at - timedelta(days=days),
+                                                    end_time=at, step=str(step))
+
+        custom = median_seconds(custom_loop, runs=1) * len(fleet.topics) / NAIVE_SAMPLE
+        figure("collect_vs_custom_query_range_loop", initial, "s", baseline=custom,
+               baseline_name=f"one custom_query_range per topic and metric ({NAIVE_SAMPLE} "
+               "topics timed, scaled to 20,000)", target="ratio <= 1/3",
+               met=initial * 3 <= custom, preset_name="wix")
+
+        def metric_range_loop() -> None:
+            for t in topics:
+                for metric in ("kafka_server_brokertopicmetrics_bytesin_total",
+                               "kafka_server_brokertopicmetrics_bytesout_total",
+                               "kafka_server_brokertopicmetrics_messagesin_total",
+                               "kafka_log_log_size"):
+                    naive.connection.get_metric_range_data(
+                        metric, label_config={"topic": t}, start_time=at - timedelta(days=30),
+                        end_time=at, chunk_size=timedelta(days=1))
+
+        ranged = median_seconds(metric_range_loop, runs=1) * len(fleet.topics) / NAIVE_SAMPLE
+        figure("collect_vs_get_metric_range_data_loop", initial, "s", baseline=ranged,
+               baseline_name=f"one get_metric_range_data per topic and metric, 1-day chunks "
+               f"({NAIVE_SAMPLE} topics timed, scaled)", target="ratio <= 1/20",
+               met=initial * 20 <= ranged, preset_name="wix")
+    finally:
+        server.stop()
+
+
+# Analyze -----------------------------------------------------------------------------------
+
+ANALYZE_CHILD = """
+import resource, sys, time
+from costopt.analysis import analyze_store
+from costopt.config import Settings
+from costopt.store import Store
+store = Store.open(sys.argv[1])
+started = time.perf_counter()
+analysis = analyze_store(store, Settings(store_url=sys.argv[1]))
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+      len(analysis.recommendations))
+"""
+
+SCALING_CHILD = """
+import sys, time
+from tests.fleets import FIXED_END
+from costopt.analysis import analyze_cluster
+from costopt.config import Settings
+from costopt.cost.owners import OwnerAttribution
+from costopt.pricing import load_builtin_catalog
+from costopt.rules import History
+from costopt.simulate.fleet import generate_fleet
+from costopt.simulate.presets import preset
+from costopt.simulate.snapshots import history_frame, simulate_clusters
+from costopt.store.store import StoredSnapshot
+inputs = []
+for item in simulate_clusters(generate_fleet(preset(sys.argv[1]), end=FIXED_END)):
+    history = History.from_series(history_frame(item.series))
+    inputs.append((StoredSnapshot(0, item.snapshot, item.catalog, "sim"),
+                   load_builtin_catalog(item.catalog), history))
+started = time.perf_counter()
+for stored, catalog, history in inputs:
+    analyze_cluster(stored, catalog, history, {}, Settings(), OwnerAttribution())
+print(time.perf_counter() - started)
+"""
+
+
+def child(code: str, *args: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                            text=True, timeout=1800, cwd=Path(__file__).resolve().parents[1])
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    return result.stdout.split()
+
+
+def wix_store(work: Path) -> str:
+    from costopt.simulate.load import load_fleet
+    from costopt.store import Store
+
+    end = fleet_end_for_bench(datetime.now(UTC))
+    path = Path(os.environ.get("COSTOPT_BENCH_CACHE", Path.home() / ".cache" / "costopt-bench")
+                ) / f"wix-{end:%Y%m%d}.db"
+    if not path.exists():
+        say("  loading the wix fleet into a SQLite store (cached for the day)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        store = Store.open(f"sqlite:///{partial}")
+        load_fleet(store, generate_fleet(preset("wix"), end=end))
+        store.close()  # the last connection folds the WAL into the file
+        partial.rename(path)
+    return f"sqlite:///{path}"
+
+
+def bench_analyze(work: Path, store_url: str) -> None:
+    say("analyze: cost, every rule and forecasts")
+    runs = [child(ANALYZE_CHILD, store_url) for _ in range(RUNS)]
+    seconds = statistics.median(float(r[0]) for r in runs)
+    rss = max(int(r[1]) for r in runs)
+    figure("analyze_wix_seconds", seconds, "s", target="< 10 s", met=seconds < 10,
+           preset_name="wix", note=f"{runs[0][2]} recommendations, from the SQLite store")
+    figure("analyze_wix_peak_rss_bytes", rss, "bytes", target="< 2 GiB", met=rss < 2 * 2**30,
+           preset_name="wix")
+    wix = statistics.median(float(child(SCALING_CHILD, "wix")[0]) for _ in range(RUNS))
+    huge = statistics.median(float(child(SCALING_CHILD, "huge")[0]) for _ in range(RUNS))
+    figure("analyze_huge_vs_wix_time_ratio", huge, "s", baseline=wix,
+           baseline_name="the same analysis of the wix fleet (in memory, both)",
+           target="ratio <= 5.5 (5x the topics)", met=huge / wix <= 5.5, preset_name="huge")
+
+
+# What-if API -------------------------------------------------------------------------------
+
+def load(url: str, method: str, path: str, body: dict | None, seconds: float,
+         workers: int = 4) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    errors = []
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=60,
+                          headers={"Authorization": "Bearer bench"}) as http:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = http.request(method, path, json=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    errors.append(response.status_code)
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} errors, e.g. HTTP {errors[0]}")
+    return latencies, len(latencies) / (time.perf_counter() - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_api(work: Path, store_url: str) -> None:
+    import hashlib
+
+    import yaml
+
+    from tests.stack.processes import ManagedProcess, free_port
+
+    say("what-if API: a load generator on loopback against `costopt serve`")
+    config = work / "serve.yaml"
+    config.write_text(yaml.safe_dump({"store_url": store_url, "api": {"tokens": [
+        {"name": "bench", "sha256": hashlib.sha256(b"bench").hexdigest(),
+         "scopes": ["read"]}]}}))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = ManagedProcess("serve", [sys.executable, "-m", "jobs", "serve", "--config",
+                                      str(config), "--port", str(port)], work / "serve.log")
+    server.start(lambda: httpx.get(f"{url}/healthz", timeout=1).status_code == 200, 120)
+    try:
+        first = httpx.get(f"{url}/v1/topics", params={"limit": 1}, timeout=300,
+                          headers={"Authorization": "Bearer bench"}).json()["items"][0]
+        one = {"changes": [{"selector": {"cluster": first["cluster"], "topic": first["topic"]},
+                            "retention_ms": 3 * 86_400_000, "compression": "zstd"}],
+               "horizon_days": 90}
+        fleet_wide = {"changes": [{"selector": {"all": True}, "growth_pct": 10}],
+                      "horizon_days": 90}
+        trivial, trivial_rate = load(url, "GET", "/healthz", None, 10)
+        single, single_rate = load(url, "POST", "/v1/whatif", one, 10)
+        wide, wide_rate = load(url, "POST", "/v1/whatif", fleet_wide, 15, workers=2)
+        p99 = percentile(single, 0.99)
+        figure("whatif_one_topic_p99_ms", p99 * 1000, "ms", target="< 25 ms", met=p99 < 0.025,
+               preset_name="wix", note=f"p50 {percentile(single, 0.5) * 1000:.1f} ms")
+        figure("whatif_one_topic_throughput_rps", single_rate, "req/s", baseline=trivial_rate,
+               baseline_name="GET /healthz on the same server (4 clients)",
+               target="ratio >= 0.5", met=single_rate >= 0.5 * trivial_rate,
+               preset_name="wix", note=f"trivial p50 {percentile(trivial, 0.5) * 1000:.1f} ms")
+        p99_wide = percentile(wide, 0.99)
+        figure("whatif_fleet_wide_p99_ms", p99_wide * 1000, "ms", target="< 300 ms",
+               met=p99_wide < 0.3, preset_name="wix",
+               note=f"p50 {percentile(wide, 0.5) * 1000:.1f} ms, {wide_rate:.1f} req/s")
+    finally:
+        server.stop()
+
+
+# Report ------------------------------------------------------------------------------------
+
+REPORT_CHILD = """
+import sys, time, tempfile
+from pathlib import Path
+from costopt.analysis import analyze_store
+from costopt.config import Settings
+from costopt.store import Store
+from reports.weekly import write_report
+analysis = analyze_store(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
+started = time.perf_counter()
+files = write_report(analysis, Path(tempfile.mkdtemp()), "report", "https://grafana.example.com")
+print(time.perf_counter() - started, files.html.stat().st_size)
+"""
+
+
+def bench_report(store_url: str) -> None:
+    say("report: the weekly report of the wix fleet")
+    runs = [child(REPORT_CHILD, store_url) for _ in range(RUNS)]
+    seconds = statistics.median(float(r[0]) for r in runs)
+    size = int(runs[0][1])
+    figure("report_wix_seconds", seconds, "s", target="< 20 s", met=seconds < 20,
+           preset_name="wix")
+    figure("report_wix_bytes", size, "bytes", target="< 8 MB", met=size < 8 * 10**6,
+           preset_name="wix")
+
+
+def main() -> int:
+    started = time.perf_counter()
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    with tempfile.TemporaryDirectory(prefix="costopt-bench-") as tmp:
+        work = Path(tmp)
+        if not only or "collect" in only:
+            bench_collect(work)
+        store_url = wix_store(work)
+        if not only or "analyze" in only:
+            bench_analyze(work, store_url)
+        if not only or "api" in only:
+            bench_api(work, store_url)
+        if not only or "report" in only:
+            bench_report(store_url)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
+               "platform": platform.platform(),
+               "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+               "note": "2-core machine; timings are medians of 3 runs; baselines in the same "
+                       "command on the same data", "total_seconds": round(
+                           time.perf_counter() - started, 1),
+               "when": datetime.now(UTC).isoformat()}
+    for item in FIGURES:
+        item["machine"] = machine
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps({"figures": FIGURES, "machine": machine},
+                                                    indent=1))
+    say("\n| figure | value | unit | baseline | ratio | target | met |")
+    say("|---|---|---|---|---|---|---|")
+    for f in FIGURES:
+        baseline = "" if f["baseline"] is None else f"{f['baseline']:g}"
+        say(f"| {f['name']} | {f['value']:g} | {f['unit']} | {baseline} | "
+            f"{'' if f['ratio'] is None else f['ratio']} | {f['target']} | "
+            f"{'yes' if f['met'] else 'NO'} |")
+    say(f"\ntotal {machine['total_seconds']} s; results in {RESULTS / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    sys.exit(main())
