@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint stack system-deps bench clean
+.PHONY: demo test lint stack system-deps bench soak clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(INSTALLED) system-deps lint
 
 bench: $(INSTALLED) system-deps
 	$(PY) -m bench.run
+
+soak: $(INSTALLED) system-deps
+	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s tests/api/test_load.py
 
 stack: $(INSTALLED) system-deps
 	$(PY) -m tests.stack

@@ -145,6 +145,20 @@ class Recommendation(BaseModel):
     status_reason: str | None = None
 
 
+class TopicForecastPoint(BaseModel):
+    ts: datetime
+    value: float
+    lower: float
+    upper: float
+
+
+class TopicForecast(BaseModel):
+    metric: str
+    unit: str
+    growth_per_month: float
+    points: list[TopicForecastPoint]
+
+
 class TopicDetail(BaseModel):
     cluster: str
     topic: str
@@ -152,6 +166,9 @@ class TopicDetail(BaseModel):
     config: TopicConfig
     usage: TopicUsage
     series: SeriesSummary
+    forecast: TopicForecast | None = Field(
+        None, description="bytes in per second, 90 days, 95% interval; null under 7 days of "
+                          "history")
     cost: TopicCost
     recommendations: list[Recommendation]
 

@@ -16,6 +16,7 @@ from api.routes._common import cluster_or_404, cost_item, unprocessable
 from api.routes.recommendations import recommendation_items
 from api.schemas import Page, TopicCost, TopicDetail
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
+from costopt.forecast.cluster import forecast_series
 
 router = APIRouter(prefix="/v1/topics", tags=["topics"], dependencies=[ReadScope])
 SORTABLE = ("monthly_cost", *COMPONENTS)
@@ -107,6 +108,15 @@ def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) 
     daily = found.history.daily
     mine = daily[daily["topic"] == topic] if not daily.empty else daily
     recs = [r for r in analysis.recommendations if r.cluster == cluster and r.target == topic]
+    forecast = None
+    if len(mine):
+        fitted = forecast_series(pd.Series(mine["bytes_in_per_second"].to_numpy(),
+                                           index=pd.DatetimeIndex(mine["ts"])),
+                                 "bytes_in_per_second", "bytes/s", 90)
+        if fitted is not None:
+            forecast = {"metric": fitted.metric, "unit": fitted.unit,
+                        "growth_per_month": fitted.growth_per_month,
+                        "points": fitted.forecast.to_dict("records")}
     return {
         "cluster": cluster, "topic": topic, "owner": row.owner,
         "config": {"partitions": t.partitions, "replication_factor": t.replication_factor,
@@ -128,6 +138,7 @@ def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) 
                    "log_size_bytes_last": float(mine["log_size_bytes"].iloc[-1])
                    if len(mine) else None,
                    "growth_per_day": found.model.growth_per_day.get(topic)},
+        "forecast": forecast,
         "cost": cost_item(row, analysis.currency),
         "recommendations": recommendation_items(recs, state),
     }

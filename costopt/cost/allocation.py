@@ -316,31 +316,40 @@ def allocate(snapshot: ClusterSnapshot, catalog: PriceCatalog,
     return ClusterCost(snapshot.cluster, catalog.currency, catalog.name, rows, bill, basis, frame)
 
 
-def project(baseline: ClusterCost, frame: pd.DataFrame,
-            basis: ClusterBasis | None = None) -> ClusterCost:
-    """The cluster's cost after topics change to `frame` (same topics, new usage/config).
-
-    Provisioned capacity follows usage at today's headroom: idle and unallocated storage scale
-    with stored bytes, idle compute with compute load; metered components are pure usage.
-    """
-    basis = basis or baseline.basis
-    costs = topic_costs(frame, basis)
+def _shared_after(basis: ClusterBasis, frame: pd.DataFrame) -> tuple[dict[str, int],
+                                                                       dict[str, int]]:
+    """Idle and unallocated after a change: storage scales with stored bytes, compute with
+    compute load (capacity follows usage at today's headroom)."""
     rf = frame["replication_factor"].to_numpy(dtype=np.float64)
     stored_total = float(formulas.stored_bytes(frame["log_size_bytes"].to_numpy(dtype=np.float64),
                                                rf, basis.catalog.storage_counts_replicas).sum())
-    storage_ratio = basis.storage_ratio(stored_total)
-    load_ratio = basis.compute_load_ratio(
+    ratios = dict.fromkeys(COMPONENTS, 1.0)
+    ratios["storage_local"] = basis.storage_ratio(stored_total)
+    ratios["compute"] = basis.compute_load_ratio(
         float((frame["bytes_in_per_second"] + frame["bytes_out_per_second"]).sum()),
         float((frame["partitions"] * frame["replication_factor"]).sum()))
-    ratios = dict.fromkeys(COMPONENTS, 1.0)
-    ratios["storage_local"] = storage_ratio
-    ratios["compute"] = load_ratio
     idle = {c: round(basis.idle_micros[c] * ratios[c]) for c in COMPONENTS}
     unallocated = {c: round(basis.unallocated_micros[c] * ratios[c]) for c in COMPONENTS}
+    return idle, unallocated
+
+
+def project(baseline: ClusterCost, frame: pd.DataFrame,
+            basis: ClusterBasis | None = None) -> ClusterCost:
+    """The cluster's cost after topics change to `frame` (same topics, new usage/config)."""
+    basis = basis or baseline.basis
+    costs = topic_costs(frame, basis)
+    idle, unallocated = _shared_after(basis, frame)
     rows = _assemble(baseline.cluster, frame, costs, idle, unallocated)
     bill = {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
     return ClusterCost(baseline.cluster, baseline.currency, basis.catalog.name, rows, bill,
                        basis, frame)
+
+
+def projected_bill_micros(basis: ClusterBasis, frame: pd.DataFrame) -> int:
+    """The bill `project` would give, without building its rows (for totals only)."""
+    costs = topic_costs(frame, basis)
+    idle, unallocated = _shared_after(basis, frame)
+    return sum(int(_to_micros(costs[c]).sum()) + idle[c] + unallocated[c] for c in COMPONENTS)
 
 
 def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,

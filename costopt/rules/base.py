@@ -76,6 +76,13 @@ class BaseRule:
                  settings: Mapping[str, Any]) -> list[Recommendation]:
         raise NotImplementedError
 
+    def topic_recommendation(self, model: ClusterModel, topic: str,
+                             **fields: Any) -> Recommendation:
+        """A recommendation about one topic of the cluster, owned as the topic is."""
+        kind = fields.pop("kind", self.name)
+        return Recommendation(cluster=model.snapshot.cluster, kind=kind, target_type="topic",
+                              target=topic, owner=model.owner_of(topic), **fields)
+
     def settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(overrides) - set(self.defaults) - {"enabled"}
         if unknown:

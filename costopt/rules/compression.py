@@ -60,9 +60,8 @@ class CompressionRule(BaseRule):
             else:
                 change = kafka_configs_command(model, name, {"compression.type": codec})
                 where = "topic"
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Compress {name} with {codec} ({where}): stored bytes "
                       f"{now:.0%} → {proposed_ratio:.0%} of raw",
                 evidence=(

@@ -42,9 +42,8 @@ class FanOutRule(BaseRule):
             if saving.amount < config["min_monthly_savings"]:
                 continue
             topic = model.snapshot.topic(name)
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"{len(groups)} consumer groups each read {name}: read it once through a "
                       "shared consumer or push proxy",
                 evidence=(Evidence("consumer_groups", len(groups), "count"),

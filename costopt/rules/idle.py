@@ -54,9 +54,8 @@ class IdleTopicRule(BaseRule):
         out = []
         for name in idle:
             topic = model.snapshot.topic(name)
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Delete idle topic {name}",
                 evidence=(
                     Evidence("max_bytes_in_per_second", 0, "bytes/s",

@@ -71,9 +71,8 @@ class PartitionRule(BaseRule):
             topic = model.snapshot.topic(name)
             new_topic = f"{name}.p{proposal}"
             server = shlex.quote(bootstrap(model))
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Migrate {name} from {topic.partitions} to {proposal} partitions",
                 evidence=(
                     Evidence("partitions", topic.partitions, "count"),
@@ -96,9 +95,8 @@ class PartitionRule(BaseRule):
             ))
         for name, proposal, peak in hot:
             topic = model.snapshot.topic(name)
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Add partitions to hot topic {name}: {topic.partitions} → {proposal}",
                 evidence=(Evidence("partitions", topic.partitions, "count"),
                           Evidence("bytes_in_per_second_per_partition",

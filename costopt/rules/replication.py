@@ -37,9 +37,8 @@ class ReplicationRule(BaseRule):
         out = []
         for topic in above:
             plan = f"reduce-rf-{topic.name}.json"
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=topic.name, owner=model.owner_of(topic.name),
+            out.append(self.topic_recommendation(
+                model, topic.name,
                 title=f"Reduce {topic.name} replication factor {topic.replication_factor} → "
                       f"{policy}",
                 evidence=(Evidence("replication_factor", topic.replication_factor, "count"),
@@ -64,9 +63,8 @@ class ReplicationRule(BaseRule):
                 problem, proposal = "acks=all can lose data acknowledged by one replica", 2
             else:
                 continue
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind="min_insync_replicas", target_type="topic",
-                target=topic.name, owner=model.owner_of(topic.name),
+            out.append(self.topic_recommendation(
+                model, topic.name, kind="min_insync_replicas",
                 title=f"Set min.insync.replicas={proposal} on {topic.name}: {problem}",
                 evidence=(Evidence("replication_factor", rf, "count"),
                           Evidence("min_insync_replicas", isr, "count")),

@@ -68,9 +68,8 @@ class RetentionRule(BaseRule):
             if saving.amount < config["min_monthly_savings"]:
                 continue
             topic = model.snapshot.topic(name)
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Keep {name} for {proposed / HOUR_MS:.0f} h instead of "
                       f"{topic.retention_ms / HOUR_MS:.0f} h",
                 evidence=(

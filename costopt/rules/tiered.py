@@ -52,9 +52,8 @@ class TieredStorageRule(BaseRule):
             if savings[name].amount < config["min_monthly_savings"]:
                 continue
             topic = model.snapshot.topic(name)
-            out.append(Recommendation(
-                cluster=model.snapshot.cluster, kind=self.name, target_type="topic",
-                target=name, owner=model.owner_of(name),
+            out.append(self.topic_recommendation(
+                model, name,
                 title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
                       "object storage",
                 evidence=(Evidence("retention_ms", topic.retention_ms, "ms"),

@@ -22,6 +22,7 @@ from costopt.cost.allocation import (
     ClusterCost,
     allocate,
     project,
+    projected_bill_micros,
 )
 from costopt.cost.owners import OwnerAttribution
 from costopt.money import Money
@@ -47,6 +48,15 @@ class ClusterModel:
     @property
     def frame(self) -> pd.DataFrame:
         return self.cost.frame
+
+    def growth_array(self) -> np.ndarray:
+        """Growth rate per day of each topic, aligned with the frame (computed once)."""
+        cached = self.__dict__.get("_growth")
+        if cached is None:
+            cached = self.frame["topic"].map(self.growth_per_day).fillna(0.0).to_numpy(
+                dtype=float)
+            self.__dict__["_growth"] = cached
+        return np.asarray(cached)
 
     def owner_of(self, topic: str) -> str:
         owners = self.__dict__.get("_owners")
@@ -219,22 +229,35 @@ def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
         for component in COMPONENTS:
             base_components[component] += model.cost.bill_micros[component]
             proj_components[component] += projected.bill_micros[component]
-        rates = np.array([model.growth_per_day.get(t, 0.0) for t in projected.frame["topic"]])
+        untouched = projected is model.cost
+        cache = model.__dict__.setdefault("_horizon", {})
+        if untouched and horizon_days in cache:
+            horizon_micros, capacity_now, cached_warnings = cache[horizon_days]
+            horizon_total += horizon_micros
+            capacity.append(capacity_now)
+            warnings += cached_warnings
+            continue
+        local_warnings: list[str] = []
         # Compounding a measured rate for years is not a forecast: cap growth at 100×.
-        exponent = rates * horizon_days
+        exponent = model.growth_array() * horizon_days
         if (exponent > MAX_GROWTH_EXPONENT).any():
-            warnings.append(f"{model.snapshot.cluster}: growth of some topics capped at 100× "
-                            f"over {horizon_days} days")
+            local_warnings.append(f"{model.snapshot.cluster}: growth of some topics capped at "
+                                  f"100× over {horizon_days} days")
         growth = np.exp(np.minimum(exponent, MAX_GROWTH_EXPONENT))
         if np.allclose(growth, 1.0):
-            horizon_total += sum(projected.bill_micros.values())
+            at_horizon = sum(projected.bill_micros.values())
         else:
             grown = projected.frame.copy()
             for column in ("bytes_in_per_second", "bytes_out_per_second", "log_size_bytes",
                            "remote_log_size_bytes"):
                 grown[column] = grown[column] * growth
-            horizon_total += sum(project(model.cost, grown, projected.basis).bill_micros.values())
-        capacity.append(_capacity(model, projected, growth))
+            at_horizon = projected_bill_micros(projected.basis, grown)
+        horizon_total += at_horizon
+        capacity_now = _capacity(model, projected, growth)
+        capacity.append(capacity_now)
+        warnings += local_warnings
+        if untouched:  # the baseline at a horizon never changes: keep it
+            cache[horizon_days] = (at_horizon, capacity_now, local_warnings)
         if touched.any():
             before = model.cost.rows.iloc[:len(model.frame)][touched]
             after = projected.rows.iloc[:len(model.frame)][touched]

@@ -64,6 +64,8 @@ def test_topic_detail_and_costs_rollup(client: httpx.Client) -> None:
     detail = client.get(f"/v1/topics/{top['cluster']}/{top['topic']}").json()
     assert detail["cost"] == top
     assert detail["config"]["partitions"] >= 1 and detail["series"]["days"] >= 7
+    points = detail["forecast"]["points"]
+    assert len(points) == 90 and all(p["lower"] <= p["value"] <= p["upper"] for p in points)
     for group_by in ("cluster", "owner", "topic"):
         items = client.get("/v1/costs", params={"group_by": group_by,
                                                 "limit": 100_000}).json()["items"]

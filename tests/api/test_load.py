@@ -1,0 +1,82 @@
+"""Load: 200 requests/s of mixed reads and what-ifs for 60 s on loopback, 0 errors, and the
+server's memory grows less than 10% after warm-up (`make soak` runs the 10-minute version)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.api.conftest import READ_TOKEN, Server
+
+RATE = 200
+SECONDS = float(os.environ.get("COSTOPT_LOAD_SECONDS", "60"))
+WORKERS = 16
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_mixed_load_without_errors_or_memory_growth(api_server: Server) -> None:
+    assert api_server.process.proc is not None
+    pid = api_server.process.proc.pid
+    with api_server.client(READ_TOKEN) as client:
+        topic = client.get("/v1/topics", params={"limit": 1}).json()["items"][0]
+    requests = [
+        ("GET", "/v1/clusters", None), ("GET", "/v1/topics?limit=20", None),
+        ("GET", "/v1/recommendations?limit=20", None), ("GET", "/v1/costs?group_by=owner", None),
+        ("POST", "/v1/whatif", {"changes": [{"selector": {"topic": topic["topic"]},
+                                             "retention_ms": 86_400_000}]}),
+        ("GET", f"/v1/topics/{topic['cluster']}/{topic['topic']}", None),
+    ]
+    sent, errors, latencies = [0], [], []
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def worker(index: int) -> None:
+        with api_server.client(READ_TOKEN) as client:
+            n = index
+            while True:
+                due = start + n / RATE
+                if due > start + SECONDS:
+                    return
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                method, path, body = requests[n % len(requests)]
+                began = time.monotonic()
+                try:
+                    status = client.request(method, path, json=body).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                with lock:
+                    sent[0] += 1
+                    latencies.append(time.monotonic() - began)
+                    if status != 200:
+                        errors.append(status)
+                n += WORKERS
+
+    warm = threading.Timer(10, lambda: baseline.append(rss_bytes(pid)))
+    baseline: list[int] = []
+    warm.start()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    final = rss_bytes(pid)
+    rate = sent[0] / elapsed
+    print(f"\nload: {sent[0]} requests in {elapsed:.1f} s ({rate:.0f}/s), {len(errors)} errors, "
+          f"p99 {sorted(latencies)[int(0.99 * len(latencies))] * 1000:.1f} ms, "
+          f"RSS {baseline[0] / 2**20:.0f} → {final / 2**20:.0f} MiB")
+    assert errors == []
+    assert rate >= RATE * 0.95
+    assert final < baseline[0] * 1.10
