@@ -78,6 +78,14 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def app_from_environment() -> FastAPI:
+    """For uvicorn's worker processes (`costopt serve --workers N`): config from
+    $COSTOPT_CONFIG, like every other entry point."""
+    from costopt.config import load_settings
+
+    return create_app(load_settings())
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app = FastAPI(
         title="costopt", version=__version__,

@@ -81,25 +81,28 @@ def bench_collect(work: Path) -> None:
             return PrometheusClient(PrometheusSettings(url=server.url, timeout_seconds=300),
                                     cluster)
 
+        def collect_one(cluster: str, since: datetime | None) -> PrometheusClient:
+            c = client(cluster)
+            data = collect_prometheus(c, CollectWindow(
+                at=at, window_seconds=86_400, lookback_seconds=7_200, history_days=30,
+                hourly_days=7, since=since), dialect="jmx")
+            build_snapshot(ClusterSettings(name=cluster, instance_type="m5.2xlarge",
+                                           broker_count=3), at, data, None, {})
+            return c
+
         def collect_all(since: datetime | None) -> list[PrometheusClient]:
-            clients = []
-            for cluster in clusters:
-                c = client(cluster)
-                data = collect_prometheus(c, CollectWindow(
-                    at=at, window_seconds=86_400, lookback_seconds=7_200, history_days=30,
-                    hourly_days=7, since=since), dialect="jmx")
-                build_snapshot(ClusterSettings(name=cluster, instance_type="m5.2xlarge",
-                                               broker_count=3), at, data, None, {})
-                clients.append(c)
-            return clients
+            # As `costopt collect` does: schedule.collect_concurrency (2) clusters at a time.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                return list(pool.map(lambda cluster: collect_one(cluster, since), clusters))
 
         recorded = collect_all(None)
         initial = median_seconds(lambda: collect_all(None))
         requests = [r for c in recorded for r in c.sent]
 
         def floor() -> None:
+            # The same concurrency as costopt: 2 clusters × 4 queries in flight.
             with httpx.Client(base_url=server.url, timeout=600) as http, \
-                    ThreadPoolExecutor(max_workers=4) as pool:
+                    ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(lambda r: http.get(r[0], params=r[1]).content, requests))
 
         floor_seconds = median_seconds(floor)

@@ -98,6 +98,9 @@ class ClusterSettings(_Strict):
 
 class ScheduleSettings(_Strict):
     collect_every_minutes: int = Field(15, ge=1, le=1440)
+    collect_concurrency: int = Field(
+        2, ge=1, le=16, description="clusters collected at once (each runs its own queries "
+                                    "with prometheus.max_concurrency)")
     analyze_every_minutes: int = Field(60, ge=1, le=1440)
     report_cron: str = Field("0 6 * * mon", description="crontab, UTC; default Monday 06:00")
     misfire_grace_seconds: int = Field(600, ge=1)

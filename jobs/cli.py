@@ -77,8 +77,12 @@ def demo(
 @app.command()
 def serve(config: ConfigOption = None,
           host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port to bind")] = 8080) -> None:
+          port: Annotated[int, typer.Option(help="port to bind")] = 8080,
+          workers: Annotated[int, typer.Option(help="worker processes (the API is "
+                                                    "stateless; one per core)")] = 1) -> None:
     """Serve the REST API (and /metrics) over the configured store."""
+    import os
+
     import uvicorn
 
     from api.app import create_app
@@ -87,6 +91,12 @@ def serve(config: ConfigOption = None,
     if settings.api.auth_enabled and not settings.api.tokens:
         typer.echo("warning: auth is on and no tokens are configured: every /v1 request "
                    "will get 401", err=True)
+    if workers > 1:
+        if config is not None:
+            os.environ["COSTOPT_CONFIG"] = str(config.resolve())
+        uvicorn.run("api.app:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning")
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -23,16 +23,23 @@ log = logging.getLogger("costopt.jobs")
 
 def collect_all(settings: Settings, store: Store,
                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Collect every configured cluster; one failing cluster does not stop the others."""
-    done, failed = [], {}
-    for cluster in settings.clusters:
+    """Collect every configured cluster, `schedule.collect_concurrency` at a time; one failing
+    cluster does not stop the others."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(cluster: Any) -> tuple[str, dict[str, Any] | None, str | None]:
         try:
             result = collect_cluster(cluster, store, settings, progress=progress)
-            done.append({"cluster": cluster.name, "topics": result.topics,
-                         "seconds": round(result.seconds, 2)})
+            return cluster.name, {"cluster": cluster.name, "topics": result.topics,
+                                  "seconds": round(result.seconds, 2)}, None
         except Exception as exc:  # recorded per cluster by collect_cluster
             log.error("collect of %s failed: %s", cluster.name, exc)
-            failed[cluster.name] = str(exc)
+            return cluster.name, None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=settings.schedule.collect_concurrency) as pool:
+        outcomes = list(pool.map(one, settings.clusters))
+    done = [detail for _, detail, _ in outcomes if detail is not None]
+    failed = {name: error for name, _, error in outcomes if error is not None}
     if failed and not done:
         raise RuntimeError("every cluster failed: " + "; ".join(
             f"{name}: {error}" for name, error in failed.items()))

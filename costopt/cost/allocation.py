@@ -352,17 +352,20 @@ def projected_bill_micros(basis: ClusterBasis, frame: pd.DataFrame) -> int:
     return sum(int(_to_micros(costs[c]).sum()) + idle[c] + unallocated[c] for c in COMPONENTS)
 
 
-def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,
-                         after: pd.DataFrame) -> np.ndarray:
-    """Per row, the change in the cluster's bill (micros) if only that topic changed from its
-    row in `before` to its row in `after` (row-aligned; any subset of the cluster's topics).
+def bill_delta_by_component(basis: ClusterBasis, before: pd.DataFrame,
+                            after: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per component and row, the change in the cluster's bill (micros) if only that topic
+    changed from its row in `before` to its row in `after` (row-aligned; any subset of the
+    cluster's topics). The shared capacity a topic frees (idle and unallocated disk and
+    compute, which follow usage) is counted in its component.
 
-    Equals `project` of that single change, to rounding of a few micros, because topics are
-    priced against the basis's fixed totals and shared capacity scales linearly with usage.
+    Equals `project` of the same change to rounding of a few micros: topics are priced
+    against the basis's fixed totals and shared capacity scales linearly with usage.
     """
     before_costs = topic_costs(before, basis)
     after_costs = topic_costs(after, basis)
-    delta = sum(_to_micros(after_costs[c]) - _to_micros(before_costs[c]) for c in COMPONENTS)
+    deltas = {c: (_to_micros(after_costs[c]) - _to_micros(before_costs[c])).astype(np.float64)
+              for c in COMPONENTS}
     counts = basis.catalog.storage_counts_replicas
 
     def stored(f: pd.DataFrame) -> np.ndarray:
@@ -382,7 +385,14 @@ def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,
                         + basis.unallocated_micros.get("storage_local", 0))
     compute_capacity = basis.idle_micros["compute"] + basis.unallocated_micros.get("compute", 0)
     stored_delta = stored(after) - stored(before)
-    storage_share = (stored_delta / basis.stored_bytes_total if basis.stored_bytes_total
-                     else 0 * stored_delta)
-    return np.rint(np.asarray(delta, dtype=np.float64) + storage_capacity * storage_share
-                   + compute_capacity * (load(after) - load(before))).astype(np.int64)
+    if basis.stored_bytes_total:
+        deltas["storage_local"] += storage_capacity * stored_delta / basis.stored_bytes_total
+    deltas["compute"] += compute_capacity * (load(after) - load(before))
+    return {c: np.rint(v).astype(np.int64) for c, v in deltas.items()}
+
+
+def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,
+                         after: pd.DataFrame) -> np.ndarray:
+    """Per row, the change in the cluster's bill (micros); see `bill_delta_by_component`."""
+    deltas = bill_delta_by_component(basis, before, after)
+    return np.asarray(sum(deltas[c] for c in COMPONENTS), dtype=np.int64)

@@ -49,11 +49,11 @@ def write_config(path: Path, store_url: str, **api: object) -> Path:
     return path
 
 
-def start_server(config: Path, log: Path) -> Server:
+def start_server(config: Path, log: Path, workers: int = 1) -> Server:
     port = free_port()
     process = ManagedProcess("costopt-serve", [sys.executable, "-m", "jobs", "serve",
-                                               "--config", str(config), "--port", str(port)],
-                             log)
+                                               "--config", str(config), "--port", str(port),
+                                               "--workers", str(workers)], log)
 
     def ready() -> bool:
         return httpx.get(f"http://{LOOPBACK}:{port}/healthz", timeout=1).status_code == 200

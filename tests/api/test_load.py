@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.api.conftest import READ_TOKEN, Server
+from costopt.simulate.load import load_fleet
+from costopt.store import Store
+from tests.api.conftest import READ_TOKEN, Server, start_server, write_config
+from tests.fleets import fleet
 
 RATE = 200
 SECONDS = float(os.environ.get("COSTOPT_LOAD_SECONDS", "60"))
@@ -18,15 +23,37 @@ WORKERS = 16
 
 
 def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its children (uvicorn's workers)."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in (children.read_text().split() if children.exists() else []):
+        total += rss_bytes(int(child))
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
+            return total + int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
 
 
-def test_mixed_load_without_errors_or_memory_growth(api_server: Server) -> None:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`costopt serve --workers 2`: one worker per core, as the docs advise."""
+    directory = Path(tmp_path_factory.mktemp("load"))
+    store_url = f"sqlite:///{directory / 'costopt.db'}"
+    load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=10,
+               records_per_topic=40)
+    server = start_server(write_config(directory / "costopt.yaml", store_url),
+                          directory / "serve.log", workers=2)
+    yield server
+    server.process.stop()
+
+
+def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
+    api_server = served
     assert api_server.process.proc is not None
     pid = api_server.process.proc.pid
+    with api_server.client(READ_TOKEN) as client:  # warm every worker's analysis
+        for _ in range(8):
+            assert client.get("/v1/clusters").status_code == 200
     with api_server.client(READ_TOKEN) as client:
         topic = client.get("/v1/topics", params={"limit": 1}).json()["items"][0]
     requests = [
