@@ -23,13 +23,13 @@ lint: $(INSTALLED)
 	$(VENV)/bin/mypy
 
 test: $(INSTALLED) system-deps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not soak"
 
 bench: $(INSTALLED) system-deps
 	$(PY) -m bench.run
 
 soak: $(INSTALLED) system-deps
-	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s tests/api/test_load.py
+	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s -m soak tests/api/test_load.py
 
 stack: $(INSTALLED) system-deps
 	$(PY) -m tests.stack
