@@ -63,14 +63,18 @@ def start_server(config: Path, log: Path, workers: int = 1) -> Server:
     return Server(f"http://{LOOPBACK}:{port}", config, store_url, process)
 
 
-@pytest.fixture(scope="session")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = Path(tmp_path_factory.mktemp("api"))
+def serve_tiny_fleet(directory: Path, workers: int = 1, **api: object) -> Server:
+    """`costopt serve` over a SQLite store holding the `tiny` simulated fleet."""
     store_url = f"sqlite:///{directory / 'costopt.db'}"
     load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=10,
                records_per_topic=40)
-    server = start_server(write_config(directory / "costopt.yaml", store_url,
-                                       open_metrics=True), directory / "serve.log")
+    return start_server(write_config(directory / "costopt.yaml", store_url, **api),
+                        directory / "serve.log", workers=workers)
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = serve_tiny_fleet(Path(tmp_path_factory.mktemp("api")), open_metrics=True)
     with server.client() as client:  # warm the analysis once
         assert client.get("/v1/clusters").status_code == 200
     yield server

@@ -14,10 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costopt.simulate.load import load_fleet
-from costopt.store import Store
-from tests.api.conftest import READ_TOKEN, Server, start_server, write_config
-from tests.fleets import fleet
+from tests.api.conftest import READ_TOKEN, Server, serve_tiny_fleet
 
 RATE = 200
 SECONDS = float(os.environ.get("COSTOPT_LOAD_SECONDS", "60"))
@@ -39,12 +36,7 @@ def rss_bytes(pid: int) -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`costopt serve --workers 2`: one worker per core, as the docs advise."""
-    directory = Path(tmp_path_factory.mktemp("load"))
-    store_url = f"sqlite:///{directory / 'costopt.db'}"
-    load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=10,
-               records_per_topic=40)
-    server = start_server(write_config(directory / "costopt.yaml", store_url),
-                          directory / "serve.log", workers=2)
+    server = serve_tiny_fleet(Path(tmp_path_factory.mktemp("load")), workers=2)
     yield server
     server.process.stop()
 
@@ -93,7 +85,7 @@ def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
                         errors.append(status)
                 n += WORKERS
 
-    warm = threading.Timer(10, lambda: baseline.append(rss_bytes(pid)))
+    warm = threading.Timer(min(10.0, SECONDS / 3), lambda: baseline.append(rss_bytes(pid)))
     baseline: list[int] = []
     warm.start()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
