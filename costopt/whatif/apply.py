@@ -36,8 +36,7 @@ def select(frame: pd.DataFrame, cluster: str, selector: Selector) -> np.ndarray:
     return mask
 
 
-def current_ratio(frame: pd.DataFrame,
-                  estimates: Mapping[str, CompressionEstimate]) -> np.ndarray:
+def current_ratio(frame: pd.DataFrame) -> np.ndarray:
     """Stored/raw ratio of each topic today: observed where sampled, else by its config."""
     observed = frame.get("observed_ratio")
     by_config = frame["compression_type"].map(
@@ -89,7 +88,7 @@ def apply_change(frame: pd.DataFrame, mask: np.ndarray, change: Change,
         out.loc[idx, "retention_ms"] = np.where(compacted, old_ms, new_ms).astype(np.int64)
 
     if change.compression is not None:
-        before = current_ratio(out.iloc[idx], estimates)
+        before = current_ratio(out.iloc[idx])
         after = codec_ratio(out.iloc[idx], change.compression, estimates)
         factor = after / np.maximum(before, 1e-9)
         out.loc[idx, rates + sizes] = out.loc[idx, rates + sizes].mul(factor, axis=0)

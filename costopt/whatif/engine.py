@@ -131,30 +131,34 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
         return model.cost, np.zeros(len(frame), dtype=bool), []
     touched = np.zeros(len(frame), dtype=bool)
     basis = model.cost.basis
+    resized_compute_micros: int | None = None
+    resized_brokers = 0
     warnings: list[str] = []
-    for change in changes:
+    for change in relevant:
         mask = select(frame, model.snapshot.cluster, change.selector)
         touched |= mask
         frame = apply_change(frame, mask, change, model.estimates)
-        applies_here = (change.selector.cluster in (None, model.snapshot.cluster))
-        if change.touches_brokers and applies_here:
+        if change.touches_brokers:
             catalog = model.catalog
             if change.catalog is not None:
                 if resolve_catalog is None:
                     raise ValueError("a catalog change needs a catalog resolver")
                 catalog = resolve_catalog(change.catalog)
             snapshot = _resized_snapshot(model.snapshot, change.broker_count, change.broker_type)
-            basis = allocate(snapshot, catalog, owners, settings).basis
+            resized = allocate(snapshot, catalog, owners, settings)
+            resized_compute_micros = resized.bill_micros["compute"]
+            resized_brokers = len(snapshot.brokers)
             # The load stays what it is: share it at the resized cluster's price.
-            basis = replace(basis, compute_allocatable=model.cost.basis.compute_allocatable
+            basis = replace(resized.basis,
+                            compute_allocatable=model.cost.basis.compute_allocatable
                             * _compute_price_ratio(model, snapshot, catalog))
             touched |= True
     if not touched.any() and basis is model.cost.basis:
         return model.cost, touched, warnings
     projected = project(model.cost, frame, basis)
-    if basis is not model.cost.basis:
-        projected = _with_compute_bill(projected, basis, model, changes, resolve_catalog,
-                                       owners, settings, warnings)
+    if resized_compute_micros is not None:
+        projected = _with_compute_bill(projected, resized_compute_micros, resized_brokers,
+                                       model.snapshot.cluster, warnings)
     return projected, touched, warnings
 
 
@@ -167,24 +171,17 @@ def _compute_price_ratio(model: ClusterModel, snapshot: ClusterSnapshot,
     return new / old if old else 1.0
 
 
-def _with_compute_bill(projected: ClusterCost, basis: object, model: ClusterModel,
-                       changes: Sequence[Change], resolve_catalog: CatalogResolver | None,
-                       owners: OwnerAttribution | None, settings: AllocationSettings | None,
-                       warnings: list[str]) -> ClusterCost:
+def _with_compute_bill(projected: ClusterCost, compute_bill_micros: int, brokers: int,
+                       cluster: str, warnings: list[str]) -> ClusterCost:
     """After a broker change the compute bill is the new brokers' price: idle is the rest."""
-    change = next(c for c in reversed(changes) if c.touches_brokers)
-    catalog = resolve_catalog(change.catalog) if change.catalog and resolve_catalog else (
-        model.catalog)
-    snapshot = _resized_snapshot(model.snapshot, change.broker_count, change.broker_type)
-    new_bill = allocate(snapshot, catalog, owners, settings).bill_micros["compute"]
     rows = projected.rows.copy()
     topics_compute = int(rows.loc[~rows["topic"].isin([IDLE, UNALLOCATED]),
                                   "compute_micros"].sum())
-    idle_compute = new_bill - topics_compute
+    idle_compute = compute_bill_micros - topics_compute
     if idle_compute < 0:
         warnings.append(
-            f"{model.snapshot.cluster}: {len(snapshot.brokers)} brokers cost less than the "
-            "compute the current load needs at today's utilisation: expect saturation")
+            f"{cluster}: {brokers} brokers cost less than the compute the current load needs "
+            "at today's utilisation: expect saturation")
     rows.loc[rows["topic"] == IDLE, "compute_micros"] = idle_compute
     rows.loc[rows["topic"] == UNALLOCATED, "compute_micros"] = 0
     micro_columns = [f"{c}_micros" for c in COMPONENTS]
