@@ -110,6 +110,12 @@ def test_dialect_is_detected_from_metric_names(fleet_prometheus: PrometheusServe
     with pytest.raises(SourceError, match="none of the Kafka metrics"):
         detect_dialect(client, tiny_fleet.end - timedelta(days=900),
                        tiny_fleet.end - timedelta(days=800))
+    # One Prometheus, clusters scraped by different exporters: each cluster's own dialect.
+    cluster = tiny_fleet.clusters["cluster"].iloc[0]
+    for dialect in DIALECTS:
+        selector = cluster_selector(f"cluster_{dialect}", cluster)
+        assert detect_dialect(client, tiny_fleet.end - timedelta(days=7), tiny_fleet.end,
+                              selector) == dialect
 
 
 @pytest.mark.parametrize("name", ['a"b', "a\\b", "a\\", 'x"} or vector(1) or {a="',

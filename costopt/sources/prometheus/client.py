@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from costopt.config import PrometheusSettings
@@ -52,16 +53,21 @@ class PrometheusClient:
             raise SourceError(f"Prometheus at {self.settings.url} (cluster {self.cluster}) "
                               f"refused a query: {exc}; query: {query}") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
+            kind = (f"timed out after {self.settings.timeout_seconds:g} s (3 tries)"
+                    if _timed_out(exc) else "is unreachable")
             raise SourceUnavailable(f"Prometheus at {self.settings.url} {kind} "
                                     f"(cluster {self.cluster})") from None
         except requests.RequestException as exc:
             raise SourceUnavailable(f"Prometheus at {self.settings.url} failed "
                                     f"(cluster {self.cluster}): {type(exc).__name__}") from None
 
-    def metric_names(self, start: datetime, end: datetime) -> set[str]:
+    def metric_names(self, start: datetime, end: datetime,
+                     match: str | None = None) -> set[str]:
+        """Metric names with samples in [start, end], of the series `match` selects if given."""
         params = {"start": f"{_as_datetime(start).timestamp():.0f}",
                   "end": f"{_as_datetime(end).timestamp():.0f}"}
+        if match is not None:
+            params["match[]"] = match
         names = self._call("label __name__ values",
                            lambda: self.connection.all_metrics(params=params))
         return set(names)
@@ -100,10 +106,24 @@ class PrometheusClient:
 
     def run_all(self, jobs: Mapping[str, Callable[[], T]]) -> dict[str, T]:
         """Run named queries concurrently, at most `max_concurrency` at a time."""
-        with ThreadPoolExecutor(max_workers=self.settings.max_concurrency,
-                                thread_name_prefix="promql") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency,
+                                  thread_name_prefix="promql")
+        try:
             futures = {name: pool.submit(job) for name, job in jobs.items()}
             return {name: future.result() for name, future in futures.items()}
+        finally:
+            # On the first failure, queries not yet sent are dropped: a collect that cannot
+            # succeed fails after one timeout, not after every query has timed out in turn.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _timed_out(exc: requests.RequestException) -> bool:
+    """requests reports a read timeout that outlived the retries as a ConnectionError
+    wrapping urllib3's MaxRetryError; its reason tells the two apart."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _checked(result: Any, field: str, query: str) -> list[dict[str, Any]]:

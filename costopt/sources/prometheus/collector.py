@@ -22,6 +22,8 @@ from costopt.sources.prometheus.queries import (
     DETECTION,
     DialectQueries,
     cluster_selector,
+    presence_metric,
+    presence_query,
     render,
 )
 
@@ -51,26 +53,31 @@ class PrometheusData:
     queries: list[str]
 
 
-def detect_dialect(client: PrometheusClient, start: datetime, end: datetime) -> str:
-    names = client.metric_names(start, end)
+def detect_dialect(client: PrometheusClient, start: datetime, end: datetime,
+                   selector: str | None = None) -> str:
+    """The dialect of the cluster's own series (`selector`): one Prometheus often holds
+    clusters scraped by different exporters."""
+    names = client.metric_names(start, end, "{" + selector + "}" if selector else None)
     for dialect, metric in DETECTION:
         if metric in names:
             return dialect
+    scope = f" for {selector}" if selector else ""
     raise SourceError(
-        f"Prometheus at {client.settings.url} has none of the Kafka metrics costopt knows "
-        f"(looked for {', '.join(m for _, m in DETECTION)}) between {start:%Y-%m-%d %H:%M} "
-        f"and {end:%Y-%m-%d %H:%M}: is the exporter scraped? Set prometheus.dialect to force one")
+        f"Prometheus at {client.settings.url} has none of the Kafka metrics costopt knows"
+        f"{scope} (looked for {', '.join(m for _, m in DETECTION)}) between "
+        f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M}: is the exporter scraped? "
+        "Set prometheus.dialect to force one")
 
 
 def collect_prometheus(client: PrometheusClient, window: CollectWindow,
                        dialect: str = "auto") -> PrometheusData:
     history_start = window.at - timedelta(days=window.history_days)
-    if dialect == "auto":
-        dialect = detect_dialect(client, history_start, window.at)
-    queries = CATALOG[dialect]
     settings = client.settings
     sel = cluster_selector(settings.cluster_label,
                            settings.cluster_label_value or client.cluster)
+    if dialect == "auto":
+        dialect = detect_dialect(client, history_start, window.at, sel)
+    queries = CATALOG[dialect]
     history_seconds = int((window.at - (window.since or history_start)).total_seconds())
 
     def q(template: str, window_seconds: int | None = None) -> str:
@@ -80,6 +87,9 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
 
     sent: list[str] = []
     jobs: dict[str, Callable[[], Any]] = {}
+    presence = q(presence_query(dialect))
+    sent.append(presence)
+    jobs["presence"] = partial(client.instant, presence, window.at)
     for name in ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
                  "partitions", "replication_factor", "retained_messages",
                  "group_lag_messages", "group_max_lag_messages", "group_members",
@@ -100,6 +110,12 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
                 jobs[f"{name}@{resolution}"] = partial(
                     client.range, text, start + timedelta(seconds=step), window.at, step)
     results = client.run_all(jobs)
+    if not results["presence"]:
+        raise SourceError(
+            f"Prometheus at {settings.url} has no {presence_metric(dialect)} samples for "
+            f"cluster {client.cluster} ({sel}) in the {window.lookback_seconds} s before "
+            f"{window.at:%Y-%m-%d %H:%M:%S} UTC: its exporter stopped reporting or is no "
+            "longer scraped, so no snapshot is stored for this window")
     topics = _topic_frame(results, queries, sent)
     return PrometheusData(dialect=dialect, topics=topics,
                           groups=_group_frame(results, queries, sent),
@@ -227,6 +243,10 @@ def _series_frame(results: dict[str, Any], queries: DialectQueries, window: Coll
     for column in SERIES_COLUMNS:
         if column not in series:
             series[column] = np.nan
+    # A point with no rate at all is a gap in the scrapes (a gauge may still have a sample
+    # at its edge), not an hour without traffic: drop it rather than let it become a zero.
+    rates = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second"]
+    series = series[series[rates].notna().any(axis=1)].reset_index(drop=True)
     if queries.log_size_all_replicas:
         series["log_size_bytes"] = series["log_size_bytes"] / series["topic"].map(
             topics["replication_factor"])

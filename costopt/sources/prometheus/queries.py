@@ -143,6 +143,18 @@ CATALOG: dict[str, DialectQueries] = {
 ALL_METRIC_NAMES = tuple(name for _, name in DETECTION)
 
 
+def presence_metric(dialect: str) -> str:
+    """The metric every exporter of a dialect reports while it runs (its detection metric)."""
+    return dict(DETECTION)["jmx" if dialect == "strimzi" else dialect]
+
+
+def presence_query(dialect: str) -> str:
+    """How many series of the dialect's own metric the cluster reported within the lookback:
+    none means its exporter stopped (or was never scraped), even where older history
+    remains."""
+    return "count(last_over_time(" + presence_metric(dialect) + "{{{sel}}}[{lookback}]))"
+
+
 def promql_string(value: str) -> str:
     """A PromQL double-quoted string literal: backslash, quote and newline escaped, so a
     topic or cluster name cannot change the query around it."""

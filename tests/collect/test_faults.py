@@ -1,0 +1,280 @@
+"""Faults in what Prometheus serves, on the real Prometheus holding the simulated `tiny` fleet:
+series with gaps, counter resets and duplicate samples; an exporter that disappeared; a
+Prometheus too slow to answer. Each failure is recorded and visible in the API, stores no
+snapshot, and the next run recovers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from costopt.collect import collect_cluster
+from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
+from costopt.simulate.fleet import Fleet, generate_fleet
+from costopt.simulate.openmetrics import write_openmetrics
+from costopt.sources.errors import SourceError, SourceUnavailable
+from costopt.sources.prometheus.client import PrometheusClient
+from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
+from costopt.store import Store, sqlite_url
+from tests.collect.conftest import BACKFILL_DAYS, STEP_SECONDS
+from tests.stack.processes import LOOPBACK
+from tests.stack.prometheus_server import PrometheusServer
+
+SAMPLE = re.compile(r'^(?P<name>[a-z_]+)\{(?P<labels>.*)\} (?P<value>\S+) (?P<ts>\d+)$')
+RESET_HOURS_BEFORE_END = 6
+GAP_HOURS_BEFORE_END = (30, 27)  # samples missing from 30 h to 27 h before the end
+
+
+def _mutate(text: str, reset: str, gap: str, duplicated: str, end: datetime) -> str:
+    """The `tiny` fleet's JMX history with three faults a real exporter produces:
+    - `reset`: its counters restart from 0 (a broker restart) 6 h before the end;
+    - `gap`: none of its samples for 3 h (a scrape outage);
+    - `duplicated`: every sample sent twice with the same timestamp (a retried push)."""
+    end_seconds = int(end.timestamp())
+    reset_at = end_seconds - RESET_HOURS_BEFORE_END * 3600
+    gap_from, gap_to = (end_seconds - hours * 3600 for hours in GAP_HOURS_BEFORE_END)
+    base: dict[str, float] = {}
+    out = []
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        topic = re.search(r'topic="([^"]*)"', match["labels"])
+        name = topic.group(1) if topic else None
+        stamp = int(match["ts"])
+        if name == gap and gap_from <= stamp < gap_to:
+            continue
+        if name == reset and match["name"].endswith("_total"):
+            key = f"{match['name']}{{{match['labels']}}}"
+            if stamp < reset_at:
+                base[key] = float(match["value"])
+            else:
+                line = f"{key} {float(match['value']) - base[key]:.15g} {stamp}"
+        out.append(line)
+        if name == duplicated:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _write(fleet: Fleet, label: str, **options: object) -> str:
+    text = io.StringIO()
+    write_openmetrics(fleet, text, "jmx", cluster_label=label, **options)  # type: ignore[arg-type]
+    return text.getvalue()
+
+
+def _collect(server_url: str, fleet: Fleet, label: str) -> PrometheusData:
+    settings = PrometheusSettings(url=server_url, dialect="jmx", cluster_label=label)
+    window = CollectWindow(at=fleet.end - timedelta(minutes=15), window_seconds=3_600,
+                           lookback_seconds=3_600, history_days=7, hourly_days=2)
+    return collect_prometheus(PrometheusClient(settings, _cluster(fleet)), window, "jmx")
+
+
+def _cluster(fleet: Fleet) -> str:
+    return str(fleet.clusters["cluster"].iloc[0])
+
+
+def _busiest(fleet: Fleet, count: int) -> list[str]:
+    topics = fleet.topics[fleet.topics["cluster"] == _cluster(fleet)]
+    return list(topics.sort_values("base_bytes_in_per_second", ascending=False)["topic"][:count])
+
+
+@pytest.fixture(scope="module")
+def faulty(fleet_prometheus: PrometheusServer, tiny_fleet: Fleet
+           ) -> tuple[PrometheusData, PrometheusData, list[str], datetime]:
+    """(clean, faulty, [reset, gap, duplicated], end): the same history, written once clean (by
+    the session fixture, label `cluster_jmx`) and once with faults (label `cluster_faulty`)."""
+    topics = _busiest(tiny_fleet, 3)
+    text = _write(tiny_fleet, "cluster_faulty", days=BACKFILL_DAYS, step_seconds=STEP_SECONDS)
+    fleet_prometheus.backfill(_mutate(text, *topics, end=tiny_fleet.end))
+    return (_collect(fleet_prometheus.url, tiny_fleet, "cluster_jmx"),
+            _collect(fleet_prometheus.url, tiny_fleet, "cluster_faulty"), topics,
+            tiny_fleet.end)
+
+
+def _points(data: PrometheusData, topic: str) -> pd.DataFrame:
+    series = data.series
+    return series[series["topic"] == topic].set_index(["resolution_seconds", "ts"]).sort_index()
+
+
+def test_gaps_resets_and_duplicates_give_the_clean_figures(faulty: tuple) -> None:
+    clean, broken, (reset, gap, duplicated), end = faulty
+    # The instant figures (last hour) of every topic, faulty ones included, are the clean ones.
+    pd.testing.assert_frame_equal(broken.topics, clean.topics, rtol=1e-9)
+    values = broken.series[["bytes_in_per_second", "bytes_out_per_second",
+                            "messages_in_per_second", "log_size_bytes"]].to_numpy(float)
+    assert np.isfinite(values[~np.isnan(values)]).all() and (values[~np.isnan(values)] >= 0).all()
+    # A counter reset is read through: increase() counts the restarted counter from 0.
+    pd.testing.assert_frame_equal(_points(broken, reset), _points(clean, reset), rtol=1e-6)
+    # Duplicated samples are stored once by Prometheus: nothing doubles.
+    pd.testing.assert_frame_equal(_points(broken, duplicated), _points(clean, duplicated),
+                                  rtol=1e-9)
+    # A gap leaves no hourly point rather than a fake zero; hours clear of it are unchanged,
+    # and the daily rate reads across the gap from the counters either side.
+    gapped, whole = _points(broken, gap), _points(clean, gap)
+    gap_from, gap_to = (pd.Timestamp(end) - pd.Timedelta(hours=h) for h in GAP_HOURS_BEFORE_END)
+    hourly = whole.loc[3_600]  # a point stored at t covers (t, t + 1 h]
+    inside = hourly.index[(hourly.index >= gap_from) & (hourly.index + pd.Timedelta(hours=1)
+                                                        <= gap_to)]
+    clear = hourly.index[(hourly.index + pd.Timedelta(hours=2) <= gap_from)
+                         | (hourly.index >= gap_to + pd.Timedelta(hours=1))]
+    # (The hour ending at the gap's end holds one sample; increase() needs two.)
+    assert len(inside) == 3 and not gapped.index.isin([(3_600, t) for t in inside]).any()
+    pd.testing.assert_frame_equal(gapped.loc[3_600].loc[clear], hourly.loc[clear], rtol=1e-9)
+    np.testing.assert_allclose(gapped.loc[86_400, "bytes_in_per_second"],
+                               whole.loc[86_400, "bytes_in_per_second"], rtol=1e-6)
+
+
+def test_a_faulty_history_is_stored_whole(faulty: tuple, fleet_prometheus: PrometheusServer,
+                                          tiny_fleet: Fleet, tmp_path: Path) -> None:
+    """The store refuses NaN, so this shows the gaps are dropped, not written as zeros."""
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    prometheus = PrometheusSettings(url=fleet_prometheus.url, dialect="jmx",
+                                    cluster_label="cluster_faulty")
+    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
+    result = collect_cluster(cluster, store, settings, at=tiny_fleet.end - timedelta(minutes=15))
+    assert result.topics == len(faulty[1].topics)
+    gap = faulty[2][1]
+    stored = store.series(cluster.name, gap)
+    hourly = stored[stored["resolution_seconds"] == 3_600].set_index("ts")
+    gap_from = pd.Timestamp(faulty[3]) - pd.Timedelta(hours=GAP_HOURS_BEFORE_END[0])
+    assert len(hourly) > 20 and (hourly["bytes_in_per_second"] > 0).all()
+    assert not hourly.index.isin(pd.date_range(gap_from, periods=3, freq="h")).any()
+
+
+def _settings(name: str, prometheus: PrometheusSettings) -> tuple[ClusterSettings, Settings]:
+    cluster = ClusterSettings(name=name, prometheus=prometheus, instance_type="m5.2xlarge",
+                              broker_count=3, window_seconds=3_600, lookback_seconds=3_600,
+                              hourly_days=1)
+    return cluster, Settings(clusters=[cluster], api={"auth_enabled": False},
+                             schedule=ScheduleSettings(collect_every_minutes=15, history_days=2))
+
+
+def _api_view(settings: Settings, store: Store) -> tuple[dict, dict]:
+    with TestClient(create_app(settings, store)) as client:
+        jobs = client.get("/v1/jobs").json()
+        ready = client.get("/readyz").json()
+    return jobs["items"][0], ready["checks"]
+
+
+def test_an_exporter_that_disappeared_fails_the_collect_until_it_returns(
+        fleet_prometheus: PrometheusServer, tiny_fleet: Fleet, tmp_path: Path) -> None:
+    """The exporter of `cluster_vanished` stopped at the fleet's end: its history is there
+    (so the dialect is still detected) but nothing is current."""
+    fleet_prometheus.backfill(_write(tiny_fleet, "cluster_vanished", days=1,
+                                     step_seconds=STEP_SECONDS))
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    prometheus = PrometheusSettings(url=fleet_prometheus.url, cluster_label="cluster_vanished")
+    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
+    at = tiny_fleet.end + timedelta(hours=2)
+    with pytest.raises(SourceError, match=r"no kafka_server_brokertopicmetrics_bytesin_total "
+                                          r"samples for cluster .* exporter stopped reporting"):
+        collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 0
+    job, checks = _api_view(settings, store)
+    assert job["status"] == "failed" and "exporter stopped reporting" in job["error"]
+    assert checks[f"last_collect:{cluster.name}"].startswith("failed: Prometheus at")
+    # The exporter comes back: three more hours of samples.
+    later = generate_fleet(tiny_fleet.spec, end=tiny_fleet.end + timedelta(hours=3))
+    fleet_prometheus.backfill(_write(later, "cluster_vanished", days=0.1,
+                                     step_seconds=STEP_SECONDS))
+    collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 1
+    job, checks = _api_view(settings, store)
+    assert job["status"] == "succeeded" and checks[f"last_collect:{cluster.name}"] == "succeeded"
+
+
+class _DelayingProxy:
+    """A fake: a proxy in front of the real Prometheus that holds each answer `delay_s`
+    seconds, for a server too slow to answer within the timeout. A fake because a real
+    Prometheus cannot be made slow on purpose without starving the whole test machine."""
+
+    def __init__(self, upstream: str) -> None:
+        self.delay_s = 0.0
+        self.stopping = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._forward(None)
+
+            def do_POST(self) -> None:
+                self._forward(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+            def _forward(self, body: bytes | None) -> None:
+                if proxy.stopping.wait(proxy.delay_s):
+                    return
+                request = urllib.request.Request(upstream + self.path, data=body,
+                                                 method=self.command)
+                if body is not None:
+                    request.add_header("Content-Type", self.headers["Content-Type"])
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        status, payload = answer.status, answer.read()
+                except urllib.error.HTTPError as error:
+                    status, payload = error.code, error.read()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting, as it should
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _DelayingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_proxy(fleet_prometheus: PrometheusServer) -> Iterator[_DelayingProxy]:
+    with _DelayingProxy(fleet_prometheus.url) as proxy:
+        yield proxy
+
+
+def test_a_slow_prometheus_times_out_cleanly_and_the_next_run_recovers(
+        slow_proxy: _DelayingProxy, tiny_fleet: Fleet, tmp_path: Path) -> None:
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    prometheus = PrometheusSettings(url=slow_proxy.url, dialect="jmx", cluster_label="cluster_jmx",
+                                    timeout_seconds=1)
+    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
+    at = tiny_fleet.end - timedelta(minutes=15)
+    slow_proxy.delay_s = 3.0
+    with pytest.raises(SourceUnavailable, match=rf"Prometheus at {re.escape(slow_proxy.url)} "
+                                                r"timed out after 1 s \(3 tries\) \(cluster "):
+        collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 0
+    job, checks = _api_view(settings, store)
+    assert job["status"] == "failed" and "timed out" in job["error"]
+    assert "timed out" in checks[f"last_collect:{cluster.name}"]
+    slow_proxy.delay_s = 0.0
+    collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 1
+    assert _api_view(settings, store)[1][f"last_collect:{cluster.name}"] == "succeeded"
