@@ -29,6 +29,7 @@ bench: $(INSTALLED) system-deps
 	$(PY) -m bench.run
 
 soak: $(INSTALLED) system-deps
+	COSTOPT_KILL_POINTS=20 $(PY) -m pytest -q -s tests/jobs/test_crash_safety.py
 	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s -m soak tests/api/test_load.py
 
 stack: $(INSTALLED) system-deps

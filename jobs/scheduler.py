@@ -41,11 +41,20 @@ def task_job(config_path: str | None, kind: str) -> None:
     run_task(kind, settings, store, job_id)
 
 
+RUNNER = "scheduler"
+
+
 def _open(config_path: str | None) -> tuple[Settings, Store]:
     from costopt.config import load_settings
 
     settings = load_settings(config_path)
-    return settings, Store.open(settings.store_url)
+    return settings, _scheduler_store(settings)
+
+
+def _scheduler_store(settings: Settings) -> Store:
+    store = Store.open(settings.store_url)
+    store.runner = RUNNER
+    return store
 
 
 def backfill_missed(settings: Settings, store: Store) -> int:
@@ -95,7 +104,12 @@ def run_scheduler(settings: Settings, config_path: str | None,
     lock = LeaderLock(settings.store_url)
     if not lock.wait(poll_seconds, stopped.is_set):
         return
-    store = Store.open(settings.store_url)
+    store = _scheduler_store(settings)
+    interrupted = store.interrupt_jobs(RUNNER, "the scheduler stopped while it ran; the "
+                                       "window is collected again by the backfill")
+    if interrupted:
+        log.warning("marked %d job runs of a stopped scheduler as interrupted",
+                    len(interrupted))
     missed = backfill_missed(settings, store)
     if missed:
         log.info("backfilled %d missed collect windows", missed)

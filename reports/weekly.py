@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -244,19 +246,39 @@ def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFra
 def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = ()) -> ReportFiles:
-    """Write `<name>.html`, `<name>.json` and CSV tables beside it; each file is written to a
-    temporary name and renamed, so a crash never leaves a half-written report."""
+    """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
+    hidden staging directory first and moved into place with the HTML last, so a crash at
+    any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(directory)
     trend = trend_frame(analysis)
     data = report_data(analysis, grafana_url, accepted, trend)
-    html = _atomic_write(directory / f"{name}.html", render_html(analysis, data, trend))
-    json_path = _atomic_write(directory / f"{name}.json", json.dumps(data, indent=1, default=str))
-    csv_paths = []
+    staging = directory / f".{name}{STAGING_SUFFIX}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    files: list[tuple[str, str]] = []
     for table in ("top_topics", "top_recommendations", "week_over_week_by_cluster"):
-        rows = data[table]
-        path = directory / f"{name}-{table.replace('_', '-')}.csv"
-        csv_paths.append(_atomic_write(path, _csv_text(rows)))
-    return ReportFiles(html, json_path, csv_paths)
+        files.append((f"{name}-{table.replace('_', '-')}.csv", _csv_text(data[table])))
+    files.append((f"{name}.json", json.dumps(data, indent=1, default=str)))
+    files.append((f"{name}.html", render_html(analysis, data, trend)))
+    for filename, text in files:
+        (staging / filename).write_text(text)
+    placed = []
+    for filename, _ in files:
+        placed.append((staging / filename).replace(directory / filename))
+    staging.rmdir()
+    return ReportFiles(placed[-1], placed[-2], placed[:-2])
+
+
+STAGING_SUFFIX = ".partial"
+STALE_STAGING_SECONDS = 600
+
+
+def _remove_stale_staging(directory: Path) -> None:
+    """Staging directories a killed run left behind (old enough that no run still writes)."""
+    for staging in directory.glob(f".*{STAGING_SUFFIX}"):
+        if staging.is_dir() and time.time() - staging.stat().st_mtime > STALE_STAGING_SECONDS:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
@@ -272,13 +294,6 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
         writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v
                          for k, v in row.items()})
     return buffer.getvalue()
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
-    return path
 
 
 def now_utc() -> datetime:

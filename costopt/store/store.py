@@ -58,6 +58,9 @@ def sqlite_url(path: str | Path) -> str:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
+        # Who starts the job runs recorded through this store ("scheduler", or None): a new
+        # scheduler leader closes the runs its dead predecessor left open, and only those.
+        self.runner: str | None = None
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -266,11 +269,29 @@ class Store:
     def start_job(self, kind: str, cluster: str | None = None,
                   detail: dict[str, Any] | None = None, status: str = "running") -> str:
         job_id = uuid.uuid4().hex
+        detail = dict(detail or {})
+        if self.runner is not None:
+            detail["runner"] = self.runner
         with self.transaction() as connection:
             connection.execute(insert(schema.job_runs).values(
                 id=job_id, kind=kind, cluster=cluster, status=status,
-                started_at=datetime.now(UTC), detail=detail or {}))
+                started_at=datetime.now(UTC), detail=detail))
         return job_id
+
+    def interrupt_jobs(self, runner: str, reason: str) -> list[str]:
+        """Mark as failed the runs `runner` left queued or running (its process died), so
+        none shows as running forever; returns their ids."""
+        with self.transaction() as connection:
+            rows = connection.execute(select(schema.job_runs.c.id, schema.job_runs.c.detail)
+                                      .where(schema.job_runs.c.status.in_(("queued",
+                                                                           "running"))))
+            ids = [row.id for row in rows if (row.detail or {}).get("runner") == runner]
+            if ids:
+                connection.execute(schema.job_runs.update().where(
+                    schema.job_runs.c.id.in_(ids)).values(
+                    status="failed", finished_at=datetime.now(UTC),
+                    error=f"interrupted: {reason}"))
+        return ids
 
     def mark_job_running(self, job_id: str) -> None:
         with self.transaction() as connection:
