@@ -132,7 +132,8 @@ class OwnerSettings(_Strict):
 class ReportSettings(_Strict):
     directory: str | None = None
     grafana_url: str | None = Field(None, description="Grafana base URL for deep links")
-    webhook_url: str | None = None
+    webhook_url: SecretStr | None = Field(
+        None, description="Slack-compatible webhook; its URL is a credential, never logged")
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_from: str | None = None

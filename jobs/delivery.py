@@ -18,6 +18,9 @@ import httpx
 from costopt.config import ReportSettings
 
 log = logging.getLogger("costopt.delivery")
+# httpx logs each request's full URL at INFO, and a webhook's URL is its credential: keep
+# httpx's request log off whatever level the process logs at.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 ATTEMPTS = 3
 
 
@@ -43,7 +46,7 @@ def deliver(settings: ReportSettings, summary: dict[str, Any], report_id: str,
             f"per month, savings available {summary.get('savings_available')} per month, "
             f"{summary.get('recommendations')} recommendations")
     if settings.webhook_url:
-        url = settings.webhook_url
+        url = settings.webhook_url.get_secret_value()
 
         def post() -> None:
             response = httpx.post(url, json={"text": text}, timeout=10)
