@@ -7,9 +7,10 @@ set of latest snapshot ids) and reused by every request until a new snapshot lan
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -18,6 +19,9 @@ from costopt.config import Settings
 from costopt.store import Store
 from costopt.store import schema as store_schema
 from costopt.store.store import StatusStore
+
+T = TypeVar("T")
+MEMO_ENTRIES = 4_096
 
 
 @dataclass
@@ -30,6 +34,9 @@ class AppState:
     _key: Any = None
     jobs: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="job"))
+    _memo: dict[Hashable, Any] = field(default_factory=dict)
+    _memo_of: FleetAnalysis | None = None
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.statuses = StatusStore(self.store)
@@ -50,6 +57,22 @@ class AppState:
                 self._analysis = analyze_store(self.store, self.settings)
                 self._key = key
             return self._analysis
+
+    def memo(self, analysis: FleetAnalysis, key: Hashable, build: Callable[[], T]) -> T:
+        """An answer computed from `analysis` alone (not from statuses, jobs or a request
+        body) is the same for every request until a new snapshot replaces the analysis:
+        sorting, rolling up and fitting forecasts once per analysis, not once per request,
+        is most of what a read costs. Bounded; cleared with the analysis it belongs to."""
+        with self._memo_lock:
+            if self._memo_of is not analysis:
+                self._memo, self._memo_of = {}, analysis
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._memo_lock:
+            if self._memo_of is analysis and len(self._memo) < MEMO_ENTRIES:
+                self._memo[key] = value
+        return value
 
     def invalidate(self) -> None:
         with self._lock:

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import AnalysisDep, ReadScope
+from api.deps import AnalysisDep, ReadScope, StateDep
 from api.schemas import Page
+from costopt.analysis import FleetAnalysis
 from costopt.cost import rollup
 from costopt.cost.allocation import COMPONENTS
 from reports.exports import rounded
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/v1/costs", tags=["costs"], dependencies=[ReadScope])
 @router.get("", response_model=Page[dict])
 def costs(
     analysis: AnalysisDep,
+    state: StateDep,
     group_by: Literal["cluster", "owner", "topic"] = "cluster",
     period: Annotated[Literal["month"], Query(description="the period figures are for")]
     = "month",
@@ -25,6 +27,12 @@ def costs(
 ) -> dict:
     """Monthly cost per group with one field per component; `__idle__` and `__unallocated__`
     appear as owners/topics of their own, so items add up to the fleet's bill."""
+    return state.memo(analysis, ("costs", group_by, period, limit),
+                      lambda: _costs(analysis, group_by, period, limit))
+
+
+def _costs(analysis: FleetAnalysis, group_by: Literal["cluster", "owner", "topic"],
+           period: str, limit: int) -> dict:
     frame = rollup(analysis.costs, group_by).head(limit)
     keys = {"cluster": ["cluster"], "owner": ["cluster", "owner"],
             "topic": ["cluster", "topic", "owner"]}[group_by]

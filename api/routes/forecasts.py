@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AnalysisDep, ReadScope
+from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import cluster_or_404
 from api.schemas import ClusterForecast
+from costopt.analysis import FleetAnalysis
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], dependencies=[ReadScope])
 
 
 @router.get("/{cluster}", response_model=ClusterForecast)
-def forecast(cluster: str, analysis: AnalysisDep) -> dict:
+def forecast(cluster: str, analysis: AnalysisDep, state: StateDep) -> dict:
+    return state.memo(analysis, ("forecast", cluster), lambda: _forecast(analysis, cluster))
+
+
+def _forecast(analysis: FleetAnalysis, cluster: str) -> dict:
     found = cluster_or_404(analysis, cluster).forecast
     return {
         "cluster": cluster, "horizon_days": found.horizon_days,

@@ -15,6 +15,7 @@ from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import cluster_or_404, cost_item, unprocessable
 from api.routes.recommendations import recommendation_items
 from api.schemas import Page, TopicCost, TopicDetail
+from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.forecast.cluster import forecast_series
 
@@ -39,6 +40,7 @@ def _decode(cursor: str) -> list[Any]:
 @router.get("", response_model=Page[TopicCost])
 def list_topics(
     analysis: AnalysisDep,
+    state: StateDep,
     cluster: str | None = None,
     owner: str | None = None,
     pattern: Annotated[str | None, Query(max_length=512,
@@ -51,6 +53,13 @@ def list_topics(
 ) -> dict:
     """Topic cost rows. Sorting is stable (ties broken by cluster, then topic) so a cursor
     walks every row exactly once."""
+    return state.memo(analysis, ("topics", cluster, owner, pattern, sort, limit, cursor),
+                      lambda: _topics_page(analysis, cluster, owner, pattern, sort, limit,
+                                           cursor))
+
+
+def _topics_page(analysis: FleetAnalysis, cluster: str | None, owner: str | None,
+                 pattern: str | None, sort: str, limit: int, cursor: str | None) -> dict:
     descending = sort.startswith("-")
     column = sort.removeprefix("-")
     if column not in SORTABLE:
@@ -98,6 +107,14 @@ def list_topics(
 def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) -> dict:
     """Configs, usage, a summary of the stored series, the cost breakdown and the open
     recommendations of one topic."""
+    detail = state.memo(analysis, ("topic", cluster, topic),
+                        lambda: _topic_detail(analysis, cluster, topic))
+    recs = [r for r in analysis.recommendations if r.cluster == cluster and r.target == topic]
+    return {**detail, "recommendations": recommendation_items(recs, state)}
+
+
+def _topic_detail(analysis: FleetAnalysis, cluster: str, topic: str) -> dict:
+    """Everything of a topic's detail that depends on the analysis alone (not statuses)."""
     found = cluster_or_404(analysis, cluster)
     try:
         t = found.model.snapshot.topic(topic)
@@ -107,7 +124,6 @@ def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) 
     row = next(rows[rows["topic"] == topic].itertuples(index=False))
     daily = found.history.daily
     mine = daily[daily["topic"] == topic] if not daily.empty else daily
-    recs = [r for r in analysis.recommendations if r.cluster == cluster and r.target == topic]
     forecast = None
     if len(mine):
         fitted = forecast_series(pd.Series(mine["bytes_in_per_second"].to_numpy(),
@@ -140,7 +156,6 @@ def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) 
                    "growth_per_day": found.model.growth_per_day.get(topic)},
         "forecast": forecast,
         "cost": cost_item(row, analysis.currency),
-        "recommendations": recommendation_items(recs, state),
     }
 
 
