@@ -28,8 +28,16 @@ test: $(INSTALLED) system-deps lint
 bench: $(INSTALLED) system-deps
 	$(PY) -m bench.run
 
+# The reliability runs with their figures printed: every fault test, the crash test with 20
+# random kill points of each kind, then the load test for 10 minutes.
+SOAK_TESTS := tests/jobs/test_crash_safety.py tests/collect/test_faults.py \
+	tests/collect/test_secrets.py tests/api/test_concurrency.py tests/api/test_store_down.py \
+	tests/jobs/test_leader.py tests/store/test_store.py \
+	tests/collect/test_real_stack.py::test_prometheus_down_fails_cleanly_and_the_next_run_recovers \
+	tests/collect/test_real_stack.py::test_kafka_down_fails_cleanly_and_the_next_run_recovers
+
 soak: $(INSTALLED) system-deps
-	COSTOPT_KILL_POINTS=20 $(PY) -m pytest -q -s tests/jobs/test_crash_safety.py
+	COSTOPT_KILL_POINTS=20 $(PY) -m pytest -q -s -rA $(SOAK_TESTS)
 	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s tests/api/test_load.py
 
 # Needs PyPI's per-release JSON API (pypi.org/pypi/<name>/<version>/json), which the
