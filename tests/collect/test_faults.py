@@ -170,6 +170,17 @@ def _api_view(settings: Settings, store: Store) -> tuple[dict, dict]:
     return jobs["items"][0], ready["checks"]
 
 
+def _failed_visibly(cluster: ClusterSettings, settings: Settings, store: Store, at: datetime,
+                    error: type[Exception], message: str) -> None:
+    """The collect fails with `message`, stores nothing, and `/v1/jobs` and `/readyz` say so."""
+    with pytest.raises(error, match=message):
+        collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 0
+    job, checks = _api_view(settings, store)
+    assert job["status"] == "failed" and re.search(message, job["error"])
+    assert re.search(message, checks[f"last_collect:{cluster.name}"])
+
+
 def test_an_exporter_that_disappeared_fails_the_collect_until_it_returns(
         fleet_prometheus: PrometheusServer, tiny_fleet: Fleet, tmp_path: Path) -> None:
     """The exporter of `cluster_vanished` stopped at the fleet's end: its history is there
@@ -180,13 +191,9 @@ def test_an_exporter_that_disappeared_fails_the_collect_until_it_returns(
     prometheus = PrometheusSettings(url=fleet_prometheus.url, cluster_label="cluster_vanished")
     cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
     at = tiny_fleet.end + timedelta(hours=2)
-    with pytest.raises(SourceError, match=r"no kafka_server_brokertopicmetrics_bytesin_total "
-                                          r"samples for cluster .* exporter stopped reporting"):
-        collect_cluster(cluster, store, settings, at=at)
-    assert store.snapshot_count() == 0
-    job, checks = _api_view(settings, store)
-    assert job["status"] == "failed" and "exporter stopped reporting" in job["error"]
-    assert checks[f"last_collect:{cluster.name}"].startswith("failed: Prometheus at")
+    _failed_visibly(cluster, settings, store, at, SourceError,
+                    r"no kafka_server_brokertopicmetrics_bytesin_total samples for cluster .* "
+                    r"exporter stopped reporting")
     # The exporter comes back: three more hours of samples.
     later = generate_fleet(tiny_fleet.spec, end=tiny_fleet.end + timedelta(hours=3))
     fleet_prometheus.backfill(_write(later, "cluster_vanished", days=0.1,
@@ -267,13 +274,9 @@ def test_a_slow_prometheus_times_out_cleanly_and_the_next_run_recovers(
     cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
     at = tiny_fleet.end - timedelta(minutes=15)
     slow_proxy.delay_s = 3.0
-    with pytest.raises(SourceUnavailable, match=rf"Prometheus at {re.escape(slow_proxy.url)} "
-                                                r"timed out after 1 s \(3 tries\) \(cluster "):
-        collect_cluster(cluster, store, settings, at=at)
-    assert store.snapshot_count() == 0
-    job, checks = _api_view(settings, store)
-    assert job["status"] == "failed" and "timed out" in job["error"]
-    assert "timed out" in checks[f"last_collect:{cluster.name}"]
+    _failed_visibly(cluster, settings, store, at, SourceUnavailable,
+                    rf"Prometheus at {re.escape(slow_proxy.url)} timed out after 1 s "
+                    r"\(3 tries\) \(cluster ")
     slow_proxy.delay_s = 0.0
     collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 1
