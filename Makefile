@@ -37,7 +37,7 @@ SOAK_TESTS := tests/jobs/test_crash_safety.py tests/collect/test_faults.py \
 	tests/collect/test_real_stack.py::test_kafka_down_fails_cleanly_and_the_next_run_recovers
 
 soak: $(INSTALLED) system-deps
-	COSTOPT_KILL_POINTS=20 $(PY) -m pytest -q -s -rA $(SOAK_TESTS)
+	COSTOPT_KILL_POINTS=20 COSTOPT_KILL_SEED=$$(date +%s) $(PY) -m pytest -q -s -rA $(SOAK_TESTS)
 	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s tests/api/test_load.py
 
 # Needs PyPI's per-release JSON API (pypi.org/pypi/<name>/<version>/json), which the

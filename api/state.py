@@ -21,7 +21,9 @@ from costopt.store import schema as store_schema
 from costopt.store.store import StatusStore
 
 T = TypeVar("T")
-MEMO_ENTRIES = 4_096
+# What the memo may hold per analysis, in rows of answers (a page counts its items, any other
+# answer 100): about 100 MB at most, whatever readers ask for.
+MEMO_BUDGET_ROWS = 200_000
 
 
 @dataclass
@@ -36,6 +38,7 @@ class AppState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="job"))
     _memo: dict[Hashable, Any] = field(default_factory=dict)
     _memo_of: FleetAnalysis | None = None
+    _memo_rows: int = 0
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -65,13 +68,16 @@ class AppState:
         is most of what a read costs. Bounded; cleared with the analysis it belongs to."""
         with self._memo_lock:
             if self._memo_of is not analysis:
-                self._memo, self._memo_of = {}, analysis
+                self._memo, self._memo_of, self._memo_rows = {}, analysis, 0
             if key in self._memo:
                 return self._memo[key]
         value = build()
+        items = value.get("items") if isinstance(value, dict) else None
+        rows = len(items) + 1 if isinstance(items, list) else 100
         with self._memo_lock:
-            if self._memo_of is analysis and len(self._memo) < MEMO_ENTRIES:
+            if self._memo_of is analysis and self._memo_rows + rows <= MEMO_BUDGET_ROWS:
                 self._memo[key] = value
+                self._memo_rows += rows
         return value
 
     def invalidate(self) -> None:

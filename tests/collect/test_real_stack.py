@@ -215,11 +215,12 @@ def test_prometheus_down_fails_cleanly_and_the_next_run_recovers(
 
 def test_kafka_down_fails_cleanly_and_the_next_run_recovers(
         workload: Workload, stack: Stack) -> None:
+    """The broker is SIGKILLed (no clean shutdown) and restarted: it recovers its logs."""
     from costopt.sources.errors import SourceError
 
     count = workload.store.snapshot_count("stack")
     quick = workload.cluster.model_copy(update={"admin_timeout_seconds": 5})
-    stack.kafka.stop()
+    stack.kafka.kill()
     try:
         with pytest.raises(SourceError, match="Kafka cluster stack"):
             collect_cluster(quick, workload.store, workload.settings, at=datetime.now(UTC))

@@ -34,6 +34,7 @@ from tests.stack.processes import ManagedProcess, log_tail
 from tests.stack.prometheus_server import PrometheusServer
 
 KILL_POINTS = int(os.environ.get("COSTOPT_KILL_POINTS", "3"))
+KILL_SEED = int(os.environ.get("COSTOPT_KILL_SEED", "11"))  # make soak draws a new one
 # Each restart finds the windows missed since the last kill: enough for its backfill to be
 # running (one collect after another) when the next kill lands.
 SEEDED_MINUTES_AGO = 10 + 8 * KILL_POINTS
@@ -123,7 +124,7 @@ def _utc(value: datetime | str) -> datetime:
 
 
 def test_scheduler_killed_mid_collect_loses_and_duplicates_no_window(scene: Scene) -> None:
-    rng = random.Random(int(os.environ.get("COSTOPT_KILL_SEED", "11")))
+    rng = random.Random(KILL_SEED)
     delays = []
     for point in range(KILL_POINTS):
         delays.append(_kill_at_random(
@@ -154,19 +155,19 @@ def test_scheduler_killed_mid_collect_loses_and_duplicates_no_window(scene: Scen
     assert job_ids == sorted(["analyze", "report", f"collect:{scene.cluster}"])
     interrupted = sum(1 for r in runs if "interrupted" in (r["error"] or ""))
     after = ", ".join(f"{d:.1f}" for d in delays)
-    print(f"\nkill points mid-collect: {KILL_POINTS} (after {after} s); windows "
+    print(f"\nkill points mid-collect: {KILL_POINTS} (seed {KILL_SEED}; after {after} s); windows "
           f"{len(expected)} expected, {len(windows)} stored, 0 lost, 0 duplicated; "
           f"interrupted runs closed: {interrupted}")
 
 
 def test_report_killed_mid_write_leaves_no_half_written_report(scene: Scene) -> None:
-    rng = random.Random(int(os.environ.get("COSTOPT_KILL_SEED", "11")) + 1)
+    rng = random.Random(KILL_SEED + 1)
     started = time.monotonic()
     _report(scene, "report-first")
     whole_s = time.monotonic() - started
     for point in range(KILL_POINTS):
         _kill_at_random(f"report-{point}", _command(scene.config, "report"),
-                        scene.logs / f"report-{point}.log", rng, (0.5 * whole_s, whole_s))
+                        scene.logs / f"report-{point}.log", rng, (0.4 * whole_s, 0.9 * whole_s))
         _check_reports(scene)
     staged = len(list(scene.reports.glob(".*.partial")))  # kills that landed mid-write
     _report(scene, "report-final")
