@@ -40,6 +40,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.process.stop()
 
 
+@pytest.mark.timeout(int(SECONDS) + 180)
 def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
     api_server = served
     assert api_server.process.proc is not None
