@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -233,6 +234,8 @@ class _DelayingProxy:
                         status, payload = answer.status, answer.read()
                 except urllib.error.HTTPError as error:
                     status, payload = error.code, error.read()
+                except OSError:  # the upstream is down: answer as a reverse proxy does
+                    status, payload = 502, b'{"status":"error","error":"bad gateway"}'
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -281,3 +284,40 @@ def test_a_slow_prometheus_times_out_cleanly_and_the_next_run_recovers(
     collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 1
     assert _api_view(settings, store)[1][f"last_collect:{cluster.name}"] == "succeeded"
+
+
+def test_prometheus_stopped_mid_collect_fails_cleanly_and_the_next_run_recovers(
+        slow_proxy: _DelayingProxy, fleet_prometheus: PrometheusServer, tiny_fleet: Fleet,
+        tmp_path: Path) -> None:
+    """The real Prometheus is stopped while the collect's queries are in flight (held 1 s by
+    the proxy, so the stop lands among them)."""
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    prometheus = PrometheusSettings(url=slow_proxy.url, dialect="jmx", cluster_label="cluster_jmx",
+                                    timeout_seconds=10)
+    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
+    at = tiny_fleet.end - timedelta(minutes=15)
+    slow_proxy.delay_s = 1.0
+    failures: list[Exception] = []
+
+    def collect() -> None:
+        try:
+            collect_cluster(cluster, store, settings, at=at)
+        except SourceError as exc:
+            failures.append(exc)
+
+    running = threading.Thread(target=collect)
+    running.start()
+    time.sleep(0.5)
+    fleet_prometheus.stop()
+    try:
+        running.join(60)
+    finally:
+        fleet_prometheus.start()
+    assert len(failures) == 1 and str(failures[0]).startswith(f"Prometheus at {slow_proxy.url}")
+    assert store.snapshot_count() == 0
+    job, checks = _api_view(settings, store)
+    assert job["status"] == "failed" and checks[f"last_collect:{cluster.name}"].startswith(
+        "failed: Prometheus at")
+    slow_proxy.delay_s = 0.0
+    collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 1
