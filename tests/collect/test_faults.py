@@ -269,13 +269,19 @@ def slow_proxy(fleet_prometheus: PrometheusServer) -> Iterator[_DelayingProxy]:
         yield proxy
 
 
+def _behind(proxy: _DelayingProxy, tiny_fleet: Fleet, tmp_path: Path, timeout_s: float
+            ) -> tuple[ClusterSettings, Settings, Store, datetime]:
+    """A cluster collected through the proxy, a new store, and a window with history."""
+    prometheus = PrometheusSettings(url=proxy.url, dialect="jmx", cluster_label="cluster_jmx",
+                                    timeout_seconds=timeout_s)
+    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    return cluster, settings, store, tiny_fleet.end - timedelta(minutes=15)
+
+
 def test_a_slow_prometheus_times_out_cleanly_and_the_next_run_recovers(
         slow_proxy: _DelayingProxy, tiny_fleet: Fleet, tmp_path: Path) -> None:
-    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
-    prometheus = PrometheusSettings(url=slow_proxy.url, dialect="jmx", cluster_label="cluster_jmx",
-                                    timeout_seconds=1)
-    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
-    at = tiny_fleet.end - timedelta(minutes=15)
+    cluster, settings, store, at = _behind(slow_proxy, tiny_fleet, tmp_path, timeout_s=1)
     slow_proxy.delay_s = 3.0
     _failed_visibly(cluster, settings, store, at, SourceUnavailable,
                     rf"Prometheus at {re.escape(slow_proxy.url)} timed out after 1 s "
@@ -291,11 +297,7 @@ def test_prometheus_stopped_mid_collect_fails_cleanly_and_the_next_run_recovers(
         tmp_path: Path) -> None:
     """The real Prometheus is stopped while the collect's queries are in flight (held 1 s by
     the proxy, so the stop lands among them)."""
-    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
-    prometheus = PrometheusSettings(url=slow_proxy.url, dialect="jmx", cluster_label="cluster_jmx",
-                                    timeout_seconds=10)
-    cluster, settings = _settings(_cluster(tiny_fleet), prometheus)
-    at = tiny_fleet.end - timedelta(minutes=15)
+    cluster, settings, store, at = _behind(slow_proxy, tiny_fleet, tmp_path, timeout_s=10)
     slow_proxy.delay_s = 1.0
     failures: list[Exception] = []
 
