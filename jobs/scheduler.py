@@ -24,6 +24,7 @@ from costopt.store import Store
 from jobs.tasks import run_task
 
 log = logging.getLogger("costopt.scheduler")
+RUNNER = "scheduler"  # tags the job runs this scheduler starts (see Store.interrupt_jobs)
 
 
 def collect_job(config_path: str | None, cluster_name: str) -> None:
@@ -39,9 +40,6 @@ def task_job(config_path: str | None, kind: str) -> None:
     settings, store = _open(config_path)
     job_id = store.start_job(kind, None, {"trigger": "schedule"}, status="queued")
     run_task(kind, settings, store, job_id)
-
-
-RUNNER = "scheduler"
 
 
 def _open(config_path: str | None) -> tuple[Settings, Store]:

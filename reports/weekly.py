@@ -243,6 +243,10 @@ def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFra
                            plotly_js=get_plotlyjs())
 
 
+STAGING_SUFFIX = ".partial"
+STALE_STAGING_SECONDS = 600
+
+
 def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = ()) -> ReportFiles:
@@ -263,15 +267,11 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
     files.append((f"{name}.html", render_html(analysis, data, trend)))
     for filename, text in files:
         (staging / filename).write_text(text)
-    placed = []
     for filename, _ in files:
-        placed.append((staging / filename).replace(directory / filename))
+        (staging / filename).replace(directory / filename)
     staging.rmdir()
-    return ReportFiles(placed[-1], placed[-2], placed[:-2])
-
-
-STAGING_SUFFIX = ".partial"
-STALE_STAGING_SECONDS = 600
+    return ReportFiles(directory / f"{name}.html", directory / f"{name}.json",
+                       [directory / filename for filename, _ in files[:-2]])
 
 
 def _remove_stale_staging(directory: Path) -> None:

@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from costopt.collect import collect_cluster
 from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.simulate.fleet import Fleet, generate_fleet
@@ -30,6 +28,7 @@ from costopt.sources.errors import SourceError, SourceUnavailable
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.store import Store, sqlite_url
+from tests.collect.api_view import api_view
 from tests.collect.conftest import BACKFILL_DAYS, STEP_SECONDS
 from tests.stack.processes import LOOPBACK
 from tests.stack.prometheus_server import PrometheusServer
@@ -164,20 +163,13 @@ def _settings(name: str, prometheus: PrometheusSettings) -> tuple[ClusterSetting
                              schedule=ScheduleSettings(collect_every_minutes=15, history_days=2))
 
 
-def _api_view(settings: Settings, store: Store) -> tuple[dict, dict]:
-    with TestClient(create_app(settings, store)) as client:
-        jobs = client.get("/v1/jobs").json()
-        ready = client.get("/readyz").json()
-    return jobs["items"][0], ready["checks"]
-
-
 def _failed_visibly(cluster: ClusterSettings, settings: Settings, store: Store, at: datetime,
                     error: type[Exception], message: str) -> None:
     """The collect fails with `message`, stores nothing, and `/v1/jobs` and `/readyz` say so."""
     with pytest.raises(error, match=message):
         collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 0
-    job, checks = _api_view(settings, store)
+    job, checks = api_view(settings, store)
     assert job["status"] == "failed" and re.search(message, job["error"])
     assert re.search(message, checks[f"last_collect:{cluster.name}"])
 
@@ -201,7 +193,7 @@ def test_an_exporter_that_disappeared_fails_the_collect_until_it_returns(
                                      step_seconds=STEP_SECONDS))
     collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 1
-    job, checks = _api_view(settings, store)
+    job, checks = api_view(settings, store)
     assert job["status"] == "succeeded" and checks[f"last_collect:{cluster.name}"] == "succeeded"
 
 
@@ -289,7 +281,7 @@ def test_a_slow_prometheus_times_out_cleanly_and_the_next_run_recovers(
     slow_proxy.delay_s = 0.0
     collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 1
-    assert _api_view(settings, store)[1][f"last_collect:{cluster.name}"] == "succeeded"
+    assert api_view(settings, store)[1][f"last_collect:{cluster.name}"] == "succeeded"
 
 
 def test_prometheus_stopped_mid_collect_fails_cleanly_and_the_next_run_recovers(
@@ -317,7 +309,7 @@ def test_prometheus_stopped_mid_collect_fails_cleanly_and_the_next_run_recovers(
         fleet_prometheus.start()
     assert len(failures) == 1 and str(failures[0]).startswith(f"Prometheus at {slow_proxy.url}")
     assert store.snapshot_count() == 0
-    job, checks = _api_view(settings, store)
+    job, checks = api_view(settings, store)
     assert job["status"] == "failed" and checks[f"last_collect:{cluster.name}"].startswith(
         "failed: Prometheus at")
     slow_proxy.delay_s = 0.0

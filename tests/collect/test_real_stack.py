@@ -23,15 +23,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from costopt.collect import CollectResult, collect_cluster
 from costopt.compression import estimate
-from costopt.config import (
-    ApiSettings,
-    ClusterSettings,
-    PrometheusSettings,
-    ScheduleSettings,
-    Settings,
-)
+from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.cost import formulas
 from costopt.store import Store, sqlite_url
+from tests.collect.api_view import api_view
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -215,7 +210,7 @@ def test_prometheus_down_fails_cleanly_and_the_next_run_recovers(
     failed = workload.store.jobs(kind="collect")[0]
     assert failed["status"] == "failed" and "unreachable" in failed["error"]
     assert workload.store.snapshot_count("stack") == count
-    assert "unreachable" in _readyz(workload)["last_collect:stack"]
+    assert "unreachable" in api_view(workload.settings, workload.store)[1]["last_collect:stack"]
     collect_cluster(workload.cluster, workload.store, workload.settings, at=datetime.now(UTC))
     assert workload.store.jobs(kind="collect")[0]["status"] == "succeeded"
 
@@ -235,19 +230,8 @@ def test_kafka_down_fails_cleanly_and_the_next_run_recovers(
         stack.kafka.start()
     assert workload.store.jobs(kind="collect")[0]["status"] == "failed"
     assert workload.store.snapshot_count("stack") == count
-    assert _readyz(workload)["last_collect:stack"].startswith("failed: Kafka cluster stack")
+    _, checks = api_view(workload.settings, workload.store)
+    assert checks["last_collect:stack"].startswith("failed: Kafka cluster stack")
     collect_cluster(quick, workload.store, workload.settings, at=datetime.now(UTC))
     assert workload.store.jobs(kind="collect")[0]["status"] == "succeeded"
-    assert _readyz(workload)["last_collect:stack"] == "succeeded"
-
-
-def _readyz(workload: Workload) -> dict[str, str]:
-    """What `/readyz` says of the collects (the API over the same store)."""
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
-
-    settings = workload.settings.model_copy(update={"api": ApiSettings(auth_enabled=False)})
-    with TestClient(create_app(settings, workload.store)) as client:
-        checks: dict[str, str] = client.get("/readyz").json()["checks"]
-    return checks
+    assert api_view(workload.settings, workload.store)[1]["last_collect:stack"] == "succeeded"

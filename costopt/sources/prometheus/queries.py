@@ -144,7 +144,8 @@ ALL_METRIC_NAMES = tuple(name for _, name in DETECTION)
 
 
 def presence_metric(dialect: str) -> str:
-    """The metric every exporter of a dialect reports while it runs (its detection metric)."""
+    """The metric a dialect's exporter reports while it runs: its detection metric, except
+    for strimzi, whose queries read the JMX byte counters its rules also export."""
     return dict(DETECTION)["jmx" if dialect == "strimzi" else dialect]
 
 
