@@ -31,7 +31,8 @@ from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
 
-RUN_SECONDS = 135
+# Production runs until this long after the collected minute ends (77-137 s in all).
+RUN_PAST_BOUNDARY_SECONDS = 5
 RATE_BYTES_PER_SECOND = 100_000
 RECORD_BYTES = 1_000
 SHORT_RETENTION_MS = 60_000
@@ -97,7 +98,11 @@ def workload(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Workload
     for future in admin.create_topics(topics).values():
         future.result(30)
     started = time.time()
-    stop_at = time.monotonic() + RUN_SECONDS
+    # Collect the first whole minute that ends at least 72 s into production: the 30 s rate
+    # window lies inside the run and the short-retention topic is past its 60 s window.
+    # Production lasts until just past that minute, wherever in a minute it started.
+    boundary = math.ceil((started + 72) / 60) * 60
+    stop_at = time.monotonic() + (boundary + RUN_PAST_BOUNDARY_SECONDS - started)
     results: dict[str, int] = {}
     threads = [threading.Thread(target=lambda t=t: results.__setitem__(
         t, _produce_steady(bootstrap, t, stop_at))) for t in (names["steady"], names["short"])]
@@ -134,10 +139,6 @@ def workload(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Workload
         lookback_seconds=30, hourly_days=1, sample_records_per_topic=400)
     settings = Settings(clusters=[cluster], schedule=ScheduleSettings(collect_every_minutes=1,
                                                                       history_days=1))
-    # Collect the first whole minute that ends at least 72 s into production: the 30 s rate
-    # window lies inside the run and the short-retention topic is past its 60 s window.
-    boundary = math.ceil((started + 72) / 60) * 60
-    assert boundary + 5 <= started + RUN_SECONDS
     result = collect_cluster(cluster, store, settings,
                              at=datetime.fromtimestamp(boundary + 1, tz=UTC))
     return Workload(names["steady"], names["short"], names["plain"], names["zstd"], group,
