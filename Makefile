@@ -38,7 +38,7 @@ SOAK_TESTS := tests/jobs/test_crash_safety.py tests/collect/test_faults.py \
 
 soak: $(INSTALLED) system-deps
 	COSTOPT_KILL_POINTS=20 COSTOPT_KILL_SEED=$$(date +%s) $(PY) -m pytest -q -s -rA $(SOAK_TESTS)
-	COSTOPT_LOAD_SECONDS=600 $(PY) -m pytest -q -s tests/api/test_load.py
+	COSTOPT_LOAD_SECONDS=600 COSTOPT_LOAD_MIN_RATE=190 $(PY) -m pytest -q -s tests/api/test_load.py
 
 # Needs PyPI's per-release JSON API (pypi.org/pypi/<name>/<version>/json), which the
 # development machine's registry mirror does not serve; so not part of make test.

@@ -1,13 +1,19 @@
-"""Load: 200 requests/s of mixed reads and what-ifs on loopback, 0 errors, and the server's
-memory grows less than 10% after warm-up: for 60 s in `make test`, for 10 minutes in
-`make soak` (`COSTOPT_LOAD_SECONDS`). Figures are in docs/reliability.md."""
+"""Load: mixed reads and what-ifs offered at a fixed 200 requests/s on loopback.
+
+What must hold on any machine, however busy, is asserted: 0 transport errors, 0 5xx, every
+answer a 200, and the server's memory grows less than 10% after warm-up. The throughput
+reached and the p99 latency are recorded (printed and kept as junit properties), not asserted:
+a speed figure in `make test` fails CI whenever the machine is busy. Speed targets live in
+`make bench`; `make soak` runs this test for 10 minutes (`COSTOPT_LOAD_SECONDS=600`) and sets
+`COSTOPT_LOAD_MIN_RATE`, which only then turns the throughput into an assertion.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,8 +21,9 @@ import pytest
 
 from tests.api.conftest import READ_TOKEN, Server, serve_tiny_fleet
 
-RATE = 200
+OFFERED_RATE = 200  # requests/s, fixed: the schedule does not adapt to the server
 SECONDS = float(os.environ.get("COSTOPT_LOAD_SECONDS", "60"))
+MIN_RATE = float(os.environ.get("COSTOPT_LOAD_MIN_RATE", "0"))  # 0: record, do not assert
 WORKERS = 16
 
 
@@ -41,7 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.mark.timeout(int(SECONDS) + 180)
-def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
+def test_mixed_load_without_errors_or_memory_growth(
+        served: Server, record_property: Callable[[str, object], None]) -> None:
     api_server = served
     assert api_server.process.proc is not None
     pid = api_server.process.proc.pid
@@ -57,7 +65,9 @@ def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
                                              "retention_ms": 86_400_000}]}),
         ("GET", f"/v1/topics/{topic['cluster']}/{topic['topic']}", None),
     ]
-    sent, errors, latencies = [0], [], []
+    sent = [0]
+    failures: list[str] = []  # transport errors and non-200 answers, by what they were
+    latencies: list[float] = []
     lock = threading.Lock()
     start = time.monotonic()
 
@@ -65,7 +75,7 @@ def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
         with api_server.client(READ_TOKEN) as client:
             n = index
             while True:
-                due = start + n / RATE
+                due = start + n / OFFERED_RATE
                 if due > start + SECONDS:
                     return
                 delay = due - time.monotonic()
@@ -74,18 +84,18 @@ def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
                 method, path, body = requests[n % len(requests)]
                 began = time.monotonic()
                 try:
-                    status = client.request(method, path, json=body).status_code
+                    outcome = str(client.request(method, path, json=body).status_code)
                 except httpx.HTTPError as exc:
-                    status = type(exc).__name__
+                    outcome = type(exc).__name__
                 with lock:
                     sent[0] += 1
                     latencies.append(time.monotonic() - began)
-                    if status != 200:
-                        errors.append(status)
+                    if outcome != "200":
+                        failures.append(f"{method} {path}: {outcome}")
                 n += WORKERS
 
-    warm = threading.Timer(min(10.0, SECONDS / 3), lambda: baseline.append(rss_bytes(pid)))
     baseline: list[int] = []
+    warm = threading.Timer(min(10.0, SECONDS / 3), lambda: baseline.append(rss_bytes(pid)))
     warm.start()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
     for thread in threads:
@@ -95,9 +105,16 @@ def test_mixed_load_without_errors_or_memory_growth(served: Server) -> None:
     elapsed = time.monotonic() - start
     final = rss_bytes(pid)
     rate = sent[0] / elapsed
-    print(f"\nload: {sent[0]} requests in {elapsed:.1f} s ({rate:.0f}/s), {len(errors)} errors, "
-          f"p99 {sorted(latencies)[int(0.99 * len(latencies))] * 1000:.1f} ms, "
+    p99_ms = sorted(latencies)[int(0.99 * len(latencies))] * 1000
+    record_property("offered_rps", OFFERED_RATE)
+    record_property("reached_rps", round(rate, 1))
+    record_property("p99_ms", round(p99_ms, 1))
+    print(f"\nload: offered {OFFERED_RATE}/s, {sent[0]} requests in {elapsed:.1f} s "
+          f"({rate:.0f}/s reached), {len(failures)} failures, p99 {p99_ms:.1f} ms, "
           f"RSS {baseline[0] / 2**20:.0f} → {final / 2**20:.0f} MiB")
-    assert errors == []
-    assert rate >= RATE * 0.95
+    server_errors = [f for f in failures if f.rsplit(": ", 1)[1].startswith("5")]
+    assert server_errors == [], server_errors[:10]
+    assert failures == [], failures[:10]
     assert final < baseline[0] * 1.10
+    if MIN_RATE:
+        assert rate >= MIN_RATE, f"reached {rate:.1f} requests/s, below {MIN_RATE}"
