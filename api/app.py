@@ -19,6 +19,7 @@ from api.routes import (
     health,
     jobs,
     metrics,
+    plan,
     recommendations,
     reports,
     topics,
@@ -94,8 +95,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     "text with `currency` and `period` beside them.",
     )
     app.state.costopt = AppState(settings, store or Store.open(settings.store_url))
-    for module in (clusters, topics, costs, recommendations, whatif, forecasts, reports, jobs,
-                   health, metrics):
+    for module in (clusters, topics, costs, recommendations, plan, whatif, forecasts, reports,
+                   jobs, health, metrics):
         app.include_router(module.router)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -134,15 +134,75 @@ class Recommendation(BaseModel):
     evidence: list[Evidence]
     current: dict[str, Any]
     proposed: dict[str, Any]
-    monthly_savings: Money
+    monthly_savings: Money = Field(description="what the bill loses now; never negative")
+    monthly_cost: Money | None = Field(
+        None, description="what the change adds to the bill, where it adds (a capacity need, "
+                          "object storage for tiering)")
+    target_monthly_cost: Money | None = None
     currency: str
     period: Literal["month"] = "month"
+    category: Literal["saving", "risk"] = "saving"
+    severity: Literal["critical", "high", "medium", "low"] | None = None
+    capacity_freed: dict[str, float] | None = Field(
+        None, description="disk_bytes and brokers the change frees (negative: needs); money "
+                          "only once a capacity change resizes the cluster")
     risk: str
     confidence: float
     change: str
     whatif: list[dict[str, Any]]
+    provisional: bool = False
+    observed_days: float | None = None
+    needed_days: float | None = None
+    alternative_group: str | None = None
     status: Literal["open", "accepted", "dismissed", "snoozed"] = "open"
     status_reason: str | None = None
+
+
+class Realized(BaseModel):
+    applied: bool | None = Field(description="null: a snapshot cannot show it (client-side)")
+    observed: str
+    observed_at: datetime | None
+    predicted_monthly_savings: Money
+    realized_monthly_savings: Money | None
+    currency: str
+    period: Literal["month"] = "month"
+    basis: str
+
+
+class RecommendationDetail(Recommendation):
+    realized: Realized | None = Field(
+        None, description="accepted recommendations: applied or not, and the saving at the "
+                          "traffic of the snapshot it was accepted on")
+
+
+class PlanStep(BaseModel):
+    step: int
+    id: str
+    kind: str
+    cluster: str
+    target: str
+    title: str
+    risk: str
+    marginal_savings: Money
+    cumulative_savings: Money
+    standalone_savings: Money
+    currency: str
+    period: Literal["month"] = "month"
+    capacity_freed: dict[str, float]
+    change: str
+    whatif: list[dict[str, Any]]
+
+
+class Plan(BaseModel):
+    monthly_cost: Money
+    savings: Money
+    share_of_bill: float
+    currency: str
+    period: Literal["month"] = "month"
+    total_steps: int
+    skipped: dict[str, int]
+    steps: list[PlanStep]
+    next_cursor: str | None = None
 
 
 class TopicForecastPoint(BaseModel):
@@ -216,7 +276,11 @@ class Capacity(BaseModel):
     disk_capacity_bytes: int
     disk_used_bytes_now: float
     disk_used_bytes_projected: float
+    disk_fill_projected: float
+    compute_utilisation_projected: float
     partition_replicas_per_broker_projected: float
+    disk_bytes_freed: float
+    brokers_freed: float
 
 
 class WhatIfResponse(BaseModel):

@@ -6,23 +6,26 @@ the API, reports and CLI show. It never writes snapshots.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from costopt.compression import CompressionEstimate, estimate, observed_ratio
+from costopt.compression import CompressionEstimate, estimate
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
 from costopt.cost.owners import OwnerAttribution
+from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
+from costopt.model import ClusterModel
+from costopt.plan import SavingsPlan, build_plan
 from costopt.pricing.catalog import PriceCatalog, resolve_catalog
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
+from costopt.rules.recommendation import SEVERITY_ORDER
 from costopt.store import Store, StoredSnapshot
-from costopt.whatif import ClusterModel
 
 DEFAULT_CATALOG = "aws-self-managed"
 
@@ -33,6 +36,10 @@ class ClusterAnalysis:
     history: History
     recommendations: list[Recommendation]
     forecast: ClusterForecast
+    snapshot_id: int | None = None
+
+
+PLANS_KEPT = 4
 
 
 @dataclass
@@ -40,6 +47,9 @@ class FleetAnalysis:
     clusters: dict[str, ClusterAnalysis]
     currency: str
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    rule_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    _plans: dict[Any, SavingsPlan] = field(default_factory=dict, repr=False)
+    _plans_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def models(self) -> dict[str, ClusterModel]:
@@ -51,8 +61,30 @@ class FleetAnalysis:
 
     @property
     def recommendations(self) -> list[Recommendation]:
+        """Savings by saving, largest first, then risk findings by severity."""
         found = [r for analysis in self.clusters.values() for r in analysis.recommendations]
-        return sorted(found, key=lambda r: (-r.monthly_savings.amount, r.cluster, r.target))
+        return sorted(found, key=lambda r: (
+            r.category != "saving", SEVERITY_ORDER.get(r.severity or "", 9),
+            -r.monthly_savings.amount, r.cluster, r.target))
+
+    @property
+    def histories(self) -> dict[str, History]:
+        return {name: analysis.history for name, analysis in self.clusters.items()}
+
+    def plan(self, decisions: Decisions | None = None) -> SavingsPlan:
+        """The savings plan of the open recommendations (kept per set of decisions)."""
+        decisions = decisions or Decisions()
+        key = decisions.fingerprint()
+        with self._plans_lock:
+            if key in self._plans:
+                return self._plans[key]
+        plan = build_plan(self.models, self.histories, self.recommendations, decisions,
+                          self.rule_settings, self.currency)
+        with self._plans_lock:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.pop(next(iter(self._plans)))
+            self._plans[key] = plan
+        return plan
 
     def monthly_cost_micros(self) -> int:
         return sum(sum(cost.bill_micros.values()) for cost in self.costs)
@@ -80,26 +112,22 @@ def compression_estimates(samples: dict[str, list[bytes]]) -> dict[str, Compress
     return {topic: estimate(records) for topic, records in samples.items() if records}
 
 
-def _observed_ratios(model: ClusterModel) -> None:
-    ratios = []
-    for topic in model.snapshot.topics:
-        est = model.estimates.get(topic.name)
-        ratio = (observed_ratio(topic.bytes_in_per_second, topic.messages_in_per_second,
-                                est.raw_record_bytes) if est else None)
-        ratios.append(math.nan if ratio is None else ratio)
-    model.frame["observed_ratio"] = np.array(ratios, dtype=float)
+def cluster_model(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
+                  samples: dict[str, list[bytes]], settings: Settings,
+                  owners: OwnerAttribution) -> ClusterModel:
+    cost = allocate(stored.snapshot, catalog, owners, settings.allocation)
+    daily = history.daily
+    growth = topic_growth_per_day(daily) if not daily.empty else pd.Series(dtype=float)
+    return ClusterModel(stored.snapshot, catalog, cost, compression_estimates(samples),
+                        growth.to_dict())
 
 
 def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
                     samples: dict[str, list[bytes]], settings: Settings,
                     owners: OwnerAttribution) -> ClusterAnalysis:
     snapshot = stored.snapshot
-    cost = allocate(snapshot, catalog, owners, settings.allocation)
+    model = cluster_model(stored, catalog, history, samples, settings, owners)
     daily = history.daily
-    growth = topic_growth_per_day(daily) if not daily.empty else pd.Series(dtype=float)
-    model = ClusterModel(snapshot, catalog, cost, compression_estimates(samples),
-                         growth.to_dict())
-    _observed_ratios(model)
     recommendations = run_rules(model, history, settings.rules)
     replication = pd.Series({t.name: float(t.replication_factor) for t in snapshot.topics})
     brokers = snapshot.brokers
@@ -109,7 +137,7 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
         partition_replicas=float(sum(t.partitions * t.replication_factor
                                      for t in snapshot.topics)),
         partition_limit=4000.0 * max(len(brokers), 1), today=snapshot.taken_at)
-    return ClusterAnalysis(model, history, recommendations, forecast)
+    return ClusterAnalysis(model, history, recommendations, forecast, stored.id)
 
 
 def load_history(store: Store, cluster: str) -> History:
@@ -138,4 +166,5 @@ def analyze_store(store: Store, settings: Settings,
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
                          "use catalogs of one currency")
-    return FleetAnalysis(results, currencies.pop() if currencies else settings.currency)
+    return FleetAnalysis(results, currencies.pop() if currencies else settings.currency,
+                         rule_settings=settings.rules)

@@ -12,7 +12,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
 MICROS_PER_UNIT = 1_000_000
-HOURS_PER_MONTH = Decimal(730)  # the cloud billing convention: 8,760 h / 12
 Period = Literal["month"]
 CENT = Decimal("0.01")
 

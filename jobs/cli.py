@@ -143,16 +143,16 @@ def analyze(config: ConfigOption = None,
             top: Annotated[int, typer.Option(help="recommendations to print")] = 10) -> None:
     """Cost, recommendations and forecasts from the stored snapshots; prints a summary."""
     from costopt.analysis import analyze_store
+    from costopt.decisions import Decisions
     from costopt.store import Store
+    from costopt.store.store import StatusStore
     from jobs.demo import summary
 
     settings = _settings(config)
-    analysis = analyze_store(Store.open(settings.store_url), settings)
-    typer.echo(summary(analysis))
-    typer.echo(f"{len(analysis.recommendations)} recommendations; top {top}:")
-    for rec in analysis.recommendations[:top]:
-        typer.echo(f"  {rec.monthly_savings.rounded():>12,} {rec.monthly_savings.currency}/month"
-                   f"  {rec.kind:<16} {rec.cluster}/{rec.target}\n      {rec.change}")
+    store = Store.open(settings.store_url)
+    analysis = analyze_store(store, settings)
+    typer.echo(summary(analysis, Decisions(StatusStore(store).statuses()), top=top,
+                       with_changes=True))
 
 
 @app.command()
@@ -224,12 +224,12 @@ def whatif(config: ConfigOption = None,
         result = run_whatif(analysis.models, [change], horizon_days)
     except (KeyError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    if result.topics.empty:
+    if not len(result.topics):
         typer.echo("no topic matched", err=True)
         raise typer.Exit(1)
     currency = result.currency
     typer.echo(f"{'cluster':<20} {'topic':<44} {'now':>12} {'projected':>12} {'delta':>12}")
-    for row in result.topics.head(50).itertuples(index=False):
+    for row in result.topics.to_frame().head(50).itertuples(index=False):
         typer.echo(f"{row.cluster:<20} {row.topic[:44]:<44} "
                    f"{row.baseline_micros / 1e6:>12,.2f} {row.projected_micros / 1e6:>12,.2f} "
                    f"{row.delta_micros / 1e6:>+12,.2f}")

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, analyze_store
 from costopt.config import Settings
+from costopt.decisions import Decisions
 from costopt.money import Money
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.load import load_fleet
 from costopt.simulate.presets import preset
 from costopt.store import Store, sqlite_url
-from reports.exports import write_costs_csv, write_recommendations_json
+from reports.exports import write_costs_csv, write_plan_json, write_recommendations_json
 from reports.weekly import write_report
 
 
@@ -53,6 +54,7 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
         write_recommendations_json(analysis, out / "recommendations.json"),
+        write_plan_json(analysis, out / "plan.json"),
     ]
     report = write_report(analysis, out, "report", settings.report.grafana_url)
     files += [report.html, report.json, *report.csv]
@@ -64,15 +66,29 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     return DemoResult(out, url, analysis, files)
 
 
-def summary(analysis: FleetAnalysis) -> str:
+def summary(analysis: FleetAnalysis, decisions: Decisions | None = None, top: int = 5,
+            with_changes: bool = False) -> str:
+    """The fleet's cost, the savings plan's total and first steps, and the open risks."""
+    decisions = decisions or Decisions()
     currency = analysis.currency
     total = Money.from_micros(analysis.monthly_cost_micros(), currency)
     lines = [f"fleet cost: {total}"]
     for name, cluster in sorted(analysis.clusters.items(),
                                 key=lambda item: -item[1].model.cost.bill.amount):
         lines.append(f"  {name:<24} {cluster.model.cost.bill}")
-    lines.append("top savings:")
-    for rec in analysis.recommendations[:5]:
-        lines.append(f"  {rec.monthly_savings.rounded():>12,} {currency}/month  {rec.kind:<16} "
-                     f"{rec.cluster}/{rec.target}")
+    plan = analysis.plan(decisions)
+    lines.append(f"savings available: {plan.total_savings} ({plan.share_of_bill:.1%} of the "
+                 f"bill), a plan of {len(plan.steps)} steps; the first {min(top, len(plan.steps))}"
+                 ":")
+    for step in plan.steps[:top]:
+        rec = step.recommendation
+        lines.append(f"  {Money.from_micros(step.marginal_savings_micros, currency).rounded():>12,}"
+                     f" {currency}/month  {rec.kind:<16} {rec.cluster}/{rec.target}")
+        if with_changes:
+            lines.append(f"      {rec.change}")
+    risks = [r for r in decisions.open(analysis.recommendations) if r.category == "risk"]
+    if risks:
+        counts = {s: sum(1 for r in risks if r.severity == s)
+                  for s in ("critical", "high", "medium", "low")}
+        lines.append("risks: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return "\n".join(lines)

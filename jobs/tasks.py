@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from costopt.analysis import analyze_store
+from costopt.analysis import FleetAnalysis, analyze_store
 from costopt.collect import collect_cluster
 from costopt.config import Settings
+from costopt.decisions import Decisions
+from costopt.realized import realized_for_record
 from costopt.store import Store
 from costopt.store.store import StatusStore
 from reports.weekly import AcceptedRecommendation, write_report
@@ -46,21 +48,19 @@ def collect_all(settings: Settings, store: Store,
     return {"collected": done, "failed": failed}
 
 
-def accepted_recommendations(store: Store, analysis: Any) -> list[AcceptedRecommendation]:
-    """Accepted recommendations with the target's cost when accepted and now."""
+def accepted_recommendations(store: Store, settings: Settings, analysis: FleetAnalysis
+                             ) -> list[AcceptedRecommendation]:
+    """Accepted recommendations with what each realized, at equal traffic."""
     out = []
     for record in StatusStore(store).statuses().values():
-        if record["status"] != "accepted" or record["cost_before_micros"] is None:
+        if record["status"] != "accepted":
             continue
         cluster = analysis.clusters.get(record["cluster"])
         if cluster is None:
             continue
-        rows = cluster.model.cost.rows
-        now = (sum(cluster.model.cost.bill_micros.values()) if record["target"] ==
-               record["cluster"] else int(rows.loc[rows["topic"] == record["target"],
-                                                   "monthly_cost_micros"].sum()))
+        realized = realized_for_record(store, settings, record, cluster.model.snapshot)
         out.append(AcceptedRecommendation(record["recommendation"], record["updated_at"],
-                                          int(record["cost_before_micros"]), now))
+                                          realized))
     return out
 
 
@@ -72,7 +72,9 @@ def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     files = write_report(analysis, directory, f"costopt-report-{stamp}",
-                         settings.report.grafana_url, accepted_recommendations(store, analysis))
+                         settings.report.grafana_url,
+                         accepted_recommendations(store, settings, analysis),
+                         Decisions(StatusStore(store).statuses()))
     html = files.html.read_text()
     import json
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
+from costopt.decisions import Decisions
 from costopt.money import CENT, micros_to_decimal
 from costopt.rules import Recommendation
 
@@ -43,12 +44,29 @@ def write_costs_csv(analysis: FleetAnalysis, path: Path) -> Path:
     return path
 
 
-def recommendation_dicts(recommendations: list[Recommendation]) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in recommendations]
+def recommendation_dicts(recommendations: list[Recommendation],
+                         decisions: Decisions | None = None) -> list[dict[str, Any]]:
+    """Every recommendation with its status (`costopt.decisions`), as the API shows it."""
+    return [{**d.recommendation.to_dict(), "status": d.status, "status_reason": d.reason}
+            for d in (decisions or Decisions()).decide(recommendations)]
 
 
-def write_recommendations_json(analysis: FleetAnalysis, path: Path) -> Path:
-    path.write_text(json.dumps(recommendation_dicts(analysis.recommendations), indent=1))
+def write_recommendations_json(analysis: FleetAnalysis, path: Path,
+                               decisions: Decisions | None = None) -> Path:
+    path.write_text(json.dumps(recommendation_dicts(analysis.recommendations, decisions),
+                               indent=1))
+    return path
+
+
+def write_plan_json(analysis: FleetAnalysis, path: Path,
+                    decisions: Decisions | None = None) -> Path:
+    """The savings plan, as `GET /v1/plan` gives it (every step)."""
+    plan = analysis.plan(decisions)
+    path.write_text(json.dumps({
+        "monthly_cost": rounded(plan.bill_micros), "savings": rounded(plan.total_savings_micros),
+        "share_of_bill": round(plan.share_of_bill, 4), "currency": plan.currency,
+        "period": "month", "skipped": plan.skipped,
+        "steps": [step.to_dict(plan.currency) for step in plan.steps]}, indent=1))
     return path
 
 

@@ -26,25 +26,29 @@ from plotly.offline import get_plotlyjs
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_cost
+from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal
+from costopt.realized import Realized
 from costopt.rules import Recommendation
+from costopt.rules.recommendation import SEVERITY_ORDER
 from reports.exports import rounded
 from reports.grafana_links import panel_link
 
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
+TOP_RISKS = 50
 TOP_OWNERS = 8
 FORECAST_CLUSTERS = 6
 
 
 @dataclass(frozen=True)
 class AcceptedRecommendation:
-    """A recommendation accepted earlier, with the target's measured cost before and now."""
+    """A recommendation accepted earlier and what it realized: applied or not, and its saving
+    at the traffic of the snapshot it was accepted on (`costopt.realized`)."""
 
     recommendation: dict[str, Any]
     accepted_at: datetime
-    cost_before_micros: int
-    cost_now_micros: int
+    realized: Realized | None
 
 
 @dataclass(frozen=True)
@@ -56,16 +60,6 @@ class ReportFiles:
 
 def _amount(micros: float) -> float:
     return float(micros_to_decimal(round(micros)))
-
-
-def _best_per_target(recommendations: Sequence[Recommendation]) -> list[Recommendation]:
-    """Alternatives for one target are not additive: keep the largest saving of each."""
-    best: dict[tuple[str, str], Recommendation] = {}
-    for rec in recommendations:
-        key = (rec.cluster, rec.target)
-        if key not in best or rec.monthly_savings.amount > best[key].monthly_savings.amount:
-            best[key] = rec
-    return sorted(best.values(), key=lambda r: -r.monthly_savings.amount)
 
 
 def trend_frame(analysis: FleetAnalysis) -> pd.DataFrame:
@@ -96,16 +90,28 @@ def _week_over_week(trend: pd.DataFrame, by: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _recommendation_link(grafana_url: str | None, rec: Recommendation, start: datetime,
+                         end: datetime) -> str | None:
+    topic = rec.target_type == "topic"
+    return panel_link(grafana_url, "topic" if topic else "capacity",
+                      "topic_savings" if topic else "runway_days", start, end,
+                      {"cluster": rec.cluster, **({"topic": rec.target} if topic else {})})
+
+
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
-                trend: pd.DataFrame | None = None) -> dict[str, Any]:
+                trend: pd.DataFrame | None = None,
+                decisions: Decisions | None = None) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
     trend = trend_frame(analysis) if trend is None else trend
     total = analysis.monthly_cost_micros()
-    best = _best_per_target([r for r in analysis.recommendations
-                             if r.monthly_savings.amount > 0])
+    decisions = decisions or Decisions()
+    plan = analysis.plan(decisions)
+    open_recs = decisions.open(analysis.recommendations)
+    risks = sorted((r for r in open_recs if r.category == "risk"),
+                   key=lambda r: (SEVERITY_ORDER.get(r.severity or "", 9), r.cluster, r.target))
     rows = pd.concat([c.rows for c in analysis.costs], ignore_index=True) if analysis.costs \
         else pd.DataFrame()
     topics = rows[~rows["topic"].isin([IDLE, UNALLOCATED])] if not rows.empty else rows
@@ -131,9 +137,11 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "monthly_cost": rounded(total),
             "clusters": len(analysis.clusters),
             "topics": len(topics),
-            "savings_available": rounded(sum(int(r.monthly_savings.amount * 1_000_000)
-                                             for r in best)),
-            "recommendations": len(analysis.recommendations),
+            "savings_available": rounded(plan.total_savings_micros),
+            "savings_share_pct": round(plan.share_of_bill * 100, 1),
+            "plan_steps": len(plan.steps),
+            "recommendations": sum(1 for r in open_recs if r.category == "saving"),
+            "risks": len(risks),
         },
         "by_component": components,
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
@@ -146,19 +154,19 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                                   {"cluster": r.cluster, "topic": r.topic}),
         } for r in top_topics.itertuples(index=False)],
         "top_recommendations": [{
-            **r.to_dict(),
-            "grafana": panel_link(grafana_url, "topic" if r.target_type == "topic" else
-                                  "capacity",
-                                  "topic_savings" if r.target_type == "topic" else
-                                  "runway_days", start, end,
-                                  {"cluster": r.cluster, **({"topic": r.target}
-                                                             if r.target_type == "topic" else {})}),
-        } for r in best[:TOP_RECOMMENDATIONS]],
+            **step.recommendation.to_dict(), "step": step.number,
+            "plan_savings": rounded(step.marginal_savings_micros),
+            "grafana": _recommendation_link(grafana_url, step.recommendation, start, end),
+        } for step in plan.steps[:TOP_RECOMMENDATIONS]],
+        "risks": [{**r.to_dict(), "grafana": _recommendation_link(grafana_url, r, start, end)}
+                  for r in risks[:TOP_RISKS]],
+        "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in SEVERITY_ORDER},
         "realized_savings": [{
             "recommendation": a.recommendation, "accepted_at": a.accepted_at.isoformat(),
-            "monthly_cost_before": rounded(a.cost_before_micros),
-            "monthly_cost_now": rounded(a.cost_now_micros),
-            "realized": rounded(a.cost_before_micros - a.cost_now_micros),
+            **(a.realized.to_dict() if a.realized is not None else {
+                "applied": None, "observed": "accepted before costopt kept its snapshot",
+                "predicted_monthly_savings": a.recommendation.get("monthly_savings"),
+                "realized_monthly_savings": None}),
         } for a in accepted],
         "forecasts": forecasts,
         "links": {
@@ -206,9 +214,10 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
     recs = data["top_recommendations"][:15]
     if recs:
         figure = go.Figure(go.Bar(
-            y=[f"{r['kind']}: {r['target'][:40]}" for r in recs][::-1],
-            x=[float(r["monthly_savings"]) for r in recs][::-1], orientation="h"))
-        figure.update_layout(title=f"Top savings ({currency}/month)", height=480)
+            y=[f"{r['step']}. {r['kind']}: {r['target'][:40]}" for r in recs][::-1],
+            x=[float(r["plan_savings"]) for r in recs][::-1], orientation="h"))
+        figure.update_layout(title=f"First steps of the savings plan ({currency}/month)",
+                             height=480)
         out["savings"] = _figure_html(figure)
     clusters = sorted(analysis.clusters.values(),
                       key=lambda c: -sum(c.model.cost.bill_micros.values()))
@@ -249,19 +258,20 @@ STALE_STAGING_SECONDS = 600
 
 def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
-                 accepted: Sequence[AcceptedRecommendation] = ()) -> ReportFiles:
+                 accepted: Sequence[AcceptedRecommendation] = (),
+                 decisions: Decisions | None = None) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
-    data = report_data(analysis, grafana_url, accepted, trend)
+    data = report_data(analysis, grafana_url, accepted, trend, decisions)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     files: list[tuple[str, str]] = []
-    for table in ("top_topics", "top_recommendations", "week_over_week_by_cluster"):
+    for table in ("top_topics", "top_recommendations", "risks", "week_over_week_by_cluster"):
         files.append((f"{name}-{table.replace('_', '-')}.csv", _csv_text(data[table])))
     files.append((f"{name}.json", json.dumps(data, indent=1, default=str)))
     files.append((f"{name}.html", render_html(analysis, data, trend)))

@@ -39,7 +39,7 @@ def analyze_in_memory(simulated: Fleet, sampled_topics: int = 20,
         clusters[snapshot.cluster] = analyze_cluster(
             stored, load_builtin_catalog(item.catalog), history, samples, settings,
             OwnerAttribution())
-    return FleetAnalysis(clusters, "USD")
+    return FleetAnalysis(clusters, "USD", rule_settings=settings.rules)
 
 
 @lru_cache(maxsize=2)

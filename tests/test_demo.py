@@ -15,8 +15,8 @@ def test_demo_writes_database_report_and_exports(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "jobs", "demo", "--out", str(out),
                              "--preset", "tiny"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "fleet cost:" in result.stdout and "top savings:" in result.stdout
-    for name in ("costopt.db", "report.html", "recommendations.json", "costs.csv"):
+    assert "fleet cost:" in result.stdout and "savings available:" in result.stdout
+    for name in ("costopt.db", "report.html", "recommendations.json", "plan.json", "costs.csv"):
         assert (out / name).stat().st_size > 0, name
 
     recommendations = json.loads((out / "recommendations.json").read_text())
@@ -40,6 +40,11 @@ def test_demo_writes_database_report_and_exports(tmp_path: Path) -> None:
                                               "network_consumer", "compute", "partitions"))
         assert parts == Decimal(row["monthly_cost"])
 
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["savings"] == report["fleet"]["savings_available"]
+    steps = plan["steps"]  # each step rounded to the cent: the sum is off by at most that
+    assert abs(Decimal(plan["savings"]) - sum(Decimal(s["marginal_savings"]) for s in steps)) \
+        <= Decimal("0.005") * len(steps)
     html = (out / "report.html").read_text()
     assert html.count("Plotly.newPlot") >= 3
     assert html.count("plotly.js v") == 1  # plotly.js embedded once, not per chart

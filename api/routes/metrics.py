@@ -15,14 +15,17 @@ from api.state import AppState
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
+from costopt.decisions import Decisions
 
 router = APIRouter(tags=["metrics"])
 
 
 class FleetCollector(Collector):
-    def __init__(self, analysis: FleetAnalysis, top_topics: int) -> None:
+    def __init__(self, analysis: FleetAnalysis, top_topics: int,
+                 decisions: Decisions | None = None) -> None:
         self.analysis = analysis
         self.top_topics = top_topics
+        self.decisions = decisions or Decisions()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         currency = self.analysis.currency
@@ -50,21 +53,23 @@ class FleetCollector(Collector):
                 topic.add_metric([row.cluster, row.topic, row.owner, c, currency],
                                  getattr(row, f"{c}_micros") / 1e6)
         yield topic
-        savings = GaugeMetricFamily("costopt_savings_available_monthly",
-                                    f"Monthly savings available by kind ({currency}/month)",
-                                    labels=["cluster", "kind", "currency"])
-        counts = GaugeMetricFamily("costopt_recommendations", "Open recommendations",
-                                   labels=["cluster", "kind"])
-        totals: dict[tuple[str, str], float] = {}
-        numbers: dict[tuple[str, str], int] = {}
-        for rec in self.analysis.recommendations:
-            key = (rec.cluster, rec.kind)
-            totals[key] = totals.get(key, 0.0) + max(float(rec.monthly_savings.amount), 0.0)
-            numbers[key] = numbers.get(key, 0) + 1
-        for (cluster_name, kind), value in sorted(totals.items()):
-            savings.add_metric([cluster_name, kind, currency], value)
-            counts.add_metric([cluster_name, kind], numbers[(cluster_name, kind)])
+        savings = GaugeMetricFamily(
+            "costopt_savings_available_monthly",
+            f"Monthly savings of the savings plan (open recommendations applied together), by "
+            f"kind ({currency}/month)", labels=["cluster", "kind", "currency"])
+        plan = self.analysis.plan(self.decisions)
+        for (cluster_name, kind), micros in sorted(plan.savings_by("kind").items()):
+            savings.add_metric([cluster_name, kind, currency], micros / 1e6)
         yield savings
+        counts = GaugeMetricFamily("costopt_recommendations",
+                                   "Open recommendations (not accepted, dismissed or snoozed)",
+                                   labels=["cluster", "kind", "category", "severity"])
+        numbers: dict[tuple[str, str, str, str], int] = {}
+        for rec in self.decisions.open(self.analysis.recommendations):
+            key = (rec.cluster, rec.kind, rec.category, rec.severity or "")
+            numbers[key] = numbers.get(key, 0) + 1
+        for labels, number in sorted(numbers.items()):
+            counts.add_metric(list(labels), number)
         yield counts
         runway = GaugeMetricFamily("costopt_runway_days",
                                    "Days until a capacity limit (+Inf: not within the "
@@ -102,5 +107,6 @@ def metrics(request: Request) -> Response:
     if not state.settings.api.open_metrics:
         require("read")(request)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics))
+    registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics,
+                                     Decisions(state.statuses.statuses())))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,9 +1,6 @@
-"""Recommendations: filter, and accept, dismiss or snooze one (persisted, with a reason).
-
-A dismissed recommendation stays hidden while its evidence is materially the same (its
-fingerprint, evidence rounded to two significant figures); when the evidence changes, it is
-raised again. A snoozed one is hidden until its date.
-"""
+"""Recommendations: filter, read one (with its realized saving once accepted and applied),
+and accept, dismiss or snooze one (persisted, with a reason). The rules of what a decision
+means live in `costopt.decisions`, shared with the report, `/metrics` and the CLI."""
 
 from __future__ import annotations
 
@@ -15,65 +12,75 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.routes._common import unprocessable
-from api.schemas import Page, Recommendation, StatusChange
+from api.schemas import Page, Recommendation, RecommendationDetail, StatusChange
 from api.state import AppState
+from costopt.decisions import Decided, Decisions, Status
+from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
-Status = Literal["open", "accepted", "dismissed", "snoozed"]
+Category = Literal["saving", "risk"]
 
 
-def status_of(rec: DomainRecommendation, stored: dict[str, Any] | None,
-              now: datetime) -> tuple[Status, str | None]:
-    if stored is None:
-        return "open", None
-    if stored["status"] == "dismissed" and stored["evidence_fingerprint"] != \
-            rec.evidence_fingerprint:
-        return "open", None  # the evidence changed materially: raise it again
-    if stored["status"] == "snoozed" and stored["snoozed_until"] is not None and \
-            stored["snoozed_until"] <= now:
-        return "open", None
-    return stored["status"], stored["reason"]
+def item(decided: Decided) -> dict[str, Any]:
+    return {**decided.recommendation.to_dict(), "status": decided.status,
+            "status_reason": decided.reason}
 
 
 def recommendation_items(recs: list[DomainRecommendation], state: AppState,
                          status: Status | None = None) -> list[dict[str, Any]]:
-    stored = state.statuses.statuses()
-    now = datetime.now(UTC)
-    items = []
-    for rec in recs:
-        current, reason = status_of(rec, stored.get(rec.id), now)
-        if status is None and current in ("dismissed", "snoozed"):
-            continue
-        if status is not None and current != status:
-            continue
-        items.append({**rec.to_dict(), "status": current, "status_reason": reason})
-    return items
+    return [item(d) for d in Decisions(state.statuses.statuses()).visible(recs, status)]
 
 
 @router.get("", response_model=Page[Recommendation], dependencies=[ReadScope])
 def list_recommendations(
     analysis: AnalysisDep, state: StateDep,
     kind: str | None = None, cluster: str | None = None, owner: str | None = None,
+    category: Annotated[Category | None, Query(
+        description="saving, or risk (min.insync.replicas, capacity, misconfiguration)")]
+    = None,
     min_savings: Annotated[Decimal | None, Query(ge=0, allow_inf_nan=False,
                                                  description="monthly, in the currency")]
     = None,
     status: Annotated[Status | None, Query(description="default: open and accepted")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-) -> dict:
-    """Recommendations by monthly savings, largest first."""
+) -> dict[str, Any]:
+    """Savings by monthly saving, largest first; then risk findings by severity."""
     recs = [r for r in analysis.recommendations
             if (kind is None or r.kind == kind) and (cluster is None or r.cluster == cluster)
             and (owner is None or r.owner == owner)
+            and (category is None or r.category == category)
             and (min_savings is None or r.monthly_savings.amount >= min_savings)]
     return {"items": recommendation_items(recs, state, status)[:limit], "next_cursor": None}
 
 
-def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation:
-    for rec in analysis.recommendations:
-        if rec.id == rec_id:
-            return rec
-    raise HTTPException(404, f"unknown recommendation {rec_id!r}")
+def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:
+    return next((rec for rec in analysis.recommendations if rec.id == rec_id), None)
+
+
+@router.get("/{rec_id}", response_model=RecommendationDetail, dependencies=[ReadScope])
+def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
+    """One recommendation with its status; once accepted, whether a later snapshot shows it
+    applied, and what it saves at equal traffic beside what it was predicted to save."""
+    stored = state.statuses.statuses()
+    rec = _find(analysis, rec_id)
+    record = stored.get(rec_id)
+    if rec is not None:
+        body = item(Decisions(stored).decide([rec])[0])
+    elif record is not None:  # applied changes make rules stop firing: the record remains
+        body = {**record["recommendation"], "status": record["status"],
+                "status_reason": record["reason"]}
+    else:
+        raise HTTPException(404, f"unknown recommendation {rec_id!r}")
+    realized = None
+    if record is not None and record["status"] == "accepted" \
+            and body["cluster"] in analysis.clusters:
+        latest = analysis.clusters[body["cluster"]].model.snapshot
+        found = state.memo(analysis, ("realized", rec_id, str(record["updated_at"])),
+                           lambda: realized_for_record(state.store, state.settings, record,
+                                                       latest))
+        realized = found.to_dict() if found is not None else None
+    return {**body, "realized": realized}
 
 
 def _target_cost_micros(analysis: AnalysisDep, rec: DomainRecommendation) -> int | None:
@@ -82,17 +89,19 @@ def _target_cost_micros(analysis: AnalysisDep, rec: DomainRecommendation) -> int
         return None
     if rec.target_type == "cluster":
         return sum(cluster.model.cost.bill_micros.values())
-    rows = cluster.model.cost.rows
-    match = rows.loc[rows["topic"] == rec.target, "monthly_cost_micros"]
-    return int(match.iloc[0]) if len(match) else None
+    row = cluster.model.index.get(rec.target)
+    return int(cluster.model.cost.rows["monthly_cost_micros"].iat[row]) if row is not None \
+        else None
 
 
 @router.post("/{rec_id}/{action}", response_model=Recommendation, dependencies=[AdminScope])
 def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: StatusChange,
-           analysis: AnalysisDep, state: StateDep) -> dict:
-    """Record a decision. Accepting stores the target's cost now, so the weekly report can
-    show what the change really saved."""
+           analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
+    """Record a decision. Accepting keeps the snapshot it was accepted on, so the realized
+    saving can later be priced at that traffic."""
     rec = _find(analysis, rec_id)
+    if rec is None:
+        raise HTTPException(404, f"unknown recommendation {rec_id!r}")
     if action == "snooze":
         if body.until is None or body.until.replace(tzinfo=body.until.tzinfo or UTC) <= \
                 datetime.now(UTC):
@@ -100,6 +109,8 @@ def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: St
     elif body.until is not None:
         raise unprocessable("body", "until", "only a snooze takes a date")
     status = {"accept": "accepted", "dismiss": "dismissed", "snooze": "snoozed"}[action]
+    cluster = analysis.clusters.get(rec.cluster)
     state.statuses.set_status(rec.to_dict(), status, body.reason, rec.evidence_fingerprint,
-                              body.until, _target_cost_micros(analysis, rec))
+                              body.until, _target_cost_micros(analysis, rec),
+                              cluster.snapshot_id if cluster is not None else None)
     return {**rec.to_dict(), "status": status, "status_reason": body.reason}

@@ -40,21 +40,25 @@ def whatif(request: WhatIfRequest, analysis: AnalysisDep) -> dict:
     except ValueError as exc:
         raise unprocessable("body", "changes", str(exc)) from None
     baseline = result.baseline.amount
+    topics = result.topics
+    order = topics.largest_first()[:1000]
     return {
         "baseline": _total(result.baseline, result.baseline_by_component),
         "projected": _total(result.projected, result.projected_by_component),
         "projected_at_horizon": _total(result.projected_at_horizon,
-                                       result.projected_by_component),
+                                       result.projected_at_horizon_by_component),
         "delta": {"monthly_cost": str(result.delta.rounded()), "currency": result.currency,
                   "period": "month",
                   "percent": round(float(result.delta.amount / baseline * 100), 3)
                   if baseline else None},
         "horizon_days": result.horizon_days,
-        "topics": [{"cluster": r.cluster, "topic": r.topic, "owner": r.owner,
-                    "baseline_monthly_cost": rounded(r.baseline_micros),
-                    "projected_monthly_cost": rounded(r.projected_micros),
-                    "delta_monthly_cost": rounded(r.delta_micros)}
-                   for r in result.topics.head(1000).itertuples(index=False)],
+        "topics": [{"cluster": str(topics.cluster[i]), "topic": str(topics.topic[i]),
+                    "owner": str(topics.owner[i]),
+                    "baseline_monthly_cost": rounded(topics.baseline_micros[i]),
+                    "projected_monthly_cost": rounded(topics.projected_micros[i]),
+                    "delta_monthly_cost": rounded(topics.projected_micros[i]
+                                                  - topics.baseline_micros[i])}
+                   for i in order],
         "capacity": [vars(c) for c in result.capacity],
         "warnings": result.warnings,
     }

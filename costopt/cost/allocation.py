@@ -12,18 +12,23 @@ Steps, per component:
 3. idle, where capacity is provisioned and not used;
 4. unallocated = bill - topics - idle (the residual; it also absorbs sub-micro rounding).
 
-Projection (what-if, recommendation savings): topics are priced by the same `topic_costs`
-against the baseline's fixed `ClusterBasis`; provisioned capacity is assumed to follow usage at
-today's headroom, so idle and unallocated scale with the usage they relate to. A change's
-saving is therefore the bill before minus the bill after, from one formula.
+Projection (what-if, recommendation savings): capacity is not elastic. Components paid for as
+capacity (brokers, provisioned disks) keep their bill unless a capacity change resizes the
+cluster (`resized`); a topic change moves their cost between the topic's row and `__idle__`.
+Metered components (traffic, object storage, used-bytes storage, partition fees) follow usage.
+So a topic change's saving is what the metered bill loses, and the capacity it frees is
+reported in bytes and brokers (`capacity_freed`), never as money.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,7 +36,7 @@ from costopt.cost import formulas
 from costopt.cost.owners import OwnerAttribution
 from costopt.money import MICROS_PER_UNIT, Money, decimal_to_micros
 from costopt.pricing.catalog import PriceCatalog
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.snapshot.model import Broker, ClusterSnapshot
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -48,6 +53,10 @@ MICRO_COLUMNS = [f"{component}_micros" for component in COMPONENTS]
 # The per-topic usage columns the cost model reads (see `topic_frame`).
 USAGE_COLUMNS = ("partitions", "replication_factor", "bytes_in_per_second",
                  "bytes_out_per_second", "log_size_bytes", "remote_log_size_bytes")
+# Columns as numpy arrays, one element per topic: what projections work on (no DataFrame in
+# the path of a one-topic what-if).
+Columns = dict[str, np.ndarray]
+IntArray = npt.NDArray[np.int64]
 
 
 class AllocationSettings(BaseModel):
@@ -73,30 +82,51 @@ def topic_frame(snapshot: ClusterSnapshot, owners: OwnerAttribution | None = Non
     owners = owners or OwnerAttribution()
     topics = snapshot.topics
     names = [t.name for t in topics]
+
+    def floats(attribute: str) -> np.ndarray:
+        return np.array([getattr(t, attribute) for t in topics], dtype=np.float64)
+
+    def ints(attribute: str) -> np.ndarray:
+        return np.array([getattr(t, attribute) for t in topics], dtype=np.int64)
+
     return pd.DataFrame({
         "topic": names,
         "owner": owners.owners_of(names),
-        "partitions": np.array([t.partitions for t in topics], dtype=np.float64),
-        "replication_factor": np.array([t.replication_factor for t in topics], dtype=np.float64),
-        "bytes_in_per_second": np.array([t.bytes_in_per_second for t in topics], dtype=np.float64),
-        "bytes_out_per_second": np.array([t.bytes_out_per_second for t in topics],
-                                         dtype=np.float64),
-        "log_size_bytes": np.array([t.log_size_bytes for t in topics], dtype=np.float64),
-        "remote_log_size_bytes": np.array([t.remote_log_size_bytes for t in topics],
-                                          dtype=np.float64),
-        "retention_ms": np.array([t.retention_ms for t in topics], dtype=np.int64),
-        "retention_bytes": np.array([t.retention_bytes for t in topics], dtype=np.int64),
-        "local_retention_ms": np.array([t.local_retention_ms for t in topics], dtype=np.int64),
+        **{name: floats(name) for name in (
+            "partitions", "replication_factor", "bytes_in_per_second", "bytes_out_per_second",
+            "messages_in_per_second", "log_size_bytes", "remote_log_size_bytes")},
+        **{name: ints(name) for name in ("retention_ms", "retention_bytes",
+                                         "local_retention_ms")},
         "cleanup_policy": [t.cleanup_policy for t in topics],
         "compression_type": [t.compression_type for t in topics],
         "remote_storage_enable": np.array([t.remote_storage_enable for t in topics], dtype=bool),
     })
 
 
+def columns_of(frame: pd.DataFrame) -> Columns:
+    """A frame's columns as numpy arrays (numeric columns as float64 where they are usage)."""
+    columns: Columns = {}
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        columns[str(name)] = (values.astype(np.float64) if name in USAGE_COLUMNS
+                              or name == "messages_in_per_second" else values)
+    return columns
+
+
+def take(columns: Mapping[str, np.ndarray], index: np.ndarray) -> Columns:
+    """The rows at `index` of every column, as copies (safe to change)."""
+    return {name: values[index] for name, values in columns.items()}
+
+
 @dataclass(frozen=True)
 class ClusterBasis:
-    """What stays fixed when topics change: prices, zones, and the baseline's usage totals that
-    shared costs (compute, idle capacity) are divided by."""
+    """What a projection holds fixed: prices, zones, the baseline's usage totals that shared
+    compute is divided by, and the capacity the cluster pays for.
+
+    `capacity_bill_micros` holds the components paid for as capacity (brokers, provisioned
+    disks): their bill stays as it is whatever topics do, until a capacity change resizes the
+    cluster. Every other component is metered and follows usage.
+    """
 
     cluster: str
     catalog: PriceCatalog
@@ -105,46 +135,46 @@ class ClusterBasis:
     consumer_cross_zone_share: float
     weight_throughput: float
     weight_partitions: float
-    compute_allocatable: float  # money per month shared among topics
+    compute_allocatable: float  # money per month of the brokers' used part, shared by topics
     throughput_total: float  # bytes/s in + out, baseline
     partition_replicas_total: float
     partitions_total: float
-    stored_bytes_total: float
     disk_write_total: float  # bytes in × RF, baseline: shares the provisioned-throughput fee
     throughput_fee: float
     partition_billable_share: float
-    idle_micros: dict[str, int]
+    capacity_bill_micros: dict[str, int]
     unallocated_micros: dict[str, int]
+    brokers: int
+    disk_capacity_bytes: int
 
-    def storage_ratio(self, stored_bytes_total: float) -> float:
-        return stored_bytes_total / self.stored_bytes_total if self.stored_bytes_total else 1.0
+    @property
+    def metered_components(self) -> tuple[str, ...]:
+        return tuple(c for c in COMPONENTS if c not in self.capacity_bill_micros)
 
-    def compute_load_ratio(self, throughput_total: float, partition_replicas_total: float
-                           ) -> float:
-        thr = throughput_total / self.throughput_total if self.throughput_total else 0.0
-        par = (partition_replicas_total / self.partition_replicas_total
-               if self.partition_replicas_total else 0.0)
-        return self.weight_throughput * thr + self.weight_partitions * par
+    @property
+    def broker_month_price(self) -> float:
+        """The compute bill per broker: what one broker's worth of freed compute is."""
+        compute = self.capacity_bill_micros.get("compute", 0) / MICROS_PER_UNIT
+        return compute / self.brokers if self.brokers else 0.0
 
 
-def topic_costs(frame: pd.DataFrame, basis: ClusterBasis) -> dict[str, np.ndarray]:
+def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[str, np.ndarray]:
     """Monthly cost of each topic per component (floats, money units), from the formulas."""
     catalog = basis.catalog
     gb = catalog.gb_bytes
-    rf = frame["replication_factor"].to_numpy(dtype=np.float64)
-    bytes_in = frame["bytes_in_per_second"].to_numpy(dtype=np.float64)
-    bytes_out = frame["bytes_out_per_second"].to_numpy(dtype=np.float64)
-    partitions = frame["partitions"].to_numpy(dtype=np.float64)
-    stored = formulas.stored_bytes(frame["log_size_bytes"].to_numpy(dtype=np.float64), rf,
+    rf = np.asarray(columns["replication_factor"], dtype=np.float64)
+    bytes_in = np.asarray(columns["bytes_in_per_second"], dtype=np.float64)
+    bytes_out = np.asarray(columns["bytes_out_per_second"], dtype=np.float64)
+    partitions = np.asarray(columns["partitions"], dtype=np.float64)
+    stored = formulas.stored_bytes(np.asarray(columns["log_size_bytes"], dtype=np.float64), rf,
                                    catalog.storage_counts_replicas)
     costs: dict[str, np.ndarray] = {}
     costs["storage_local"] = formulas.storage_cost_per_month(
-        stored, float(catalog.block_storage_per_gb_month), gb)
-    if basis.throughput_fee > 0 and basis.disk_write_total > 0:
-        costs["storage_local"] = costs["storage_local"] + (
-            bytes_in * rf / basis.disk_write_total * basis.throughput_fee)
+        stored, float(catalog.block_storage_per_gb_month), gb) + \
+        formulas.throughput_fee_share_per_month(bytes_in * rf, basis.disk_write_total,
+                                                basis.throughput_fee)
     costs["storage_tiered"] = formulas.storage_cost_per_month(
-        frame["remote_log_size_bytes"].to_numpy(dtype=np.float64),
+        np.asarray(columns["remote_log_size_bytes"], dtype=np.float64),
         float(catalog.object_storage_per_gb_month), gb)
     cross_zone = float(catalog.cross_zone_per_gb)
     if catalog.replication_traffic_billed:
@@ -152,25 +182,36 @@ def topic_costs(frame: pd.DataFrame, basis: ClusterBasis) -> dict[str, np.ndarra
                     * formulas.replication_cross_zone_share(basis.zones, rf))
         costs["network_replication"] = formulas.transfer_cost_per_month(crossing, cross_zone, gb)
     else:
-        costs["network_replication"] = np.zeros(len(frame))
+        costs["network_replication"] = np.zeros(len(rf))
     costs["network_producer"] = formulas.transfer_cost_per_month(
         bytes_in, float(catalog.ingress_per_gb) + basis.client_cross_zone_share * cross_zone, gb)
     costs["network_consumer"] = formulas.transfer_cost_per_month(
         bytes_out, float(catalog.egress_per_gb) + basis.consumer_cross_zone_share * cross_zone,
         gb)
-    throughput_share = ((bytes_in + bytes_out) / basis.throughput_total
-                        if basis.throughput_total else np.zeros(len(frame)))
-    replica_share = (partitions * rf / basis.partition_replicas_total
-                     if basis.partition_replicas_total else np.zeros(len(frame)))
-    costs["compute"] = basis.compute_allocatable * (
-        basis.weight_throughput * throughput_share + basis.weight_partitions * replica_share)
+    costs["compute"] = basis.compute_allocatable * formulas.compute_share(
+        bytes_in + bytes_out, partitions * rf, basis.throughput_total,
+        basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
     costs["partitions"] = formulas.partition_cost_per_month(
         partitions, float(catalog.partition_per_hour)) * basis.partition_billable_share
     return costs
 
 
-def _to_micros(amounts: np.ndarray) -> np.ndarray:
+def to_micros(amounts: np.ndarray) -> IntArray:
     return np.rint(np.asarray(amounts, dtype=np.float64) * MICROS_PER_UNIT).astype(np.int64)
+
+
+def topic_micros(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[str, IntArray]:
+    """Each topic's cost per component in micro-units: the unit every sum is taken in."""
+    return {c: to_micros(v) for c, v in topic_costs(columns, basis).items()}
+
+
+def metered_micros(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> IntArray:
+    """Per topic, the part of its cost that leaves the bill when it stops using it."""
+    micros = topic_micros(columns, basis)
+    total = np.zeros(len(columns["partitions"]), dtype=np.int64)
+    for component in basis.metered_components:
+        total += micros[component]
+    return total
 
 
 def _compute_utilisation(snapshot: ClusterSnapshot) -> float:
@@ -209,6 +250,14 @@ class ClusterCost:
     def bill(self) -> Money:
         return Money.from_micros(sum(self.bill_micros.values()), self.currency)
 
+    @property
+    def bill_total_micros(self) -> int:
+        return sum(self.bill_micros.values())
+
+    @cached_property
+    def columns(self) -> Columns:
+        return columns_of(self.frame)
+
     def topic_rows(self) -> pd.DataFrame:
         return self.rows[~self.rows["topic"].isin([IDLE, UNALLOCATED])]
 
@@ -222,47 +271,55 @@ class ClusterCost:
         return costs
 
 
-def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: AllocationSettings,
-           frame: pd.DataFrame) -> tuple[ClusterBasis, dict[str, int]]:
-    """The basis and the bill per component (micros) of a snapshot; idle filled, unallocated
-    left for `_assemble` to make the residual."""
+def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
+                   ) -> tuple[dict[str, int], Decimal]:
+    """The bill of what the cluster pays for as capacity, and the disk-throughput fee in it."""
     gb = catalog.gb_bytes
-    rf = frame["replication_factor"].to_numpy()
-    bytes_in = frame["bytes_in_per_second"].to_numpy()
-    stored_total = float(formulas.stored_bytes(frame["log_size_bytes"].to_numpy(), rf,
-                                               catalog.storage_counts_replicas).sum())
-    bill: dict[str, int] = {}
-    idle: dict[str, int] = dict.fromkeys(COMPONENTS, 0)
     extra_mibps = sum(
         (max(Decimal(0), Decimal(str(b.provisioned_throughput_mibps or 0))
-             - catalog.included_throughput_mibps) for b in snapshot.brokers), Decimal(0))
+             - catalog.included_throughput_mibps) for b in brokers), Decimal(0))
     throughput_fee = extra_mibps * catalog.provisioned_throughput_per_mibps_month
-    if catalog.storage_billing == "provisioned":
-        capacity_bytes = sum(b.disk_capacity_bytes for b in snapshot.brokers)
-        bill["storage_local"] = decimal_to_micros(
-            Decimal(capacity_bytes) / gb * catalog.block_storage_per_gb_month + throughput_fee)
-        measured = [b.disk_used_bytes for b in snapshot.brokers if b.disk_used_bytes is not None]
-        used_bytes = max(float(sum(measured)) if measured else 0.0, stored_total)
-        idle["storage_local"] = int(_to_micros(np.array(formulas.storage_cost_per_month(
-            max(capacity_bytes - used_bytes, 0.0), float(catalog.block_storage_per_gb_month),
-            gb))))
-    bill["compute"] = sum(
+    bill = {"compute": sum(
         decimal_to_micros(catalog.compute_price_per_hour(b.instance_type)
                           * Decimal(str(formulas.HOURS_PER_MONTH)))
-        for b in snapshot.brokers)
-    throughput_total = float((frame["bytes_in_per_second"] + frame["bytes_out_per_second"]).sum())
-    replicas_total = float((frame["partitions"] * frame["replication_factor"]).sum())
+        for b in brokers)}
+    if catalog.storage_billing == "provisioned":
+        capacity_bytes = sum(b.disk_capacity_bytes for b in brokers)
+        bill["storage_local"] = decimal_to_micros(
+            Decimal(capacity_bytes) / gb * catalog.block_storage_per_gb_month + throughput_fee)
+    return bill, throughput_fee
+
+
+def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: AllocationSettings,
+           columns: Columns) -> tuple[ClusterBasis, dict[str, int]]:
+    """The basis of a snapshot and the idle micros per component; unallocated is left for
+    `allocate` to make the residual."""
+    rf = columns["replication_factor"]
+    bytes_in = columns["bytes_in_per_second"]
+    stored_total = float(formulas.stored_bytes(columns["log_size_bytes"], rf,
+                                               catalog.storage_counts_replicas).sum())
+    capacity_bill, throughput_fee = _capacity_bill(snapshot.brokers, catalog)
+    idle: dict[str, int] = dict.fromkeys(COMPONENTS, 0)
+    capacity_bytes = sum(b.disk_capacity_bytes for b in snapshot.brokers)
+    if "storage_local" in capacity_bill:
+        measured = [b.disk_used_bytes for b in snapshot.brokers if b.disk_used_bytes is not None]
+        used_bytes = max(float(sum(measured)) if measured else 0.0, stored_total)
+        idle["storage_local"] = int(to_micros(np.array(formulas.storage_cost_per_month(
+            max(capacity_bytes - used_bytes, 0.0), float(catalog.block_storage_per_gb_month),
+            catalog.gb_bytes))))
+    throughput_total = float((bytes_in + columns["bytes_out_per_second"]).sum())
+    replicas_total = float((columns["partitions"] * rf).sum())
     weight_t, weight_p = settings.compute_weight_throughput, settings.compute_weight_partitions
     if throughput_total <= 0:
         weight_t, weight_p = 0.0, 1.0
     if replicas_total <= 0:
         weight_t, weight_p = 1.0, 0.0
-    allocatable = bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
+    allocatable = capacity_bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
     if throughput_total > 0 or replicas_total > 0:
-        idle["compute"] = bill["compute"] - round(allocatable * MICROS_PER_UNIT)
+        idle["compute"] = capacity_bill["compute"] - round(allocatable * MICROS_PER_UNIT)
     else:
         allocatable = 0.0
-    partitions_total = float(frame["partitions"].sum())
+    partitions_total = float(columns["partitions"].sum())
     billable = max(partitions_total - catalog.free_partitions, 0.0)
     client_share = (settings.cross_zone_client_share
                     if settings.cross_zone_client_share is not None
@@ -274,20 +331,20 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
         weight_throughput=weight_t, weight_partitions=weight_p,
         compute_allocatable=allocatable, throughput_total=throughput_total,
         partition_replicas_total=replicas_total, partitions_total=partitions_total,
-        stored_bytes_total=stored_total, disk_write_total=float((bytes_in * rf).sum()),
-        throughput_fee=float(throughput_fee),
+        disk_write_total=float((bytes_in * rf).sum()), throughput_fee=float(throughput_fee),
         partition_billable_share=billable / partitions_total if partitions_total else 0.0,
-        idle_micros=idle, unallocated_micros={},
+        capacity_bill_micros=capacity_bill, unallocated_micros={},
+        brokers=len(snapshot.brokers), disk_capacity_bytes=capacity_bytes,
     )
-    return basis, bill
+    return basis, idle
 
 
-def _assemble(cluster: str, frame: pd.DataFrame, costs: dict[str, np.ndarray],
+def _assemble(cluster: str, columns: Mapping[str, np.ndarray], micros: dict[str, IntArray],
               idle: dict[str, int], unallocated: dict[str, int]) -> pd.DataFrame:
-    rows = pd.DataFrame({"cluster": cluster, "topic": frame["topic"].to_numpy(),
-                         "owner": frame["owner"].to_numpy()})
+    rows = pd.DataFrame({"cluster": cluster, "topic": columns["topic"],
+                         "owner": columns["owner"]})
     for component in COMPONENTS:
-        rows[f"{component}_micros"] = _to_micros(costs[component])
+        rows[f"{component}_micros"] = micros[component]
     special = pd.DataFrame([
         {"cluster": cluster, "topic": IDLE, "owner": IDLE,
          **{f"{c}_micros": idle[c] for c in COMPONENTS}},
@@ -304,95 +361,88 @@ def allocate(snapshot: ClusterSnapshot, catalog: PriceCatalog,
              owners: OwnerAttribution | None = None,
              settings: AllocationSettings | None = None) -> ClusterCost:
     frame = topic_frame(snapshot, owners)
-    basis, bill = _basis(snapshot, catalog, settings or AllocationSettings(), frame)
-    costs = topic_costs(frame, basis)
-    topic_micros = {c: _to_micros(costs[c]) for c in COMPONENTS}
-    for component in COMPONENTS:
-        bill.setdefault(component, int(topic_micros[component].sum()))
-    unallocated = {c: bill[c] - int(topic_micros[c].sum()) - basis.idle_micros[c]
-                   for c in COMPONENTS}
+    columns = columns_of(frame)
+    basis, idle = _basis(snapshot, catalog, settings or AllocationSettings(), columns)
+    micros = topic_micros(columns, basis)
+    bill = {c: basis.capacity_bill_micros.get(c, int(micros[c].sum())) for c in COMPONENTS}
+    unallocated = {c: bill[c] - int(micros[c].sum()) - idle[c] for c in COMPONENTS}
     basis = replace(basis, unallocated_micros=unallocated)
-    rows = _assemble(snapshot.cluster, frame, costs, basis.idle_micros, unallocated)
+    rows = _assemble(snapshot.cluster, columns, micros, idle, unallocated)
     return ClusterCost(snapshot.cluster, catalog.currency, catalog.name, rows, bill, basis, frame)
 
 
-def _shared_after(basis: ClusterBasis, frame: pd.DataFrame) -> tuple[dict[str, int],
-                                                                       dict[str, int]]:
-    """Idle and unallocated after a change: storage scales with stored bytes, compute with
-    compute load (capacity follows usage at today's headroom)."""
-    rf = frame["replication_factor"].to_numpy(dtype=np.float64)
-    stored_total = float(formulas.stored_bytes(frame["log_size_bytes"].to_numpy(dtype=np.float64),
-                                               rf, basis.catalog.storage_counts_replicas).sum())
-    ratios = dict.fromkeys(COMPONENTS, 1.0)
-    ratios["storage_local"] = basis.storage_ratio(stored_total)
-    ratios["compute"] = basis.compute_load_ratio(
-        float((frame["bytes_in_per_second"] + frame["bytes_out_per_second"]).sum()),
-        float((frame["partitions"] * frame["replication_factor"]).sum()))
-    idle = {c: round(basis.idle_micros[c] * ratios[c]) for c in COMPONENTS}
-    unallocated = {c: round(basis.unallocated_micros[c] * ratios[c]) for c in COMPONENTS}
-    return idle, unallocated
+def bill_of(basis: ClusterBasis, topic_sums_micros: Mapping[str, int]) -> dict[str, int]:
+    """The bill per component when topics cost `topic_sums_micros` in all: capacity as paid
+    for, metered components as used (plus what was unallocated)."""
+    return {c: basis.capacity_bill_micros[c] if c in basis.capacity_bill_micros
+            else int(topic_sums_micros[c]) + basis.unallocated_micros.get(c, 0)
+            for c in COMPONENTS}
 
 
-def project(baseline: ClusterCost, frame: pd.DataFrame,
+def project(baseline: ClusterCost, columns: Mapping[str, np.ndarray],
             basis: ClusterBasis | None = None) -> ClusterCost:
-    """The cluster's cost after topics change to `frame` (same topics, new usage/config)."""
+    """The cluster's cost after topics change to `columns` (same topics, new usage/config),
+    on the baseline's capacity or on a resized `basis`. Idle is what capacity is left over,
+    negative where the load outgrows it."""
     basis = basis or baseline.basis
-    costs = topic_costs(frame, basis)
-    idle, unallocated = _shared_after(basis, frame)
-    rows = _assemble(baseline.cluster, frame, costs, idle, unallocated)
-    bill = {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
+    micros = topic_micros(columns, basis)
+    sums = {c: int(micros[c].sum()) for c in COMPONENTS}
+    bill = bill_of(basis, sums)
+    unallocated = {c: basis.unallocated_micros.get(c, 0) for c in COMPONENTS}
+    idle = {c: bill[c] - sums[c] - unallocated[c] if c in basis.capacity_bill_micros else 0
+            for c in COMPONENTS}
+    rows = _assemble(baseline.cluster, columns, micros, idle, unallocated)
+    frame = pd.DataFrame({name: values for name, values in columns.items()})
     return ClusterCost(baseline.cluster, baseline.currency, basis.catalog.name, rows, bill,
                        basis, frame)
 
 
-def projected_bill_micros(basis: ClusterBasis, frame: pd.DataFrame) -> int:
-    """The bill `project` would give, without building its rows (for totals only)."""
-    costs = topic_costs(frame, basis)
-    idle, unallocated = _shared_after(basis, frame)
-    return sum(int(_to_micros(costs[c]).sum()) + idle[c] + unallocated[c] for c in COMPONENTS)
+def resized(basis: ClusterBasis, brokers: Sequence[Broker], catalog: PriceCatalog,
+            old_brokers: Sequence[Broker]) -> ClusterBasis:
+    """The basis after a capacity change: new brokers (count, type, disks) or a new catalog.
+    The load stays what it is, so the compute topics use is the same broker-hours at the new
+    price per broker."""
+    capacity_bill, throughput_fee = _capacity_bill(brokers, catalog)
+    old_price = np.mean([float(basis.catalog.compute_price_per_hour(b.instance_type))
+                         for b in old_brokers]) if old_brokers else 0.0
+    new_price = np.mean([float(catalog.compute_price_per_hour(b.instance_type))
+                         for b in brokers]) if brokers else 0.0
+    ratio = float(new_price / old_price) if old_price else 1.0
+    unallocated = dict(basis.unallocated_micros)
+    if "storage_local" not in capacity_bill:  # used-bytes storage has no capacity residual
+        unallocated["storage_local"] = 0
+    return replace(basis, catalog=catalog, capacity_bill_micros=capacity_bill,
+                   throughput_fee=float(throughput_fee),
+                   compute_allocatable=basis.compute_allocatable * ratio,
+                   unallocated_micros=unallocated, brokers=len(brokers),
+                   disk_capacity_bytes=sum(b.disk_capacity_bytes for b in brokers))
 
 
-def bill_delta_by_component(basis: ClusterBasis, before: pd.DataFrame,
-                            after: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per component and row, the change in the cluster's bill (micros) if only that topic
-    changed from its row in `before` to its row in `after` (row-aligned; any subset of the
-    cluster's topics). The shared capacity a topic frees (idle and unallocated disk and
-    compute, which follow usage) is counted in its component.
+@dataclass(frozen=True)
+class CapacityFreed:
+    """Capacity a change frees (negative: needs): disk bytes on brokers, and compute as
+    broker-equivalents at the cluster's price per broker. Not money: it becomes money only
+    when a capacity change resizes the cluster."""
 
-    Equals `project` of the same change to rounding of a few micros: topics are priced
-    against the basis's fixed totals and shared capacity scales linearly with usage.
-    """
-    before_costs = topic_costs(before, basis)
-    after_costs = topic_costs(after, basis)
-    deltas = {c: (_to_micros(after_costs[c]) - _to_micros(before_costs[c])).astype(np.float64)
-              for c in COMPONENTS}
-    counts = basis.catalog.storage_counts_replicas
+    disk_bytes: float
+    brokers: float
 
-    def stored(f: pd.DataFrame) -> np.ndarray:
-        return np.asarray(formulas.stored_bytes(f["log_size_bytes"].to_numpy(dtype=np.float64),
-                                                f["replication_factor"].to_numpy(dtype=np.float64),
-                                                counts))
-
-    def load(f: pd.DataFrame) -> np.ndarray:
-        thr = (f["bytes_in_per_second"] + f["bytes_out_per_second"]).to_numpy(dtype=np.float64)
-        rep = (f["partitions"] * f["replication_factor"]).to_numpy(dtype=np.float64)
-        thr_share = thr / basis.throughput_total if basis.throughput_total else 0 * thr
-        rep_share = (rep / basis.partition_replicas_total if basis.partition_replicas_total
-                     else 0 * rep)
-        return basis.weight_throughput * thr_share + basis.weight_partitions * rep_share
-
-    storage_capacity = (basis.idle_micros["storage_local"]
-                        + basis.unallocated_micros.get("storage_local", 0))
-    compute_capacity = basis.idle_micros["compute"] + basis.unallocated_micros.get("compute", 0)
-    stored_delta = stored(after) - stored(before)
-    if basis.stored_bytes_total:
-        deltas["storage_local"] += storage_capacity * stored_delta / basis.stored_bytes_total
-    deltas["compute"] += compute_capacity * (load(after) - load(before))
-    return {c: np.rint(v).astype(np.int64) for c, v in deltas.items()}
+    def to_dict(self) -> dict[str, float]:
+        return {"disk_bytes": round(self.disk_bytes), "brokers": round(self.brokers, 3)}
 
 
-def bill_delta_per_topic(basis: ClusterBasis, before: pd.DataFrame,
-                         after: pd.DataFrame) -> np.ndarray:
-    """Per row, the change in the cluster's bill (micros); see `bill_delta_by_component`."""
-    deltas = bill_delta_by_component(basis, before, after)
-    return np.asarray(sum(deltas[c] for c in COMPONENTS), dtype=np.int64)
+def local_stored_bytes(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Bytes on broker disks, every replica."""
+    return np.asarray(columns["log_size_bytes"], dtype=np.float64) * np.asarray(
+        columns["replication_factor"], dtype=np.float64)
+
+
+def capacity_freed(basis: ClusterBasis, before: Mapping[str, np.ndarray],
+                   after: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: disk bytes and broker-equivalents freed going from `before` to `after`."""
+    disk = local_stored_bytes(before) - local_stored_bytes(after)
+    price = basis.broker_month_price
+    compute_before = topic_costs(before, basis)["compute"]
+    compute_after = topic_costs(after, basis)["compute"]
+    brokers = (compute_before - compute_after) / price if price else np.zeros(len(disk))
+    return disk, brokers

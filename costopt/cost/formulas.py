@@ -1,7 +1,7 @@
 """Every cost formula in costopt, in one place, with units in the names.
 
 Inputs are numpy arrays (one element per topic) or scalars, so the same formula serves a single
-topic in a test and 20,000 topics in one vectorised pass. Results are amounts of money per month
+topic in a test and 50,000 topics in one vectorised pass. Results are amounts of money per month
 as floats; `allocation.py` turns them into exact integer micro-units before anything is summed.
 """
 
@@ -46,6 +46,30 @@ def compute_cost_per_month(price_per_hour: float) -> float:
 
 def partition_cost_per_month(partitions: Number, price_per_partition_hour: float) -> Number:
     return partitions * price_per_partition_hour * HOURS_PER_MONTH
+
+
+def throughput_fee_share_per_month(disk_write_bytes_per_second: Number,
+                                   disk_write_total_bytes_per_second: float,
+                                   throughput_fee_per_month: float) -> Number:
+    """A topic's share of the provisioned disk-throughput fee (EBS gp3 above the included
+    MiB/s), by its share of the cluster's disk writes (bytes in × RF)."""
+    if disk_write_total_bytes_per_second <= 0 or throughput_fee_per_month <= 0:
+        return disk_write_bytes_per_second * 0.0
+    return (disk_write_bytes_per_second / disk_write_total_bytes_per_second
+            * throughput_fee_per_month)
+
+
+def compute_share(throughput_bytes_per_second: Number, partition_replicas: Number,
+                  throughput_total: float, partition_replicas_total: float,
+                  weight_throughput: float, weight_partitions: float) -> Number:
+    """A topic's share of the brokers' used compute: a weighted mix of its share of the
+    cluster's throughput (bytes in + out) and of its partition replicas. With every topic's
+    share summed, 1 (at the totals the shares are taken against)."""
+    throughput_share = (throughput_bytes_per_second / throughput_total if throughput_total
+                        else throughput_bytes_per_second * 0.0)
+    replica_share = (partition_replicas / partition_replicas_total if partition_replicas_total
+                     else partition_replicas * 0.0)
+    return weight_throughput * throughput_share + weight_partitions * replica_share
 
 
 def cross_zone_client_share(zones: int) -> float:

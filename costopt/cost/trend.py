@@ -1,6 +1,9 @@
 """Monthly-rate cost by day, from the stored daily series: what each cluster and owner would
 have cost per month at each day's usage. One vectorised pricing call over every topic-day
-(the cost model is linear in usage), so 30 days of 20,000 topics take a second, not minutes.
+(the cost model is linear in usage), so 30 days of 50,000 topics take a second, not minutes.
+
+Capacity is what was paid for each day (the snapshot's brokers and disks): a day of less use
+shows as more `__idle__`, not as a smaller bill.
 """
 
 from __future__ import annotations
@@ -8,44 +11,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from costopt.cost import formulas
-from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED, ClusterCost, topic_costs
+from costopt.cost.allocation import (
+    COMPONENTS,
+    IDLE,
+    UNALLOCATED,
+    ClusterCost,
+    columns_of,
+    topic_micros,
+)
 
 USAGE = ("bytes_in_per_second", "bytes_out_per_second", "log_size_bytes")
 
 
 def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     """Rows of (ts, cluster, owner, monthly_cost_micros) per day, idle and unallocated
-    included as owners of their own, scaled with the usage they follow."""
+    included as owners of their own."""
     if daily.empty:
         return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
     static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
     long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
     basis = cost.basis
-    costs = topic_costs(long, basis)
-    long = long.assign(monthly_cost_micros=np.rint(
-        sum(costs[c] for c in COMPONENTS) * 1_000_000).astype(np.int64))
-    stored = formulas.stored_bytes(long["log_size_bytes"].to_numpy(dtype=float),
-                                   long["replication_factor"].to_numpy(dtype=float),
-                                   basis.catalog.storage_counts_replicas)
-    long["stored"] = stored
-    long["throughput"] = long["bytes_in_per_second"] + long["bytes_out_per_second"]
-    long["replicas"] = long["partitions"] * long["replication_factor"]
-    per_day = long.groupby("ts").agg(stored=("stored", "sum"), throughput=("throughput", "sum"),
-                                     replicas=("replicas", "sum"))
-    storage_ratio = per_day["stored"].map(basis.storage_ratio)
-    load_ratio = np.array([basis.compute_load_ratio(t, r)
-                           for t, r in zip(per_day["throughput"], per_day["replicas"],
-                                           strict=True)])
-    shared = {}
-    for label, micros in ((IDLE, basis.idle_micros), (UNALLOCATED, basis.unallocated_micros)):
-        other = sum(micros.get(c, 0) for c in COMPONENTS if c not in ("storage_local", "compute"))
-        shared[label] = (micros.get("storage_local", 0) * storage_ratio.to_numpy()
-                         + micros.get("compute", 0) * load_ratio + other)
+    micros = topic_micros(columns_of(long), basis)
+    long = long.assign(monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0),
+                       **{f"{c}_micros": micros[c] for c in basis.capacity_bill_micros})
+    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
+    per_day = long.groupby("ts")[[f"{c}_micros" for c in basis.capacity_bill_micros]].sum()
+    idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
+                - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
     rows = long.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
-    extra = pd.concat([pd.DataFrame({"ts": per_day.index, "owner": label,
-                                     "monthly_cost_micros": np.rint(values).astype(np.int64)})
-                       for label, values in shared.items()])
-    out = pd.concat([rows, extra], ignore_index=True)
+    extra = [pd.DataFrame({"ts": per_day.index, "owner": IDLE,
+                           "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
+                           if len(basis.capacity_bill_micros) else 0}),
+             pd.DataFrame({"ts": per_day.index, "owner": UNALLOCATED,
+                           "monthly_cost_micros": unallocated})]
+    out = pd.concat([rows, *extra], ignore_index=True)
+    out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
     out.insert(1, "cluster", cost.cluster)
     return out.sort_values(["ts", "owner"], ignore_index=True)

@@ -1,87 +1,121 @@
-"""The rule protocol and the steps rules share.
+"""The rule protocol and the loop every rule shares.
 
-A rule looks at one analyzed cluster and returns recommendations. It never prices anything
-itself: it states the change it proposes, and `savings_micros` prices it with the cost model
-(bill before minus bill after), so every saving shown is reproducible in the what-if engine.
+As in cruise-control's `AbstractGoal`, the base class owns the loop and the rules fill in two
+hooks: `candidates` (what would I change, and the what-if changes that say so) and `describe`
+(the recommendation, given what those changes were priced at). No rule prices anything
+itself: `evaluate` prices every candidate through the what-if engine (`rules/pricing.py`), so
+every saving shown is what `POST /v1/whatif` of its changes says.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
-from costopt.cost.allocation import bill_delta_per_topic
+from costopt.model import ClusterModel
 from costopt.money import Money
+from costopt.rules.pricing import Candidate, Pricing, price
 from costopt.rules.recommendation import Recommendation
-from costopt.whatif.apply import apply_change
-from costopt.whatif.changes import Change
-from costopt.whatif.engine import ClusterModel
+from costopt.whatif.changes import Change, Selector
 
 BOOTSTRAP_PLACEHOLDER = "$BOOTSTRAP"
+GIB = 1024**3
+SERIES = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
+          "log_size_bytes"]
 
 
 @dataclass(frozen=True)
 class History:
-    """A cluster's stored history: daily means over the window, and per-topic peaks (the
-    largest value of each series at any resolution, hourly included)."""
+    """A cluster's stored history: daily means over the window, per-topic peaks (the largest
+    value of each series at any resolution, hourly included), per-time cluster totals, and the
+    span actually observed."""
 
     daily: pd.DataFrame
     peaks: pd.DataFrame  # indexed by topic
     window_days: float
+    totals: pd.DataFrame | None = None  # resolution_seconds, ts, sums of SERIES per time
 
     @classmethod
     def empty(cls) -> History:
-        columns = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-                   "log_size_bytes"]
-        return cls(pd.DataFrame(columns=["topic", "ts", "resolution_seconds", *columns]),
-                   pd.DataFrame(columns=columns), 0.0)
+        return cls(pd.DataFrame(columns=["topic", "ts", "resolution_seconds", *SERIES]),
+                   pd.DataFrame(columns=SERIES), 0.0)
 
     @classmethod
     def from_series(cls, series: pd.DataFrame) -> History:
         """From a frame of stored series (both resolutions), as the store would give it."""
         if series.empty:
             return cls.empty()
-        columns = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-                   "log_size_bytes"]
         daily = series[series["resolution_seconds"] == 86_400].reset_index(drop=True)
-        peaks = series.groupby("topic")[columns].max()
+        peaks = series.groupby("topic")[SERIES].max()
         span = (series["ts"].max() - series["ts"].min()).total_seconds() / 86_400
-        return cls(daily, peaks, float(span) + 1)
+        totals = (series.groupby(["resolution_seconds", "ts"], as_index=False)[SERIES].sum()
+                  .sort_values(["resolution_seconds", "ts"], ignore_index=True))
+        return cls(daily, peaks, float(span) + 1, totals)
 
     def max_by_topic(self, column: str) -> pd.Series:
         if self.peaks.empty:
             return pd.Series(dtype=float)
         return self.peaks[column]
 
+    def percentile_ratio(self, column: str, percentile: float, resolution_seconds: int,
+                         reference: str = "mean") -> float:
+        """The `percentile` of the cluster total of `column` over the window, divided by its
+        mean (rates, which snapshots hold as window averages) or by its last value (sizes,
+        which snapshots hold as of now): how far above that a busy moment is. Never below 1;
+        1 without history. `throughput` is bytes in + out."""
+        if self.totals is None or self.totals.empty:
+            return 1.0
+        at = self.totals[self.totals["resolution_seconds"] == resolution_seconds]
+        if column == "throughput":
+            values = (at["bytes_in_per_second"] + at["bytes_out_per_second"]).to_numpy(float)
+        else:
+            values = at[column].to_numpy(dtype=float)
+        if len(values) < 2:
+            return 1.0
+        base = values[-1] if reference == "last" else values.mean()
+        if base <= 0:
+            return 1.0
+        return max(1.0, float(np.quantile(values, percentile)) / float(base))
+
 
 class Rule(Protocol):
     name: str
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
+    def evaluate(self, model: ClusterModel, history: History,
                  settings: Mapping[str, Any]) -> list[Recommendation]: ...
 
 
 class BaseRule:
-    """Defaults merged with user settings; subclasses implement `evaluate`."""
+    """Settings merged with defaults; candidates priced through the engine; hooks for the
+    rest. A rule with no what-if changes to price (a pure risk finding) overrides
+    `evaluate` or yields candidates without changes."""
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
+    def evaluate(self, model: ClusterModel, history: History,
                  settings: Mapping[str, Any]) -> list[Recommendation]:
+        config = self.settings(settings)
+        candidates = list(self.candidates(model, history, config))
+        out = []
+        for candidate, pricing in zip(candidates, price(model, candidates), strict=True):
+            recommendation = self.describe(model, history, config, candidate, pricing)
+            if recommendation is not None:
+                out.append(recommendation)
+        return out
+
+    def candidates(self, model: ClusterModel, history: History,
+                   config: Mapping[str, Any]) -> Iterable[Candidate]:
         raise NotImplementedError
 
-    def topic_recommendation(self, model: ClusterModel, topic: str,
-                             **fields: Any) -> Recommendation:
-        """A recommendation about one topic of the cluster, owned as the topic is."""
-        kind = fields.pop("kind", self.name)
-        return Recommendation(cluster=model.snapshot.cluster, kind=kind, target_type="topic",
-                              target=topic, owner=model.owner_of(topic), **fields)
+    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
+        raise NotImplementedError
 
     def settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(overrides) - set(self.defaults) - {"enabled"}
@@ -90,34 +124,40 @@ class BaseRule:
                              f"known: {sorted(self.defaults)}")
         return {**self.defaults, **overrides}
 
-
-def topic_change_savings(model: ClusterModel, changes: Mapping[str, Change]) -> dict[str, Money]:
-    """Saving of each topic's own change, each applied alone, priced by the cost model.
-
-    Works on the changed rows only, grouped by identical change, so thousands of findings on
-    a 20,000-topic cluster cost one small pass each group, not a fleet copy each finding.
-    """
-    if not changes:
-        return {}
-    frame = model.frame
-    before = frame[frame["topic"].isin(list(changes))].reset_index(drop=True)
-    after = before
-    groups: dict[str, list[str]] = {}
-    for topic, change in changes.items():
-        key = change.model_dump_json(exclude={"selector"})
-        groups.setdefault(key, []).append(topic)
-    for topics in groups.values():
-        mask = after["topic"].isin(topics).to_numpy()
-        after = apply_change(after, mask, changes[topics[0]], model.estimates)
-    deltas = bill_delta_per_topic(model.cost.basis, before, after)
-    return {topic: Money.from_micros(-int(delta), model.cost.currency)
-            for topic, delta in zip(before["topic"], deltas, strict=True)}
+    def topic_recommendation(self, model: ClusterModel, candidate: Candidate, pricing: Pricing,
+                             **fields: Any) -> Recommendation:
+        """A saving about one topic, owned as the topic is, with its pricing filled in."""
+        kind = fields.pop("kind", self.name)
+        currency = model.cost.currency
+        row = model.index.get(candidate.target)
+        target_cost = (Money.from_micros(int(model.cost.rows["monthly_cost_micros"].iat[row]),
+                                         currency) if row is not None else None)
+        return Recommendation(
+            cluster=model.cluster, kind=kind, target_type="topic", target=candidate.target,
+            owner=model.owner_of(candidate.target), whatif=candidate.changes,
+            target_cost=target_cost, **priced_fields(model, pricing), **fields)
 
 
-def frame_savings(model: ClusterModel, after: pd.DataFrame) -> np.ndarray:
-    """Saving per topic (micros) when topics change to their rows in `after` (row-aligned with
-    the model's frame)."""
-    return -bill_delta_per_topic(model.cost.basis, model.frame, after)
+def priced_fields(model: ClusterModel, pricing: Pricing) -> dict[str, Any]:
+    currency = model.cost.currency
+    return {
+        "monthly_savings": Money.from_micros(pricing.savings_micros, currency),
+        "monthly_cost": (Money.from_micros(pricing.cost_micros, currency)
+                         if pricing.cost_micros else None),
+        "capacity_freed": {"disk_bytes": round(pricing.disk_bytes_freed),
+                           "brokers": round(pricing.brokers_freed, 3)},
+    }
+
+
+def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
+    """A saving of at least `min_monthly_savings`, or at least `min_disk_freed_gib` of disk
+    freed (which a later resize turns into money)."""
+    return (pricing.savings_micros >= config.get("min_monthly_savings", 0.0) * 1_000_000
+            or pricing.disk_bytes_freed >= config.get("min_disk_freed_gib", float("inf")) * GIB)
+
+
+def topic_change(model: ClusterModel, topic: str, **values: Any) -> Change:
+    return Change(selector=Selector(cluster=model.cluster, topic=topic), **values)
 
 
 def bootstrap(model: ClusterModel) -> str:

@@ -1,111 +1,126 @@
-"""Cluster-level rules: broker sizing from headroom in disk, CPU and partitions, and
-rack-aware follower fetching (KIP-392) where consumers pay for cross-zone reads."""
+"""Cluster-level rules: broker and disk sizing (`rules/sizing.py`), and rack-aware follower
+fetching (KIP-392) where consumers pay for cross-zone reads.
+
+Sizing that saves money is a `broker_sizing` saving. Sizing that costs money (the cluster
+needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a need
+is never shown as a negative saving.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.cost.allocation import project
+from costopt.model import ClusterModel
 from costopt.money import Money
-from costopt.rules.base import BaseRule, History
+from costopt.rules.base import GIB, BaseRule, History, priced_fields
+from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
+from costopt.rules.sizing import DEFAULTS, Sizing, runway_days, size_cluster
 from costopt.whatif.changes import Change, Selector
-from costopt.whatif.engine import ClusterModel, project_cluster
 
 
-def required_brokers(model: ClusterModel, config: Mapping[str, Any]) -> dict[str, int]:
-    """Brokers needed per resource at the target utilisation, rounded up to whole zones."""
-    brokers = model.snapshot.brokers
-    zones = model.snapshot.zones
-    capacity_each = max(b.disk_capacity_bytes for b in brokers)
-    used = sum(b.disk_used_bytes or 0 for b in brokers)
-    cpu = sum(b.cpu_utilisation or 0.0 for b in brokers)
-    replicas = sum(t.partitions * t.replication_factor for t in model.snapshot.topics)
-    max_rf = max((t.replication_factor for t in model.snapshot.topics), default=1)
-    needs = {
-        "disk": math.ceil(used / (capacity_each * config["target_disk_fill"])),
-        "cpu": math.ceil(cpu / config["target_cpu"]),
-        "partitions": math.ceil(replicas / config["max_partition_replicas_per_broker"]),
-        "replication": max_rf,
-    }
-    return {k: max(1, math.ceil(v / zones) * zones) for k, v in needs.items()}
+def sizing_change(model: ClusterModel, sizing: Sizing) -> Change:
+    return Change(selector=Selector(cluster=model.cluster),
+                  broker_count=sizing.proposed_brokers,
+                  broker_disk_bytes=(sizing.proposed_disk_bytes
+                                     if sizing.proposed_disk_bytes != sizing.current_disk_bytes
+                                     else None))
+
+
+def _gib(value: float) -> str:
+    return f"{value / GIB:,.0f} GiB"
 
 
 class BrokerSizingRule(BaseRule):
     name = "broker_sizing"
-    defaults: ClassVar[dict[str, Any]] = {
-        "target_disk_fill": 0.6,
-        "target_cpu": 0.6,
-        "max_partition_replicas_per_broker": 4000,
-    }
+    defaults: ClassVar[dict[str, Any]] = dict(DEFAULTS)
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
-        config = self.settings(settings)
-        model = snapshot
-        brokers = model.snapshot.brokers
-        if not brokers:
-            return []
-        needs = required_brokers(model, config)
-        proposal = max(needs.values())
-        current = len(brokers)
-        if proposal == current:
-            return []
-        change = Change(selector=Selector(cluster=model.snapshot.cluster),
-                        broker_count=proposal)
-        projected, _, _ = project_cluster(model, [change])
-        saving = Money.from_micros(sum(model.cost.bill_micros.values())
-                                   - sum(projected.bill_micros.values()), model.cost.currency)
-        binding = max(needs, key=lambda k: needs[k])
-        used = sum(b.disk_used_bytes or 0 for b in brokers)
-        capacity = sum(b.disk_capacity_bytes for b in brokers)
-        cpu = sum(b.cpu_utilisation or 0.0 for b in brokers) / current
-        direction = "Remove" if proposal < current else "Add"
-        return [Recommendation(
-            cluster=model.snapshot.cluster, kind=self.name, target_type="cluster",
-            target=model.snapshot.cluster, owner="platform",
-            title=f"{direction} brokers: {current} → {proposal} (bound by {binding})",
-            evidence=(Evidence("brokers", current, "count"),
-                      Evidence("disk_used_fraction", round(used / capacity, 3), "ratio"),
-                      Evidence("mean_cpu_utilisation", round(cpu, 3), "ratio"),
-                      *(Evidence(f"brokers_needed_for_{k}", v, "count")
-                        for k, v in sorted(needs.items()))),
-            current={"brokers": current}, proposed={"brokers": proposal},
-            monthly_savings=saving, risk="medium" if proposal < current else "low",
-            confidence=0.7,
+    def candidates(self, model: ClusterModel, history: History,
+                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+        if not model.snapshot.brokers:
+            return
+        sizing = size_cluster(model, history, config)
+        if sizing.changed:
+            yield Candidate(model.cluster, (sizing_change(model, sizing),), {"sizing": sizing})
+
+    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
+        sizing: Sizing = candidate.facts["sizing"]
+        if pricing.delta_micros == 0:
+            return None
+        current, proposal = sizing.current_brokers, sizing.proposed_brokers
+        runway = runway_days(sizing, config)
+        evidence = (
+            Evidence("brokers", current, "count"),
+            Evidence("disk_per_broker", _gib(sizing.current_disk_bytes), "GiB"),
+            Evidence("disk_needed_at_horizon", _gib(sizing.disk_need_bytes), "GiB",
+                     f"p{config['percentile'] * 100:.0f} of {history.window_days:.0f} d, grown "
+                     f"{config['horizon_days']} d"),
+            Evidence("disk_fill_after_losing_a_zone",
+                     round(sizing.disk_fill_after_loss(config), 3), "ratio",
+                     f"at {config['horizon_days']} d"),
+            *(Evidence(f"brokers_needed_for_{k}", v, "count")
+              for k, v in sorted(sizing.brokers_needed.items())),
+            Evidence("runway", "beyond 10 years" if runway is None else f"{runway} d", "days"),
+        )
+        disks = (f", disks {_gib(sizing.current_disk_bytes)} → "
+                 f"{_gib(sizing.proposed_disk_bytes)}"
+                 if sizing.proposed_disk_bytes != sizing.current_disk_bytes else "")
+        common = {"cluster": model.cluster, "target_type": "cluster", "target": model.cluster,
+                  "owner": "platform", "evidence": evidence,
+                  "current": {"brokers": current, "disk_bytes": sizing.current_disk_bytes},
+                  "proposed": {"brokers": proposal, "disk_bytes": sizing.proposed_disk_bytes},
+                  "whatif": candidate.changes,
+                  "target_cost": Money.from_micros(model.cost.bill_total_micros,
+                                                   model.cost.currency),
+                  **priced_fields(model, pricing)}
+        if pricing.delta_micros > 0:
+            return Recommendation(
+                kind="capacity", category="risk",
+                severity="critical" if runway == 0 else "high" if runway is not None
+                and runway < config["horizon_days"] else "medium",
+                title=f"Capacity: {current} → {proposal} brokers{disks} needed within "
+                      f"{config['horizon_days']} d (bound by {sizing.binding})",
+                risk="low", confidence=0.7,
+                change=f"add {proposal - current} broker(s) or grow disks, then rebalance "
+                       "(cruise-control add_broker or kafka-reassign-partitions.sh)",
+                **common)
+        direction = "Remove brokers" if proposal < current else "Resize disks"
+        return Recommendation(
+            kind=self.name,
+            title=f"{direction}: {current} → {proposal} brokers{disks} (bound by "
+                  f"{sizing.binding})",
+            risk="medium", confidence=0.7 if history.window_days >= 7 else 0.4,
             change=(f"cruise-control remove_broker (or kafka-reassign-partitions.sh) to drain "
                     f"{current - proposal} broker(s), then decommission them"
                     if proposal < current else
-                    f"add {proposal - current} broker(s), then rebalance "
-                    "(cruise-control add_broker or kafka-reassign-partitions.sh)"),
-            whatif=(change,),
-        )]
+                    "replace brokers one at a time with the smaller volume (drain, swap the "
+                    "volume, let it catch up)") + (
+                    "; then replace each remaining broker's volume with the smaller size, one "
+                    "at a time" if disks and proposal < current else ""),
+            **common)
 
 
 class RackAwareFetchRule(BaseRule):
     name = "rack_aware_fetch"
     defaults: ClassVar[dict[str, Any]] = {"min_monthly_savings": 10.0}
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
-        config = self.settings(settings)
-        model = snapshot
-        if model.snapshot.rack_aware_fetch or model.snapshot.zones <= 1:
-            return []
-        basis = replace(model.cost.basis, consumer_cross_zone_share=0.0)
-        projected = project(model.cost, model.frame, basis)
-        saving = Money.from_micros(sum(model.cost.bill_micros.values())
-                                   - sum(projected.bill_micros.values()), model.cost.currency)
-        if saving.amount < config["min_monthly_savings"]:
-            return []
+    def candidates(self, model: ClusterModel, history: History,
+                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+        if not model.snapshot.rack_aware_fetch and model.snapshot.zones > 1:
+            yield Candidate(model.cluster, (Change(selector=Selector(cluster=model.cluster),
+                                                   rack_aware_fetch=True),))
+
+    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
+        if pricing.savings_micros < config["min_monthly_savings"] * 1_000_000:
+            return None
         consumer = Money.from_micros(model.cost.bill_micros["network_consumer"],
                                      model.cost.currency)
-        return [Recommendation(
-            cluster=model.snapshot.cluster, kind=self.name, target_type="cluster",
-            target=model.snapshot.cluster, owner="platform",
+        return Recommendation(
+            cluster=model.cluster, kind=self.name, target_type="cluster",
+            target=model.cluster, owner="platform",
             title="Let consumers fetch from the replica in their own zone (KIP-392)",
             evidence=(Evidence("zones", model.snapshot.zones, "count"),
                       Evidence("cross_zone_client_share",
@@ -116,8 +131,10 @@ class RackAwareFetchRule(BaseRule):
             proposed={"replica.selector.class":
                       "org.apache.kafka.common.replica.RackAwareReplicaSelector",
                       "client.rack": "<the consumer's zone>"},
-            monthly_savings=saving, risk="low", confidence=0.8,
+            risk="low", confidence=0.8,
             change=("brokers: replica.selector.class="
                     "org.apache.kafka.common.replica.RackAwareReplicaSelector (broker.rack "
                     "already set); every consumer: client.rack=<its availability zone>"),
-        )]
+            whatif=candidate.changes,
+            target_cost=Money.from_micros(model.cost.bill_total_micros, model.cost.currency),
+            **priced_fields(model, pricing))

@@ -1,4 +1,12 @@
-"""A recommendation: an immutable value with its evidence, saving, risk and exact change."""
+"""A recommendation: an immutable value with its evidence, saving, risk and exact change.
+
+Two categories share the shape. A **saving** proposes a change and states what it saves now
+(`monthly_savings`, never negative), what it costs where it costs something (`monthly_cost`),
+and the disk and broker capacity it frees (`capacity_freed`, not money: only a capacity change
+that resizes the cluster turns it into money). A **risk** finding (min.insync.replicas, a
+capacity need, a misconfiguration) states a problem with its `severity`; where fixing it costs
+money, that is its `monthly_cost`, never a negative saving.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +19,18 @@ from costopt.money import Money
 from costopt.whatif.changes import Change
 
 Risk = Literal["low", "medium", "high"]
+Severity = Literal["critical", "high", "medium", "low"]
+Category = Literal["saving", "risk"]
 TargetType = Literal["topic", "group", "broker", "cluster"]
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One measured value a rule relied on: what, how much, in what unit, over what window."""
+    """One measured value a rule relied on: what, how much, in what unit, over what window.
+
+    `window` states the span actually observed ("6 min observed (7 d needed)", "30 d",
+    "snapshot"), never a span that was only assumed."""
 
     name: str
     value: float | int | str
@@ -40,6 +54,17 @@ class Recommendation:
     confidence: float
     change: str  # the exact command (kafka-configs / kafka-topics / ...) or client setting
     whatif: tuple[Change, ...] = field(default=())  # reproduces the saving in the what-if engine
+    category: Category = "saving"
+    severity: Severity | None = None  # risk findings only
+    monthly_cost: Money | None = None  # what the change adds to the bill, where it adds
+    capacity_freed: dict[str, float] | None = None  # disk_bytes, brokers (negative: needed)
+    target_cost: Money | None = None  # the target's monthly cost today
+    # Alternatives for one target share a group (retention vs tiering of a topic): a plan
+    # takes at most one of them.
+    alternative_group: str | None = None
+    provisional: bool = False  # rests on less history than the rule needs
+    observed_days: float | None = None
+    needed_days: float | None = None
 
     @property
     def id(self) -> str:
@@ -57,16 +82,29 @@ class Recommendation:
         key = json.dumps([(e.name, coarse(e.value)) for e in self.evidence])
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
+    @property
+    def conflict_key(self) -> str:
+        """Recommendations with the same key are alternatives: take one."""
+        return self.alternative_group or f"{self.cluster}/{self.kind}/{self.target}"
+
     def to_dict(self) -> dict[str, Any]:
+        currency, period = self.monthly_savings.currency, self.monthly_savings.period
         return {
             "id": self.id, "cluster": self.cluster, "kind": self.kind,
+            "category": self.category, "severity": self.severity,
             "target_type": self.target_type, "target": self.target, "owner": self.owner,
             "title": self.title,
             "evidence": [{"name": e.name, "value": e.value, "unit": e.unit, "window": e.window}
                          for e in self.evidence],
             "current": self.current, "proposed": self.proposed,
             "monthly_savings": str(self.monthly_savings.rounded()),
-            "currency": self.monthly_savings.currency, "period": self.monthly_savings.period,
+            "monthly_cost": str(self.monthly_cost.rounded()) if self.monthly_cost else None,
+            "target_monthly_cost": str(self.target_cost.rounded()) if self.target_cost
+            else None,
+            "currency": currency, "period": period,
+            "capacity_freed": self.capacity_freed,
             "risk": self.risk, "confidence": round(self.confidence, 2), "change": self.change,
+            "provisional": self.provisional, "observed_days": self.observed_days,
+            "needed_days": self.needed_days, "alternative_group": self.alternative_group,
             "whatif": [change.model_dump(exclude_none=True) for change in self.whatif],
         }

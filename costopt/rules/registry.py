@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from costopt.model import ClusterModel
 from costopt.rules.base import BaseRule, History
 from costopt.rules.capacity import BrokerSizingRule, RackAwareFetchRule
 from costopt.rules.compression import CompressionRule
@@ -15,7 +16,6 @@ from costopt.rules.recommendation import Recommendation
 from costopt.rules.replication import ReplicationRule
 from costopt.rules.retention import RetentionRule
 from costopt.rules.tiered import TieredStorageRule
-from costopt.whatif.engine import ClusterModel
 
 RULES: tuple[BaseRule, ...] = (
     IdleTopicRule(),

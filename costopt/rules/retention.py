@@ -8,13 +8,19 @@ retention does not bound a compacted log.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.rules.base import BaseRule, History, kafka_configs_command, topic_change_savings
+from costopt.model import ClusterModel
+from costopt.rules.base import (
+    BaseRule,
+    History,
+    kafka_configs_command,
+    topic_change,
+    worth_recommending,
+)
+from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.whatif.changes import Change, Selector
-from costopt.whatif.engine import ClusterModel
 
 HOUR_MS = 3_600_000
 
@@ -32,6 +38,11 @@ def live_max_lag_seconds(model: ClusterModel) -> dict[str, float]:
     return lags
 
 
+def storage_alternatives(model: ClusterModel, topic: str) -> str:
+    """Retention and tiering both answer "this topic keeps too much on the brokers"."""
+    return f"{model.cluster}/{topic}/storage"
+
+
 class RetentionRule(BaseRule):
     name = "retention"
     defaults: ClassVar[dict[str, Any]] = {
@@ -40,15 +51,13 @@ class RetentionRule(BaseRule):
         "min_reduction": 0.5,  # fire only when the proposal keeps at most half
         "min_window_days": 7,  # a weekly batch reader must have had its chance to show up
         "min_monthly_savings": 1.0,
+        "min_disk_freed_gib": 1.0,
     }
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
-        config = self.settings(settings)
-        model = snapshot
+    def candidates(self, model: ClusterModel, history: History,
+                   config: Mapping[str, Any]) -> Iterable[Candidate]:
         lags = live_max_lag_seconds(model)
         floor_ms = int(config["floor_hours"] * HOUR_MS)
-        proposals: dict[str, tuple[int, float]] = {}
         for topic in model.snapshot.topics:
             if topic.is_internal or topic.cleanup_policy == "compact" or topic.retention_ms < 0:
                 continue
@@ -57,35 +66,34 @@ class RetentionRule(BaseRule):
             needed_ms = lags[topic.name] * 1000 * (1 + config["margin"])
             proposed = max(floor_ms, math.ceil(needed_ms / HOUR_MS) * HOUR_MS)
             if proposed <= topic.retention_ms * (1 - config["min_reduction"]):
-                proposals[topic.name] = (proposed, lags[topic.name])
-        changes = {name: Change(selector=Selector(topic=name), retention_ms=ms)
-                   for name, (ms, _) in proposals.items()}
-        savings = topic_change_savings(model, changes)
+                yield Candidate(topic.name,
+                                (topic_change(model, topic.name, retention_ms=proposed),),
+                                {"proposed": proposed, "lag": lags[topic.name]})
+
+    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
+        if not worth_recommending(pricing, config):
+            return None
+        name, proposed, lag = candidate.target, candidate.facts["proposed"], \
+            candidate.facts["lag"]
+        topic = model.snapshot.topic(name)
         window_ok = history.window_days >= config["min_window_days"]
-        out = []
-        for name, (proposed, lag) in proposals.items():
-            saving = savings[name]
-            if saving.amount < config["min_monthly_savings"]:
-                continue
-            topic = model.snapshot.topic(name)
-            out.append(self.topic_recommendation(
-                model, name,
-                title=f"Keep {name} for {proposed / HOUR_MS:.0f} h instead of "
-                      f"{topic.retention_ms / HOUR_MS:.0f} h",
-                evidence=(
-                    Evidence("max_consumer_lag", round(lag, 1), "seconds",
-                             f"{history.window_days:.0f} days"),
-                    Evidence("retention_ms", topic.retention_ms, "ms"),
-                    Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
-                    Evidence("bytes_in_per_second", round(topic.bytes_in_per_second, 1),
-                             "bytes/s", "24 hours"),
-                ),
-                current={"retention.ms": topic.retention_ms},
-                proposed={"retention.ms": proposed},
-                monthly_savings=saving,
-                risk="low" if proposed >= 2 * lag * 1000 else "medium",
-                confidence=0.9 if window_ok else 0.5,
-                change=kafka_configs_command(model, name, {"retention.ms": proposed}),
-                whatif=(changes[name],),
-            ))
-        return out
+        return self.topic_recommendation(
+            model, candidate, pricing,
+            title=f"Keep {name} for {proposed / HOUR_MS:.0f} h instead of "
+                  f"{topic.retention_ms / HOUR_MS:.0f} h",
+            evidence=(
+                Evidence("max_consumer_lag", round(lag, 1), "seconds",
+                         f"{history.window_days:.0f} days"),
+                Evidence("retention_ms", topic.retention_ms, "ms"),
+                Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
+                Evidence("bytes_in_per_second", round(topic.bytes_in_per_second, 1),
+                         "bytes/s", "24 hours"),
+            ),
+            current={"retention.ms": topic.retention_ms},
+            proposed={"retention.ms": proposed},
+            risk="low" if proposed >= 2 * lag * 1000 else "medium",
+            confidence=0.9 if window_ok else 0.5,
+            change=kafka_configs_command(model, name, {"retention.ms": proposed}),
+            alternative_group=storage_alternatives(model, name),
+        )

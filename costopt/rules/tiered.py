@@ -1,17 +1,32 @@
 """Tiered storage (KIP-405): long retention with old data rarely read moves to object storage,
 keeping only the recent part on broker disks. Not for compacted topics; cannot be turned off
-once enabled on a topic, hence medium risk."""
+once enabled on a topic, hence medium risk.
+
+On provisioned disks tiering costs object storage now and frees disk: the money comes only
+when the disks or brokers are resized, which the savings plan does after it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.rules.base import BaseRule, History, kafka_configs_command, topic_change_savings
+from costopt.model import ClusterModel
+from costopt.rules.base import (
+    BaseRule,
+    History,
+    kafka_configs_command,
+    topic_change,
+    worth_recommending,
+)
+from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.rules.retention import HOUR_MS, RetentionRule, live_max_lag_seconds
-from costopt.whatif.changes import Change, Selector
-from costopt.whatif.engine import ClusterModel
+from costopt.rules.retention import (
+    HOUR_MS,
+    RetentionRule,
+    live_max_lag_seconds,
+    storage_alternatives,
+)
 
 
 class TieredStorageRule(BaseRule):
@@ -20,18 +35,16 @@ class TieredStorageRule(BaseRule):
         "min_retention_days": 7,
         "local_retention_hours": 24,
         "min_monthly_savings": 5.0,
+        "min_disk_freed_gib": 50.0,
     }
 
-    def evaluate(self, snapshot: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
-        config = self.settings(settings)
-        model = snapshot
+    def candidates(self, model: ClusterModel, history: History,
+                   config: Mapping[str, Any]) -> Iterable[Candidate]:
         catalog = model.catalog
         if catalog.object_storage_per_gb_month <= 0 or catalog.storage_billing == "used":
-            return []
+            return
         lags = live_max_lag_seconds(model)
         local_ms = int(config["local_retention_hours"] * HOUR_MS)
-        candidates: dict[str, int] = {}
         for topic in model.snapshot.topics:
             if (topic.is_internal or topic.is_compacted or topic.remote_storage_enable
                     or topic.retention_ms < config["min_retention_days"] * 86_400_000):
@@ -42,29 +55,28 @@ class TieredStorageRule(BaseRule):
             if needed_ms <= topic.retention_ms * (1 - RetentionRule.defaults["min_reduction"]):
                 continue
             if local_ms < topic.retention_ms / 2:
-                candidates[topic.name] = local_ms
-        changes = {name: Change(selector=Selector(topic=name), tiered_storage=True,
-                                local_retention_ms=local)
-                   for name, local in candidates.items()}
-        savings = topic_change_savings(model, changes)
-        out = []
-        for name, local in candidates.items():
-            if savings[name].amount < config["min_monthly_savings"]:
-                continue
-            topic = model.snapshot.topic(name)
-            out.append(self.topic_recommendation(
-                model, name,
-                title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
-                      "object storage",
-                evidence=(Evidence("retention_ms", topic.retention_ms, "ms"),
-                          Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
-                          Evidence("max_consumer_lag", round(lags.get(name, 0.0), 1), "seconds",
-                                   f"{history.window_days:.0f} days")),
-                current={"remote.storage.enable": False},
-                proposed={"remote.storage.enable": True, "local.retention.ms": local},
-                monthly_savings=savings[name], risk="medium", confidence=0.75,
-                change=kafka_configs_command(model, name, {"remote.storage.enable": "true",
-                                                           "local.retention.ms": local}),
-                whatif=(changes[name],),
-            ))
-        return out
+                yield Candidate(topic.name, (topic_change(
+                    model, topic.name, tiered_storage=True, local_retention_ms=local_ms),),
+                    {"local": local_ms, "lag": lags.get(topic.name, 0.0)})
+
+    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
+        if not worth_recommending(pricing, config):
+            return None
+        name, local = candidate.target, candidate.facts["local"]
+        topic = model.snapshot.topic(name)
+        return self.topic_recommendation(
+            model, candidate, pricing,
+            title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
+                  "object storage",
+            evidence=(Evidence("retention_ms", topic.retention_ms, "ms"),
+                      Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
+                      Evidence("max_consumer_lag", round(candidate.facts["lag"], 1), "seconds",
+                               f"{history.window_days:.0f} days")),
+            current={"remote.storage.enable": False},
+            proposed={"remote.storage.enable": True, "local.retention.ms": local},
+            risk="medium", confidence=0.75,
+            change=kafka_configs_command(model, name, {"remote.storage.enable": "true",
+                                                       "local.retention.ms": local}),
+            alternative_group=storage_alternatives(model, name),
+        )

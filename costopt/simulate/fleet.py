@@ -134,10 +134,12 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     base_bytes_in = rng.lognormal(mean=np.log(6_000), sigma=2.0, size=n)
     base_bytes_in = np.where(over_partitioned, np.minimum(base_bytes_in, 20_000), base_bytes_in)
     # Planted over-retention is material: at least ~5 GiB kept beyond need per replica.
-    base_bytes_in = np.where(over_retained, np.maximum(base_bytes_in, 3_000), base_bytes_in)
+    base_bytes_in = np.where(over_retained, np.maximum(base_bytes_in, 10_000), base_bytes_in)
     base_bytes_in = np.where(idle, 0.0, base_bytes_in)
     base_bytes_in = np.where(dlq, rng.lognormal(np.log(20), 1.0, size=n), base_bytes_in)
-    growth_per_day = rng.normal(0.004, 0.006, size=n)  # ~ +12% a month on average
+    # About +3% a month on average, ±9% a month between topics: a large, mature fleet (an
+    # assumption: compounding 12% a month for a quarter, as this once used, is hypergrowth).
+    growth_per_day = rng.normal(0.001, 0.003, size=n)
     payload_kind = rng.choice(PAYLOAD_KINDS, size=n, p=(0.6, 0.3, 0.1))
     raw_record_bytes = np.where(payload_kind == "json", rng.integers(300, 1500, size=n),
                                 np.where(payload_kind == "avro", rng.integers(120, 600, size=n),
@@ -190,7 +192,8 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
         [reader_profile == "streaming", reader_profile == "daily_batch"],
         [DAY_MS, 3 * DAY_MS], default=7 * DAY_MS).astype(np.int64)
     reader_profile = np.where(over_retained, "streaming", reader_profile)
-    retention_ms = np.where(over_retained, rng.choice([30, 60, 90], size=n) * DAY_MS,
+    # "Default retention everywhere": a week or more where every reader streams.
+    retention_ms = np.where(over_retained, rng.choice([7, 14, 30], size=n) * DAY_MS,
                             retention_ms)
     retention_ms = np.where(tiered, 90 * DAY_MS, retention_ms)
     reader_profile = np.where(tiered, "audit", reader_profile)
@@ -231,6 +234,11 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     topics["active_readers"] = (topics.set_index(["cluster", "topic"]).index.map(readers)
                                 .fillna(0).astype(np.int64).to_numpy())
     clusters, brokers = _size_clusters(rng, cluster_names, topics)
+    # Only fleets Kafka would accept: no more replicas than brokers, min.insync ≤ RF.
+    broker_count = topics["cluster"].map(clusters.set_index("cluster")["brokers"])
+    topics["replication_factor"] = np.minimum(topics["replication_factor"], broker_count)
+    topics["min_insync_replicas"] = np.minimum(topics["min_insync_replicas"],
+                                               topics["replication_factor"])
 
     planted = {
         "idle_topic": set(zip(topics.cluster[idle], topics.topic[idle], strict=True)),
@@ -322,13 +330,14 @@ def _size_clusters(rng: np.random.Generator, cluster_names: list[str],
                    topics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brokers per cluster, sized like an operator would: disk for retained bytes × RF at
     50–70% full, network headroom, at most 4,000 partition replicas per broker, a multiple of
-    three zones. One cluster in five is sized generously (a broker-sizing finding)."""
+    three zones. One cluster in five is sized generously, at 30–40% (a broker-sizing finding)."""
     retained = steady_state_log_size_bytes(topics) * topics["replication_factor"]
     cluster_rows, broker_rows = [], []
     for index, name in enumerate(cluster_names):
         mine = topics["cluster"] == name
         catalog, instance, disk, network = CLUSTER_SHAPES[index % len(CLUSTER_SHAPES)]
-        target_fill = rng.uniform(0.5, 0.7) if index % 5 else rng.uniform(0.15, 0.25)
+        # Sized "by rule of thumb" (cruise-control #1435): about twice what it needs.
+        target_fill = rng.uniform(0.5, 0.7) if index % 5 else rng.uniform(0.3, 0.4)
         stored = float(retained[mine].sum())
         throughput = float((topics.loc[mine, "base_bytes_in_per_second"]
                             * (topics.loc[mine, "replication_factor"]

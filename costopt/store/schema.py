@@ -135,6 +135,7 @@ recommendation_status = Table(
     Column("evidence_fingerprint", String(32), nullable=False),
     Column("monthly_savings", String(32), nullable=False),  # decimal text, as recommended
     Column("cost_before_micros", BigInteger),  # the target's monthly cost when accepted
+    Column("accepted_snapshot_id", BigInteger),  # its traffic prices the realized saving
     Column("recommendation", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

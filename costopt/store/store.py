@@ -180,6 +180,21 @@ class Store:
                 raise StoreError(f"no snapshot stored for cluster {cluster!r}")
             return _load(connection, row)
 
+    def snapshot(self, snapshot_id: int) -> StoredSnapshot:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.snapshots).where(
+                schema.snapshots.c.id == snapshot_id)).mappings().first()
+            if row is None:
+                raise StoreError(f"no snapshot with id {snapshot_id}")
+            return _load(connection, row)
+
+    def latest_snapshot_id(self, cluster: str) -> int | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(schema.snapshots.c.id).where(schema.snapshots.c.cluster == cluster)
+                .order_by(schema.snapshots.c.taken_at.desc()).limit(1)).scalar()
+        return None if value is None else int(value)
+
     def latest_snapshots(self) -> list[StoredSnapshot]:
         return [self.latest_snapshot(cluster) for cluster in self.clusters()]
 
@@ -427,7 +442,8 @@ class StatusStore:
 
     def set_status(self, recommendation: dict[str, Any], status: str, reason: str,
                    fingerprint: str, snoozed_until: datetime | None = None,
-                   cost_before_micros: int | None = None) -> None:
+                   cost_before_micros: int | None = None,
+                   snapshot_id: int | None = None) -> None:
         table = schema.recommendation_status
         with self.store.transaction() as connection:
             connection.execute(delete(table).where(table.c.id == recommendation["id"]))
@@ -437,7 +453,7 @@ class StatusStore:
                 reason=reason, snoozed_until=snoozed_until, evidence_fingerprint=fingerprint,
                 monthly_savings=recommendation["monthly_savings"],
                 cost_before_micros=cost_before_micros, recommendation=recommendation,
-                updated_at=datetime.now(UTC)))
+                accepted_snapshot_id=snapshot_id, updated_at=datetime.now(UTC)))
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         with self.store.engine.connect() as connection:

@@ -1,7 +1,14 @@
 """What-if changes: which topics (a selector) and what to set on them.
 
-Validation happens here, once, so every caller (API, CLI, rules) refuses the same bad input
-with the same message naming the field.
+Every recommendation states its change in these terms, so its saving can be reproduced by
+`POST /v1/whatif`. Validation happens here, once, so every caller (API, CLI, rules) refuses
+the same bad input with the same message naming the field.
+
+Changes come in three scopes:
+- topic changes (retention, codec, partitions, RF, tiering, growth, deleting the topic, one
+  shared read instead of many) act on the selected topics' rows;
+- group changes (`delete_group`) act on the topics the selected group reads;
+- cluster changes (`rack_aware_fetch`, brokers, disks, catalog) act on every selected cluster.
 """
 
 from __future__ import annotations
@@ -14,16 +21,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from costopt.compression import CODECS
 
 MAX_RETENTION_MS = 100 * 365 * 86_400_000  # a century; beyond that is a typo
+TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor",
+                "tiered_storage", "local_retention_ms", "growth_pct", "delete_topic",
+                "read_once")
+GROUP_FIELDS = ("delete_group",)
+CLUSTER_FIELDS = ("rack_aware_fetch", "broker_count", "broker_type", "broker_disk_bytes",
+                  "catalog")
+CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog")
 
 
 class Selector(BaseModel):
-    """All given fields must match. `pattern` is a regular expression over the topic name."""
+    """All given fields must match. `pattern` is a regular expression over the topic name;
+    `group` selects the topics that consumer group reads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     cluster: str | None = Field(None, min_length=1, max_length=255)
     topic: str | None = Field(None, min_length=1, max_length=512)
     pattern: str | None = Field(None, min_length=1, max_length=512)
     owner: str | None = Field(None, min_length=1, max_length=255)
+    group: str | None = Field(None, min_length=1, max_length=512)
     all: bool = Field(False, description="select every topic (must be explicit)")
 
     @field_validator("pattern")
@@ -38,10 +54,15 @@ class Selector(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Selector:
-        if not self.all and not any((self.cluster, self.topic, self.pattern, self.owner)):
-            raise ValueError("an empty selector matches nothing; give cluster, topic, pattern "
-                             "or owner, or set all: true")
+        if not self.all and not any((self.cluster, self.topic, self.pattern, self.owner,
+                                     self.group)):
+            raise ValueError("an empty selector matches nothing; give cluster, topic, pattern, "
+                             "owner or group, or set all: true")
         return self
+
+    @property
+    def selects_topics_only_by_cluster(self) -> bool:
+        return not any((self.topic, self.pattern, self.owner, self.group))
 
 
 class Change(BaseModel):
@@ -55,8 +76,19 @@ class Change(BaseModel):
     tiered_storage: bool | None = None
     local_retention_ms: int | None = Field(None, ge=60_000, le=MAX_RETENTION_MS)
     growth_pct: float | None = Field(None, gt=-100, le=100_000, allow_inf_nan=False)
+    delete_topic: bool | None = Field(
+        None, description="delete the selected topics: they stop using anything")
+    read_once: bool | None = Field(
+        None, description="the topics' consumer groups are served by one shared read (a "
+        "shared consumer or push proxy): bytes out fall to one read of bytes in")
+    delete_group: bool | None = Field(
+        None, description="delete the consumer group named by selector.group: its reads stop")
+    rack_aware_fetch: bool | None = Field(
+        None, description="consumers fetch from a replica in their own zone (KIP-392)")
     broker_count: int | None = Field(None, ge=1, le=10_000)
     broker_type: str | None = Field(None, min_length=1, max_length=128)
+    broker_disk_bytes: int | None = Field(
+        None, ge=1024**3, le=1024**5, description="disk (volume) size of every broker")
     catalog: str | None = Field(None, min_length=1, max_length=512)
 
     @field_validator("retention_ms")
@@ -69,16 +101,34 @@ class Change(BaseModel):
 
     @model_validator(mode="after")
     def _changes_something(self) -> Change:
-        fields = ("retention_ms", "compression", "partitions", "replication_factor",
-                  "tiered_storage", "local_retention_ms", "growth_pct", "broker_count",
-                  "broker_type", "catalog")
+        fields = (*TOPIC_FIELDS, *GROUP_FIELDS, *CLUSTER_FIELDS)
         if all(getattr(self, name) is None for name in fields):
             raise ValueError(f"a change must set at least one of: {', '.join(fields)}")
+        if self.delete_group and self.selector.group is None:
+            raise ValueError("delete_group needs selector.group naming the group")
+        if self.delete_topic is False or self.delete_group is False or self.read_once is False:
+            raise ValueError("delete_topic, delete_group and read_once can only be true")
+        scoped = [name for name in (*CLUSTER_FIELDS,) if getattr(self, name) is not None]
+        if scoped and not self.selector.selects_topics_only_by_cluster:
+            raise ValueError(f"{', '.join(scoped)} change a whole cluster: select it by "
+                             "cluster (or all: true), not by topic, pattern, owner or group")
         return self
 
     @property
-    def touches_brokers(self) -> bool:
-        return any(v is not None for v in (self.broker_count, self.broker_type, self.catalog))
+    def touches_capacity(self) -> bool:
+        return any(getattr(self, name) is not None for name in CAPACITY_FIELDS)
+
+    @property
+    def touches_cluster(self) -> bool:
+        """Changes the cluster's prices, zones' use or capacity, not only selected rows."""
+        return any(getattr(self, name) is not None for name in CLUSTER_FIELDS)
+
+    @property
+    def touches_topics(self) -> bool:
+        return any(getattr(self, name) is not None for name in (*TOPIC_FIELDS, *GROUP_FIELDS))
+
+    def applies_to(self, cluster: str) -> bool:
+        return self.selector.cluster in (None, cluster)
 
 
 assert set(CODECS) == {"none", "gzip", "snappy", "lz4", "zstd"}

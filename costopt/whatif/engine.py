@@ -1,82 +1,113 @@
 """The what-if engine: a list of changes → baseline vs projected monthly cost and capacity.
 
-One pass per cluster over its topic frame (vectorised), priced by the cost model's own
-`project`, so a what-if with no change equals the baseline exactly and a recommendation's
-saving is reproduced by the what-if of its change.
+One path for every change: per cluster, take the rows the changes touch (one row for a
+one-topic what-if, every row for a cluster-wide one), apply the changes to them, and price
+before and after with the cost model's own `topic_micros`. Capacity is not elastic: components
+paid for as capacity keep their bill unless a change resizes the cluster, so the bill moves by
+the metered delta of the touched rows plus any capacity change. A one-topic what-if on a
+50,000-topic fleet therefore costs one row's work, and a what-if with no change is the
+baseline exactly.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import cast
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from costopt.compression import CompressionEstimate
 from costopt.cost.allocation import (
     COMPONENTS,
-    IDLE,
-    UNALLOCATED,
-    AllocationSettings,
+    ClusterBasis,
     ClusterCost,
-    allocate,
-    bill_delta_by_component,
+    Columns,
+    capacity_freed,
+    local_stored_bytes,
     project,
-    projected_bill_micros,
-    topic_costs,
+    resized,
+    take,
+    topic_micros,
 )
-from costopt.cost.owners import OwnerAttribution
+from costopt.model import ClusterModel
 from costopt.money import Money
-from costopt.pricing.catalog import PriceCatalog
-from costopt.snapshot.model import Broker, ClusterSnapshot
-from costopt.whatif.apply import apply_change, select
+from costopt.pricing.catalog import CatalogError, PriceCatalog
+from costopt.snapshot.model import Broker
+from costopt.whatif.apply import ChangeContext, apply_change, select
 from costopt.whatif.changes import Change
 
 CatalogResolver = Callable[[str], PriceCatalog]
-MAX_GROWTH_EXPONENT = float(np.log(100.0))
-
-
-@dataclass
-class ClusterModel:
-    """A cluster as analyzed: snapshot, baseline cost, measured compression, growth."""
-
-    snapshot: ClusterSnapshot
-    catalog: PriceCatalog
-    cost: ClusterCost
-    estimates: dict[str, CompressionEstimate] = field(default_factory=dict)
-    growth_per_day: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self.cost.frame
-
-    def growth_array(self) -> np.ndarray:
-        """Growth rate per day of each topic, aligned with the frame (computed once)."""
-        cached = self.__dict__.get("_growth")
-        if cached is None:
-            cached = self.frame["topic"].map(self.growth_per_day).fillna(0.0).to_numpy(
-                dtype=float)
-            self.__dict__["_growth"] = cached
-        return np.asarray(cached)
-
-    def owner_of(self, topic: str) -> str:
-        owners = self.__dict__.get("_owners")
-        if owners is None:
-            owners = dict(zip(self.frame["topic"], self.frame["owner"], strict=True))
-            self.__dict__["_owners"] = owners
-        return str(owners.get(topic, "unowned"))
+MAX_GROWTH = 100.0
+MAX_GROWTH_EXPONENT = float(np.log(MAX_GROWTH))
+DISK_FILL_LIMIT = 0.85  # past this, Kafka operators add disk: the what-if warns
 
 
 @dataclass(frozen=True)
 class CapacityProjection:
+    """One cluster's capacity after the changes: now, and at the horizon with each topic's
+    measured growth. `disk_fill_projected` and `compute_utilisation_projected` are against the
+    capacity after any resize; freed capacity is against today's use (negative: needed)."""
+
     cluster: str
+    brokers: int
     disk_capacity_bytes: int
     disk_used_bytes_now: float
     disk_used_bytes_projected: float
+    disk_fill_projected: float
+    compute_utilisation_projected: float
     partition_replicas_per_broker_projected: float
-    brokers: int
+    disk_bytes_freed: float
+    brokers_freed: float
+
+
+@dataclass(frozen=True)
+class TopicDeltas:
+    """The changed topics' monthly cost before and after, as aligned arrays."""
+
+    cluster: np.ndarray
+    topic: np.ndarray
+    owner: np.ndarray
+    baseline_micros: np.ndarray
+    projected_micros: np.ndarray
+
+    @classmethod
+    def empty(cls) -> TopicDeltas:
+        nothing = np.array([], dtype=object)
+        return cls(nothing, nothing, nothing, np.array([], dtype=np.int64),
+                   np.array([], dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: Sequence[TopicDeltas]) -> TopicDeltas:
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("cluster", "topic", "owner", "baseline_micros",
+                                  "projected_micros")))
+
+    def __len__(self) -> int:
+        return len(self.topic)
+
+    @property
+    def delta_micros(self) -> np.ndarray:
+        return self.projected_micros - self.baseline_micros
+
+    def largest_first(self) -> np.ndarray:
+        """Row order by absolute delta, largest first (ties by cluster and topic)."""
+        return np.lexsort((self.topic.astype(str), self.cluster.astype(str),
+                           -np.abs(self.delta_micros)))
+
+    def to_frame(self) -> pd.DataFrame:
+        order = self.largest_first()
+        return pd.DataFrame({"cluster": self.cluster[order], "topic": self.topic[order],
+                             "owner": self.owner[order],
+                             "baseline_micros": self.baseline_micros[order],
+                             "projected_micros": self.projected_micros[order],
+                             "delta_micros": self.delta_micros[order]})
 
 
 @dataclass(frozen=True)
@@ -88,7 +119,8 @@ class WhatIfResult:
     projected_at_horizon: Money
     baseline_by_component: dict[str, Money]
     projected_by_component: dict[str, Money]
-    topics: pd.DataFrame  # changed topics: cluster, topic, owner, baseline/projected micros
+    projected_at_horizon_by_component: dict[str, Money]
+    topics: TopicDeltas
     capacity: list[CapacityProjection]
     warnings: list[str]
 
@@ -97,222 +129,263 @@ class WhatIfResult:
         return self.projected - self.baseline
 
 
-def _resized_snapshot(snapshot: ClusterSnapshot, count: int | None,
-                      instance_type: str | None) -> ClusterSnapshot:
-    old = snapshot.brokers
-    new_count = count or len(old)
-    scale = len(old) / new_count
-    template = old[0]
-    brokers = tuple(
-        Broker(broker_id=i + 1, rack=old[i % len(old)].rack,
-               instance_type=instance_type or template.instance_type,
-               disk_capacity_bytes=template.disk_capacity_bytes,
-               disk_used_bytes=(int(template.disk_used_bytes * scale)
-                                if template.disk_used_bytes is not None else None),
-               cpu_utilisation=(min(1.0, template.cpu_utilisation * scale)
-                                if template.cpu_utilisation is not None else None))
-        for i in range(new_count))
-    return replace(snapshot, brokers=brokers)
-
-
-def project_cluster(model: ClusterModel, changes: Sequence[Change],
-                    resolve_catalog: CatalogResolver | None = None,
-                    owners: OwnerAttribution | None = None,
-                    settings: AllocationSettings | None = None,
-                    ) -> tuple[ClusterCost, np.ndarray, list[str]]:
-    """The projected cost of one cluster, the mask of topics any change selected, warnings.
-
-    A cluster no change touches is its own baseline: nothing is recomputed for it, which is
-    what keeps a one-topic what-if on a 20,000-topic fleet in milliseconds.
-    """
-    frame = model.frame
-    relevant = [c for c in changes if c.selector.cluster in (None, model.snapshot.cluster)]
-    if not relevant:
-        return model.cost, np.zeros(len(frame), dtype=bool), []
-    touched = np.zeros(len(frame), dtype=bool)
-    basis = model.cost.basis
-    resized_compute_micros: int | None = None
-    resized_brokers = 0
-    warnings: list[str] = []
-    for change in relevant:
-        mask = select(frame, model.snapshot.cluster, change.selector)
-        touched |= mask
-        frame = apply_change(frame, mask, change, model.estimates)
-        if change.touches_brokers:
-            catalog = model.catalog
-            if change.catalog is not None:
-                if resolve_catalog is None:
-                    raise ValueError("a catalog change needs a catalog resolver")
-                catalog = resolve_catalog(change.catalog)
-            snapshot = _resized_snapshot(model.snapshot, change.broker_count, change.broker_type)
-            resized = allocate(snapshot, catalog, owners, settings)
-            resized_compute_micros = resized.bill_micros["compute"]
-            resized_brokers = len(snapshot.brokers)
-            # The load stays what it is: share it at the resized cluster's price.
-            basis = replace(resized.basis,
-                            compute_allocatable=model.cost.basis.compute_allocatable
-                            * _compute_price_ratio(model, snapshot, catalog))
-            touched |= True
-    if not touched.any() and basis is model.cost.basis:
-        return model.cost, touched, warnings
-    projected = project(model.cost, frame, basis)
-    if resized_compute_micros is not None:
-        projected = _with_compute_bill(projected, resized_compute_micros, resized_brokers,
-                                       model.snapshot.cluster, warnings)
-    return projected, touched, warnings
-
-
-def _compute_price_ratio(model: ClusterModel, snapshot: ClusterSnapshot,
-                         catalog: PriceCatalog) -> float:
-    old = sum(float(model.catalog.compute_price_per_hour(b.instance_type))
-              for b in model.snapshot.brokers) / max(len(model.snapshot.brokers), 1)
-    new = sum(float(catalog.compute_price_per_hour(b.instance_type))
-              for b in snapshot.brokers) / max(len(snapshot.brokers), 1)
-    return new / old if old else 1.0
-
-
-def _with_compute_bill(projected: ClusterCost, compute_bill_micros: int, brokers: int,
-                       cluster: str, warnings: list[str]) -> ClusterCost:
-    """After a broker change the compute bill is the new brokers' price: idle is the rest."""
-    rows = projected.rows.copy()
-    topics_compute = int(rows.loc[~rows["topic"].isin([IDLE, UNALLOCATED]),
-                                  "compute_micros"].sum())
-    idle_compute = compute_bill_micros - topics_compute
-    if idle_compute < 0:
-        warnings.append(
-            f"{cluster}: {brokers} brokers cost less than the compute the current load needs "
-            "at today's utilisation: expect saturation")
-    rows.loc[rows["topic"] == IDLE, "compute_micros"] = idle_compute
-    rows.loc[rows["topic"] == UNALLOCATED, "compute_micros"] = 0
-    micro_columns = [f"{c}_micros" for c in COMPONENTS]
-    rows["monthly_cost_micros"] = rows[micro_columns].sum(axis=1)
-    bill = {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
-    return replace(projected, rows=rows, bill_micros=bill)
-
-
-def _growth(model: ClusterModel, horizon_days: int) -> tuple[np.ndarray, list[str]]:
-    """Each topic's growth factor over the horizon. Compounding a measured rate for years is
-    not a forecast: growth is capped at 100×."""
-    exponent = model.growth_array() * horizon_days
-    warnings = []
-    if (exponent > MAX_GROWTH_EXPONENT).any():
-        warnings.append(f"{model.snapshot.cluster}: growth of some topics capped at 100× over "
-                        f"{horizon_days} days")
-    return np.exp(np.minimum(exponent, MAX_GROWTH_EXPONENT)), warnings
-
-
-def _grown(frame: pd.DataFrame, growth: np.ndarray) -> pd.DataFrame:
-    grown = frame.copy()
-    for column in ("bytes_in_per_second", "bytes_out_per_second", "log_size_bytes",
-                   "remote_log_size_bytes"):
-        grown[column] = grown[column].to_numpy(dtype=float) * growth
-    return grown
-
-
-def _capacity(model: ClusterModel, frame: pd.DataFrame, growth: np.ndarray
-              ) -> CapacityProjection:
-    brokers = model.snapshot.brokers
-    capacity = sum(b.disk_capacity_bytes for b in brokers)
-    stored_now = float((model.frame["log_size_bytes"] * model.frame["replication_factor"]).sum())
-    stored_projected = float((frame["log_size_bytes"] * frame["replication_factor"]
-                              * growth).sum())
-    replicas = float((frame["partitions"] * frame["replication_factor"]).sum())
-    return CapacityProjection(model.snapshot.cluster, capacity, stored_now, stored_projected,
-                              replicas / max(len(brokers), 1), len(brokers))
-
-
 @dataclass(frozen=True)
-class _ClusterOutcome:
-    components: dict[str, int]  # projected bill per component
-    at_horizon: int
+class _Outcome:
+    components: dict[str, int]  # projected bill per component, now
+    at_horizon: dict[str, int]  # and at the horizon
     capacity: CapacityProjection
-    topics: pd.DataFrame | None
+    topics: TopicDeltas | None
     warnings: list[str]
 
 
-def _baseline_outcome(model: ClusterModel, horizon_days: int) -> _ClusterOutcome:
-    """The unchanged cluster at the horizon, computed once per horizon and kept."""
-    cache = model.__dict__.setdefault("_horizon", {})
-    if horizon_days not in cache:
-        growth, warnings = _growth(model, horizon_days)
-        at_horizon = (sum(model.cost.bill_micros.values()) if np.allclose(growth, 1.0)
-                      else projected_bill_micros(model.cost.basis, _grown(model.frame, growth)))
-        cache[horizon_days] = _ClusterOutcome(dict(model.cost.bill_micros), at_horizon,
-                                              _capacity(model, model.frame, growth), None,
-                                              warnings)
-    return cast(_ClusterOutcome, cache[horizon_days])
+class _Baselines:
+    """Per model, what every projection starts from: topic sums per component, and the same at
+    each horizon asked for (computed once and kept with the model's analysis)."""
+
+    def __init__(self, model: ClusterModel) -> None:
+        self.model = model
+        self._horizons: dict[int, tuple[dict[str, int], float, float, list[str]]] = {}
+
+    @cached_property
+    def topic_sums(self) -> dict[str, int]:
+        rows = self.model.cost.topic_rows()
+        return {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
+
+    @cached_property
+    def disk_overhead_bytes(self) -> float:
+        """Disk used beyond the topics' logs (indexes, unseen topics), held as it is."""
+        measured = [b.disk_used_bytes for b in self.model.snapshot.brokers
+                    if b.disk_used_bytes is not None]
+        stored = float(local_stored_bytes(self.model.columns).sum())
+        return max(float(sum(measured)) - stored, 0.0) if measured else 0.0
+
+    def growth(self, horizon_days: int) -> np.ndarray:
+        return np.exp(np.minimum(self.model.growth * horizon_days, MAX_GROWTH_EXPONENT))
+
+    def at_horizon(self, horizon_days: int) -> tuple[dict[str, int], float, float, list[str]]:
+        """Topic sums per component, disk bytes and compute used at the horizon, unchanged."""
+        if horizon_days not in self._horizons:
+            model = self.model
+            growth = self.growth(horizon_days)
+            grown = _grown(model.columns, growth)
+            micros = topic_micros(grown, model.cost.basis)
+            sums = {c: int(micros[c].sum()) for c in COMPONENTS}
+            disk = float(local_stored_bytes(grown).sum()) + self.disk_overhead_bytes
+            capped = model.growth * horizon_days > MAX_GROWTH_EXPONENT
+            warnings = []
+            if capped.any():
+                names = [str(n) for n in model.columns["topic"][capped]]
+                warnings.append(
+                    f"{model.cluster}: growth of {len(names)} topic(s) capped at "
+                    f"{MAX_GROWTH:.0f}× over {horizon_days} days: {', '.join(names[:5])}"
+                    + (" …" if len(names) > 5 else ""))
+            self._horizons[horizon_days] = (sums, disk, float(micros["compute"].sum()),
+                                            warnings)
+        return self._horizons[horizon_days]
 
 
-def _topic_rows(model: ClusterModel, index: np.ndarray, projected_micros: np.ndarray
-                ) -> pd.DataFrame:
-    before = model.cost.rows.iloc[index]
-    return pd.DataFrame({
-        "cluster": before["cluster"].to_numpy(), "topic": before["topic"].to_numpy(),
-        "owner": before["owner"].to_numpy(),
-        "baseline_micros": before["monthly_cost_micros"].to_numpy(),
-        "projected_micros": projected_micros})
+# Kept beside each (immutable) model for as long as it lives.
+_BASELINES: weakref.WeakKeyDictionary[ClusterModel, _Baselines] = weakref.WeakKeyDictionary()
+_BASELINES_LOCK = threading.Lock()
 
 
-def _marginal_outcome(model: ClusterModel, changes: Sequence[Change],
-                      horizon_days: int) -> _ClusterOutcome:
-    """Changes to topics only, priced on the rows they touch (the model is linear in each
-    topic's usage), so a one-topic what-if on a 20,000-topic fleet costs one row's work."""
-    baseline = _baseline_outcome(model, horizon_days)
-    frame = model.frame
-    masks = [select(frame, model.snapshot.cluster, change.selector) for change in changes]
-    touched = np.logical_or.reduce(masks) if masks else np.zeros(len(frame), dtype=bool)
-    if not touched.any():
-        return baseline
-    index = np.flatnonzero(touched)
-    before = frame.iloc[index].reset_index(drop=True)
-    after = before
-    for change, mask in zip(changes, masks, strict=True):
-        after = apply_change(after, mask[index], change, model.estimates)
-    basis = model.cost.basis
-    deltas = bill_delta_by_component(basis, before, after)
-    components = {c: model.cost.bill_micros[c] + int(deltas[c].sum()) for c in COMPONENTS}
-    growth_all, warnings = _growth(model, horizon_days)
+def _baselines(model: ClusterModel) -> _Baselines:
+    cached = _BASELINES.get(model)
+    if cached is None:
+        with _BASELINES_LOCK:
+            cached = _BASELINES.setdefault(model, _Baselines(model))
+    return cached
+
+
+def _grown(columns: Mapping[str, np.ndarray], growth: np.ndarray) -> Columns:
+    grown = dict(columns)
+    for name in ("bytes_in_per_second", "bytes_out_per_second", "log_size_bytes",
+                 "remote_log_size_bytes"):
+        grown[name] = np.asarray(columns[name], dtype=np.float64) * growth
+    return grown
+
+
+def rows_of(model: ClusterModel, change: Change) -> np.ndarray:
+    """Rows a topic change selects: a dictionary lookup for one named topic (the common case,
+    and what keeps a one-topic what-if at a millisecond), a scan otherwise."""
+    selector = change.selector
+    if selector.topic is not None and selector.pattern is None and selector.group is None:
+        row = model.index.get(selector.topic)
+        if row is None or (selector.owner is not None
+                           and model.columns["owner"][row] != selector.owner):
+            return np.array([], dtype=np.int64)
+        return np.array([row], dtype=np.int64)
+    mask = select(model.columns, model.cluster, selector, model.group_reads)
+    return np.flatnonzero(mask)
+
+
+def _resize(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasis,
+            change: Change, resolve_catalog: CatalogResolver | None
+            ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    catalog = basis.catalog
+    if change.catalog is not None:
+        if resolve_catalog is None:
+            raise ValueError("a catalog change needs a catalog resolver")
+        catalog = resolve_catalog(change.catalog)
+    template = brokers[0]
+    count = change.broker_count or len(brokers)
+    new = tuple(Broker(broker_id=i + 1, rack=brokers[i % len(brokers)].rack,
+                       instance_type=change.broker_type or brokers[i % len(brokers)].instance_type,
+                       disk_capacity_bytes=change.broker_disk_bytes
+                       or brokers[i % len(brokers)].disk_capacity_bytes,
+                       provisioned_throughput_mibps=template.provisioned_throughput_mibps)
+                for i in range(count))
+    try:
+        return new, resized(basis, new, catalog, brokers)
+    except CatalogError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def apply_cluster_change(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasis,
+                          change: Change, resolve_catalog: CatalogResolver | None
+                          ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    if change.rack_aware_fetch is not None:
+        basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
+                        else basis.client_cross_zone_share)
+    if change.touches_capacity:
+        brokers, basis = _resize(model, brokers, basis, change, resolve_catalog)
+    return brokers, basis
+
+
+def _check_feasible(model: ClusterModel, after: Mapping[str, np.ndarray], brokers: int) -> None:
+    """Kafka refuses a replica count above the broker count: so does the engine. (Topics the
+    snapshot already shows with more replicas than brokers are a data error, flagged by the
+    rules, not a reason to refuse every resize.)"""
+    placeable = (after["partitions"] > 0) & (
+        after["replication_factor"] <= len(model.snapshot.brokers))
+    largest = int(after["replication_factor"][placeable].max()) if placeable.any() else 0
+    if largest > brokers:
+        raise ValueError(f"cluster {model.cluster!r}: {brokers} broker(s) cannot hold topics "
+                         f"with replication factor {largest}")
+
+
+def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days: int,
+                    resolve_catalog: CatalogResolver | None = None) -> _Outcome:
+    """The projected bill and capacity of one cluster under `changes` (those that apply)."""
+    base = _baselines(model)
+    relevant = [c for c in changes if c.applies_to(model.cluster)]
+    cluster_wide = any(c.touches_cluster for c in relevant)
+    columns = model.columns
+    if cluster_wide:
+        index = np.arange(len(columns["topic"]))
+    elif relevant:
+        index = np.unique(np.concatenate([rows_of(model, c) for c in relevant]))
+    else:
+        index = np.array([], dtype=np.int64)
+    before = take(columns, index)
+    after: Columns = before
+    brokers, basis = model.snapshot.brokers, model.cost.basis
+    context = ChangeContext(model.estimates, model.group_reads)
+    for change in relevant:
+        if change.touches_topics:
+            mask = select(after, model.cluster, change.selector, model.group_reads)
+            after = apply_change(after, mask, change, context)
+        if change.touches_cluster:
+            brokers, basis = apply_cluster_change(model, brokers, basis, change,
+                                                   resolve_catalog)
+    if any(c.touches_capacity for c in relevant):
+        _check_feasible(model, after, len(brokers))
+    growth_all = base.growth(horizon_days)
     growth = growth_all[index]
-    horizon_delta = bill_delta_by_component(basis, _grown(before, growth),
-                                            _grown(after, growth))
-    at_horizon = baseline.at_horizon + int(sum(int(v.sum()) for v in horizon_delta.values()))
-    own = topic_costs(after, basis)
-    projected_rows = np.asarray(sum(np.rint(own[c] * 1_000_000) for c in COMPONENTS),
-                                dtype=np.int64)
-    stored = (after["log_size_bytes"] * after["replication_factor"]
-              - before["log_size_bytes"] * before["replication_factor"]).to_numpy() * growth
-    replicas = float((after["partitions"] * after["replication_factor"]).sum()
-                     - (before["partitions"] * before["replication_factor"]).sum())
-    capacity = replace(baseline.capacity,
-                       disk_used_bytes_projected=baseline.capacity.disk_used_bytes_projected
-                       + float(stored.sum()),
-                       partition_replicas_per_broker_projected=(
-                           baseline.capacity.partition_replicas_per_broker_projected
-                           + replicas / max(baseline.capacity.brokers, 1)))
-    return _ClusterOutcome(components, at_horizon, capacity,
-                           _topic_rows(model, index, projected_rows), warnings)
+    sums_h, disk_h, compute_h, warnings = base.at_horizon(horizon_days)
+    warnings = list(warnings)
+    micros_before = topic_micros(before, model.cost.basis)
+    micros_after = topic_micros(after, basis)
+    grown_before, grown_after = _grown(before, growth), _grown(after, growth)
+    micros_before_h = topic_micros(grown_before, model.cost.basis)
+    micros_after_h = topic_micros(grown_after, basis)
+    components, at_horizon = {}, {}
+    for c in COMPONENTS:
+        if c in basis.capacity_bill_micros:
+            components[c] = at_horizon[c] = basis.capacity_bill_micros[c]
+            continue
+        unallocated = basis.unallocated_micros.get(c, 0)
+        components[c] = (base.topic_sums[c] - int(micros_before[c].sum())
+                         + int(micros_after[c].sum()) + unallocated)
+        at_horizon[c] = (sums_h[c] - int(micros_before_h[c].sum())
+                         + int(micros_after_h[c].sum()) + unallocated)
+    disk_freed, brokers_freed = capacity_freed(model.cost.basis, before, after)
+    disk_projected = disk_h - float(local_stored_bytes(grown_before).sum()) + float(
+        local_stored_bytes(grown_after).sum())
+    compute_used = (compute_h - float(micros_before_h["compute"].sum())
+                    + float(micros_after_h["compute"].sum()))
+    compute_bill = basis.capacity_bill_micros.get("compute", 0)
+    replicas = float((columns["partitions"] * columns["replication_factor"]).sum()
+                     - (before["partitions"] * before["replication_factor"]).sum()
+                     + (after["partitions"] * after["replication_factor"]).sum())
+    capacity = CapacityProjection(
+        cluster=model.cluster, brokers=len(brokers),
+        disk_capacity_bytes=basis.disk_capacity_bytes,
+        disk_used_bytes_now=float(local_stored_bytes(columns).sum()) + base.disk_overhead_bytes,
+        disk_used_bytes_projected=disk_projected,
+        disk_fill_projected=disk_projected / basis.disk_capacity_bytes
+        if basis.disk_capacity_bytes else 0.0,
+        compute_utilisation_projected=compute_used / compute_bill if compute_bill else 0.0,
+        partition_replicas_per_broker_projected=replicas / max(len(brokers), 1),
+        disk_bytes_freed=float(disk_freed.sum()), brokers_freed=float(brokers_freed.sum()))
+    warnings += _capacity_warnings(capacity, horizon_days)
+    topics = None
+    if len(index):
+        own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
+        rows = model.cost.rows
+        baseline_rows = rows["monthly_cost_micros"].to_numpy()[index]
+        changed = (own_after != baseline_rows) | (not cluster_wide)
+        topics = TopicDeltas(np.full(int(changed.sum()), model.cluster, dtype=object),
+                             before["topic"][changed], before["owner"][changed],
+                             baseline_rows[changed], own_after[changed])
+    return _Outcome(components, at_horizon, capacity, topics, warnings)
 
 
-def _full_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days: int,
-                  resolve_catalog: CatalogResolver | None, owners: OwnerAttribution | None,
-                  settings: AllocationSettings | None) -> _ClusterOutcome:
-    """Changes that resize brokers or reprice the cluster: a full projection."""
-    projected, touched, warnings = project_cluster(model, changes, resolve_catalog, owners,
-                                                   settings)
-    growth, growth_warnings = _growth(model, horizon_days)
-    at_horizon = (sum(projected.bill_micros.values()) if np.allclose(growth, 1.0)
-                  else projected_bill_micros(projected.basis, _grown(projected.frame, growth)))
-    index = np.flatnonzero(touched)
-    topics = _topic_rows(model, index, projected.rows["monthly_cost_micros"].to_numpy()[index])
-    return _ClusterOutcome(dict(projected.bill_micros), at_horizon,
-                           _capacity(model, projected.frame, growth), topics,
-                           warnings + growth_warnings)
+def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
+                      basis_before: ClusterBasis, basis_after: ClusterBasis) -> int:
+    """How the cluster's bill moves when the rows `before` become `after` (the other rows
+    unchanged) and its basis moves with them: metered cost of the rows, plus capacity."""
+    def bill_part(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
+        micros = topic_micros(columns, basis)
+        return (sum(int(micros[c].sum()) for c in basis.metered_components)
+                + sum(basis.capacity_bill_micros.values()))
+    return bill_part(after, basis_after) - bill_part(before, basis_before)
+
+
+def _capacity_warnings(capacity: CapacityProjection, horizon_days: int) -> list[str]:
+    out = []
+    if capacity.disk_fill_projected > DISK_FILL_LIMIT:
+        out.append(f"{capacity.cluster}: disk at {horizon_days} days would be "
+                   f"{capacity.disk_fill_projected:.0%} of {capacity.brokers} brokers' disks "
+                   f"(limit {DISK_FILL_LIMIT:.0%}): add disk or brokers")
+    if capacity.compute_utilisation_projected > 1.0:
+        out.append(f"{capacity.cluster}: the load at {horizon_days} days needs "
+                   f"{capacity.compute_utilisation_projected:.0%} of {capacity.brokers} "
+                   "brokers: expect saturation")
+    return out
+
+
+def project_cluster(model: ClusterModel, changes: Sequence[Change],
+                    resolve_catalog: CatalogResolver | None = None) -> ClusterCost:
+    """The whole cluster's cost rows after `changes`, every row recomputed: the reference the
+    record path is checked against, and what a full cost table after a change shows."""
+    relevant = [c for c in changes if c.applies_to(model.cluster)]
+    after: Columns = dict(model.columns)
+    brokers, basis = model.snapshot.brokers, model.cost.basis
+    context = ChangeContext(model.estimates, model.group_reads)
+    for change in relevant:
+        if change.touches_topics:
+            mask = select(after, model.cluster, change.selector, model.group_reads)
+            after = apply_change(after, mask, change, context)
+        if change.touches_cluster:
+            brokers, basis = apply_cluster_change(model, brokers, basis, change,
+                                                   resolve_catalog)
+    return project(model.cost, after, basis)
 
 
 def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
                horizon_days: int = 90, resolve_catalog: CatalogResolver | None = None,
-               owners: OwnerAttribution | None = None,
-               settings: AllocationSettings | None = None) -> WhatIfResult:
+               ) -> WhatIfResult:
     if not 1 <= horizon_days <= 3650:
         raise ValueError("horizon_days must be between 1 and 3650")
     for change in changes:
@@ -322,41 +395,33 @@ def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies: {sorted(currencies)}")
     currency = currencies.pop() if currencies else "USD"
-    base_components = dict.fromkeys(COMPONENTS, 0)
-    proj_components = dict.fromkeys(COMPONENTS, 0)
-    horizon_total = 0
-    topic_frames, capacity, warnings = [], [], []
-    for name, model in models.items():
-        relevant = [c for c in changes if c.selector.cluster in (None, name)]
-        if not relevant:
-            outcome = _baseline_outcome(model, horizon_days)
-        elif any(c.touches_brokers for c in relevant):
-            outcome = _full_outcome(model, relevant, horizon_days, resolve_catalog, owners,
-                                    settings)
-        else:
-            outcome = _marginal_outcome(model, relevant, horizon_days)
+    base = dict.fromkeys(COMPONENTS, 0)
+    now = dict.fromkeys(COMPONENTS, 0)
+    horizon = dict.fromkeys(COMPONENTS, 0)
+    topic_parts: list[TopicDeltas] = []
+    capacity, warnings = [], []
+    for model in models.values():
+        outcome = cluster_outcome(model, changes, horizon_days, resolve_catalog)
         for component in COMPONENTS:
-            base_components[component] += model.cost.bill_micros[component]
-            proj_components[component] += outcome.components[component]
-        horizon_total += outcome.at_horizon
+            base[component] += model.cost.bill_micros[component]
+            now[component] += outcome.components[component]
+            horizon[component] += outcome.at_horizon[component]
         capacity.append(outcome.capacity)
         warnings += outcome.warnings
-        if outcome.topics is not None and not outcome.topics.empty:
-            topic_frames.append(outcome.topics)
-    topics = (pd.concat(topic_frames, ignore_index=True) if topic_frames else pd.DataFrame(
-        columns=["cluster", "topic", "owner", "baseline_micros", "projected_micros"]))
-    topics["delta_micros"] = topics["projected_micros"] - topics["baseline_micros"]
-    if changes and topics.empty:
+        if outcome.topics is not None and len(outcome.topics):
+            topic_parts.append(outcome.topics)
+    topics = TopicDeltas.concat(topic_parts)
+    if changes and not len(topics) and not any(c.touches_cluster for c in changes):
         warnings.append("no topic matched any selector")
-    base_total, proj_total = sum(base_components.values()), sum(proj_components.values())
+
+    def money(micros: Mapping[str, int]) -> dict[str, Money]:
+        return {c: Money.from_micros(v, currency) for c, v in micros.items()}
+
     return WhatIfResult(
         currency=currency, horizon_days=horizon_days,
-        baseline=Money.from_micros(base_total, currency),
-        projected=Money.from_micros(proj_total, currency),
-        projected_at_horizon=Money.from_micros(horizon_total, currency),
-        baseline_by_component={c: Money.from_micros(v, currency)
-                               for c, v in base_components.items()},
-        projected_by_component={c: Money.from_micros(v, currency)
-                                for c, v in proj_components.items()},
-        topics=topics.sort_values("delta_micros", ignore_index=True),
-        capacity=capacity, warnings=warnings)
+        baseline=Money.from_micros(sum(base.values()), currency),
+        projected=Money.from_micros(sum(now.values()), currency),
+        projected_at_horizon=Money.from_micros(sum(horizon.values()), currency),
+        baseline_by_component=money(base), projected_by_component=money(now),
+        projected_at_horizon_by_component=money(horizon),
+        topics=topics, capacity=capacity, warnings=warnings)

@@ -191,7 +191,7 @@ def _check_reports(scene: Scene) -> int:
     for html in html_files:
         assert html.read_text().rstrip().endswith("</html>"), html
         json.loads(html.with_suffix(".json").read_text())
-        assert len(list(scene.reports.glob(html.stem + "-*.csv"))) == 3
+        assert len(list(scene.reports.glob(html.stem + "-*.csv"))) == 4
     for stray in scene.reports.glob("*") if scene.reports.exists() else []:
         assert stray.name.startswith("costopt-report-") or stray.name.endswith(".partial"), stray
     status = StatusStore(scene.store)

@@ -22,7 +22,7 @@ DAY_MS = 86_400_000
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def brokers(count: int = 3, disk_used_fraction: float = 0.5, cpu: float = 0.5) -> tuple[
+def brokers(count: int = 3, disk_used_fraction: float = 0.5, cpu: float = 0.3) -> tuple[
         Broker, ...]:
     return tuple(Broker(broker_id=i + 1, rack=f"az{i % 3 + 1}", instance_type="m5.2xlarge",
                         disk_capacity_bytes=4096 * GIB,
@@ -153,10 +153,19 @@ def uncompressed_fleet() -> ClusterAnalysis:
 
 
 def replication_fleet() -> ClusterAnalysis:
-    """RF 4 (policy 3), min.insync.replicas equal to RF, and min.insync 1 with RF 3."""
+    """RF 4 (policy 3) on 6 brokers, min.insync.replicas equal to RF, and min.insync 1 with
+    RF 3."""
     topics = (topic("ledger.v1", replication_factor=4, min_insync_replicas=2),
               topic("strict.v1", min_insync_replicas=3),
               topic("loose.v1", min_insync_replicas=1),
+              topic("fine.v1"))
+    return analyze(topics, tuple(reader(f"g-{t.name}", t.name) for t in topics),
+                   broker_set=brokers(6, disk_used_fraction=0.3))
+
+
+def impossible_replication_fleet() -> ClusterAnalysis:
+    """A snapshot Kafka would not accept: RF 4 on 3 brokers."""
+    topics = (topic("ledger.v1", replication_factor=4, min_insync_replicas=2),
               topic("fine.v1"))
     return analyze(topics, tuple(reader(f"g-{t.name}", t.name) for t in topics))
 
@@ -178,4 +187,5 @@ def fan_out_fleet(rack_aware: bool = False) -> ClusterAnalysis:
 
 ALL_FIXTURES = (over_retained_fleet, weekly_batch_fleet, compacted_fleet,
                 abandoned_reader_fleet, idle_and_dlq_fleet, over_partitioned_fleet,
-                uncompressed_fleet, replication_fleet, oversized_cluster_fleet, fan_out_fleet)
+                uncompressed_fleet, replication_fleet, impossible_replication_fleet,
+                oversized_cluster_fleet, fan_out_fleet)

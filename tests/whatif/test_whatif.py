@@ -19,7 +19,7 @@ def test_no_change_equals_the_baseline_exactly() -> None:
     assert result.projected == result.baseline
     assert result.delta.amount == 0
     assert result.baseline.amount == Decimal(analysis.monthly_cost_micros()) / 10**6
-    assert result.topics.empty
+    assert len(result.topics) == 0
 
 
 def test_top_recommendation_is_reproduced_by_its_whatif() -> None:
@@ -38,21 +38,49 @@ def test_shorter_retention_and_zstd_on_one_topic_lower_its_cost() -> None:
     change = Change(selector=Selector(cluster=cost.cluster, topic=busiest["topic"]),
                     retention_ms=3 * 86_400_000, compression="zstd")
     result = run_whatif(analysis.models, [change])
-    [row] = result.topics.to_dict("records")
+    [row] = result.topics.to_frame().to_dict("records")
     assert row["topic"] == busiest["topic"]
     assert row["projected_micros"] < row["baseline_micros"]
     assert result.projected.amount < result.baseline.amount
 
 
-def test_growth_raises_cost_and_catalog_change_reprices() -> None:
+def test_growth_raises_metered_cost_and_capacity_use_but_not_the_capacity_bill() -> None:
     analysis = analyzed("small")
     grown = run_whatif(analysis.models, [Change(selector=Selector(all=True), growth_pct=50)])
     assert grown.projected.amount > grown.baseline.amount
-    cluster = next(name for name, m in analysis.models.items()
-                   if m.catalog.name == "aws-self-managed")
-    brokers = run_whatif(analysis.models, [Change(selector=Selector(cluster=cluster),
-                                                  broker_count=3)], resolve_catalog=resolve_catalog)
-    assert brokers.projected.amount < brokers.baseline.amount
+    for component in ("compute",):  # brokers are paid for as they are: no resize, no change
+        assert grown.projected_by_component[component] == grown.baseline_by_component[component]
+    for capacity in grown.capacity:
+        assert capacity.disk_used_bytes_projected > capacity.disk_used_bytes_now
+
+
+def test_broker_count_changes_the_bill_and_the_capacity_block() -> None:
+    analysis = analyzed("small")
+    cluster, model = next((name, m) for name, m in analysis.models.items()
+                          if m.catalog.name == "aws-self-managed"
+                          and len(m.snapshot.brokers) > 3)
+    before = len(model.snapshot.brokers)
+    fewer = max(t.replication_factor for t in model.snapshot.topics)
+    result = run_whatif(analysis.models, [Change(selector=Selector(cluster=cluster),
+                                                 broker_count=fewer)],
+                        resolve_catalog=resolve_catalog)
+    assert result.projected.amount < result.baseline.amount
+    [capacity] = [c for c in result.capacity if c.cluster == cluster]
+    assert capacity.brokers == fewer < before
+    assert capacity.disk_capacity_bytes == fewer * model.snapshot.brokers[0].disk_capacity_bytes
+    assert capacity.disk_fill_projected == pytest.approx(
+        capacity.disk_used_bytes_projected / capacity.disk_capacity_bytes)
+
+
+def test_too_few_brokers_for_the_replication_factor_is_refused_and_overfull_disks_warn() -> None:
+    analysis = analyzed("small")
+    cluster = next(iter(analysis.models))
+    with pytest.raises(ValueError, match="cannot hold topics with replication factor"):
+        run_whatif(analysis.models, [Change(selector=Selector(cluster=cluster),
+                                            broker_count=1)])
+    tiny_disks = run_whatif(analysis.models, [Change(selector=Selector(cluster=cluster),
+                                                     broker_disk_bytes=2 * 1024**3)])
+    assert any("disk at 90 days" in w and "limit 85%" in w for w in tiny_disks.warnings)
 
 
 @pytest.mark.parametrize("payload,field", [

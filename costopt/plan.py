@@ -1,0 +1,285 @@
+"""The savings plan: the open recommendations that can be applied together, in order, each
+priced on the fleet as changed by those before it.
+
+Standalone savings do not add up: two changes to one topic compose (compression after a
+retention cut saves less), two alternatives for one target exclude each other (retention or
+tiering), and the capacity a topic change frees becomes money only when a capacity change
+resizes the cluster. So "savings available" is not a sum of recommendations but this plan's
+total, which equals one what-if of all its changes together, to the micro-unit (tested).
+
+How it is built, per cluster (clusters do not affect each other):
+1. Candidates: open savings with what-if changes, except broker sizing. Each is valued at its
+   saving plus what the capacity it frees is worth if resized, per unit of risk
+   (low 1, medium 2, high 4), largest first.
+2. Greedy: take each candidate unless an alternative for its target (same `conflict_key`) or
+   a deletion of its topic was taken; price it marginally on the cluster as changed so far;
+   keep it if it saves money, or frees capacity worth more than it costs.
+3. Capacity last: size the cluster for its topics as changed (`rules/sizing.py`) and resize
+   where that saves money, unless someone dismissed, snoozed or accepted that cluster's
+   broker sizing.
+4. Steps that cost money for capacity are kept only if the cluster's plan is worth more with
+   them than without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take
+from costopt.decisions import Decisions
+from costopt.model import ClusterModel
+from costopt.money import MICROS_PER_UNIT, Money
+from costopt.rules.base import History
+from costopt.rules.capacity import BrokerSizingRule, sizing_change
+from costopt.rules.pricing import Pricing
+from costopt.rules.recommendation import Recommendation
+from costopt.rules.sizing import DEFAULTS as SIZING_DEFAULTS
+from costopt.rules.sizing import size_cluster
+from costopt.whatif.apply import ChangeContext, apply_change, select
+from costopt.whatif.changes import Change
+from costopt.whatif.engine import apply_cluster_change, bill_delta_micros, rows_of
+
+RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    number: int
+    recommendation: Recommendation
+    marginal_savings_micros: int  # on the fleet as changed by the steps before
+    cumulative_savings_micros: int
+    disk_bytes_freed: float
+    brokers_freed: float
+
+    def to_dict(self, currency: str) -> dict[str, Any]:
+        rec = self.recommendation
+        return {
+            "step": self.number, "id": rec.id, "kind": rec.kind, "cluster": rec.cluster,
+            "target": rec.target, "title": rec.title, "risk": rec.risk,
+            "marginal_savings": str(Money.from_micros(self.marginal_savings_micros,
+                                                      currency).rounded()),
+            "cumulative_savings": str(Money.from_micros(self.cumulative_savings_micros,
+                                                        currency).rounded()),
+            "standalone_savings": str(rec.monthly_savings.rounded()),
+            "currency": currency, "period": "month",
+            "capacity_freed": {"disk_bytes": round(self.disk_bytes_freed),
+                               "brokers": round(self.brokers_freed, 3)},
+            "change": rec.change,
+            "whatif": [c.model_dump(exclude_none=True) for c in rec.whatif],
+        }
+
+
+@dataclass(frozen=True)
+class SavingsPlan:
+    currency: str
+    bill_micros: int
+    steps: tuple[PlanStep, ...]
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def total_savings_micros(self) -> int:
+        return sum(step.marginal_savings_micros for step in self.steps)
+
+    @property
+    def total_savings(self) -> Money:
+        return Money.from_micros(self.total_savings_micros, self.currency)
+
+    @property
+    def share_of_bill(self) -> float:
+        return self.total_savings_micros / self.bill_micros if self.bill_micros else 0.0
+
+    def changes(self) -> list[Change]:
+        return [change for step in self.steps for change in step.recommendation.whatif]
+
+    def savings_by(self, attribute: str) -> dict[tuple[str, ...], int]:
+        """Plan savings (micros) by ("cluster", kind) or any recommendation attribute."""
+        out: dict[tuple[str, ...], int] = {}
+        for step in self.steps:
+            key = (step.recommendation.cluster, str(getattr(step.recommendation, attribute)))
+            out[key] = out.get(key, 0) + step.marginal_savings_micros
+        return out
+
+
+@dataclass(frozen=True)
+class _Step:
+    order: tuple[float, str]
+    recommendation: Recommendation
+    saving: int
+    disk: float
+    brokers: float
+
+
+@dataclass(frozen=True)
+class _Priced:
+    delta_micros: int
+    disk_bytes_freed: float
+    brokers_freed: float
+    index: np.ndarray
+    after: Columns
+    basis: Any
+    brokers: Any
+    deletes: bool
+
+
+@dataclass
+class _ClusterState:
+    """One cluster as the plan has changed it so far."""
+
+    model: ClusterModel
+    columns: Columns
+    basis: Any
+    brokers: Any
+    deleted: set[int] = field(default_factory=set)
+    taken: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, model: ClusterModel) -> _ClusterState:
+        return cls(model, {k: v.copy() for k, v in model.columns.items()}, model.cost.basis,
+                   model.snapshot.brokers)
+
+    def price(self, changes: Sequence[Change]) -> _Priced | None:
+        """What `changes` would do on the cluster as it is now (nothing is applied); None
+        where they touch a topic an earlier step deleted."""
+        model = self.model
+        if any(c.touches_cluster for c in changes):
+            index = np.arange(len(self.columns["topic"]))
+        else:
+            index = np.unique(np.concatenate([rows_of(model, c) for c in changes]))
+            if self.deleted.intersection(index.tolist()):
+                return None
+        before = take(self.columns, index)
+        after: Columns = before
+        basis, brokers = self.basis, self.brokers
+        context = ChangeContext(model.estimates, model.group_reads)
+        for change in changes:
+            if change.touches_topics:
+                mask = select(after, model.cluster, change.selector, model.group_reads)
+                after = apply_change(after, mask, change, context)
+            if change.touches_cluster:
+                brokers, basis = apply_cluster_change(model, brokers, basis, change, None)
+        disk, freed_brokers = capacity_freed(self.basis, before, after)
+        return _Priced(bill_delta_micros(before, after, self.basis, basis), float(disk.sum()),
+                       float(freed_brokers.sum()), index, after, basis, brokers,
+                       any(bool(c.delete_topic) for c in changes))
+
+    def commit(self, priced: _Priced) -> None:
+        for name, values in priced.after.items():
+            self.columns[name][priced.index] = values
+        self.basis, self.brokers = priced.basis, priced.brokers
+        if priced.deletes:
+            self.deleted.update(priced.index.tolist())
+
+
+def _capacity_value_micros(model: ClusterModel, rec: Recommendation) -> float:
+    """What the capacity a recommendation frees is worth once the cluster is resized: only to
+    order candidates, never shown as a saving."""
+    freed = rec.capacity_freed or {}
+    basis = model.cost.basis
+    value = 0.0
+    if "storage_local" in basis.capacity_bill_micros and basis.disk_capacity_bytes:
+        per_byte = basis.capacity_bill_micros["storage_local"] / basis.disk_capacity_bytes
+        value += max(float(freed.get("disk_bytes", 0.0)), 0.0) * per_byte
+    value += max(float(freed.get("brokers", 0.0)), 0.0) * basis.broker_month_price \
+        * MICROS_PER_UNIT
+    return value
+
+
+def _order_key(model: ClusterModel, rec: Recommendation) -> tuple[float, str]:
+    saving = int(rec.monthly_savings.amount * MICROS_PER_UNIT)
+    cost = int(rec.monthly_cost.amount * MICROS_PER_UNIT) if rec.monthly_cost else 0
+    value = saving - cost + _capacity_value_micros(model, rec)
+    return (-value / RISK_WEIGHT.get(rec.risk, 2.0), rec.id)
+
+
+def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
+                  history: History, sizing_settings: Mapping[str, Any], resize: bool,
+                  keep_costly: bool) -> tuple[list[_Step], dict[str, int]]:
+    state = _ClusterState.of(model)
+    steps: list[_Step] = []
+    skipped: dict[str, int] = {}
+
+    def skip(reason: str) -> None:
+        skipped[reason] = skipped.get(reason, 0) + 1
+
+    for rec in candidates:
+        if rec.conflict_key in state.taken:
+            skip("an alternative for the same target was taken")
+            continue
+        priced = state.price(rec.whatif)
+        if priced is None:
+            skip("its topic is deleted by an earlier step")
+            continue
+        frees = priced.disk_bytes_freed > 0 or priced.brokers_freed > 0
+        worth_capacity = frees and _capacity_value_micros(model, rec) > max(
+            priced.delta_micros, 0)
+        if priced.delta_micros < 0 or (priced.delta_micros == 0 and frees) or (
+                keep_costly and worth_capacity):
+            state.commit(priced)
+            state.taken.add(rec.conflict_key)
+            steps.append(_Step(_order_key(model, rec), rec, -priced.delta_micros,
+                               priced.disk_bytes_freed, priced.brokers_freed))
+        else:
+            skip("saves nothing on the fleet as changed by earlier steps")
+    if resize:
+        config = {**SIZING_DEFAULTS, **sizing_settings}
+        sizing = size_cluster(model, history, config, columns=state.columns)
+        if sizing.changed:
+            change = sizing_change(model, sizing)
+            priced = state.price([change])
+            if priced is not None and priced.delta_micros < 0:
+                state.commit(priced)
+                resize_rec = _capacity_recommendation(model, history, config, sizing, change,
+                                                      priced.delta_micros)
+                if resize_rec is not None:
+                    steps.append(_Step((float("inf"), resize_rec.id), resize_rec,
+                                       -priced.delta_micros, 0.0, 0.0))
+    return steps, skipped
+
+
+def _capacity_recommendation(model: ClusterModel, history: History,
+                             config: Mapping[str, Any], sizing: Any, change: Change,
+                             delta: int) -> Recommendation | None:
+    from costopt.rules.pricing import Candidate
+
+    return BrokerSizingRule().describe(model, history, config,
+                                       Candidate(model.cluster, (change,), {"sizing": sizing}),
+                                       Pricing(delta, 0.0, 0.0))
+
+
+def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, History],
+               recommendations: Sequence[Recommendation], decisions: Decisions | None = None,
+               rule_settings: Mapping[str, Mapping[str, Any]] | None = None,
+               currency: str = "USD") -> SavingsPlan:
+    decisions = decisions or Decisions()
+    decided = decisions.decide(recommendations)
+    open_recs = [d.recommendation for d in decided if d.status == "open"]
+    no_resize = {d.recommendation.cluster for d in decided
+                 if d.recommendation.kind == "broker_sizing" and d.status != "open"}
+    sizing_settings = dict((rule_settings or {}).get("broker_sizing", {}))
+    resize_enabled = sizing_settings.pop("enabled", True)
+    skipped: dict[str, int] = {}
+    merged: list[_Step] = []
+    for name, model in models.items():
+        candidates = sorted(
+            (r for r in open_recs if r.cluster == name and r.category == "saving" and r.whatif
+             and r.kind != "broker_sizing"), key=lambda r: _order_key(model, r))
+        history = histories.get(name, History.empty())
+        resize = bool(resize_enabled) and name not in no_resize
+        variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
+                                  keep_costly) for keep_costly in (False, True)]
+        best_steps, best_skipped = max(variants, key=lambda v: sum(s.saving for s in v[0]))
+        merged.extend(best_steps)
+        for reason, count in best_skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+    merged.sort(key=lambda step: step.order)
+    steps, cumulative = [], 0
+    for number, step in enumerate(merged, start=1):
+        cumulative += step.saving
+        steps.append(PlanStep(number, step.recommendation, step.saving, cumulative, step.disk,
+                              step.brokers))
+    bill = sum(sum(m.cost.bill_micros[c] for c in COMPONENTS) for m in models.values())
+    return SavingsPlan(currency, bill, tuple(steps), skipped)

@@ -1,0 +1,91 @@
+"""Price rule candidates through the what-if engine, many at once.
+
+Every candidate's saving is what `POST /v1/whatif` of its changes would say, to the micro-unit:
+one-topic candidates that make the same change are priced together, on their rows only, with
+the engine's own `apply_change` and `topic_micros` (so thousands of findings on a 50,000-topic
+cluster cost one small vectorised pass per kind of change); any other candidate (a group, a
+cluster, a resize) goes through `cluster_outcome` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from costopt.cost.allocation import COMPONENTS, capacity_freed, take, topic_micros
+from costopt.model import ClusterModel
+from costopt.whatif.apply import ChangeContext, apply_change
+from costopt.whatif.changes import Change
+from costopt.whatif.engine import cluster_outcome
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One finding a rule would recommend, before pricing: its target, the changes that
+    reproduce it, and whatever the rule needs to describe it."""
+
+    target: str
+    changes: tuple[Change, ...]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What a candidate's changes do to the bill (now) and to capacity."""
+
+    delta_micros: int  # bill after − bill before
+    disk_bytes_freed: float
+    brokers_freed: float
+
+    @property
+    def savings_micros(self) -> int:
+        return max(-self.delta_micros, 0)
+
+    @property
+    def cost_micros(self) -> int:
+        return max(self.delta_micros, 0)
+
+
+def _single_topic(candidate: Candidate) -> bool:
+    return bool(candidate.changes) and all(
+        c.touches_topics and not c.touches_cluster and c.selector.topic == candidate.target
+        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
+        for c in candidate.changes)
+
+
+def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]:
+    priced: list[Pricing | None] = [None] * len(candidates)
+    groups: dict[str, list[int]] = {}
+    for position, candidate in enumerate(candidates):
+        if _single_topic(candidate) and candidate.target in model.index:
+            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in candidate.changes)
+            groups.setdefault(key, []).append(position)
+        else:
+            priced[position] = _through_engine(model, candidate)
+    context = ChangeContext(model.estimates, model.group_reads)
+    basis = model.cost.basis
+    for positions in groups.values():
+        rows = np.array([model.index[candidates[p].target] for p in positions], dtype=np.int64)
+        before = take(model.columns, rows)
+        after = before
+        everything = np.ones(len(rows), dtype=bool)
+        for change in candidates[positions[0]].changes:
+            after = apply_change(after, everything, change, context)
+        micros_before, micros_after = topic_micros(before, basis), topic_micros(after, basis)
+        delta = np.zeros(len(rows), dtype=np.int64)
+        for component in COMPONENTS:
+            if component not in basis.capacity_bill_micros:
+                delta += micros_after[component] - micros_before[component]
+        disk, brokers = capacity_freed(basis, before, after)
+        for i, position in enumerate(positions):
+            priced[position] = Pricing(int(delta[i]), float(disk[i]), float(brokers[i]))
+    return [p for p in priced if p is not None]
+
+
+def _through_engine(model: ClusterModel, candidate: Candidate) -> Pricing:
+    outcome = cluster_outcome(model, candidate.changes, horizon_days=1)
+    delta = sum(outcome.components.values()) - model.cost.bill_total_micros
+    return Pricing(int(delta), outcome.capacity.disk_bytes_freed, outcome.capacity.brokers_freed)
