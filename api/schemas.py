@@ -108,7 +108,9 @@ class Evidence(BaseModel):
     name: str
     value: float | int | str
     unit: str
-    window: str
+    display: str | None = Field(None, description="the value in human units, e.g. `90 d`")
+    window: str = Field(description="the span observed, e.g. `30 d` or `6 min observed (7 d "
+                                    "needed)`")
 
 
 class Recommendation(BaseModel):
@@ -141,7 +143,7 @@ class Recommendation(BaseModel):
     target_monthly_cost: Money | None = None
     currency: str
     period: Literal["month"] = "month"
-    category: Literal["saving", "risk"] = "saving"
+    category: Literal["saving", "risk", "watch"] = "saving"
     severity: Literal["critical", "high", "medium", "low"] | None = None
     capacity_freed: dict[str, float] | None = Field(
         None, description="disk_bytes and brokers the change frees (negative: needs); money "

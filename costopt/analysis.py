@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,7 @@ from costopt.model import ClusterModel
 from costopt.plan import SavingsPlan, build_plan
 from costopt.pricing.catalog import PriceCatalog, resolve_catalog
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
+from costopt.rules.base import Skip
 from costopt.rules.recommendation import SEVERITY_ORDER
 from costopt.store import Store, StoredSnapshot
 
@@ -37,6 +38,7 @@ class ClusterAnalysis:
     recommendations: list[Recommendation]
     forecast: ClusterForecast
     snapshot_id: int | None = None
+    skipped: list[Skip] = field(default_factory=list)  # what rules left alone, and why
 
 
 PLANS_KEPT = 4
@@ -47,7 +49,7 @@ class FleetAnalysis:
     clusters: dict[str, ClusterAnalysis]
     currency: str
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    rule_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    rule_settings: Mapping[str, Any] = field(default_factory=dict)
     _plans: dict[Any, SavingsPlan] = field(default_factory=dict, repr=False)
     _plans_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -128,7 +130,7 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
     snapshot = stored.snapshot
     model = cluster_model(stored, catalog, history, samples, settings, owners)
     daily = history.daily
-    recommendations = run_rules(model, history, settings.rules)
+    results = run_rules(model, history, settings.rules)
     replication = pd.Series({t.name: float(t.replication_factor) for t in snapshot.topics})
     brokers = snapshot.brokers
     forecast = cluster_forecast(
@@ -137,16 +139,27 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
         partition_replicas=float(sum(t.partitions * t.replication_factor
                                      for t in snapshot.topics)),
         partition_limit=4000.0 * max(len(brokers), 1), today=snapshot.taken_at)
-    return ClusterAnalysis(model, history, recommendations, forecast, stored.id)
+    return ClusterAnalysis(model, history, results.recommendations, forecast, stored.id,
+                           results.skipped)
 
 
-def load_history(store: Store, cluster: str) -> History:
+def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
+    """The cluster's stored series and consumer-group record, and the span observed: from the
+    first stored point, or the first snapshot's window, to the last."""
     daily = store.series(cluster, resolution_seconds=86_400)
     peaks = store.series_peaks(cluster)
+    span = store.snapshot_span(cluster)
+    since = span[1] - timedelta(days=window_days) if span else None
+    groups = store.group_history(cluster, since)
+    totals = store.series_totals(cluster)
+    series_seconds = (float(peaks["last_seconds"].max() - peaks["first_seconds"].min())
+                      if not peaks.empty else 0.0)
+    snapshot_seconds = (span[1] - span[0]).total_seconds() if span else 0.0
+    observed = max(series_seconds, snapshot_seconds) / 86_400
     if peaks.empty:
-        return History.empty()
-    span_seconds = float(peaks["last_seconds"].max() - peaks["first_seconds"].min())
-    return History(daily, peaks, span_seconds / 86_400 + 1)
+        return replace(History.empty(), groups=groups, observed_days=observed)
+    return History(daily, peaks.drop(columns=["first_seconds", "last_seconds"]), observed,
+                   totals, groups)
 
 
 def analyze_store(store: Store, settings: Settings,

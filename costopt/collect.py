@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
+from costopt.snapshot.commits import with_commit_times
 from costopt.snapshot.model import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
     Broker,
@@ -279,6 +280,7 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
             raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
                               "bootstrap_servers is configured")
         snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples)
+        snapshot = with_commit_times(snapshot, store.latest_groups(cluster.name))
         snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog, source="collect",
                                           series=series, samples=samples)
     except Exception as exc:

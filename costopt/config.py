@@ -151,8 +151,9 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     owners: OwnerSettings = OwnerSettings()
     allocation: AllocationSettings = AllocationSettings()
-    rules: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="per-rule settings: enabled, thresholds")
+    rules: dict[str, Any] = Field(
+        default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
+        "name, and protected_topics: patterns of topics no rule may change")
     report: ReportSettings = ReportSettings()
 
     @model_validator(mode="before")

@@ -37,7 +37,6 @@ from costopt.rules.base import History
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
 from costopt.rules.pricing import Pricing
 from costopt.rules.recommendation import Recommendation
-from costopt.rules.sizing import DEFAULTS as SIZING_DEFAULTS
 from costopt.rules.sizing import size_cluster
 from costopt.whatif.apply import ChangeContext, apply_change, select
 from costopt.whatif.changes import Change
@@ -225,7 +224,7 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
         else:
             skip("saves nothing on the fleet as changed by earlier steps")
     if resize:
-        config = {**SIZING_DEFAULTS, **sizing_settings}
+        config = {**BrokerSizingRule.defaults, **sizing_settings}
         sizing = size_cluster(model, history, config, columns=state.columns)
         if sizing.changed:
             change = sizing_change(model, sizing)
@@ -252,7 +251,7 @@ def _capacity_recommendation(model: ClusterModel, history: History,
 
 def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, History],
                recommendations: Sequence[Recommendation], decisions: Decisions | None = None,
-               rule_settings: Mapping[str, Mapping[str, Any]] | None = None,
+               rule_settings: Mapping[str, Any] | None = None,
                currency: str = "USD") -> SavingsPlan:
     decisions = decisions or Decisions()
     decided = decisions.decide(recommendations)
@@ -268,7 +267,9 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
             (r for r in open_recs if r.cluster == name and r.category == "saving" and r.whatif
              and r.kind != "broker_sizing"), key=lambda r: _order_key(model, r))
         history = histories.get(name, History.empty())
-        resize = bool(resize_enabled) and name not in no_resize
+        # Removing brokers on thin evidence is not a plan: the window must be what sizing needs.
+        resize = (bool(resize_enabled) and name not in no_resize
+                  and history.observed_days >= float(sizing_settings.get("min_window_days", 7)))
         variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
                                   keep_costly) for keep_costly in (False, True)]
         best_steps, best_skipped = max(variants, key=lambda v: sum(s.saving for s in v[0]))

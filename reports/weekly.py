@@ -37,6 +37,7 @@ from reports.grafana_links import panel_link
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
 TOP_RISKS = 50
+TOP_SKIPPED = 100
 TOP_OWNERS = 8
 FORECAST_CLUSTERS = 6
 
@@ -98,6 +99,13 @@ def _recommendation_link(grafana_url: str | None, rec: Recommendation, start: da
                       {"cluster": rec.cluster, **({"topic": rec.target} if topic else {})})
 
 
+def _count_by(rows: list[dict[str, str]], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[key]] = counts.get(row[key], 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
@@ -112,6 +120,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
     open_recs = decisions.open(analysis.recommendations)
     risks = sorted((r for r in open_recs if r.category == "risk"),
                    key=lambda r: (SEVERITY_ORDER.get(r.severity or "", 9), r.cluster, r.target))
+    skipped = [s.to_dict() for c in analysis.clusters.values() for s in c.skipped]
     rows = pd.concat([c.rows for c in analysis.costs], ignore_index=True) if analysis.costs \
         else pd.DataFrame()
     topics = rows[~rows["topic"].isin([IDLE, UNALLOCATED])] if not rows.empty else rows
@@ -160,6 +169,9 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         } for step in plan.steps[:TOP_RECOMMENDATIONS]],
         "risks": [{**r.to_dict(), "grafana": _recommendation_link(grafana_url, r, start, end)}
                   for r in risks[:TOP_RISKS]],
+        "watch": [r.to_dict() for r in open_recs if r.category == "watch"][:TOP_RISKS],
+        "skipped": skipped[:TOP_SKIPPED],
+        "skipped_by_reason": _count_by(skipped, "reason"),
         "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in SEVERITY_ORDER},
         "realized_savings": [{
             "recommendation": a.recommendation, "accepted_at": a.accepted_at.isoformat(),

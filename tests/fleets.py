@@ -35,7 +35,7 @@ def analyze_in_memory(simulated: Fleet, sampled_topics: int = 20,
         samples = {t.name: sample_records(simulated, snapshot.cluster, t.name, 60)
                    for t in busiest if t.bytes_in_per_second > 0}
         stored = StoredSnapshot(0, snapshot, item.catalog, "simulated")
-        history = History.from_series(history_frame(item.series))
+        history = History.from_series(history_frame(item.series), groups=item.group_history)
         clusters[snapshot.cluster] = analyze_cluster(
             stored, load_builtin_catalog(item.catalog), history, samples, settings,
             OwnerAttribution())

@@ -19,7 +19,7 @@ from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
-Category = Literal["saving", "risk"]
+Category = Literal["saving", "risk", "watch"]
 
 
 def item(decided: Decided) -> dict[str, Any]:
@@ -37,7 +37,8 @@ def list_recommendations(
     analysis: AnalysisDep, state: StateDep,
     kind: str | None = None, cluster: str | None = None, owner: str | None = None,
     category: Annotated[Category | None, Query(
-        description="saving, or risk (min.insync.replicas, capacity, misconfiguration)")]
+        description="saving; risk (min.insync.replicas, capacity, misconfiguration); watch "
+                    "(a deletion or cut on less history than its rule needs)")]
     = None,
     min_savings: Annotated[Decimal | None, Query(ge=0, allow_inf_nan=False,
                                                  description="monthly, in the currency")]

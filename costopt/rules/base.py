@@ -11,111 +11,137 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
-import numpy as np
-import pandas as pd
-
+from costopt import units
 from costopt.model import ClusterModel
 from costopt.money import Money
+from costopt.rules import readers
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing, price
+from costopt.rules.protected import Protection
 from costopt.rules.recommendation import Recommendation
 from costopt.whatif.changes import Change, Selector
 
 BOOTSTRAP_PLACEHOLDER = "$BOOTSTRAP"
 GIB = 1024**3
-SERIES = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-          "log_size_bytes"]
 
 
 @dataclass(frozen=True)
-class History:
-    """A cluster's stored history: daily means over the window, per-topic peaks (the largest
-    value of each series at any resolution, hourly included), per-time cluster totals, and the
-    span actually observed."""
+class Skip:
+    """A topic (or group) a rule would have advised on, and why it did not."""
 
-    daily: pd.DataFrame
-    peaks: pd.DataFrame  # indexed by topic
-    window_days: float
-    totals: pd.DataFrame | None = None  # resolution_seconds, ts, sums of SERIES per time
+    cluster: str
+    rule: str
+    target: str
+    reason: str
 
-    @classmethod
-    def empty(cls) -> History:
-        return cls(pd.DataFrame(columns=["topic", "ts", "resolution_seconds", *SERIES]),
-                   pd.DataFrame(columns=SERIES), 0.0)
+    def to_dict(self) -> dict[str, str]:
+        return {"cluster": self.cluster, "rule": self.rule, "target": self.target,
+                "reason": self.reason}
 
-    @classmethod
-    def from_series(cls, series: pd.DataFrame) -> History:
-        """From a frame of stored series (both resolutions), as the store would give it."""
-        if series.empty:
-            return cls.empty()
-        daily = series[series["resolution_seconds"] == 86_400].reset_index(drop=True)
-        peaks = series.groupby("topic")[SERIES].max()
-        span = (series["ts"].max() - series["ts"].min()).total_seconds() / 86_400
-        totals = (series.groupby(["resolution_seconds", "ts"], as_index=False)[SERIES].sum()
-                  .sort_values(["resolution_seconds", "ts"], ignore_index=True))
-        return cls(daily, peaks, float(span) + 1, totals)
 
-    def max_by_topic(self, column: str) -> pd.Series:
-        if self.peaks.empty:
-            return pd.Series(dtype=float)
-        return self.peaks[column]
+class RuleContext:
+    """What every rule of one cluster's run shares: the protected topics, and who reads what
+    (computed once per run)."""
 
-    def percentile_ratio(self, column: str, percentile: float, resolution_seconds: int,
-                         reference: str = "mean") -> float:
-        """The `percentile` of the cluster total of `column` over the window, divided by its
-        mean (rates, which snapshots hold as window averages) or by its last value (sizes,
-        which snapshots hold as of now): how far above that a busy moment is. Never below 1;
-        1 without history. `throughput` is bytes in + out."""
-        if self.totals is None or self.totals.empty:
-            return 1.0
-        at = self.totals[self.totals["resolution_seconds"] == resolution_seconds]
-        if column == "throughput":
-            values = (at["bytes_in_per_second"] + at["bytes_out_per_second"]).to_numpy(float)
-        else:
-            values = at[column].to_numpy(dtype=float)
-        if len(values) < 2:
-            return 1.0
-        base = values[-1] if reference == "last" else values.mean()
-        if base <= 0:
-            return 1.0
-        return max(1.0, float(np.quantile(values, percentile)) / float(base))
+    def __init__(self, model: ClusterModel, history: History,
+                 protection: Protection | None = None,
+                 abandoned_after_days: float | None = None) -> None:
+        self.model = model
+        self.history = history
+        self.protection = protection or Protection()
+        self.abandoned_after_days = (abandoned_after_days if abandoned_after_days is not None
+                                     else readers.ABANDONED_AFTER_DAYS)
+
+    @cached_property
+    def group_reads(self) -> list[readers.GroupRead]:
+        return readers.group_reads(self.model, self.history, self.abandoned_after_days)
+
+    @cached_property
+    def readers(self) -> dict[str, list[readers.GroupRead]]:
+        """Per topic, the groups that will come back to read it."""
+        out: dict[str, list[readers.GroupRead]] = {}
+        for read in self.group_reads:
+            if not read.abandoned:
+                out.setdefault(read.topic, []).append(read)
+        return out
 
 
 class Rule(Protocol):
     name: str
 
-    def evaluate(self, model: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]: ...
+    def evaluate(self, model: ClusterModel, history: History, settings: Mapping[str, Any],
+                 context: RuleContext | None = None,
+                 skipped: list[Skip] | None = None) -> list[Recommendation]: ...
 
 
 class BaseRule:
-    """Settings merged with defaults; candidates priced through the engine; hooks for the
-    rest. A rule with no what-if changes to price (a pure risk finding) overrides
-    `evaluate` or yields candidates without changes."""
+    """Settings merged with defaults; name-protected topics skipped; candidates priced
+    through the engine; provisional evidence marked. Rules fill in two hooks.
+
+    - `target_type`: what candidates name ("topic" candidates are checked against the
+      protected topics).
+    - `needed_days`: the history the rule needs; with less, its findings are provisional
+      (lower confidence, `provisional: true`), and a `destructive` rule's findings (deleting,
+      cutting retention, migrating, removing brokers) become "watch" items, never advice.
+    """
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
+    target_type: ClassVar[str] = "topic"
+    destructive: ClassVar[bool] = False
 
-    def evaluate(self, model: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return None
+
+    def evaluate(self, model: ClusterModel, history: History, settings: Mapping[str, Any],
+                 context: RuleContext | None = None,
+                 skipped: list[Skip] | None = None) -> list[Recommendation]:
         config = self.settings(settings)
-        candidates = list(self.candidates(model, history, config))
+        context = context or RuleContext(model, history)
+        skipped = skipped if skipped is not None else []
+        candidates = []
+        for found in self.candidates(model, history, config, context):
+            if isinstance(found, Skip):
+                skipped.append(found)
+                continue
+            reason = (context.protection.reason(found.target)
+                      if self.target_type == "topic" else None)
+            if reason is not None:
+                skipped.append(Skip(model.cluster, self.name, found.target, reason))
+                continue
+            candidates.append(found)
+        needed = self.needed_days(config)
         out = []
         for candidate, pricing in zip(candidates, price(model, candidates), strict=True):
             recommendation = self.describe(model, history, config, candidate, pricing)
             if recommendation is not None:
-                out.append(recommendation)
+                out.append(self._with_evidence_span(recommendation, history, needed))
         return out
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def _with_evidence_span(self, rec: Recommendation, history: History,
+                            needed: float | None) -> Recommendation:
+        if needed is None or history.observed_days >= needed:
+            return rec
+        marked = replace(rec, provisional=True, observed_days=round(history.observed_days, 4),
+                         needed_days=needed, confidence=min(rec.confidence, 0.4))
+        if self.destructive and rec.category == "saving":
+            return replace(marked, category="watch", title=f"Watch: {rec.title}")
+        return marked
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         raise NotImplementedError
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
         raise NotImplementedError
+
+    def skip(self, model: ClusterModel, target: str, reason: str) -> Skip:
+        return Skip(model.cluster, self.name, target, reason)
 
     def settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(overrides) - set(self.defaults) - {"enabled"}
@@ -158,6 +184,11 @@ def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
 
 def topic_change(model: ClusterModel, topic: str, **values: Any) -> Change:
     return Change(selector=Selector(cluster=model.cluster, topic=topic), **values)
+
+
+def snapshot_window(model: ClusterModel) -> str:
+    """The window a snapshot's rates are averages over, e.g. `1 h window`."""
+    return f"{units.duration(model.snapshot.window_seconds)} window"
 
 
 def bootstrap(model: ClusterModel) -> str:

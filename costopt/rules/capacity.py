@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
 from costopt.money import Money
-from costopt.rules.base import GIB, BaseRule, History, priced_fields
+from costopt.rules.base import GIB, BaseRule, History, RuleContext, Skip, priced_fields
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.sizing import DEFAULTS, Sizing, runway_days, size_cluster
@@ -34,10 +34,15 @@ def _gib(value: float) -> str:
 
 class BrokerSizingRule(BaseRule):
     name = "broker_sizing"
-    defaults: ClassVar[dict[str, Any]] = dict(DEFAULTS)
+    target_type = "cluster"
+    destructive = True  # removing brokers on a week of evidence is not advice
+    defaults: ClassVar[dict[str, Any]] = {**DEFAULTS, "min_window_days": 7}
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["min_window_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         if not model.snapshot.brokers:
             return
         sizing = size_cluster(model, history, config)
@@ -53,16 +58,17 @@ class BrokerSizingRule(BaseRule):
         runway = runway_days(sizing, config)
         evidence = (
             Evidence("brokers", current, "count"),
-            Evidence("disk_per_broker", _gib(sizing.current_disk_bytes), "GiB"),
-            Evidence("disk_needed_at_horizon", _gib(sizing.disk_need_bytes), "GiB",
-                     f"p{config['percentile'] * 100:.0f} of {history.window_days:.0f} d, grown "
+            Evidence("disk_per_broker", sizing.current_disk_bytes, "bytes"),
+            Evidence("disk_needed_at_horizon", round(sizing.disk_need_bytes), "bytes",
+                     f"p{config['percentile'] * 100:.0f} of "
+                     f"{history.window(self.needed_days(config))}, grown "
                      f"{config['horizon_days']} d"),
             Evidence("disk_fill_after_losing_a_zone",
                      round(sizing.disk_fill_after_loss(config), 3), "ratio",
                      f"at {config['horizon_days']} d"),
             *(Evidence(f"brokers_needed_for_{k}", v, "count")
               for k, v in sorted(sizing.brokers_needed.items())),
-            Evidence("runway", "beyond 10 years" if runway is None else f"{runway} d", "days"),
+            Evidence("runway", "beyond 10 years" if runway is None else runway, "days"),
         )
         disks = (f", disks {_gib(sizing.current_disk_bytes)} → "
                  f"{_gib(sizing.proposed_disk_bytes)}"
@@ -91,7 +97,7 @@ class BrokerSizingRule(BaseRule):
             kind=self.name,
             title=f"{direction}: {current} → {proposal} brokers{disks} (bound by "
                   f"{sizing.binding})",
-            risk="medium", confidence=0.7 if history.window_days >= 7 else 0.4,
+            risk="medium", confidence=0.7,
             change=(f"cruise-control remove_broker (or kafka-reassign-partitions.sh) to drain "
                     f"{current - proposal} broker(s), then decommission them"
                     if proposal < current else
@@ -104,10 +110,11 @@ class BrokerSizingRule(BaseRule):
 
 class RackAwareFetchRule(BaseRule):
     name = "rack_aware_fetch"
+    target_type = "cluster"
     defaults: ClassVar[dict[str, Any]] = {"min_monthly_savings": 10.0}
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         if not model.snapshot.rack_aware_fetch and model.snapshot.zones > 1:
             yield Candidate(model.cluster, (Change(selector=Selector(cluster=model.cluster),
                                                    rack_aware_fetch=True),))

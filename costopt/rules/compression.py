@@ -16,7 +16,10 @@ from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     History,
+    RuleContext,
+    Skip,
     kafka_configs_command,
+    snapshot_window,
     topic_change,
     worth_recommending,
 )
@@ -33,8 +36,8 @@ class CompressionRule(BaseRule):
         "min_disk_freed_gib": 1.0,
     }
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         codec = config["codec"]
         for name, estimate in model.estimates.items():
             row = model.index.get(name)
@@ -68,12 +71,13 @@ class CompressionRule(BaseRule):
             title=f"Compress {name} with {codec} ({where}): stored bytes "
                   f"{now:.0%} → {proposed_ratio:.0%} of raw",
             evidence=(
-                Evidence("observed_stored_to_raw_ratio", round(now, 3), "ratio", "24 hours"),
+                Evidence("observed_stored_to_raw_ratio", round(now, 3), "ratio",
+                         snapshot_window(model)),
                 *(Evidence(f"measured_ratio_{c}", round(r, 3), "ratio",
                            f"{estimate.records} sampled records")
                   for c, r in sorted(estimate.ratios.items())),
                 Evidence("bytes_in_per_second", round(topic.bytes_in_per_second, 1),
-                         "bytes/s", "24 hours"),
+                         "bytes/s", snapshot_window(model)),
             ),
             current={"compression.type": topic.compression_type,
                      "stored_to_raw_ratio": round(now, 3)},

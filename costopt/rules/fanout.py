@@ -8,22 +8,23 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History, topic_change
+from costopt.rules.base import BaseRule, History, RuleContext, Skip, snapshot_window, topic_change
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 
 
 class FanOutRule(BaseRule):
     name = "fan_out"
-    defaults: ClassVar[dict[str, Any]] = {"min_groups": 5, "min_monthly_savings": 20.0}
+    defaults: ClassVar[dict[str, Any]] = {"min_groups": 5, "min_monthly_savings": 20.0,
+                                          "min_window_days": 7}
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
-        readers: dict[str, list[str]] = {}
-        for group in model.snapshot.groups:
-            if group.members > 0:
-                readers.setdefault(group.topic, []).append(group.group)
-        for name, groups in sorted(readers.items()):
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["min_window_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
+        for name, reads in sorted(context.readers.items()):
+            groups = sorted({r.group for r in reads})
             if len(groups) >= config["min_groups"] and name in model.index:
                 yield Candidate(name, (topic_change(model, name, read_once=True),),
                                 {"groups": groups})
@@ -38,11 +39,12 @@ class FanOutRule(BaseRule):
             model, candidate, pricing,
             title=f"{len(groups)} consumer groups each read {name}: read it once through a "
                   "shared consumer or push proxy",
-            evidence=(Evidence("consumer_groups", len(groups), "count"),
+            evidence=(Evidence("consumer_groups", len(groups), "count",
+                               history.window(self.needed_days(config))),
                       Evidence("bytes_out_per_second", round(topic.bytes_out_per_second, 1),
-                               "bytes/s", "24 hours"),
+                               "bytes/s", snapshot_window(model)),
                       Evidence("bytes_in_per_second", round(topic.bytes_in_per_second, 1),
-                               "bytes/s", "24 hours")),
+                               "bytes/s", snapshot_window(model))),
             current={"consumer_groups": len(groups)},
             proposed={"consumer_groups": 1, "proxy": True},
             risk="high", confidence=0.6,

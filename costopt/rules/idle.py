@@ -1,22 +1,32 @@
-"""Idle topics (nothing produced and nothing consumed over the window) and abandoned consumer
-groups (no members, lag only growing).
+"""Idle topics (nothing produced and nothing consumed over at least `min_idle_days`) and
+abandoned consumer groups (no members, no commit for `abandoned_after_days`).
 
-Dead-letter and retry topics are empty most of the time by design and are exempt by name.
+A topic that moved no bytes is still not idle when it is state: compacted (services re-read
+it from the start), read by a group that will come back, or kept a year or more on purpose
+(`rules/protected.py`). Platform topics (Connect, Schema Registry, Streams...) are protected
+by name. With less history than the rule needs, a deletion is only a "watch" item.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History, bootstrap, priced_fields, topic_change
-from costopt.rules.partitions import DEFAULT_EXEMPT
+from costopt.rules.base import (
+    BaseRule,
+    History,
+    RuleContext,
+    Skip,
+    bootstrap,
+    priced_fields,
+    topic_change,
+)
 from costopt.rules.pricing import Candidate, Pricing
+from costopt.rules.protected import deletion_guard
+from costopt.rules.readers import ABANDONED_AFTER_DAYS, GroupRead
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.snapshot.model import ConsumerGroup
 from costopt.whatif.changes import Change, Selector
 
 
@@ -26,45 +36,46 @@ def deletion_alternatives(model: ClusterModel, topic: str) -> str:
 
 class IdleTopicRule(BaseRule):
     name = "idle_topic"
-    defaults: ClassVar[dict[str, Any]] = {
-        "exempt_pattern": DEFAULT_EXEMPT,
-        "min_window_days": 7,
-    }
+    destructive = True
+    defaults: ClassVar[dict[str, Any]] = {"min_idle_days": 7}
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
-        exempt = re.compile(config["exempt_pattern"], re.IGNORECASE)
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["min_idle_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         max_in = history.max_by_topic("bytes_in_per_second")
         max_out = history.max_by_topic("bytes_out_per_second")
         for topic in model.snapshot.topics:
-            if topic.is_internal or exempt.search(topic.name):
-                continue
             produced = max(float(max_in.get(topic.name, 0.0)), topic.bytes_in_per_second)
             consumed = max(float(max_out.get(topic.name, 0.0)), topic.bytes_out_per_second)
-            if produced == 0 and consumed == 0:
-                yield Candidate(topic.name, (topic_change(model, topic.name,
-                                                          delete_topic=True),))
+            if produced > 0 or consumed > 0:
+                continue
+            guard = deletion_guard(topic, bool(context.readers.get(topic.name)))
+            if guard is not None:
+                yield self.skip(model, topic.name, guard)
+                continue
+            yield Candidate(topic.name, (topic_change(model, topic.name, delete_topic=True),))
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
         name = candidate.target
         topic = model.snapshot.topic(name)
-        long_enough = history.window_days >= config["min_window_days"]
+        window = history.window(self.needed_days(config))
         return self.topic_recommendation(
             model, candidate, pricing,
             title=f"Delete idle topic {name}",
             evidence=(
-                Evidence("max_bytes_in_per_second", 0, "bytes/s",
-                         f"{history.window_days:.0f} days"),
-                Evidence("max_bytes_out_per_second", 0, "bytes/s",
-                         f"{history.window_days:.0f} days"),
+                Evidence("max_bytes_in_per_second", 0, "bytes/s", window),
+                Evidence("max_bytes_out_per_second", 0, "bytes/s", window),
+                Evidence("readers", 0, "count", window),
                 Evidence("partitions", topic.partitions, "count"),
                 Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
             ),
             current={"exists": True, "partitions": topic.partitions},
             proposed={"exists": False},
             risk="medium",  # a producer may appear later; check with the owner first
-            confidence=0.9 if long_enough else 0.4,
+            confidence=0.9,
             change=(f"kafka-topics.sh --bootstrap-server {shlex.quote(bootstrap(model))} "
                     f"--delete --topic {shlex.quote(name)}"),
             alternative_group=deletion_alternatives(model, name),
@@ -73,38 +84,43 @@ class IdleTopicRule(BaseRule):
 
 class AbandonedGroupRule(BaseRule):
     name = "abandoned_group"
-    defaults: ClassVar[dict[str, Any]] = {"min_lag_days": 7}
+    target_type = "group"
+    destructive = True
+    defaults: ClassVar[dict[str, Any]] = {"abandoned_after_days": ABANDONED_AFTER_DAYS}
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
-        by_group: dict[str, list[ConsumerGroup]] = {}
-        for group in model.snapshot.groups:
-            by_group.setdefault(group.group, []).append(group)
-        for name, rows in sorted(by_group.items()):
-            if any(g.members > 0 for g in rows) or any(g.state not in ("Empty", "Dead")
-                                                       for g in rows):
-                continue
-            lag_days = max((g.lag_seconds or 0.0) for g in rows) / 86_400
-            if lag_days < config["min_lag_days"]:
-                continue
-            change = Change(selector=Selector(cluster=model.cluster, group=name),
-                            delete_group=True)
-            yield Candidate(name, (change,), {"rows": rows, "lag_days": lag_days})
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["abandoned_after_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
+        by_group: dict[str, list[GroupRead]] = {}
+        for read in context.group_reads:
+            by_group.setdefault(read.group, []).append(read)
+        for name, reads in sorted(by_group.items()):
+            if reads[0].abandoned:
+                change = Change(selector=Selector(cluster=model.cluster, group=name),
+                                delete_group=True)
+                yield Candidate(name, (change,), {"reads": reads})
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
-        rows: list[ConsumerGroup] = candidate.facts["rows"]
+        reads: list[GroupRead] = candidate.facts["reads"]
         name = candidate.target
+        window = history.window(self.needed_days(config))
+        lag_days = max((r.lag_seconds or 0.0) for r in reads) / 86_400
+        last = reads[0].last_commit_at
         return Recommendation(
             cluster=model.cluster, kind=self.name, target_type="group",
-            target=name, owner=model.owner_of(rows[0].topic),
+            target=name, owner=model.owner_of(reads[0].topic),
             title=f"Delete abandoned consumer group {name}",
-            evidence=(Evidence("members", 0, "count"),
-                      Evidence("max_time_lag", round(candidate.facts["lag_days"], 1), "days"),
-                      Evidence("topics", len(rows), "count"),
-                      Evidence("lag_messages", sum(g.lag_messages for g in rows),
-                               "messages")),
-            current={"members": 0, "topics": sorted(g.topic for g in rows)},
+            evidence=(Evidence("members", 0, "count", window),
+                      Evidence("last_commit", last.isoformat() if last else "never seen",
+                               "time", window),
+                      Evidence("why", reads[0].why, "text", window),
+                      Evidence("time_lag", round(lag_days * 86_400, 1), "seconds"),
+                      Evidence("topics", len(reads), "count"),
+                      ),
+            current={"members": 0, "topics": sorted(r.topic for r in reads)},
             proposed={"exists": False},
             # It reads nothing, so deleting it saves no traffic; it removes lag alerts and
             # stops it from holding back retention decisions.

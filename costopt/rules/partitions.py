@@ -9,18 +9,16 @@ saving.
 from __future__ import annotations
 
 import math
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History, bootstrap, topic_change
+from costopt.rules.base import BaseRule, History, RuleContext, Skip, bootstrap, topic_change
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 
 NICE_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-DEFAULT_EXEMPT = r"(^|[._-])(dlq|dead[._-]?letter|retry|retries|errors?)([._-]|$)"
 
 
 def nice_at_least(count: float) -> int:
@@ -37,25 +35,32 @@ class PartitionRule(BaseRule):
         "hot_bytes_per_partition": 10_000_000,  # above this a topic is under-partitioned
         "min_partitions": 3,
         "min_ratio": 2.0,  # fire when partitions ≥ min_ratio × proposal
-        # Dead-letter and retry topics mirror their source topic's partitions on purpose.
-        "exempt_pattern": DEFAULT_EXEMPT,
+        "min_window_days": 7,  # a weekly peak must have had its chance to show up
     }
+    # A migration deletes the old topic once drained: with thin evidence, only watch.
+    destructive = True
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["min_window_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         peak_in = history.max_by_topic("bytes_in_per_second")
         largest_group: dict[str, int] = {}
-        for group in model.snapshot.groups:
-            largest_group[group.topic] = max(largest_group.get(group.topic, 0), group.members)
-        exempt = re.compile(config["exempt_pattern"], re.IGNORECASE)
+        for read in context.group_reads:  # batch readers count with their busiest run
+            largest_group[read.topic] = max(largest_group.get(read.topic, 0), read.max_members)
         for topic in model.snapshot.topics:
-            if topic.is_internal or exempt.search(topic.name):
+            if topic.is_internal:
                 continue
             peak = max(float(peak_in.get(topic.name, 0.0)), topic.bytes_in_per_second)
             members = largest_group.get(topic.name, 0)
             by_throughput = peak / config["target_bytes_per_partition"]
             proposal = nice_at_least(max(by_throughput, members, config["min_partitions"]))
             if topic.partitions >= config["min_ratio"] * proposal and peak > 0:
+                if any(r.max_members == 0 for r in context.readers.get(topic.name, [])):
+                    yield self.skip(model, topic.name, "a reader's parallelism is unknown (its "
+                                    "group has been between runs in every snapshot)")
+                    continue
                 yield Candidate(topic.name, (topic_change(model, topic.name,
                                                           partitions=proposal),),
                                 {"hot": False, "proposal": proposal, "peak": peak,
@@ -77,7 +82,7 @@ class PartitionRule(BaseRule):
                 evidence=(Evidence("partitions", topic.partitions, "count"),
                           Evidence("bytes_in_per_second_per_partition",
                                    round(peak / topic.partitions, 1), "bytes/s",
-                                   f"{history.window_days:.0f} days")),
+                                   history.window(self.needed_days(config)))),
                 current={"partitions": topic.partitions}, proposed={"partitions": proposal},
                 risk="medium", confidence=0.7,
                 change=(f"kafka-topics.sh --bootstrap-server {shlex.quote(bootstrap(model))} "
@@ -92,7 +97,7 @@ class PartitionRule(BaseRule):
             evidence=(
                 Evidence("partitions", topic.partitions, "count"),
                 Evidence("peak_bytes_in_per_second", round(peak, 1), "bytes/s",
-                         f"{history.window_days:.0f} days"),
+                         history.window(self.needed_days(config))),
                 Evidence("bytes_in_per_second_per_partition",
                          round(peak / topic.partitions, 1), "bytes/s"),
                 Evidence("largest_consumer_group_members", facts["members"], "count"),

@@ -5,7 +5,9 @@ Two categories share the shape. A **saving** proposes a change and states what i
 and the disk and broker capacity it frees (`capacity_freed`, not money: only a capacity change
 that resizes the cluster turns it into money). A **risk** finding (min.insync.replicas, a
 capacity need, a misconfiguration) states a problem with its `severity`; where fixing it costs
-money, that is its `monthly_cost`, never a negative saving.
+money, that is its `monthly_cost`, never a negative saving. A **watch** item is a saving that
+rests on less history than its rule needs and would delete or cut something: it is shown so
+someone can look, never advised and never in the savings plan.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from costopt.money import Money
+from costopt.units import human
 from costopt.whatif.changes import Change
 
 Risk = Literal["low", "medium", "high"]
 Severity = Literal["critical", "high", "medium", "low"]
-Category = Literal["saving", "risk"]
+Category = Literal["saving", "risk", "watch"]
 TargetType = Literal["topic", "group", "broker", "cluster"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -36,6 +39,11 @@ class Evidence:
     value: float | int | str
     unit: str
     window: str = "snapshot"
+
+    @property
+    def display(self) -> str:
+        """The value in human units (`90 d`, `1.5 TiB`, `2.1 MiB/s`)."""
+        return human(self.value, self.unit)
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,8 @@ class Recommendation:
             "category": self.category, "severity": self.severity,
             "target_type": self.target_type, "target": self.target, "owner": self.owner,
             "title": self.title,
-            "evidence": [{"name": e.name, "value": e.value, "unit": e.unit, "window": e.window}
-                         for e in self.evidence],
+            "evidence": [{"name": e.name, "value": e.value, "unit": e.unit,
+                          "display": e.display, "window": e.window} for e in self.evidence],
             "current": self.current, "proposed": self.proposed,
             "monthly_savings": str(self.monthly_savings.rounded()),
             "monthly_cost": str(self.monthly_cost.rounded()) if self.monthly_cost else None,

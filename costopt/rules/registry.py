@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History
+from costopt.rules.base import BaseRule, History, RuleContext, Skip
 from costopt.rules.capacity import BrokerSizingRule, RackAwareFetchRule
 from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
 from costopt.rules.partitions import PartitionRule
+from costopt.rules.protected import Protection
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.replication import ReplicationRule
 from costopt.rules.retention import RetentionRule
@@ -30,25 +32,47 @@ RULES: tuple[BaseRule, ...] = (
     BrokerSizingRule(),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
+# `rules:` settings that are not one rule's: patterns of topics no rule may change.
+SHARED_SETTINGS = ("protected_topics",)
 
 
-def check_rule_settings(settings: Mapping[str, Mapping[str, Any]]) -> None:
-    unknown = set(settings) - set(RULE_NAMES)
+@dataclass
+class RuleResults:
+    recommendations: list[Recommendation] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+
+def check_rule_settings(settings: Mapping[str, Any]) -> None:
+    unknown = set(settings) - set(RULE_NAMES) - set(SHARED_SETTINGS)
     if unknown:
         raise ValueError(f"unknown rule(s) in settings: {sorted(unknown)}; rules: "
-                         f"{', '.join(RULE_NAMES)}")
+                         f"{', '.join(RULE_NAMES)}; shared: {', '.join(SHARED_SETTINGS)}")
+    protection(settings)
     for rule in RULES:
-        rule.settings({k: v for k, v in settings.get(rule.name, {}).items() if k != "enabled"})
+        own = settings.get(rule.name, {})
+        if not isinstance(own, Mapping):
+            raise ValueError(f"rules.{rule.name} must be a mapping of settings")
+        rule.settings({k: v for k, v in own.items() if k != "enabled"})
+
+
+def protection(settings: Mapping[str, Any]) -> Protection:
+    patterns = settings.get("protected_topics", [])
+    if isinstance(patterns, str) or not isinstance(patterns, list | tuple):
+        raise ValueError("rules.protected_topics must be a list of regular expressions")
+    return Protection.from_settings(str(p) for p in patterns)
 
 
 def run_rules(model: ClusterModel, history: History,
-              settings: Mapping[str, Mapping[str, Any]] | None = None,
-              rules: Sequence[BaseRule] = RULES) -> list[Recommendation]:
+              settings: Mapping[str, Any] | None = None,
+              rules: Sequence[BaseRule] = RULES) -> RuleResults:
     settings = settings or {}
-    found: list[Recommendation] = []
+    abandoned = settings.get("abandoned_group", {}).get("abandoned_after_days")
+    context = RuleContext(model, history, protection(settings), abandoned)
+    results = RuleResults()
     for rule in rules:
         rule_settings = dict(settings.get(rule.name, {}))
         if not rule_settings.pop("enabled", True):
             continue
-        found.extend(rule.evaluate(model, history, rule_settings))
-    return found
+        results.recommendations.extend(
+            rule.evaluate(model, history, rule_settings, context, results.skipped))
+    return results

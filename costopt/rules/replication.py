@@ -11,6 +11,8 @@ from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     History,
+    RuleContext,
+    Skip,
     bootstrap,
     kafka_configs_command,
     topic_change,
@@ -24,12 +26,14 @@ class ReplicationRule(BaseRule):
     name = "replication"
     defaults: ClassVar[dict[str, Any]] = {"max_replication_factor": 3}
 
-    def evaluate(self, model: ClusterModel, history: History,
-                 settings: Mapping[str, Any]) -> list[Recommendation]:
-        return [*super().evaluate(model, history, settings), *insync_risks(model)]
+    def evaluate(self, model: ClusterModel, history: History, settings: Mapping[str, Any],
+                 context: RuleContext | None = None,
+                 skipped: list[Skip] | None = None) -> list[Recommendation]:
+        return [*super().evaluate(model, history, settings, context, skipped),
+                *insync_risks(model)]
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         policy = int(config["max_replication_factor"])
         for topic in model.snapshot.topics:
             if topic.replication_factor > policy and not topic.is_internal \

@@ -15,18 +15,16 @@ from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     History,
+    RuleContext,
+    Skip,
     kafka_configs_command,
     topic_change,
     worth_recommending,
 )
 from costopt.rules.pricing import Candidate, Pricing
+from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.rules.retention import (
-    HOUR_MS,
-    RetentionRule,
-    live_max_lag_seconds,
-    storage_alternatives,
-)
+from costopt.rules.retention import HOUR_MS, RetentionRule, storage_alternatives
 
 
 class TieredStorageRule(BaseRule):
@@ -34,30 +32,35 @@ class TieredStorageRule(BaseRule):
     defaults: ClassVar[dict[str, Any]] = {
         "min_retention_days": 7,
         "local_retention_hours": 24,
+        "min_window_days": 7,
         "min_monthly_savings": 5.0,
         "min_disk_freed_gib": 50.0,
     }
 
-    def candidates(self, model: ClusterModel, history: History,
-                   config: Mapping[str, Any]) -> Iterable[Candidate]:
+    def needed_days(self, config: Mapping[str, Any]) -> float | None:
+        return float(config["min_window_days"])
+
+    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                   context: RuleContext) -> Iterable[Candidate | Skip]:
         catalog = model.catalog
         if catalog.object_storage_per_gb_month <= 0 or catalog.storage_billing == "used":
             return
-        lags = live_max_lag_seconds(model)
         local_ms = int(config["local_retention_hours"] * HOUR_MS)
         for topic in model.snapshot.topics:
             if (topic.is_internal or topic.is_compacted or topic.remote_storage_enable
                     or topic.retention_ms < config["min_retention_days"] * 86_400_000):
                 continue
+            lag = slowest_reader_lag_seconds(context.readers.get(topic.name, []))
             # Where retention itself can be cut, that rule's advice is the better one; tiering
             # is for retention that some reader does use, rarely, deep in the log.
-            needed_ms = lags.get(topic.name, 0.0) * 1000 * (1 + RetentionRule.defaults["margin"])
-            if needed_ms <= topic.retention_ms * (1 - RetentionRule.defaults["min_reduction"]):
+            needed_ms = (lag or 0.0) * 1000 * (1 + RetentionRule.defaults["margin"])
+            if lag is not None and needed_ms <= topic.retention_ms * (
+                    1 - RetentionRule.defaults["min_reduction"]):
                 continue
             if local_ms < topic.retention_ms / 2:
                 yield Candidate(topic.name, (topic_change(
                     model, topic.name, tiered_storage=True, local_retention_ms=local_ms),),
-                    {"local": local_ms, "lag": lags.get(topic.name, 0.0)})
+                    {"local": local_ms, "lag": lag})
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
@@ -65,14 +68,16 @@ class TieredStorageRule(BaseRule):
             return None
         name, local = candidate.target, candidate.facts["local"]
         topic = model.snapshot.topic(name)
+        lag = candidate.facts["lag"]
         return self.topic_recommendation(
             model, candidate, pricing,
             title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
                   "object storage",
             evidence=(Evidence("retention_ms", topic.retention_ms, "ms"),
                       Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
-                      Evidence("max_consumer_lag", round(candidate.facts["lag"], 1), "seconds",
-                               f"{history.window_days:.0f} days")),
+                      Evidence("slowest_reader_max_lag",
+                               round(lag, 1) if lag is not None else "unknown", "seconds",
+                               history.window(self.needed_days(config)))),
             current={"remote.storage.enable": False},
             proposed={"remote.storage.enable": True, "local.retention.ms": local},
             risk="medium", confidence=0.75,

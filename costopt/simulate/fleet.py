@@ -188,6 +188,8 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     # Retention follows the slowest reader of an ordinary topic, so it is not waste there.
     reader_profile = rng.choice(("streaming", "daily_batch", "weekly_batch"), size=n,
                                 p=(0.5, 0.3, 0.2))
+    # Topics "created for the future" are read by a streaming service with a few consumers.
+    reader_profile = np.where(over_partitioned, "streaming", reader_profile)
     retention_ms = np.select(
         [reader_profile == "streaming", reader_profile == "daily_batch"],
         [DAY_MS, 3 * DAY_MS], default=7 * DAY_MS).astype(np.int64)
@@ -228,8 +230,12 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
         "is_dlq": dlq,
         "is_idle": idle,
         "over_partitioned": over_partitioned,
+        "is_platform": False,
     })
+    planted_rows = topics.copy()
+    topics = pd.concat([topics, _platform_topics(cluster_names)], ignore_index=True)
     groups = _generate_groups(rng, spec, topics)
+    groups = pd.concat([groups, _platform_groups(topics)], ignore_index=True)
     readers = groups[groups["kind"] != "abandoned"].groupby(["cluster", "topic"]).size()
     topics["active_readers"] = (topics.set_index(["cluster", "topic"]).index.map(readers)
                                 .fillna(0).astype(np.int64).to_numpy())
@@ -240,18 +246,64 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     topics["min_insync_replicas"] = np.minimum(topics["min_insync_replicas"],
                                                topics["replication_factor"])
 
+    rows = planted_rows
     planted = {
-        "idle_topic": set(zip(topics.cluster[idle], topics.topic[idle], strict=True)),
-        "over_partitioned": set(zip(topics.cluster[over_partitioned],
-                                    topics.topic[over_partitioned], strict=True)),
-        "over_retained": set(zip(topics.cluster[over_retained], topics.topic[over_retained],
+        "idle_topic": set(zip(rows.cluster[idle], rows.topic[idle], strict=True)),
+        "over_partitioned": set(zip(rows.cluster[over_partitioned],
+                                    rows.topic[over_partitioned], strict=True)),
+        "over_retained": set(zip(rows.cluster[over_retained], rows.topic[over_retained],
                                  strict=True)),
-        "uncompressed": set(zip(topics.cluster[uncompressed], topics.topic[uncompressed],
+        "uncompressed": set(zip(rows.cluster[uncompressed], rows.topic[uncompressed],
                                 strict=True)),
         "abandoned_group": set(zip(groups.cluster[groups.kind == "abandoned"],
                                    groups.group[groups.kind == "abandoned"], strict=True)),
     }
     return Fleet(spec, end, clusters, brokers, topics, groups, planted)
+
+
+# Topics every platform has (`rules/protected.py`): quiet, compacted or kept for years, never
+# idle. (name, partitions, cleanup.policy, retention.ms, bytes in/s, bytes kept, reader group)
+PLATFORM_TOPICS: tuple[tuple[str, int, str, int, float, float, str | None], ...] = (
+    ("__consumer_offsets", 50, "compact", 7 * DAY_MS, 2_000.0, 5e8, None),
+    ("connect-configs", 1, "compact", 7 * DAY_MS, 0.0, 2e5, "connect-cluster"),
+    ("connect-offsets", 25, "compact", 7 * DAY_MS, 50.0, 5e7, "connect-cluster"),
+    ("connect-status", 5, "compact", 7 * DAY_MS, 5.0, 1e6, "connect-cluster"),
+    ("_schemas", 1, "compact", 7 * DAY_MS, 0.0, 5e6, None),  # the registry reads, no group
+    ("orders-enricher-order-store-changelog", 12, "compact", 7 * DAY_MS, 500.0, 2e9, None),
+    ("heartbeats", 1, "compact", 7 * DAY_MS, 10.0, 1e5, None),
+    ("audit.ledger.archive.v1", 6, "delete", 7 * 365 * DAY_MS, 0.0, 5e10, None),
+    ("accounts.balances.ledger.v1", 6, "compact", 7 * DAY_MS, 0.0, 1e9, "balances-svc"),
+)
+
+
+def _platform_topics(cluster_names: list[str]) -> pd.DataFrame:
+    rows = []
+    for cluster in cluster_names:
+        for name, partitions, policy, retention, rate, kept, _ in PLATFORM_TOPICS:
+            rows.append({
+                "cluster": cluster, "topic": name, "owner": "platform",
+                "partitions": partitions, "replication_factor": 3, "min_insync_replicas": 2,
+                "retention_ms": retention, "retention_bytes": -1, "local_retention_ms": -2,
+                "cleanup_policy": policy, "compression_type": "producer",
+                "producer_codec": "lz4", "remote_storage_enable": False,
+                "payload_kind": "avro", "raw_record_bytes": 300, "stored_record_bytes": 220.0,
+                "base_bytes_in_per_second": rate, "growth_per_day": 0.0,
+                "reader_profile": "streaming", "compact_keyspace_bytes": kept,
+                "is_dlq": False, "is_idle": False, "over_partitioned": False,
+                "is_platform": True})
+    return pd.DataFrame(rows)
+
+
+def _platform_groups(topics: pd.DataFrame) -> pd.DataFrame:
+    """Connect's workers read its topics; a service reads its compacted ledger, live."""
+    readers = {name: group for name, *_, group in PLATFORM_TOPICS if group is not None}
+    mine = topics[topics["is_platform"] & topics["topic"].isin(list(readers))]
+    return pd.DataFrame({
+        "cluster": mine["cluster"].to_numpy(), "topic": mine["topic"].to_numpy(),
+        "topic_partitions": mine["partitions"].to_numpy(),
+        "group": [readers[t] for t in mine["topic"]], "kind": "streaming",
+        "members": 3, "typical_lag_seconds": 1.0, "peak_lag_seconds": 30.0,
+        "abandoned_days_ago": 0.0, "state": "Stable"})
 
 
 def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
@@ -263,7 +315,7 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
     abandoned = rng.random(n_groups) < spec.abandoned_group_share
     group_team = rng.choice(TEAMS, size=n_groups)
     rows: list[pd.DataFrame] = []
-    readable = topics[~topics["is_idle"] & ~topics["is_dlq"]]
+    readable = topics[~topics["is_idle"] & ~topics["is_dlq"] & ~topics["is_platform"]]
     by_cluster = {name: frame for name, frame in readable.groupby("cluster")}
     # Topic popularity for fan-out: Zipf-like weights.
     for cluster, frame in by_cluster.items():
@@ -368,5 +420,6 @@ def steady_state_log_size_bytes(topics: pd.DataFrame) -> pd.Series:
     local_ms = np.where(topics["local_retention_ms"] >= 0, topics["local_retention_ms"],
                         topics["retention_ms"])
     by_time = topics["base_bytes_in_per_second"] * np.maximum(local_ms, 0) / 1000.0
-    return pd.Series(np.where(topics["cleanup_policy"] == "compact",
-                              topics["compact_keyspace_bytes"], by_time), index=topics.index)
+    kept = topics["compact_keyspace_bytes"]  # a compacted keyspace, or an archive's old data
+    return pd.Series(np.where(topics["cleanup_policy"] == "compact", kept,
+                              np.maximum(by_time, kept)), index=topics.index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ class SimulatedCluster:
     snapshot: ClusterSnapshot
     catalog: str
     series: SeriesBlock
+    group_history: pd.DataFrame  # what the window's snapshots recorded of each group
 
 
 def _topics(block: SeriesBlock) -> tuple[Topic, ...]:
@@ -52,26 +54,52 @@ def _topics(block: SeriesBlock) -> tuple[Topic, ...]:
     )
 
 
+BATCH_CYCLE_SECONDS = {"daily_batch": 86_400.0, "weekly_batch": 7 * 86_400.0}
+BATCH_RUN_SHARE = 0.03  # a batch job runs for 3% of its cycle: Empty the rest of the time
+
+
 def _groups(fleet: Fleet, cluster: str, topics: dict[str, Topic]) -> tuple[ConsumerGroup, ...]:
+    """Groups as Kafka describes them at the snapshot: batch jobs are Empty between runs, with
+    their last commit at the end of their last run."""
     rows = fleet.groups[fleet.groups["cluster"] == cluster]
     rng = np.random.default_rng(stable_seed(fleet.spec.seed, cluster, "lag"))
     phase = rng.random(len(rows))
+    taken = fleet.end
     groups = []
     for i, row in enumerate(rows.itertuples(index=False)):
         topic = topics[row.topic]
+        members, state, last_commit = int(row.members), str(row.state), taken
         if row.kind == "abandoned":
             lag_seconds = max_lag = row.abandoned_days_ago * 86_400.0
-        elif row.kind == "streaming":
-            lag_seconds, max_lag = row.typical_lag_seconds, row.peak_lag_seconds
-        else:  # batch readers: somewhere in their sawtooth, at the peak once per cycle
+            last_commit = taken - timedelta(days=float(row.abandoned_days_ago))
+        elif row.kind in BATCH_CYCLE_SECONDS:  # somewhere in their sawtooth
             lag_seconds, max_lag = row.peak_lag_seconds * phase[i], row.peak_lag_seconds
+            if phase[i] < 1 - BATCH_RUN_SHARE:
+                members, state = 0, "Empty"
+                last_commit = taken - timedelta(
+                    seconds=float(phase[i]) * BATCH_CYCLE_SECONDS[row.kind])
+        else:
+            lag_seconds, max_lag = row.typical_lag_seconds, row.peak_lag_seconds
         lag_messages = int(topic.messages_in_per_second * lag_seconds)
         groups.append(ConsumerGroup(
             group=row.group, topic=row.topic, lag_messages=lag_messages,
             lag_seconds=float(lag_seconds), max_lag_seconds=float(max_lag),
-            members=int(row.members), state=row.state,
+            members=members, state=state, last_commit_at=last_commit,
             bytes_out_per_second=0.0 if row.kind == "abandoned" else topic.bytes_in_per_second))
     return tuple(groups)
+
+
+def _group_history(fleet: Fleet, cluster: str, groups: tuple[ConsumerGroup, ...]
+                   ) -> pd.DataFrame:
+    """What a month of snapshots would have recorded of each group: the most members it ran
+    with, its peak lag, its last commit (as `Store.group_history` gives it)."""
+    rows = fleet.groups[fleet.groups["cluster"] == cluster]
+    return pd.DataFrame({
+        "group": rows["group"].to_numpy(), "topic": rows["topic"].to_numpy(),
+        "max_lag_seconds": rows["peak_lag_seconds"].to_numpy(dtype=float),
+        "last_commit_at": pd.to_datetime([g.last_commit_at for g in groups], utc=True),
+        "max_members": rows["members"].to_numpy(),
+        "first_seen": pd.Timestamp(fleet.start), "last_seen": pd.Timestamp(fleet.end)})
 
 
 def _brokers(fleet: Fleet, cluster: str, topics: tuple[Topic, ...]) -> tuple[Broker, ...]:
@@ -93,14 +121,15 @@ def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
     topics = _topics(block)
     by_name = {topic.name: topic for topic in topics}
     meta = fleet.clusters.set_index("cluster").loc[cluster]
+    groups = _groups(fleet, cluster, by_name)
     snapshot = ClusterSnapshot(
         cluster=cluster, taken_at=fleet.end.replace(tzinfo=fleet.end.tzinfo),
         window_seconds=SNAPSHOT_WINDOW_HOURS * 3600,
-        brokers=_brokers(fleet, cluster, topics), topics=topics,
-        groups=_groups(fleet, cluster, by_name),
+        brokers=_brokers(fleet, cluster, topics), topics=topics, groups=groups,
         rack_aware_fetch=bool(meta["rack_aware_fetch"]),
     )
-    return SimulatedCluster(snapshot, str(meta["catalog"]), block)
+    return SimulatedCluster(snapshot, str(meta["catalog"]), block,
+                            _group_history(fleet, cluster, groups))
 
 
 def simulate_clusters(fleet: Fleet) -> Iterator[SimulatedCluster]:

@@ -66,6 +66,9 @@ class ConsumerGroup:
     state: str = "Stable"
     committed_offset_sum: int | None = None
     bytes_out_per_second: float | None = None
+    # When its committed offsets last moved, as far as snapshots tell (None: not yet known).
+    # A batch job's group is Empty between runs, yet commits on every run: it still reads.
+    last_commit_at: datetime | None = None
 
 
 @dataclass(frozen=True)

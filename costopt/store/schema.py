@@ -87,6 +87,7 @@ snapshot_groups = Table(
     Column("state", String(64), nullable=False),
     Column("committed_offset_sum", BigInteger),
     Column("bytes_out_per_second", Float),
+    Column("last_commit_at", DateTime(timezone=True)),
     Index("ix_snapshot_groups_snapshot", "snapshot_id"),
 )
 

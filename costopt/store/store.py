@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,8 @@ class Store:
                  "lag_messages": g.lag_messages, "lag_seconds": g.lag_seconds,
                  "max_lag_seconds": g.max_lag_seconds, "members": g.members, "state": g.state,
                  "committed_offset_sum": g.committed_offset_sum,
-                 "bytes_out_per_second": g.bytes_out_per_second}
+                 "bytes_out_per_second": g.bytes_out_per_second,
+                 "last_commit_at": _utc(g.last_commit_at) if g.last_commit_at else None}
                 for g in snapshot.groups))
             if series is not None and not series.empty:
                 self._replace_series(connection, snapshot.cluster, series)
@@ -179,6 +180,15 @@ class Store:
             if row is None:
                 raise StoreError(f"no snapshot stored for cluster {cluster!r}")
             return _load(connection, row)
+
+    def latest_groups(self, cluster: str) -> tuple[ConsumerGroup, ...]:
+        """The consumer groups of the cluster's latest snapshot (what the next collect carries
+        commit times from), without loading its topics."""
+        snapshot_id = self.latest_snapshot_id(cluster)
+        if snapshot_id is None:
+            return ()
+        with self.engine.connect() as connection:
+            return _groups_of(connection, snapshot_id)
 
     def snapshot(self, snapshot_id: int) -> StoredSnapshot:
         with self.engine.connect() as connection:
@@ -237,6 +247,59 @@ class Store:
                                               utc=True))
         frame.insert(0, "cluster", cluster)
         return frame
+
+    def group_history(self, cluster: str, since: datetime | None = None) -> pd.DataFrame:
+        """Per consumer group and topic, over the snapshots since `since`: the largest time
+        lag seen, the last commit, the most members, the first and last time it was seen.
+        This is what "a reader" rests on: a batch job's group is Empty between runs."""
+        groups, snapshots = schema.snapshot_groups, schema.snapshots
+        query = (select(groups.c.group_name, groups.c.topic,
+                        func.max(func.coalesce(groups.c.max_lag_seconds,
+                                               groups.c.lag_seconds)).label("max_lag_seconds"),
+                        func.max(groups.c.last_commit_at).label("last_commit_at"),
+                        func.max(groups.c.members).label("max_members"),
+                        func.min(snapshots.c.taken_at).label("first_seen"),
+                        func.max(snapshots.c.taken_at).label("last_seen"))
+                 .join(snapshots, snapshots.c.id == groups.c.snapshot_id)
+                 .where(snapshots.c.cluster == cluster)
+                 .group_by(groups.c.group_name, groups.c.topic))
+        if since is not None:
+            query = query.where(snapshots.c.taken_at >= _utc(since))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame(rows, columns=["group", "topic", "max_lag_seconds",
+                                            "last_commit_at", "max_members", "first_seen",
+                                            "last_seen"])
+        for column in ("last_commit_at", "first_seen", "last_seen"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def series_totals(self, cluster: str) -> pd.DataFrame:
+        """Cluster totals of each series per stored time and resolution (what percentiles of
+        the whole cluster's load are taken over), summed by the database."""
+        table = schema.topic_series
+        query = (select(table.c.resolution_seconds, table.c.ts_seconds,
+                        *(func.sum(table.c[name]).label(name) for name in SERIES_COLUMNS))
+                 .where(table.c.cluster == cluster)
+                 .group_by(table.c.resolution_seconds, table.c.ts_seconds)
+                 .order_by(table.c.resolution_seconds, table.c.ts_seconds))
+        frame = pd.DataFrame(self._fetch_tuples(query),
+                             columns=["resolution_seconds", "ts_seconds", *SERIES_COLUMNS])
+        frame.insert(1, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
+                                              utc=True))
+        return frame
+
+    def snapshot_span(self, cluster: str) -> tuple[datetime, datetime] | None:
+        """From the start of the first stored snapshot's window to the last snapshot."""
+        snapshots = schema.snapshots
+        with self.engine.connect() as connection:
+            row = connection.execute(select(
+                func.min(snapshots.c.taken_at), func.max(snapshots.c.taken_at),
+                func.max(snapshots.c.window_seconds)).where(
+                snapshots.c.cluster == cluster)).one()
+        if row[0] is None:
+            return None
+        return _utc(row[0]) - timedelta(seconds=int(row[2] or 0)), _utc(row[1])
 
     def series_peaks(self, cluster: str) -> pd.DataFrame:
         """Per topic, the largest value of each series at any resolution, computed by the
@@ -419,19 +482,24 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
         Topic(**dict(t)) for t in connection.execute(
             select(*topic_columns).where(schema.snapshot_topics.c.snapshot_id == snapshot_id)
             .order_by(schema.snapshot_topics.c.name)).mappings())
-    groups = tuple(
-        ConsumerGroup(group=g["group_name"], topic=g["topic"], lag_messages=g["lag_messages"],
-                      lag_seconds=g["lag_seconds"], max_lag_seconds=g["max_lag_seconds"],
-                      members=g["members"], state=g["state"],
-                      committed_offset_sum=g["committed_offset_sum"],
-                      bytes_out_per_second=g["bytes_out_per_second"])
-        for g in connection.execute(select(schema.snapshot_groups).where(
-            schema.snapshot_groups.c.snapshot_id == snapshot_id)).mappings())
+    groups = _groups_of(connection, snapshot_id)
     snapshot = ClusterSnapshot(
         cluster=row["cluster"], taken_at=_utc(row["taken_at"]),
         window_seconds=row["window_seconds"], brokers=brokers, topics=topics, groups=groups,
         rack_aware_fetch=bool(row["rack_aware_fetch"]), labels=dict(row["labels"] or {}))
     return StoredSnapshot(snapshot_id, snapshot, row["catalog"], row["source"])
+
+
+def _groups_of(connection: Connection, snapshot_id: int) -> tuple[ConsumerGroup, ...]:
+    return tuple(
+        ConsumerGroup(group=g["group_name"], topic=g["topic"], lag_messages=g["lag_messages"],
+                      lag_seconds=g["lag_seconds"], max_lag_seconds=g["max_lag_seconds"],
+                      members=g["members"], state=g["state"],
+                      committed_offset_sum=g["committed_offset_sum"],
+                      bytes_out_per_second=g["bytes_out_per_second"],
+                      last_commit_at=_utc(g["last_commit_at"]) if g["last_commit_at"] else None)
+        for g in connection.execute(select(schema.snapshot_groups).where(
+            schema.snapshot_groups.c.snapshot_id == snapshot_id)).mappings())
 
 
 class StatusStore:

@@ -33,7 +33,7 @@ def test_plan_total_equals_one_whatif_of_all_its_changes_to_the_micro_unit(prese
         cumulative += step.marginal_savings_micros
         assert step.cumulative_savings_micros == cumulative
     if preset != "tiny":  # a 40-topic toy on 3-broker minimums is mostly idle capacity
-        assert 0.2 < plan.share_of_bill < 0.5
+        assert 0.2 < plan.share_of_bill < 0.6  # a guard: it once claimed 61-84%
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.simulate.fleet import generate_fleet
+from costopt.simulate.fleet import PLATFORM_TOPICS, generate_fleet
 from costopt.simulate.presets import PRESETS, preset
 from costopt.simulate.series import cluster_series
 from tests.fleets import FIXED_END, fleet
@@ -28,12 +28,15 @@ def test_same_seed_same_fleet_and_different_seed_differs() -> None:
 
 def test_presets_have_the_advertised_scale() -> None:
     small = fleet("small")
-    assert len(small.clusters) == 3 and len(small.topics) == 300
+    platform = len(PLATFORM_TOPICS)  # every cluster also has its platform's topics
+    assert len(small.clusters) == 3 and len(small.topics) == 300 + 3 * platform
     wix = fleet("wix")
-    assert len(wix.topics) == 20_000
-    assert wix.topics["topic"].is_unique
-    assert 190_000 <= wix.topics["partitions"].sum() <= 210_000
-    assert 3_900 <= wix.groups["group"].nunique() <= 4_000
+    assert len(wix.topics) == 20_000 + 12 * platform
+    assert not wix.topics.duplicated(["cluster", "topic"]).any()
+    ordinary = wix.topics[~wix.topics["is_platform"]]
+    assert ordinary["topic"].is_unique
+    assert 190_000 <= ordinary["partitions"].sum() <= 210_000
+    assert 3_900 <= wix.groups["group"].nunique() - 2 <= 4_000  # + Connect's, a ledger's
     assert PRESETS["huge"].topics == 100_000 and PRESETS["huge"].partitions == 1_000_000
 
 

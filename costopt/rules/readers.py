@@ -1,0 +1,123 @@
+"""Who reads a topic: every consumer group that will come back, not only those with members
+at the moment of a snapshot.
+
+A nightly or weekly batch job's group is `Empty` between runs, yet it commits on every run:
+it is a reader, and retention must cover how far behind it falls. A group is **abandoned**
+only when it has no members and its last commit is older than `abandoned_after_days` (where
+no commit was ever seen moving, its time lag stands in: data it has not read for that long).
+Retention, tiering, fan-out, idle topics and abandoned groups all use this one definition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from costopt.model import ClusterModel
+from costopt.rules.history import History
+from costopt.snapshot.model import ConsumerGroup
+
+ABANDONED_AFTER_DAYS = 14  # longer than a weekly batch job's cycle, with slack
+
+
+@dataclass(frozen=True)
+class GroupRead:
+    """One group's reading of one topic, over the window."""
+
+    group: str
+    topic: str
+    members: int  # now
+    max_members: int  # the most seen over the window
+    state: str
+    lag_seconds: float | None  # now
+    max_lag_seconds: float | None  # the largest over the window
+    last_commit_at: datetime | None
+    abandoned: bool
+    why: str
+
+    @property
+    def live(self) -> bool:
+        return self.members > 0
+
+
+def _history_by_key(history: History) -> dict[tuple[str, str], Mapping[str, Any]]:
+    if history.groups is None or history.groups.empty:
+        return {}
+    return {(str(row["group"]), str(row["topic"])): row
+            for row in history.groups.to_dict("records")}
+
+
+def _largest(*values: Any) -> float | None:
+    known = [float(v) for v in values
+             if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return max(known) if known else None
+
+
+def group_reads(model: ClusterModel, history: History,
+                abandoned_after_days: float = ABANDONED_AFTER_DAYS) -> list[GroupRead]:
+    """Every (group, topic) of the latest snapshot, with what the window adds."""
+    now = model.snapshot.taken_at
+    recorded = _history_by_key(history)
+    by_group: dict[str, list[tuple[ConsumerGroup, Mapping[str, Any]]]] = {}
+    for group in model.snapshot.groups:
+        by_group.setdefault(group.group, []).append(
+            (group, recorded.get((group.group, group.topic), {})))
+    out = []
+    for name, rows in by_group.items():
+        members = max(g.members for g, _ in rows)
+        commits = [c for c in (_commit(g, h) for g, h in rows) if c is not None]
+        last_commit = max(commits) if commits else None
+        lag_days = max((g.lag_seconds or 0.0) for g, _ in rows) / 86_400
+        if members > 0:
+            abandoned, why = False, f"{members} live member(s)"
+        elif last_commit is not None:
+            age_days = (now - last_commit).total_seconds() / 86_400
+            abandoned = age_days >= abandoned_after_days
+            why = (f"no members, last commit {age_days:.1f} d ago"
+                   + (f" (≥ {abandoned_after_days:g} d)" if abandoned else ""))
+        else:
+            abandoned = lag_days >= abandoned_after_days
+            why = (f"no members, no commit seen; {lag_days:.1f} d behind"
+                   + (f" (≥ {abandoned_after_days:g} d)" if abandoned else ""))
+        for group, record in rows:
+            out.append(GroupRead(
+                group=name, topic=group.topic, members=group.members,
+                max_members=int(_largest(group.members, record.get("max_members")) or 0),
+                state=group.state, lag_seconds=group.lag_seconds,
+                max_lag_seconds=_largest(group.lag_seconds, group.max_lag_seconds,
+                                         record.get("max_lag_seconds")),
+                last_commit_at=last_commit, abandoned=abandoned, why=why))
+    return out
+
+
+def _commit(group: ConsumerGroup, record: Mapping[str, Any]) -> datetime | None:
+    seen = record.get("last_commit_at")
+    recorded = pd.Timestamp(seen).to_pydatetime() if seen is not None and not pd.isna(seen) \
+        else None
+    candidates = [c for c in (group.last_commit_at, recorded) if c is not None]
+    return max(candidates) if candidates else None
+
+
+def readers_by_topic(model: ClusterModel, history: History,
+                     abandoned_after_days: float = ABANDONED_AFTER_DAYS
+                     ) -> dict[str, list[GroupRead]]:
+    """Per topic, the groups that read it and will come back (abandoned ones left out)."""
+    out: dict[str, list[GroupRead]] = {}
+    for read in group_reads(model, history, abandoned_after_days):
+        if not read.abandoned:
+            out.setdefault(read.topic, []).append(read)
+    return out
+
+
+def slowest_reader_lag_seconds(readers: list[GroupRead]) -> float | None:
+    """The largest lag any reader reached over the window; None where a reader's lag is
+    unknown (then nothing may be cut below it)."""
+    lags = [r.max_lag_seconds for r in readers]
+    if any(lag is None for lag in lags):
+        return None
+    return max((lag for lag in lags if lag is not None), default=0.0)
