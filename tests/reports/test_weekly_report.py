@@ -62,3 +62,18 @@ def test_report_renders_in_chromium_with_charts_and_no_console_errors(
     white = sum(count for count, rgb in colours if min(rgb) > 245)
     assert white / (image.width * image.height) < 0.9  # not blank
     assert len(colours) > 200  # charts, not just text on white
+
+
+def test_the_risks_section_renders_apart_sorted_by_severity_with_the_min_insync_findings(
+        wix_report: ReportFiles) -> None:
+    dom = chromium("--dump-dom", wix_report.html.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    risks = dom.stdout.split('<section id="risks">', 1)[1].split("</section>", 1)[0]
+    severities = re.findall(r'<td class="severity-(\w+)">', risks)
+    assert severities and "min_insync_replicas" in risks
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    assert [order[s] for s in severities] == sorted(order[s] for s in severities)
+    plan = dom.stdout.split("Savings plan: first steps", 1)[1].split("</section>", 1)[0]
+    assert "min_insync_replicas" not in plan  # risks are not savings
+    skipped = dom.stdout.split('<section id="skipped">', 1)[1].split("</section>", 1)[0]
+    assert "connect-configs" in skipped and "protected (kafka-connect)" in skipped
