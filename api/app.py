@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -88,7 +90,17 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state: AppState = app.state.costopt
+        if settings.api.warm_at_start:
+            state.warm()
+        else:
+            state.warmed = "on first request"
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="costopt", version=__version__,
         description="Kafka cost and capacity optimization: what each cluster, topic and team "
                     "costs, why, and what to change to spend less. Money fields are decimal "

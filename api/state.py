@@ -6,21 +6,21 @@ set of latest snapshot ids) and reused by every request until a new snapshot lan
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-
-from costopt.analysis import FleetAnalysis, analyze_store
+from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
-from costopt.store import schema as store_schema
 from costopt.store.store import StatusStore
 
 T = TypeVar("T")
+log = logging.getLogger("costopt.api")
 # What the memo may hold per analysis, in rows of answers (a page counts its items, any other
 # answer 100): about 100 MB at most, whatever readers ask for.
 MEMO_BUDGET_ROWS = 200_000
@@ -40,15 +40,14 @@ class AppState:
     _memo_of: FleetAnalysis | None = None
     _memo_rows: int = 0
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
+    warmed: str = "loading"
 
     def __post_init__(self) -> None:
         self.statuses = StatusStore(self.store)
 
     def _store_key(self) -> Any:
         """Changes whenever a snapshot is written (ids only grow)."""
-        with self.store.engine.connect() as connection:
-            return tuple(connection.execute(select(
-                func.count(), func.max(store_schema.snapshots.c.id))).one())
+        return self.store.state_key()
 
     def analysis(self) -> FleetAnalysis:
         key = self._store_key()
@@ -57,9 +56,23 @@ class AppState:
         with self._lock:
             key = self._store_key()
             if self._analysis is None or key != self._key:
-                self._analysis = analyze_store(self.store, self.settings)
+                started = time.monotonic()
+                self._analysis = cached_analysis(self.store, self.settings)
                 self._key = key
+                log.info("analysis ready in %.1f s", time.monotonic() - started)
             return self._analysis
+
+    def warm(self) -> None:
+        """Load (or compute) the analysis in the background as the server starts, so the first
+        request does not wait, and readiness can say when it is there."""
+        def load() -> None:
+            try:
+                self.analysis()
+                self.warmed = "ready"
+            except Exception as exc:  # reported by /readyz, retried by the next request
+                self.warmed = f"failed: {exc}"
+                log.error("analysis at start failed: %s", exc)
+        threading.Thread(target=load, name="analysis-warm", daemon=True).start()
 
     def memo(self, analysis: FleetAnalysis, key: Hashable, build: Callable[[], T]) -> T:
         """An answer computed from `analysis` alone (not from statuses, jobs or a request

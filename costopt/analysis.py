@@ -6,14 +6,21 @@ the API, reports and CLI show. It never writes snapshots.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import pickle
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import zstandard
 
+from costopt import __version__
 from costopt.compression import CompressionEstimate, estimate
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
@@ -29,6 +36,7 @@ from costopt.rules.recommendation import SEVERITY_ORDER
 from costopt.store import Store, StoredSnapshot
 
 DEFAULT_CATALOG = "aws-self-managed"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,6 +81,18 @@ class FleetAnalysis:
     def histories(self) -> dict[str, History]:
         return {name: analysis.history for name, analysis in self.clusters.items()}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for the analysis cache without its per-process plan memo and lock."""
+        state = dict(self.__dict__)
+        state.pop("_plans", None)
+        state.pop("_plans_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._plans = {}
+        self._plans_lock = threading.Lock()
+
     def plan(self, decisions: Decisions | None = None) -> SavingsPlan:
         """The savings plan of the open recommendations (kept per set of decisions)."""
         decisions = decisions or Decisions()
@@ -110,8 +130,30 @@ def catalog_for(stored: StoredSnapshot, settings: Settings,
     return resolve(name)
 
 
+_ESTIMATES: OrderedDict[bytes, CompressionEstimate] = OrderedDict()
+_ESTIMATES_KEPT = 20_000
+_ESTIMATES_LOCK = threading.Lock()
+
+
+def cached_estimate(records: list[bytes]) -> CompressionEstimate:
+    """Compressing a topic's samples with five codecs is most of an analysis's CPU, and the
+    samples change only when a collect samples again: keep each estimate by its records."""
+    digest = hashlib.sha256(b"".join(len(r).to_bytes(4, "little") + r for r in records)).digest()
+    with _ESTIMATES_LOCK:
+        found = _ESTIMATES.get(digest)
+        if found is not None:
+            _ESTIMATES.move_to_end(digest)
+            return found
+    computed = estimate(records)
+    with _ESTIMATES_LOCK:
+        _ESTIMATES[digest] = computed
+        while len(_ESTIMATES) > _ESTIMATES_KEPT:
+            _ESTIMATES.popitem(last=False)
+    return computed
+
+
 def compression_estimates(samples: dict[str, list[bytes]]) -> dict[str, CompressionEstimate]:
-    return {topic: estimate(records) for topic, records in samples.items() if records}
+    return {topic: cached_estimate(records) for topic, records in samples.items() if records}
 
 
 def cluster_model(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
@@ -146,20 +188,15 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
 def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
     """The cluster's stored series and consumer-group record, and the span observed: from the
     first stored point, or the first snapshot's window, to the last."""
-    daily = store.series(cluster, resolution_seconds=86_400)
-    peaks = store.series_peaks(cluster)
+    series = store.series_history(cluster)
     span = store.snapshot_span(cluster)
     since = span[1] - timedelta(days=window_days) if span else None
     groups = store.group_history(cluster, since)
-    totals = store.series_totals(cluster)
-    series_seconds = (float(peaks["last_seconds"].max() - peaks["first_seconds"].min())
-                      if not peaks.empty else 0.0)
     snapshot_seconds = (span[1] - span[0]).total_seconds() if span else 0.0
-    observed = max(series_seconds, snapshot_seconds) / 86_400
-    if peaks.empty:
+    observed = max(series.span_seconds, snapshot_seconds) / 86_400
+    if series.peaks.empty:
         return replace(History.empty(), groups=groups, observed_days=observed)
-    return History(daily, peaks.drop(columns=["first_seconds", "last_seconds"]), observed,
-                   totals, groups)
+    return History(series.daily, series.peaks, observed, series.totals, groups)
 
 
 def analyze_store(store: Store, settings: Settings,
@@ -173,7 +210,7 @@ def analyze_store(store: Store, settings: Settings,
         stored = store.latest_snapshot(name)
         catalog = catalog_for(stored, settings, resolve)
         currencies.add(catalog.currency)
-        samples = {topic: store.samples(name, topic) for topic in store.sampled_topics(name)}
+        samples = store.samples_of(name)
         results[name] = analyze_cluster(stored, catalog, load_history(store, name), samples,
                                         settings, owners)
     if len(currencies) > 1:
@@ -181,3 +218,32 @@ def analyze_store(store: Store, settings: Settings,
                          "use catalogs of one currency")
     return FleetAnalysis(results, currencies.pop() if currencies else settings.currency,
                          rule_settings=settings.rules)
+
+
+def analysis_key(store: Store, settings: Settings) -> str:
+    """What an analysis depends on: the store's snapshots, the settings that shape it, and
+    this costopt's version (a new release may compute differently)."""
+    shaping = settings.model_dump(mode="json", include={
+        "clusters", "owners", "allocation", "rules", "currency"})
+    text = json.dumps([store.state_key(), shaping, __version__], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_analysis(store: Store, settings: Settings, key: str | None = None) -> FleetAnalysis:
+    """The store's current analysis: loaded from the store's analysis cache when another
+    process (the scheduler, another API worker or replica) already computed it, computed and
+    kept there otherwise. The cache holds pickled costopt objects: the store must be as
+    trusted as costopt's own code (it already decides every figure costopt shows)."""
+    key = key or analysis_key(store, settings)
+    payload = store.cached_analysis(key)
+    if payload is not None:
+        try:
+            loaded = pickle.loads(zstandard.ZstdDecompressor().decompress(payload))
+            if isinstance(loaded, FleetAnalysis):
+                return loaded
+        except Exception as exc:  # a cache from another build: compute afresh
+            log.warning("analysis cache %s unreadable (%s): recomputing", key[:12], exc)
+    analysis = analyze_store(store, settings)
+    raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
+    store.cache_analysis(key, zstandard.ZstdCompressor(level=1).compress(raw))
+    return analysis

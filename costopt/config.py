@@ -115,6 +115,8 @@ class ApiToken(_Strict):
 
 class ApiSettings(_Strict):
     auth_enabled: bool = True
+    warm_at_start: bool = Field(True, description="load (or compute) the analysis as a worker "
+                                "starts; /readyz is 503 until it is there")
     tokens: list[ApiToken] = []
     open_healthz: bool = True
     open_metrics: bool = False

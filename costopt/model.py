@@ -65,6 +65,11 @@ class ClusterModel:
         return columns
 
     @cached_property
+    def row_totals_micros(self) -> np.ndarray:
+        """Each topic's monthly cost (micros), aligned with `columns`."""
+        return self.cost.rows["monthly_cost_micros"].to_numpy()[:len(self.snapshot.topics)]
+
+    @cached_property
     def index(self) -> dict[str, int]:
         """Row of each topic in `columns`."""
         return {str(name): i for i, name in enumerate(self.columns["topic"])}

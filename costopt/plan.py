@@ -23,13 +23,14 @@ How it is built, per cluster (clusters do not affect each other):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take
+from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take, topic_micros
 from costopt.decisions import Decisions
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
@@ -165,12 +166,56 @@ class _ClusterState:
                        float(freed_brokers.sum()), index, after, basis, brokers,
                        any(bool(c.delete_topic) for c in changes))
 
+    def price_each(self, candidates: Sequence[Recommendation]) -> list[_Priced]:
+        """What each of `candidates` (one change to one topic each, on topics no other
+        candidate touches) would do on the cluster as it is now, priced together: one pass
+        per kind of change rather than one per candidate."""
+        model = self.model
+        context = ChangeContext(model.estimates, model.group_reads)
+        out: list[_Priced | None] = [None] * len(candidates)
+        groups: dict[str, list[int]] = {}
+        for position, rec in enumerate(candidates):
+            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in rec.whatif)
+            groups.setdefault(key, []).append(position)
+        for positions in groups.values():
+            rows = np.array([model.index[candidates[p].target] for p in positions],
+                            dtype=np.int64)
+            before = take(self.columns, rows)
+            after = before
+            everything = np.ones(len(rows), dtype=bool)
+            for change in candidates[positions[0]].whatif:
+                after = apply_change(after, everything, change, context)
+            micros_before = topic_micros(before, self.basis)
+            micros_after = topic_micros(after, self.basis)
+            delta = np.zeros(len(rows), dtype=np.int64)
+            for component in self.basis.metered_components:
+                delta += micros_after[component] - micros_before[component]
+            disk, brokers = capacity_freed(self.basis, before, after)
+            deletes = any(bool(c.delete_topic) for c in candidates[positions[0]].whatif)
+            for i, position in enumerate(positions):
+                out[position] = _Priced(
+                    int(delta[i]), float(disk[i]), float(brokers[i]), rows[i:i + 1],
+                    {name: values[i:i + 1] for name, values in after.items()}, self.basis,
+                    self.brokers, deletes)
+        return [p for p in out if p is not None]
+
     def commit(self, priced: _Priced) -> None:
         for name, values in priced.after.items():
             self.columns[name][priced.index] = values
         self.basis, self.brokers = priced.basis, priced.brokers
         if priced.deletes:
             self.deleted.update(priced.index.tolist())
+
+
+def _one_topic(rec: Recommendation) -> bool:
+    return rec.target_type == "topic" and all(
+        c.touches_topics and not c.touches_cluster and c.selector.topic == rec.target
+        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
+        for c in rec.whatif)
+
+
+def _cluster_wide(rec: Recommendation) -> bool:
+    return any(c.touches_cluster for c in rec.whatif)
 
 
 def _capacity_value_micros(model: ClusterModel, rec: Recommendation) -> float:
@@ -204,11 +249,24 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
 
-    for rec in candidates:
+    # Candidates alone on their topic, with one-topic changes, are priced together for each
+    # stretch between cluster-wide steps (which change what every topic costs).
+    targets = Counter(c.selector.topic for rec in candidates for c in rec.whatif
+                      if c.selector.topic is not None)
+    batchable = [_one_topic(rec) and targets[rec.target] == 1 for rec in candidates]
+    prepriced: dict[int, _Priced] = {}
+    stretch_end = -1
+    for position, rec in enumerate(candidates):
+        if position > stretch_end:
+            stretch_end = next((k for k in range(position, len(candidates))
+                                if _cluster_wide(candidates[k])), len(candidates))
+            batch = [k for k in range(position, stretch_end) if batchable[k]]
+            prepriced.update(zip(batch, state.price_each([candidates[k] for k in batch]),
+                                 strict=True))
         if rec.conflict_key in state.taken:
             skip("an alternative for the same target was taken")
             continue
-        priced = state.price(rec.whatif)
+        priced = prepriced.pop(position, None) or state.price(rec.whatif)
         if priced is None:
             skip("its topic is deleted by an earlier step")
             continue

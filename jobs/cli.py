@@ -142,7 +142,7 @@ def collect(config: ConfigOption = None,
 def analyze(config: ConfigOption = None,
             top: Annotated[int, typer.Option(help="recommendations to print")] = 10) -> None:
     """Cost, recommendations and forecasts from the stored snapshots; prints a summary."""
-    from costopt.analysis import analyze_store
+    from costopt.analysis import cached_analysis
     from costopt.decisions import Decisions
     from costopt.store import Store
     from costopt.store.store import StatusStore
@@ -150,7 +150,7 @@ def analyze(config: ConfigOption = None,
 
     settings = _settings(config)
     store = Store.open(settings.store_url)
-    analysis = analyze_store(store, settings)
+    analysis = cached_analysis(store, settings)
     typer.echo(summary(analysis, Decisions(StatusStore(store).statuses()), top=top,
                        with_changes=True))
 
@@ -203,7 +203,7 @@ def whatif(config: ConfigOption = None,
     `costopt whatif --topic payments.orders --retention 3d --codec zstd`."""
     from pydantic import ValidationError
 
-    from costopt.analysis import analyze_store
+    from costopt.analysis import cached_analysis
     from costopt.store import Store
     from costopt.whatif import Change, run_whatif
 
@@ -219,7 +219,7 @@ def whatif(config: ConfigOption = None,
     except ValidationError as exc:
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    analysis = analyze_store(Store.open(settings.store_url), settings)
+    analysis = cached_analysis(Store.open(settings.store_url), settings)
     try:
         result = run_whatif(analysis.models, [change], horizon_days)
     except (KeyError, ValueError) as exc:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from costopt.analysis import FleetAnalysis, analyze_store
+from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -50,7 +50,7 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     load_fleet(store, fleet, progress=progress)
     say("analyzing: cost allocation, recommendations, forecasts")
     settings = Settings(store_url=url)
-    analysis = analyze_store(store, settings)
+    analysis = cached_analysis(store, settings)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
         write_recommendations_json(analysis, out / "recommendations.json"),

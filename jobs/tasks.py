@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from costopt.analysis import FleetAnalysis, analyze_store
+from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.collect import collect_cluster
 from costopt.config import Settings
 from costopt.decisions import Decisions
@@ -68,7 +68,7 @@ def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     """Render the weekly report, archive it in the store, deliver it where configured."""
     from jobs.delivery import deliver
 
-    analysis = analyze_store(store, settings)
+    analysis = cached_analysis(store, settings)
     directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     files = write_report(analysis, directory, f"costopt-report-{stamp}",
@@ -92,7 +92,7 @@ def run_task(kind: str, settings: Settings, store: Store, job_id: str,
         if kind == "collect":
             detail = collect_all(settings, store)
         elif kind == "analyze":
-            analysis = analyze_store(store, settings)
+            analysis = cached_analysis(store, settings)
             detail = {"clusters": len(analysis.clusters),
                       "recommendations": len(analysis.recommendations)}
         elif kind == "report":

@@ -1,5 +1,7 @@
-"""Liveness and readiness. Readiness fails while the store is unreachable and reports the
-last collect's outcome, so an orchestrator and a human see the same thing."""
+"""Liveness and readiness. Readiness fails while the store is unreachable, and while the
+worker is still loading its first analysis (so a load balancer sends no request that would
+wait for it); it reports the last collect's outcome, so an orchestrator and a human see the
+same thing."""
 
 from __future__ import annotations
 
@@ -39,4 +41,7 @@ def readyz(state: StateDep, request: Request) -> JSONResponse:
             if key not in checks:
                 checks[key] = job["status"] if job["status"] == "succeeded" else (
                     f"failed: {job['error']}")
+    checks["analysis"] = state.warmed
+    if state.warmed == "loading":
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     return JSONResponse({"status": "ok", "checks": checks})

@@ -156,8 +156,8 @@ class BaseRule:
         kind = fields.pop("kind", self.name)
         currency = model.cost.currency
         row = model.index.get(candidate.target)
-        target_cost = (Money.from_micros(int(model.cost.rows["monthly_cost_micros"].iat[row]),
-                                         currency) if row is not None else None)
+        target_cost = (Money.from_micros(int(model.row_totals_micros[row]), currency)
+                       if row is not None else None)
         return Recommendation(
             cluster=model.cluster, kind=kind, target_type="topic", target=candidate.target,
             owner=model.owner_of(candidate.target), whatif=candidate.changes,
@@ -183,7 +183,11 @@ def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
 
 
 def topic_change(model: ClusterModel, topic: str, **values: Any) -> Change:
-    return Change(selector=Selector(cluster=model.cluster, topic=topic), **values)
+    """A change to one topic, as a rule proposes it. Built without re-validation (thousands
+    per analysis; the values come from the rule, not a user): the tests post every kind of
+    rule's changes through the API, which validates them."""
+    selector = Selector.model_construct(cluster=model.cluster, topic=topic)
+    return Change.model_construct(selector=selector, **values)
 
 
 def snapshot_window(model: ClusterModel) -> str:

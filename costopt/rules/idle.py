@@ -44,8 +44,8 @@ class IdleTopicRule(BaseRule):
 
     def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                    context: RuleContext) -> Iterable[Candidate | Skip]:
-        max_in = history.max_by_topic("bytes_in_per_second")
-        max_out = history.max_by_topic("bytes_out_per_second")
+        max_in = history.max_by_topic("bytes_in_per_second").to_dict()
+        max_out = history.max_by_topic("bytes_out_per_second").to_dict()
         for topic in model.snapshot.topics:
             produced = max(float(max_in.get(topic.name, 0.0)), topic.bytes_in_per_second)
             consumed = max(float(max_out.get(topic.name, 0.0)), topic.bytes_out_per_second)

@@ -45,7 +45,7 @@ class PartitionRule(BaseRule):
 
     def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                    context: RuleContext) -> Iterable[Candidate | Skip]:
-        peak_in = history.max_by_topic("bytes_in_per_second")
+        peak_in = history.max_by_topic("bytes_in_per_second").to_dict()
         largest_group: dict[str, int] = {}
         for read in context.group_reads:  # batch readers count with their busiest run
             largest_group[read.topic] = max(largest_group.get(read.topic, 0), read.max_members)

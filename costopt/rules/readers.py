@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -46,10 +46,19 @@ class GroupRead:
 
 
 def _history_by_key(history: History) -> dict[tuple[str, str], Mapping[str, Any]]:
-    if history.groups is None or history.groups.empty:
+    frame = history.groups
+    if frame is None or frame.empty:
         return {}
-    return {(str(row["group"]), str(row["topic"])): row
-            for row in history.groups.to_dict("records")}
+    columns = [c for c in ("max_lag_seconds", "max_members") if c in frame.columns]
+    values = [frame[c].tolist() for c in columns]
+    if "last_commit_at" in frame.columns:  # as Unix seconds (NaN: never seen)
+        commits = pd.to_datetime(frame["last_commit_at"], utc=True)
+        seconds = ((commits - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1))
+        columns.append("last_commit_seconds")
+        values.append(seconds.tolist())
+    return {(str(group), str(topic)): dict(zip(columns, row, strict=True))
+            for group, topic, *row in zip(frame["group"].tolist(), frame["topic"].tolist(),
+                                          *values, strict=True)}
 
 
 def _largest(*values: Any) -> float | None:
@@ -96,9 +105,9 @@ def group_reads(model: ClusterModel, history: History,
 
 
 def _commit(group: ConsumerGroup, record: Mapping[str, Any]) -> datetime | None:
-    seen = record.get("last_commit_at")
-    recorded = pd.Timestamp(seen).to_pydatetime() if seen is not None and not pd.isna(seen) \
-        else None
+    seen = record.get("last_commit_seconds")
+    recorded = (datetime.fromtimestamp(seen, tz=UTC)
+                if seen is not None and not math.isnan(seen) else None)
     candidates = [c for c in (group.last_commit_at, recorded) if c is not None]
     return max(candidates) if candidates else None
 

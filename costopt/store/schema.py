@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -91,16 +92,23 @@ snapshot_groups = Table(
     Index("ix_snapshot_groups_snapshot", "snapshot_id"),
 )
 
-topic_series = Table(
-    "topic_series", metadata,
+# Series: one block per cluster, resolution and time holding every topic's values at that time
+# (`series_blocks.py`); topic names once per cluster.
+series_topics = Table(
+    "series_topics", metadata,
     Column("cluster", String(255), primary_key=True),
     Column("topic", String(512), primary_key=True),
+    Column("topic_id", Integer, nullable=False),
+    UniqueConstraint("cluster", "topic_id", name="uq_series_topic_id"),
+)
+
+series_blocks = Table(
+    "series_blocks", metadata,
+    Column("cluster", String(255), primary_key=True),
     Column("resolution_seconds", Integer, primary_key=True),
-    Column("ts_seconds", BigInteger, primary_key=True),  # Unix seconds, UTC
-    Column("bytes_in_per_second", Float, nullable=False),
-    Column("bytes_out_per_second", Float, nullable=False),
-    Column("messages_in_per_second", Float, nullable=False),
-    Column("log_size_bytes", Float, nullable=False),
+    Column("ts_seconds", BigInteger, primary_key=True),  # Unix seconds, UTC: the point's start
+    Column("rows", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )
 
 sample_records = Table(
@@ -139,6 +147,13 @@ recommendation_status = Table(
     Column("accepted_snapshot_id", BigInteger),  # its traffic prices the realized saving
     Column("recommendation", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+analysis_cache = Table(
+    "analysis_cache", metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of store state, settings, version
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # zstd of the pickled FleetAnalysis
 )
 
 reports = Table(

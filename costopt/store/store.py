@@ -22,11 +22,10 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select
 
 from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
-from costopt.store import schema
+from costopt.store import schema, series_blocks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SERIES_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-                  "log_size_bytes")
+SERIES_COLUMNS = series_blocks.COLUMNS
 
 
 class StoreError(RuntimeError):
@@ -41,6 +40,14 @@ def epoch_seconds(timestamps: pd.Series) -> Any:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class SeriesHistory:
+    daily: pd.DataFrame  # cluster, topic, ts, resolution_seconds, SERIES_COLUMNS
+    peaks: pd.DataFrame  # indexed by topic: each series' largest value at any resolution
+    totals: pd.DataFrame  # resolution_seconds, ts, the cluster's sums of SERIES_COLUMNS
+    span_seconds: float  # from the first stored point to the last
 
 
 @dataclass(frozen=True)
@@ -143,28 +150,75 @@ class Store:
         return snapshot_id
 
     def _replace_series(self, connection: Connection, cluster: str, series: pd.DataFrame) -> None:
-        """Replace the covered time range per resolution, so re-collecting a window is a no-op.
-
-        Rows go to the driver's executemany as tuples: at fleet scale (millions of rows) the
-        per-row parameter handling of ORM-style inserts dominates everything else.
-        """
-        table = schema.topic_series
-        placeholder = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        columns = ("cluster", "topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS)
-        statement = (f"INSERT INTO topic_series ({', '.join(columns)}) VALUES "
-                     f"({', '.join([placeholder] * len(columns))})")
+        """Replace the covered time range per resolution, so re-collecting a window is a no-op:
+        every stored time inside it goes, and each time in `series` becomes one block."""
+        blocks = schema.series_blocks
+        duplicated = series.duplicated(["topic", "resolution_seconds", "ts"])
+        if duplicated.any():
+            row = series[duplicated].iloc[0]
+            raise StoreError(f"cluster {cluster}: series of topic {row['topic']!r} has two "
+                             f"points at {row['ts']} ({int(row['resolution_seconds'])} s); "
+                             "nothing was stored")
+        ids = self._topic_ids(connection, cluster, series["topic"].unique())
         for resolution, part in series.groupby("resolution_seconds"):
             seconds = epoch_seconds(part["ts"])
-            connection.execute(delete(table).where(
-                table.c.cluster == cluster, table.c.resolution_seconds == int(resolution),
-                table.c.ts_seconds >= int(seconds.min()),
-                table.c.ts_seconds <= int(seconds.max())))
-            rows = list(zip([cluster] * len(part), part["topic"].tolist(),
-                            [int(resolution)] * len(part), seconds.tolist(),
-                            *(part[name].astype(float).tolist() for name in SERIES_COLUMNS),
-                            strict=True))
-            for start in range(0, len(rows), 50_000):
-                connection.exec_driver_sql(statement, rows[start:start + 50_000])
+            connection.execute(delete(blocks).where(
+                blocks.c.cluster == cluster, blocks.c.resolution_seconds == int(resolution),
+                blocks.c.ts_seconds >= int(seconds.min()),
+                blocks.c.ts_seconds <= int(seconds.max())))
+            topic_ids = part["topic"].map(ids).to_numpy(dtype=np.int32)
+            values = part[list(SERIES_COLUMNS)].to_numpy(dtype=np.float64)
+            order = np.argsort(seconds, kind="stable")
+            seconds, topic_ids, values = seconds[order], topic_ids[order], values[order]
+            starts = np.flatnonzero(np.r_[True, seconds[1:] != seconds[:-1]])
+            ends = np.r_[starts[1:], len(seconds)]
+            rows = [{"cluster": cluster, "resolution_seconds": int(resolution),
+                     "ts_seconds": int(seconds[a]), "rows": int(b - a),
+                     "payload": series_blocks.encode(topic_ids[a:b], values[a:b])}
+                    for a, b in zip(starts, ends, strict=True)]
+            for first in range(0, len(rows), 500):
+                connection.execute(insert(blocks), rows[first:first + 500])
+
+    def _topic_ids(self, connection: Connection, cluster: str, names: Any) -> dict[str, int]:
+        """Each topic's id in the cluster's series blocks, new ones numbered after the last."""
+        table = schema.series_topics
+        known = {row.topic: int(row.topic_id) for row in connection.execute(
+            select(table.c.topic, table.c.topic_id).where(table.c.cluster == cluster))}
+        new = [str(name) for name in names if str(name) not in known]
+        if new:
+            start = max(known.values(), default=-1) + 1
+            added = {name: start + i for i, name in enumerate(new)}
+            _insert_many(connection, table, ({"cluster": cluster, "topic": name,
+                                              "topic_id": topic_id}
+                                             for name, topic_id in added.items()))
+            known.update(added)
+        return known
+
+    def _topic_names(self, connection: Connection, cluster: str) -> np.ndarray:
+        """Topic names indexed by id."""
+        table = schema.series_topics
+        rows = connection.execute(select(table.c.topic_id, table.c.topic).where(
+            table.c.cluster == cluster)).all()
+        names = np.empty(max((int(r[0]) for r in rows), default=-1) + 1, dtype=object)
+        for topic_id, topic in rows:
+            names[int(topic_id)] = topic
+        return names
+
+    def _blocks(self, cluster: str, resolution_seconds: int | None = None
+                ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+        """(resolution, ts, topic names, topic ids, values) per stored block, oldest first."""
+        blocks = schema.series_blocks
+        query = select(blocks.c.resolution_seconds, blocks.c.ts_seconds, blocks.c.payload) \
+            .where(blocks.c.cluster == cluster)
+        if resolution_seconds is not None:
+            query = query.where(blocks.c.resolution_seconds == resolution_seconds)
+        with self.engine.connect() as connection:
+            names = self._topic_names(connection, cluster)
+            rows = connection.execute(query.order_by(blocks.c.resolution_seconds,
+                                                     blocks.c.ts_seconds)).all()
+        for resolution, ts, payload in rows:
+            topic_ids, values = series_blocks.decode(bytes(payload))
+            yield int(resolution), int(ts), names, topic_ids, values
 
     def clusters(self) -> list[str]:
         with self.engine.connect() as connection:
@@ -217,7 +271,7 @@ class Store:
 
     def last_series_time(self, cluster: str) -> datetime | None:
         """The newest hourly point stored for the cluster: where an incremental collect starts."""
-        table = schema.topic_series
+        table = schema.series_blocks
         with self.engine.connect() as connection:
             value = connection.execute(select(func.max(table.c.ts_seconds)).where(
                 table.c.cluster == cluster, table.c.resolution_seconds == 3600)).scalar()
@@ -231,22 +285,72 @@ class Store:
 
     def series(self, cluster: str, topic: str | None = None,
                resolution_seconds: int | None = None) -> pd.DataFrame:
-        """Stored series as a frame with `ts` as UTC timestamps, ordered by topic and time."""
-        table = schema.topic_series
-        query = select(table.c.topic, table.c.resolution_seconds, table.c.ts_seconds,
-                       *(table.c[name] for name in SERIES_COLUMNS)).where(
-            table.c.cluster == cluster)
-        if topic is not None:
-            query = query.where(table.c.topic == topic)
-        if resolution_seconds is not None:
-            query = query.where(table.c.resolution_seconds == resolution_seconds)
-        names = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
-        frame = pd.DataFrame(self._fetch_tuples(query.order_by(table.c.topic, table.c.ts_seconds)),
-                             columns=names)
+        """Stored series as a frame with `ts` as UTC timestamps, ordered by topic, time and
+        resolution."""
+        parts = []
+        for resolution, ts, names, topic_ids, values in self._blocks(cluster,
+                                                                     resolution_seconds):
+            rows = np.ones(len(topic_ids), dtype=bool) if topic is None else \
+                names[topic_ids] == topic
+            if not rows.any():
+                continue
+            part = pd.DataFrame(values[rows], columns=list(SERIES_COLUMNS))
+            part.insert(0, "topic", names[topic_ids[rows]])
+            part.insert(1, "resolution_seconds", resolution)
+            part.insert(2, "ts_seconds", ts)
+            parts.append(part)
+        names_out = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
+        frame = (pd.concat(parts, ignore_index=True) if parts
+                 else pd.DataFrame(columns=names_out))
+        frame = frame.sort_values(["topic", "ts_seconds", "resolution_seconds"], kind="stable",
+                                  ignore_index=True)
         frame.insert(2, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
                                               utc=True))
         frame.insert(0, "cluster", cluster)
+        frame["resolution_seconds"] = frame["resolution_seconds"].astype("int64")
+        for name in SERIES_COLUMNS:
+            frame[name] = frame[name].astype("float64")
         return frame
+
+    def series_history(self, cluster: str) -> SeriesHistory:
+        """What analysis reads of a cluster's series, in one pass over its blocks: the daily
+        points, each topic's peak of every series at any resolution, the cluster's totals per
+        time, and the span the points cover."""
+        daily: list[pd.DataFrame] = []
+        totals: list[tuple[int, int, *tuple[float, ...]]] = []
+        peaks = np.empty((0, len(SERIES_COLUMNS)))
+        seen = np.zeros(0, dtype=bool)
+        first = last = None
+        names = np.array([], dtype=object)
+        for resolution, ts, names, topic_ids, values in self._blocks(cluster):
+            if len(peaks) < len(names):  # names are the cluster's: sized at the first block
+                peaks = np.full((len(names), len(SERIES_COLUMNS)), -np.inf)
+                seen = np.zeros(len(names), dtype=bool)
+            peaks[topic_ids] = np.maximum(peaks[topic_ids], values)
+            seen[topic_ids] = True
+            totals.append((resolution, ts, *values.sum(axis=0).tolist()))
+            first = ts if first is None else min(first, ts)
+            last = ts if last is None else max(last, ts)
+            if resolution == 86_400:
+                part = pd.DataFrame(values, columns=list(SERIES_COLUMNS))
+                part.insert(0, "topic", names[topic_ids])
+                part.insert(1, "resolution_seconds", resolution)
+                part.insert(2, "ts_seconds", ts)
+                daily.append(part)
+        columns = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
+        daily_frame = (pd.concat(daily, ignore_index=True) if daily
+                       else pd.DataFrame(columns=columns))
+        daily_frame.insert(2, "ts", pd.to_datetime(
+            daily_frame.pop("ts_seconds").astype("int64"), unit="s", utc=True))
+        daily_frame.insert(0, "cluster", cluster)
+        peaks_frame = pd.DataFrame(peaks[seen], columns=list(SERIES_COLUMNS),
+                                   index=pd.Index(names[:len(seen)][seen], name="topic"))
+        totals_frame = pd.DataFrame(totals, columns=["resolution_seconds", "ts_seconds",
+                                                     *SERIES_COLUMNS])
+        totals_frame.insert(1, "ts", pd.to_datetime(
+            totals_frame.pop("ts_seconds").astype("int64"), unit="s", utc=True))
+        span = (float(last - first) if first is not None and last is not None else 0.0)
+        return SeriesHistory(daily_frame, peaks_frame, totals_frame, span)
 
     def group_history(self, cluster: str, since: datetime | None = None) -> pd.DataFrame:
         """Per consumer group and topic, over the snapshots since `since`: the largest time
@@ -274,21 +378,6 @@ class Store:
             frame[column] = pd.to_datetime(frame[column], utc=True)
         return frame
 
-    def series_totals(self, cluster: str) -> pd.DataFrame:
-        """Cluster totals of each series per stored time and resolution (what percentiles of
-        the whole cluster's load are taken over), summed by the database."""
-        table = schema.topic_series
-        query = (select(table.c.resolution_seconds, table.c.ts_seconds,
-                        *(func.sum(table.c[name]).label(name) for name in SERIES_COLUMNS))
-                 .where(table.c.cluster == cluster)
-                 .group_by(table.c.resolution_seconds, table.c.ts_seconds)
-                 .order_by(table.c.resolution_seconds, table.c.ts_seconds))
-        frame = pd.DataFrame(self._fetch_tuples(query),
-                             columns=["resolution_seconds", "ts_seconds", *SERIES_COLUMNS])
-        frame.insert(1, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
-                                              utc=True))
-        return frame
-
     def snapshot_span(self, cluster: str) -> tuple[datetime, datetime] | None:
         """From the start of the first stored snapshot's window to the last snapshot."""
         snapshots = schema.snapshots
@@ -301,34 +390,6 @@ class Store:
             return None
         return _utc(row[0]) - timedelta(seconds=int(row[2] or 0)), _utc(row[1])
 
-    def series_peaks(self, cluster: str) -> pd.DataFrame:
-        """Per topic, the largest value of each series at any resolution, computed by the
-        database: the idle and hot-partition rules need only these, not millions of points."""
-        table = schema.topic_series
-        query = (select(table.c.topic,
-                        *(func.max(table.c[name]).label(name) for name in SERIES_COLUMNS),
-                        func.min(table.c.ts_seconds).label("first_seconds"),
-                        func.max(table.c.ts_seconds).label("last_seconds"))
-                 .where(table.c.cluster == cluster).group_by(table.c.topic))
-        return pd.DataFrame(
-            self._fetch_tuples(query),
-            columns=["topic", *SERIES_COLUMNS, "first_seconds", "last_seconds"]
-        ).set_index("topic")
-
-    def _fetch_tuples(self, query: Any) -> list[tuple[Any, ...]]:
-        """Plain tuples from the driver: pandas probes SQLAlchemy rows attribute by attribute,
-        which costs more than the query itself on millions of rows."""
-        with self.engine.connect() as connection:
-            compiled = query.compile(dialect=self.engine.dialect)
-            params = compiled.params
-            positional = [params[name] for name in compiled.positiontup or []]
-            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.execute(str(compiled), positional if positional else params)
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
-
     def samples(self, cluster: str, topic: str) -> list[bytes]:
         with self.engine.connect() as connection:
             row = connection.execute(select(schema.sample_records.c.payloads).where(
@@ -336,11 +397,48 @@ class Store:
                 schema.sample_records.c.topic == topic)).first()
         return [base64.b64decode(p) for p in row[0]] if row else []
 
+    def samples_of(self, cluster: str) -> dict[str, list[bytes]]:
+        """Every sampled topic's records in the cluster, in one query."""
+        table = schema.sample_records
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table.c.topic, table.c.payloads).where(
+                table.c.cluster == cluster)).all()
+        return {topic: [base64.b64decode(p) for p in payloads] for topic, payloads in rows}
+
     def sampled_topics(self, cluster: str) -> list[str]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(schema.sample_records.c.topic).where(
                 schema.sample_records.c.cluster == cluster))
             return [row[0] for row in rows]
+
+    # Analysis cache ---------------------------------------------------------------------
+
+    def state_key(self) -> tuple[int, int | None, str | None]:
+        """Changes whenever a snapshot is written (ids only grow; a replaced window gets a new
+        id and stored_at)."""
+        snapshots = schema.snapshots
+        with self.engine.connect() as connection:
+            count, last_id, stored = connection.execute(select(
+                func.count(), func.max(snapshots.c.id), func.max(snapshots.c.stored_at))).one()
+        return int(count), last_id, str(stored) if stored is not None else None
+
+    def cached_analysis(self, key: str) -> bytes | None:
+        table = schema.analysis_cache
+        with self.engine.connect() as connection:
+            row = connection.execute(select(table.c.payload).where(table.c.key == key)).first()
+        return bytes(row[0]) if row is not None else None
+
+    def cache_analysis(self, key: str, payload: bytes, keep: int = 2) -> None:
+        """Keep `payload` under `key`, and only the `keep` newest analyses."""
+        table = schema.analysis_cache
+        with self.transaction() as connection:
+            connection.execute(delete(table).where(table.c.key == key))
+            connection.execute(insert(table).values(key=key, created_at=datetime.now(UTC),
+                                                    payload=payload))
+            stale = [row[0] for row in connection.execute(
+                select(table.c.key).order_by(table.c.created_at.desc()).offset(keep))]
+            if stale:
+                connection.execute(delete(table).where(table.c.key.in_(stale)))
 
     # Job runs --------------------------------------------------------------------------
 
@@ -491,15 +589,17 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
 
 
 def _groups_of(connection: Connection, snapshot_id: int) -> tuple[ConsumerGroup, ...]:
+    table = schema.snapshot_groups
+    rows = connection.execute(select(
+        table.c.group_name, table.c.topic, table.c.lag_messages, table.c.lag_seconds,
+        table.c.max_lag_seconds, table.c.members, table.c.state, table.c.committed_offset_sum,
+        table.c.bytes_out_per_second, table.c.last_commit_at).where(
+        table.c.snapshot_id == snapshot_id)).all()
     return tuple(
-        ConsumerGroup(group=g["group_name"], topic=g["topic"], lag_messages=g["lag_messages"],
-                      lag_seconds=g["lag_seconds"], max_lag_seconds=g["max_lag_seconds"],
-                      members=g["members"], state=g["state"],
-                      committed_offset_sum=g["committed_offset_sum"],
-                      bytes_out_per_second=g["bytes_out_per_second"],
-                      last_commit_at=_utc(g["last_commit_at"]) if g["last_commit_at"] else None)
-        for g in connection.execute(select(schema.snapshot_groups).where(
-            schema.snapshot_groups.c.snapshot_id == snapshot_id)).mappings())
+        ConsumerGroup(group=g[0], topic=g[1], lag_messages=g[2], lag_seconds=g[3],
+                      max_lag_seconds=g[4], members=g[5], state=g[6], committed_offset_sum=g[7],
+                      bytes_out_per_second=g[8], last_commit_at=_utc(g[9]) if g[9] else None)
+        for g in rows)
 
 
 class StatusStore:

@@ -25,7 +25,6 @@ from costopt.cost.allocation import (
     ClusterBasis,
     ClusterCost,
     Columns,
-    capacity_freed,
     local_stored_bytes,
     project,
     resized,
@@ -33,7 +32,7 @@ from costopt.cost.allocation import (
     topic_micros,
 )
 from costopt.model import ClusterModel
-from costopt.money import Money
+from costopt.money import MICROS_PER_UNIT, Money
 from costopt.pricing.catalog import CatalogError, PriceCatalog
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import ChangeContext, apply_change, select
@@ -138,13 +137,27 @@ class _Outcome:
     warnings: list[str]
 
 
+@dataclass(frozen=True)
+class _Horizon:
+    """The unchanged cluster at one horizon: each topic's growth factor, topic sums per
+    component, disk and compute used, and the whole outcome of a what-if that leaves the
+    cluster alone (a one-topic what-if leaves all clusters but one alone)."""
+
+    growth: np.ndarray
+    topic_sums: dict[str, int]
+    disk_bytes: float
+    compute_micros: float
+    warnings: list[str]
+    unchanged: _Outcome
+
+
 class _Baselines:
-    """Per model, what every projection starts from: topic sums per component, and the same at
-    each horizon asked for (computed once and kept with the model's analysis)."""
+    """Per model, what every projection starts from, computed once per model and horizon."""
 
     def __init__(self, model: ClusterModel) -> None:
         self.model = model
-        self._horizons: dict[int, tuple[dict[str, int], float, float, list[str]]] = {}
+        self._horizons: dict[int, _Horizon] = {}
+        self._lock = threading.Lock()
 
     @cached_property
     def topic_sums(self) -> dict[str, int]:
@@ -159,29 +172,66 @@ class _Baselines:
         stored = float(local_stored_bytes(self.model.columns).sum())
         return max(float(sum(measured)) - stored, 0.0) if measured else 0.0
 
-    def growth(self, horizon_days: int) -> np.ndarray:
-        return np.exp(np.minimum(self.model.growth * horizon_days, MAX_GROWTH_EXPONENT))
+    @cached_property
+    def disk_now_bytes(self) -> float:
+        return float(local_stored_bytes(self.model.columns).sum()) + self.disk_overhead_bytes
 
-    def at_horizon(self, horizon_days: int) -> tuple[dict[str, int], float, float, list[str]]:
-        """Topic sums per component, disk bytes and compute used at the horizon, unchanged."""
-        if horizon_days not in self._horizons:
-            model = self.model
-            growth = self.growth(horizon_days)
-            grown = _grown(model.columns, growth)
-            micros = topic_micros(grown, model.cost.basis)
-            sums = {c: int(micros[c].sum()) for c in COMPONENTS}
-            disk = float(local_stored_bytes(grown).sum()) + self.disk_overhead_bytes
-            capped = model.growth * horizon_days > MAX_GROWTH_EXPONENT
-            warnings = []
-            if capped.any():
-                names = [str(n) for n in model.columns["topic"][capped]]
-                warnings.append(
-                    f"{model.cluster}: growth of {len(names)} topic(s) capped at "
-                    f"{MAX_GROWTH:.0f}× over {horizon_days} days: {', '.join(names[:5])}"
-                    + (" …" if len(names) > 5 else ""))
-            self._horizons[horizon_days] = (sums, disk, float(micros["compute"].sum()),
-                                            warnings)
-        return self._horizons[horizon_days]
+    @cached_property
+    def row_totals(self) -> np.ndarray:
+        return self.model.cost.rows["monthly_cost_micros"].to_numpy()
+
+    @cached_property
+    def replicas(self) -> float:
+        columns = self.model.columns
+        return float((columns["partitions"] * columns["replication_factor"]).sum())
+
+    def at(self, horizon_days: int) -> _Horizon:
+        found = self._horizons.get(horizon_days)
+        if found is None:
+            with self._lock:
+                found = self._horizons.get(horizon_days) or self._compute(horizon_days)
+                self._horizons[horizon_days] = found
+        return found
+
+    def _compute(self, horizon_days: int) -> _Horizon:
+        model = self.model
+        growth = np.exp(np.minimum(model.growth * horizon_days, MAX_GROWTH_EXPONENT))
+        grown = _grown(model.columns, growth)
+        micros = topic_micros(grown, model.cost.basis)
+        sums = {c: int(micros[c].sum()) for c in COMPONENTS}
+        disk = float(local_stored_bytes(grown).sum()) + self.disk_overhead_bytes
+        compute = float(micros["compute"].sum())
+        capped = model.growth * horizon_days > MAX_GROWTH_EXPONENT
+        warnings = []
+        if capped.any():
+            names = [str(n) for n in model.columns["topic"][capped]]
+            warnings.append(
+                f"{model.cluster}: growth of {len(names)} topic(s) capped at "
+                f"{MAX_GROWTH:.0f}× over {horizon_days} days: {', '.join(names[:5])}"
+                + (" …" if len(names) > 5 else ""))
+        basis = model.cost.basis
+        at_horizon = {c: basis.capacity_bill_micros[c] if c in basis.capacity_bill_micros
+                      else sums[c] + basis.unallocated_micros.get(c, 0) for c in COMPONENTS}
+        capacity = _capacity(model, len(model.snapshot.brokers), basis, self.disk_now_bytes,
+                             disk, compute, self.replicas, 0.0, 0.0)
+        unchanged = _Outcome(dict(model.cost.bill_micros), at_horizon, capacity, None,
+                             list(warnings) + _capacity_warnings(capacity, horizon_days))
+        return _Horizon(growth, sums, disk, compute, warnings, unchanged)
+
+
+def _capacity(model: ClusterModel, brokers: int, basis: ClusterBasis, disk_now: float,
+              disk_projected: float, compute_used_micros: float, replicas: float,
+              disk_freed: float, brokers_freed: float) -> CapacityProjection:
+    compute_bill = basis.capacity_bill_micros.get("compute", 0)
+    return CapacityProjection(
+        cluster=model.cluster, brokers=brokers, disk_capacity_bytes=basis.disk_capacity_bytes,
+        disk_used_bytes_now=disk_now, disk_used_bytes_projected=disk_projected,
+        disk_fill_projected=disk_projected / basis.disk_capacity_bytes
+        if basis.disk_capacity_bytes else 0.0,
+        compute_utilisation_projected=compute_used_micros / compute_bill if compute_bill
+        else 0.0,
+        partition_replicas_per_broker_projected=replicas / max(brokers, 1),
+        disk_bytes_freed=disk_freed, brokers_freed=brokers_freed)
 
 
 # Kept beside each (immutable) model for as long as it lives.
@@ -266,17 +316,22 @@ def _check_feasible(model: ClusterModel, after: Mapping[str, np.ndarray], broker
 
 def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days: int,
                     resolve_catalog: CatalogResolver | None = None) -> _Outcome:
-    """The projected bill and capacity of one cluster under `changes` (those that apply)."""
+    """The projected bill and capacity of one cluster under `changes` (those that apply).
+
+    A cluster no change touches is its cached baseline. Otherwise only the touched rows are
+    priced, before and after, now and at the horizon, against the baseline's sums."""
     base = _baselines(model)
+    horizon = base.at(horizon_days)
     relevant = [c for c in changes if c.applies_to(model.cluster)]
-    cluster_wide = any(c.touches_cluster for c in relevant)
+    if not relevant:
+        unchanged = horizon.unchanged
+        return replace(unchanged, warnings=list(unchanged.warnings))
     columns = model.columns
+    cluster_wide = any(c.touches_cluster for c in relevant)
     if cluster_wide:
         index = np.arange(len(columns["topic"]))
-    elif relevant:
-        index = np.unique(np.concatenate([rows_of(model, c) for c in relevant]))
     else:
-        index = np.array([], dtype=np.int64)
+        index = np.unique(np.concatenate([rows_of(model, c) for c in relevant]))
     before = take(columns, index)
     after: Columns = before
     brokers, basis = model.snapshot.brokers, model.cost.basis
@@ -287,17 +342,15 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
             after = apply_change(after, mask, change, context)
         if change.touches_cluster:
             brokers, basis = apply_cluster_change(model, brokers, basis, change,
-                                                   resolve_catalog)
+                                                  resolve_catalog)
     if any(c.touches_capacity for c in relevant):
         _check_feasible(model, after, len(brokers))
-    growth_all = base.growth(horizon_days)
-    growth = growth_all[index]
-    sums_h, disk_h, compute_h, warnings = base.at_horizon(horizon_days)
-    warnings = list(warnings)
-    micros_before = topic_micros(before, model.cost.basis)
-    micros_after = topic_micros(after, basis)
+    growth = horizon.growth[index]
     grown_before, grown_after = _grown(before, growth), _grown(after, growth)
-    micros_before_h = topic_micros(grown_before, model.cost.basis)
+    baseline_basis = model.cost.basis
+    micros_before = topic_micros(before, baseline_basis)
+    micros_after = topic_micros(after, basis)
+    micros_before_h = topic_micros(grown_before, baseline_basis)
     micros_after_h = topic_micros(grown_after, basis)
     components, at_horizon = {}, {}
     for c in COMPONENTS:
@@ -307,37 +360,30 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
         unallocated = basis.unallocated_micros.get(c, 0)
         components[c] = (base.topic_sums[c] - int(micros_before[c].sum())
                          + int(micros_after[c].sum()) + unallocated)
-        at_horizon[c] = (sums_h[c] - int(micros_before_h[c].sum())
+        at_horizon[c] = (horizon.topic_sums[c] - int(micros_before_h[c].sum())
                          + int(micros_after_h[c].sum()) + unallocated)
-    disk_freed, brokers_freed = capacity_freed(model.cost.basis, before, after)
-    disk_projected = disk_h - float(local_stored_bytes(grown_before).sum()) + float(
-        local_stored_bytes(grown_after).sum())
-    compute_used = (compute_h - float(micros_before_h["compute"].sum())
-                    + float(micros_after_h["compute"].sum()))
-    compute_bill = basis.capacity_bill_micros.get("compute", 0)
-    replicas = float((columns["partitions"] * columns["replication_factor"]).sum()
-                     - (before["partitions"] * before["replication_factor"]).sum()
-                     + (after["partitions"] * after["replication_factor"]).sum())
-    capacity = CapacityProjection(
-        cluster=model.cluster, brokers=len(brokers),
-        disk_capacity_bytes=basis.disk_capacity_bytes,
-        disk_used_bytes_now=float(local_stored_bytes(columns).sum()) + base.disk_overhead_bytes,
-        disk_used_bytes_projected=disk_projected,
-        disk_fill_projected=disk_projected / basis.disk_capacity_bytes
-        if basis.disk_capacity_bytes else 0.0,
-        compute_utilisation_projected=compute_used / compute_bill if compute_bill else 0.0,
-        partition_replicas_per_broker_projected=replicas / max(len(brokers), 1),
-        disk_bytes_freed=float(disk_freed.sum()), brokers_freed=float(brokers_freed.sum()))
-    warnings += _capacity_warnings(capacity, horizon_days)
-    topics = None
-    if len(index):
-        own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
-        rows = model.cost.rows
-        baseline_rows = rows["monthly_cost_micros"].to_numpy()[index]
-        changed = (own_after != baseline_rows) | (not cluster_wide)
-        topics = TopicDeltas(np.full(int(changed.sum()), model.cluster, dtype=object),
-                             before["topic"][changed], before["owner"][changed],
-                             baseline_rows[changed], own_after[changed])
+    stored_before, stored_after = local_stored_bytes(before), local_stored_bytes(after)
+    compute_after = (micros_after["compute"] if basis is baseline_basis
+                     else topic_micros(after, baseline_basis)["compute"])
+    price = baseline_basis.broker_month_price
+    brokers_freed = (float((micros_before["compute"] - compute_after).sum()) / MICROS_PER_UNIT
+                     / price if price else 0.0)
+    replicas = (base.replicas - float((before["partitions"] * before["replication_factor"]).sum())
+                + float((after["partitions"] * after["replication_factor"]).sum()))
+    capacity = _capacity(
+        model, len(brokers), basis, base.disk_now_bytes,
+        horizon.disk_bytes - float((stored_before * growth).sum())
+        + float((stored_after * growth).sum()),
+        horizon.compute_micros - float(micros_before_h["compute"].sum())
+        + float(micros_after_h["compute"].sum()),
+        replicas, float((stored_before - stored_after).sum()), brokers_freed)
+    warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days)
+    own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
+    baseline_rows = base.row_totals[index]
+    changed = (own_after != baseline_rows) | (not cluster_wide)
+    topics = TopicDeltas(np.full(int(changed.sum()), model.cluster, dtype=object),
+                         before["topic"][changed], before["owner"][changed],
+                         baseline_rows[changed], own_after[changed])
     return _Outcome(components, at_horizon, capacity, topics, warnings)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import inspect, text
 
 from costopt.simulate.snapshots import history_frame, simulate_cluster
 from costopt.store import Store, StoreError, sqlite_url
+from costopt.store.store import SERIES_COLUMNS, epoch_seconds
 from tests.fleets import fleet
 
 
@@ -56,11 +56,11 @@ def test_writing_the_same_window_twice_replaces_it(store: Store) -> None:
 
 
 def test_a_failing_write_leaves_nothing_behind(store: Store) -> None:
-    """The database itself refuses the last rows (a duplicate key), after the snapshot's
+    """The last step refuses (two points of one topic at one time), after the snapshot's
     other rows went in: the whole transaction rolls back."""
     item, series = _simulated()
     broken = pd.concat([series, series.tail(1)], ignore_index=True)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(StoreError, match="two points at"):
         store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
                             series=broken)
     assert store.snapshot_count() == 0
@@ -96,6 +96,32 @@ def test_migrations_go_down_and_up_on_a_populated_database(store: Store) -> None
     store.downgrade("base")
     assert "snapshots" not in inspect(store.engine).get_table_names()
     store.migrate("head")
-    assert {"snapshots", "topic_series", "job_runs"} <= set(
+    assert {"snapshots", "series_blocks", "series_topics", "job_runs"} <= set(
         inspect(store.engine).get_table_names())
     assert store.snapshot_count() == 0
+
+
+def test_an_existing_store_migrates_its_series_rows_into_blocks(store: Store) -> None:
+    """A store written before series blocks (revision 0004, one row per topic and time)
+    keeps every point through the upgrade, and gives it back on the way down."""
+    item, series = _simulated()
+    store.downgrade("0004")
+    columns = ["cluster", "topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
+    rows = series.assign(ts_seconds=epoch_seconds(series["ts"]))[columns]
+    with store.transaction() as connection:
+        connection.execute(text(
+            f"INSERT INTO topic_series ({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + c for c in columns)})"), rows.to_dict("records"))
+    store.migrate("head")
+    migrated = store.series(item.snapshot.cluster)
+    expected = series.sort_values(["topic", "ts", "resolution_seconds"], kind="stable",
+                                  ignore_index=True)
+    assert len(migrated) == len(expected)
+    for column in ("topic", "resolution_seconds", *SERIES_COLUMNS):
+        assert (migrated[column].to_numpy() == expected[column].to_numpy()).all(), column
+    assert (migrated["ts"].to_numpy() == expected["ts"].to_numpy()).all()
+    store.downgrade("0004")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM topic_series")).scalar() == \
+            len(series)
+    store.migrate("head")
