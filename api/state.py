@@ -41,6 +41,7 @@ class AppState:
     _memo_rows: int = 0
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
     warmed: str = "loading"
+    _checked_at: float = -1e9
 
     def __post_init__(self) -> None:
         self.statuses = StatusStore(self.store)
@@ -49,8 +50,23 @@ class AppState:
         """Changes whenever a snapshot is written (ids only grow)."""
         return self.store.state_key()
 
+    def fresh_analysis(self) -> FleetAnalysis | None:
+        """The analysis if the store was checked for new snapshots recently, else None."""
+        if self._analysis is not None and \
+                time.monotonic() - self._checked_at < self.settings.api.store_check_seconds:
+            return self._analysis
+        return None
+
     def analysis(self) -> FleetAnalysis:
+        """The current analysis. Whether a new snapshot landed is asked of the store at most
+        every `api.store_check_seconds` (a query per request was a third of a what-if's
+        time); a new snapshot shows that much later."""
+        now = time.monotonic()
+        interval = self.settings.api.store_check_seconds
+        if self._analysis is not None and now - self._checked_at < interval:
+            return self._analysis
         key = self._store_key()
+        self._checked_at = now
         if self._analysis is not None and key == self._key:
             return self._analysis
         with self._lock:
@@ -97,3 +113,4 @@ class AppState:
         with self._lock:
             self._analysis = None
             self._key = None
+            self._checked_at = -1e9

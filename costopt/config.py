@@ -117,6 +117,8 @@ class ApiSettings(_Strict):
     auth_enabled: bool = True
     warm_at_start: bool = Field(True, description="load (or compute) the analysis as a worker "
                                 "starts; /readyz is 503 until it is there")
+    store_check_seconds: float = Field(1.0, ge=0, le=300, description="how often a worker asks "
+                                       "the store whether a new snapshot landed")
     tokens: list[ApiToken] = []
     open_healthz: bool = True
     open_metrics: bool = False

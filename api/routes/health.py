@@ -19,9 +19,9 @@ router = APIRouter(tags=["health"])
 def healthz(request: Request) -> dict:
     state = request.app.state.costopt
     if not state.settings.api.open_healthz:
-        from api.auth import require
+        from api.auth import check_scope
 
-        require("read")(request)
+        check_scope(request, "read")
     return {"status": "ok", "checks": {}}
 
 

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from api.auth import require
+from api.auth import check_scope
 from api.state import AppState
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
@@ -105,7 +105,7 @@ class FleetCollector(Collector):
 def metrics(request: Request) -> Response:
     state: AppState = request.app.state.costopt
     if not state.settings.api.open_metrics:
-        require("read")(request)
+        check_scope(request, "read")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics,
                                      Decisions(state.statuses.statuses())))

@@ -95,10 +95,16 @@ class TopicDeltas:
     def delta_micros(self) -> np.ndarray:
         return self.projected_micros - self.baseline_micros
 
-    def largest_first(self) -> np.ndarray:
-        """Row order by absolute delta, largest first (ties by cluster and topic)."""
-        return np.lexsort((self.topic.astype(str), self.cluster.astype(str),
-                           -np.abs(self.delta_micros)))
+    def largest_first(self, limit: int | None = None) -> np.ndarray:
+        """Row order by absolute delta, largest first; ties keep the engine's order (cluster,
+        then topic). With `limit`, only that many rows, found without sorting them all."""
+        magnitude = -np.abs(self.delta_micros)
+        if limit is not None and limit < len(magnitude):
+            cut = np.partition(magnitude, limit - 1)[limit - 1]
+            candidates = np.flatnonzero(magnitude <= cut)
+            order = candidates[np.argsort(magnitude[candidates], kind="stable")]
+            return order[:limit]
+        return np.argsort(magnitude, kind="stable")
 
     def to_frame(self) -> pd.DataFrame:
         order = self.largest_first()
@@ -429,6 +435,46 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
     return project(model.cost, after, basis)
 
 
+@dataclass(frozen=True)
+class _FleetBaseline:
+    models: tuple[weakref.ReferenceType[ClusterModel], ...]  # what it was summed over
+    base: dict[str, int]
+    at_horizon: dict[str, int]
+    capacity: tuple[CapacityProjection, ...]
+    warnings: tuple[str, ...]
+
+
+_FLEETS: dict[tuple[tuple[int, ...], int], _FleetBaseline] = {}
+_FLEETS_LOCK = threading.Lock()
+
+
+def _fleet_baseline(models: Mapping[str, ClusterModel], horizon_days: int) -> _FleetBaseline:
+    """The unchanged fleet at a horizon, summed once: a one-topic what-if then adds one
+    cluster's difference instead of visiting every cluster."""
+    key = (tuple(id(m) for m in models.values()), horizon_days)
+    found = _FLEETS.get(key)
+    if found is not None and all(ref() is model for ref, model in zip(
+            found.models, models.values(), strict=True)):
+        return found
+    base = dict.fromkeys(COMPONENTS, 0)
+    at_horizon = dict.fromkeys(COMPONENTS, 0)
+    capacity, warnings = [], []
+    for model in models.values():
+        unchanged = _baselines(model).at(horizon_days).unchanged
+        for component in COMPONENTS:
+            base[component] += unchanged.components[component]
+            at_horizon[component] += unchanged.at_horizon[component]
+        capacity.append(unchanged.capacity)
+        warnings += unchanged.warnings
+    found = _FleetBaseline(tuple(weakref.ref(m) for m in models.values()), base, at_horizon,
+                           tuple(capacity), tuple(warnings))
+    with _FLEETS_LOCK:
+        if len(_FLEETS) > 64:  # models of analyses long replaced
+            _FLEETS.clear()
+        _FLEETS[key] = found
+    return found
+
+
 def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
                horizon_days: int = 90, resolve_catalog: CatalogResolver | None = None,
                ) -> WhatIfResult:
@@ -441,19 +487,22 @@ def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies: {sorted(currencies)}")
     currency = currencies.pop() if currencies else "USD"
-    base = dict.fromkeys(COMPONENTS, 0)
-    now = dict.fromkeys(COMPONENTS, 0)
-    horizon = dict.fromkeys(COMPONENTS, 0)
+    fleet = _fleet_baseline(models, horizon_days)
+    base, now, horizon = dict(fleet.base), dict(fleet.base), dict(fleet.at_horizon)
+    capacity = list(fleet.capacity)
+    warnings = list(fleet.warnings)
     topic_parts: list[TopicDeltas] = []
-    capacity, warnings = [], []
-    for model in models.values():
+    for position, model in enumerate(models.values()):
+        if not any(c.applies_to(model.cluster) for c in changes):
+            continue  # the fleet baseline already holds it
+        unchanged = _baselines(model).at(horizon_days).unchanged
         outcome = cluster_outcome(model, changes, horizon_days, resolve_catalog)
         for component in COMPONENTS:
-            base[component] += model.cost.bill_micros[component]
-            now[component] += outcome.components[component]
-            horizon[component] += outcome.at_horizon[component]
-        capacity.append(outcome.capacity)
-        warnings += outcome.warnings
+            now[component] += outcome.components[component] - unchanged.components[component]
+            horizon[component] += (outcome.at_horizon[component]
+                                   - unchanged.at_horizon[component])
+        capacity[position] = outcome.capacity
+        warnings = [w for w in warnings if w not in unchanged.warnings] + outcome.warnings
         if outcome.topics is not None and len(outcome.topics):
             topic_parts.append(outcome.topics)
     topics = TopicDeltas.concat(topic_parts)
