@@ -25,6 +25,9 @@ def test_store_unreachable_is_503_and_readyz_says_so(postgres: PostgresServer,
         assert httpx.get(f"{server.url}/v1/clusters", headers=headers,
                          timeout=60).status_code == 200
         postgres.stop()
+        # A worker asks the store for new snapshots at most every api.store_check_seconds
+        # (1 s): past that, the next request finds the store gone.
+        time.sleep(1.5)
         response = httpx.get(f"{server.url}/v1/clusters", headers=headers, timeout=60)
         assert response.status_code == 503
         assert response.json() == {"detail": "the store is unreachable"}
