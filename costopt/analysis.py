@@ -58,6 +58,7 @@ class FleetAnalysis:
     currency: str
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     rule_settings: Mapping[str, Any] = field(default_factory=dict)
+    settings_key: str = ""  # the settings it was computed under (`settings_key`)
     _plans: dict[Any, SavingsPlan] = field(default_factory=dict, repr=False)
     _plans_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -201,12 +202,24 @@ def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
 
 def analyze_store(store: Store, settings: Settings,
                   clusters: Iterable[str] | None = None,
-                  resolve: Callable[[str], PriceCatalog] = resolve_catalog) -> FleetAnalysis:
+                  resolve: Callable[[str], PriceCatalog] = resolve_catalog,
+                  previous: FleetAnalysis | None = None) -> FleetAnalysis:
+    """Analyze every cluster of the store. A cluster whose latest snapshot is the one
+    `previous` analyzed, under the same settings, is taken from it: a collect of one cluster
+    re-analyzes that cluster only."""
     check_rule_settings(settings.rules)
     owners = owner_attribution(settings)
+    key = settings_key(settings)
+    reusable = previous.clusters if previous is not None and previous.settings_key == key \
+        else {}
     results: dict[str, ClusterAnalysis] = {}
     currencies: set[str] = set()
     for name in clusters or store.clusters():
+        kept = reusable.get(name)
+        if kept is not None and kept.snapshot_id == store.latest_snapshot_id(name):
+            results[name] = kept
+            currencies.add(kept.model.cost.currency)
+            continue
         stored = store.latest_snapshot(name)
         catalog = catalog_for(stored, settings, resolve)
         currencies.add(catalog.currency)
@@ -217,16 +230,33 @@ def analyze_store(store: Store, settings: Settings,
         raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
                          "use catalogs of one currency")
     return FleetAnalysis(results, currencies.pop() if currencies else settings.currency,
-                         rule_settings=settings.rules)
+                         rule_settings=settings.rules, settings_key=key)
+
+
+def settings_key(settings: Settings) -> str:
+    """The settings that shape an analysis, and this costopt's version (a new release may
+    compute differently), as one digest."""
+    shaping = settings.model_dump(mode="json", include={
+        "clusters", "owners", "allocation", "rules", "currency"})
+    text = json.dumps([shaping, __version__], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def analysis_key(store: Store, settings: Settings) -> str:
-    """What an analysis depends on: the store's snapshots, the settings that shape it, and
-    this costopt's version (a new release may compute differently)."""
-    shaping = settings.model_dump(mode="json", include={
-        "clusters", "owners", "allocation", "rules", "currency"})
-    text = json.dumps([store.state_key(), shaping, __version__], sort_keys=True, default=str)
+    """What an analysis depends on: the store's snapshots and the settings."""
+    text = json.dumps([store.state_key(), settings_key(settings)], default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _unpickled(payload: bytes | None, key: str) -> FleetAnalysis | None:
+    if payload is None:
+        return None
+    try:
+        loaded = pickle.loads(zstandard.ZstdDecompressor().decompress(payload))
+    except Exception as exc:  # a cache from another build: compute afresh
+        log.warning("analysis cache %s unreadable (%s): recomputing", key[:12], exc)
+        return None
+    return loaded if isinstance(loaded, FleetAnalysis) else None
 
 
 def cached_analysis(store: Store, settings: Settings, key: str | None = None) -> FleetAnalysis:
@@ -235,15 +265,11 @@ def cached_analysis(store: Store, settings: Settings, key: str | None = None) ->
     kept there otherwise. The cache holds pickled costopt objects: the store must be as
     trusted as costopt's own code (it already decides every figure costopt shows)."""
     key = key or analysis_key(store, settings)
-    payload = store.cached_analysis(key)
-    if payload is not None:
-        try:
-            loaded = pickle.loads(zstandard.ZstdDecompressor().decompress(payload))
-            if isinstance(loaded, FleetAnalysis):
-                return loaded
-        except Exception as exc:  # a cache from another build: compute afresh
-            log.warning("analysis cache %s unreadable (%s): recomputing", key[:12], exc)
-    analysis = analyze_store(store, settings)
+    found = _unpickled(store.cached_analysis(key), key)
+    if found is not None:
+        return found
+    previous = _unpickled(store.latest_cached_analysis(), "latest")
+    analysis = analyze_store(store, settings, previous=previous)
     raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
     store.cache_analysis(key, zstandard.ZstdCompressor(level=1).compress(raw))
     return analysis

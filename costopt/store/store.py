@@ -428,6 +428,13 @@ class Store:
             row = connection.execute(select(table.c.payload).where(table.c.key == key)).first()
         return bytes(row[0]) if row is not None else None
 
+    def latest_cached_analysis(self) -> bytes | None:
+        table = schema.analysis_cache
+        with self.engine.connect() as connection:
+            row = connection.execute(select(table.c.payload).order_by(
+                table.c.created_at.desc()).limit(1)).first()
+        return bytes(row[0]) if row is not None else None
+
     def cache_analysis(self, key: str, payload: bytes, keep: int = 2) -> None:
         """Keep `payload` under `key`, and only the `keep` newest analyses."""
         table = schema.analysis_cache
