@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,25 +53,76 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _too_large(send, self.max_bytes)
             return
+        # Read the whole body here (it is bounded) and hand it on: a limit raised from inside
+        # the app's own body reading would be caught there and answered as a 400.
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks),
+                                        "more_body": False}], receive), send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    """A receive that gives `messages`, then whatever `then` gives (a disconnect)."""
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+    return receive
+
+
+class TimeBudget:
+    """Answer 503 when a request takes longer than its budget (`api.request_timeout_seconds`):
+    no request holds a client, or a load balancer's connection, indefinitely. The handler's
+    thread cannot be stopped; its late answer is dropped."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.seconds:
+            await self.app(scope, receive, send)
+            return
+        started = timed_out = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
         try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await asyncio.wait_for(self.app(scope, receive, guarded), self.seconds)
+        except TimeoutError:
+            timed_out = True
+            log.warning("%s %s took longer than %g s: answered 503", scope.get("method"),
+                        scope.get("path"), self.seconds)
+            if not started:
+                body = (f'{{"detail": "the request took longer than {self.seconds:g} s"}}'
+                        ).encode()
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -115,6 +167,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            allow_methods=["GET", "POST"], allow_headers=["authorization",
                                                                          "content-type"])
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(TimeBudget, seconds=settings.api.request_timeout_seconds)
 
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -40,6 +40,9 @@ class ClusterSummary(BaseModel):
     period: Literal["month"] = "month"
     catalog: str
     dialect: str | None = None
+    disk_headroom_fraction: float | None
+    cpu_headroom_fraction: float | None
+    runway: list[Runway]
 
 
 class Broker(BaseModel):
@@ -53,10 +56,7 @@ class Broker(BaseModel):
 
 class ClusterDetail(ClusterSummary):
     broker_list: list[Broker]
-    disk_headroom_fraction: float | None
-    cpu_headroom_fraction: float | None
     partition_replicas_per_broker: float
-    runway: list[Runway]
     costs_by_component: dict[str, Money]
 
 
@@ -291,7 +291,10 @@ class WhatIfResponse(BaseModel):
     projected_at_horizon: Total
     delta: Delta
     horizon_days: int
-    topics: list[WhatIfTopic]
+    topics: list[WhatIfTopic] = Field(description="changed topics, largest absolute delta "
+                                                  "first")
+    topics_total: int
+    topics_next_cursor: str | None = None
     capacity: list[Capacity]
     warnings: list[str]
 

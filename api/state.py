@@ -101,7 +101,7 @@ class AppState:
             if key in self._memo:
                 return self._memo[key]
         value = build()
-        items = value.get("items") if isinstance(value, dict) else None
+        items = value.get("items") if isinstance(value, dict) else value
         rows = len(items) + 1 if isinstance(items, list) else 100
         with self._memo_lock:
             if self._memo_of is analysis and self._memo_rows + rows <= MEMO_BUDGET_ROWS:

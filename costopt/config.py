@@ -119,6 +119,10 @@ class ApiSettings(_Strict):
                                 "starts; /readyz is 503 until it is there")
     store_check_seconds: float = Field(1.0, ge=0, le=300, description="how often a worker asks "
                                        "the store whether a new snapshot landed")
+    request_timeout_seconds: float = Field(60, ge=0, le=3600, description="answer 503 to a "
+                                           "request that takes longer (0: no limit)")
+    shutdown_seconds: float = Field(3, ge=0, le=600, description="on SIGTERM, how long "
+                                    "in-flight requests may finish")
     tokens: list[ApiToken] = []
     open_healthz: bool = True
     open_metrics: bool = False

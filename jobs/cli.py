@@ -95,9 +95,11 @@ def serve(config: ConfigOption = None,
         if config is not None:
             os.environ["COSTOPT_CONFIG"] = str(config.resolve())
         uvicorn.run("api.app:app_from_environment", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning")
+                    port=port, log_level="warning",
+                    timeout_graceful_shutdown=int(settings.api.shutdown_seconds))
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=int(settings.api.shutdown_seconds))
 
 
 @app.command()

@@ -1,14 +1,20 @@
-"""Small helpers shared by the routes: money as text, lookups that 404 with a clear message."""
+"""Small helpers shared by the routes: money as text, lookups that 404 with a clear message,
+and cursors, so no list is ever cut short silently."""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from fastapi import HTTPException
 
 from costopt.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
 from reports.exports import rounded
+
+T = TypeVar("T")
 
 
 def unprocessable(where: str, field: str, message: str) -> HTTPException:
@@ -29,3 +35,35 @@ def cost_item(row: Any, currency: str) -> dict[str, Any]:
             "monthly_cost": rounded(row.monthly_cost_micros), "currency": currency,
             "period": "month",
             **{c: rounded(getattr(row, f"{c}_micros")) for c in COMPONENTS}}
+
+
+def encode_cursor(kind: str, key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([kind, *key], default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, kind: str, length: int) -> list[Any] | None:
+    """The key a cursor of this list carries, or None for the first page; 422 for anything
+    this API did not issue for this list."""
+    if cursor is None:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        decoded = None
+    if not (isinstance(decoded, list) and len(decoded) == length + 1 and decoded[0] == kind):
+        raise unprocessable("query", "cursor", "not a cursor this API issued for this list")
+    return decoded[1:]
+
+
+def offset_page(items: Sequence[T], limit: int, cursor: str | None, kind: str
+                ) -> dict[str, Any]:
+    """A page of a list that is fixed for the analysis it comes from (its order is stable), and
+    the cursor of the next page; the last page's cursor is null."""
+    key = decode_cursor(cursor, kind, 1)
+    start = int(key[0]) if key is not None and isinstance(key[0], int) and key[0] >= 0 else 0
+    if key is not None and start != key[0]:
+        raise unprocessable("query", "cursor", "not a cursor this API issued for this list")
+    page = list(items[start:start + limit])
+    more = start + limit < len(items)
+    return {"items": page, "next_cursor": encode_cursor(kind, [start + limit]) if more
+            else None}

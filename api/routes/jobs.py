@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, StateDep
+from api.routes._common import decode_cursor, encode_cursor
 from api.schemas import Job, Page
 from jobs.tasks import run_task
 
@@ -19,9 +21,18 @@ def _job(record: dict) -> dict:
 
 
 @router.get("", response_model=Page[Job])
-def list_jobs(state: StateDep) -> dict:
-    """Recent runs, newest first (scheduled and triggered), with their errors."""
-    return {"items": [_job(r) for r in state.store.jobs(limit=100)], "next_cursor": None}
+def list_jobs(state: StateDep, kind: Literal["collect", "analyze", "report"] | None = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+              cursor: str | None = None) -> dict[str, Any]:
+    """Runs, newest first (scheduled and triggered), with their errors; page with `cursor`."""
+    key = decode_cursor(cursor, f"jobs:{kind}", 2)
+    before = (datetime.fromisoformat(str(key[0])), str(key[1])) if key is not None else None
+    records = state.store.jobs(limit=limit + 1, kind=kind, before=before)
+    page = records[:limit]
+    more = len(records) > limit
+    return {"items": [_job(r) for r in page],
+            "next_cursor": encode_cursor(f"jobs:{kind}", [page[-1]["started_at"].isoformat(),
+                                                           page[-1]["id"]]) if more else None}
 
 
 @router.post("/{kind}", response_model=Job, status_code=202)

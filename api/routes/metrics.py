@@ -39,7 +39,7 @@ class FleetCollector(Collector):
         owner = GaugeMetricFamily("costopt_owner_monthly_cost",
                                   f"Monthly cost by owner ({currency}/month)",
                                   labels=["cluster", "owner", "currency"])
-        for row in rollup(self.analysis.costs, "owner").itertuples(index=False):
+        for row in rollup(self.analysis.costs, "cluster_owner").itertuples(index=False):
             owner.add_metric([row.cluster, row.owner, currency], row.monthly_cost_micros / 1e6)
         yield owner
         topic = GaugeMetricFamily(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
-from api.routes._common import unprocessable
+from api.routes._common import offset_page, unprocessable
 from api.schemas import Page, Recommendation, RecommendationDetail, StatusChange
 from api.state import AppState
 from costopt.decisions import Decided, Decisions, Status
@@ -45,14 +45,17 @@ def list_recommendations(
     = None,
     status: Annotated[Status | None, Query(description="default: open and accepted")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Savings by monthly saving, largest first; then risk findings by severity."""
+    """Savings by monthly saving, largest first; then risk findings by severity. Pages with
+    `cursor` (the previous page's `next_cursor`) until it is null."""
     recs = [r for r in analysis.recommendations
             if (kind is None or r.kind == kind) and (cluster is None or r.cluster == cluster)
             and (owner is None or r.owner == owner)
             and (category is None or r.category == category)
             and (min_savings is None or r.monthly_savings.amount >= min_savings)]
-    return {"items": recommendation_items(recs, state, status)[:limit], "next_cursor": None}
+    return offset_page(recommendation_items(recs, state, status), limit, cursor,
+                       "recommendations")
 
 
 def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from api.schemas import Page, TopicCost, TopicDetail
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.forecast.cluster import forecast_series
+from costopt.patterns import PatternError, compile_pattern
 
 router = APIRouter(prefix="/v1/topics", tags=["topics"], dependencies=[ReadScope])
 SORTABLE = ("monthly_cost", *COMPONENTS)
@@ -44,7 +44,9 @@ def list_topics(
     cluster: str | None = None,
     owner: str | None = None,
     pattern: Annotated[str | None, Query(max_length=512,
-                                         description="regular expression over topic names")]
+                                         description="regular expression over topic names, "
+                                                     "RE2 syntax (no backreferences or "
+                                                     "lookaround)")]
     = None,
     sort: Annotated[str, Query(description="a cost column, '-' first for descending: "
                                            + ", ".join(SORTABLE))] = "-monthly_cost",
@@ -77,10 +79,9 @@ def _topics_page(analysis: FleetAnalysis, cluster: str | None, owner: str | None
         rows = rows[rows["owner"] == owner]
     if pattern is not None:
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise unprocessable("query", "pattern",
-                                f"not a valid regular expression: {exc}") from None
+            compiled = compile_pattern(pattern)
+        except PatternError as exc:
+            raise unprocessable("query", "pattern", str(exc)) from None
         rows = rows[np.array([bool(compiled.search(name)) for name in rows["topic"]],
                              dtype=bool)]
     value_column = f"{column}_micros" if column != "monthly_cost" else "monthly_cost_micros"

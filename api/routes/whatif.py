@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnalysisDep, ReadScope
-from api.routes._common import unprocessable
+from api.routes._common import decode_cursor, encode_cursor, unprocessable
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.analysis import FleetAnalysis
 from costopt.money import Money
@@ -32,16 +32,27 @@ def _named_topics_only(request: WhatIfRequest) -> bool:
 
 
 @router.post("", response_model=WhatIfResponse)
-async def whatif_endpoint(request: WhatIfRequest, analysis: AnalysisDep) -> dict[str, Any]:
+async def whatif_endpoint(
+        request: WhatIfRequest, analysis: AnalysisDep,
+        limit: Annotated[int, Query(ge=1, le=10_000, description="changed topics per page")]
+        = 1000,
+        cursor: Annotated[str | None, Query(description="`topics_next_cursor` of the "
+                                                        "previous page")] = None,
+) -> dict[str, Any]:
     """Apply the changes, in order, to the selected topics and project the monthly cost:
     baseline, projected now, projected at the horizon (with each topic's measured growth),
-    the delta and the changed topics."""
+    the delta, and the changed topics, largest absolute delta first (`topics_total` of
+    them; page with `cursor`)."""
     if _named_topics_only(request):
-        return whatif(request, analysis)
-    return await run_in_threadpool(whatif, request, analysis)  # fleet-wide: off the loop
+        return whatif(request, analysis, limit, cursor)
+    # Fleet-wide: off the event loop.
+    return await run_in_threadpool(whatif, request, analysis, limit, cursor)
 
 
-def whatif(request: WhatIfRequest, analysis: FleetAnalysis) -> dict[str, Any]:
+def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
+           cursor: str | None = None) -> dict[str, Any]:
+    key = decode_cursor(cursor, "whatif-topics", 1)
+    start = key[0] if key is not None and isinstance(key[0], int) and key[0] >= 0 else 0
     for change in request.changes:
         if change.catalog is not None and change.catalog not in builtin_catalog_names():
             raise unprocessable("body", "changes.catalog",
@@ -57,7 +68,8 @@ def whatif(request: WhatIfRequest, analysis: FleetAnalysis) -> dict[str, Any]:
         raise unprocessable("body", "changes", str(exc)) from None
     baseline = result.baseline.amount
     topics = result.topics
-    order = topics.largest_first(1000)
+    order = topics.largest_first(start + limit)[start:]
+    more = start + limit < len(topics)
     return {
         "baseline": _total(result.baseline, result.baseline_by_component),
         "projected": _total(result.projected, result.projected_by_component),
@@ -75,6 +87,9 @@ def whatif(request: WhatIfRequest, analysis: FleetAnalysis) -> dict[str, Any]:
                     "delta_monthly_cost": rounded(topics.projected_micros[i]
                                                   - topics.baseline_micros[i])}
                    for i in order],
+        "topics_total": len(topics),
+        "topics_next_cursor": encode_cursor("whatif-topics", [start + limit]) if more
+        else None,
         "capacity": [vars(c) for c in result.capacity],
         "warnings": result.warnings,
     }

@@ -9,11 +9,12 @@ import pandas as pd
 
 from costopt.cost.allocation import COMPONENTS, ClusterCost
 
-GroupBy = Literal["cluster", "owner", "topic"]
+GroupBy = Literal["cluster", "owner", "topic", "cluster_owner"]
 GROUP_COLUMNS: dict[str, list[str]] = {
     "cluster": ["cluster"],
-    "owner": ["cluster", "owner"],
+    "owner": ["owner"],  # across clusters: what a team costs
     "topic": ["cluster", "topic", "owner"],
+    "cluster_owner": ["cluster", "owner"],
 }
 MICRO_COLUMNS = [f"{component}_micros" for component in COMPONENTS] + ["monthly_cost_micros"]
 
@@ -28,10 +29,13 @@ def fleet_rows(costs: Sequence[ClusterCost]) -> pd.DataFrame:
 
 
 def rollup(costs: Sequence[ClusterCost], group_by: GroupBy) -> pd.DataFrame:
-    """Sums of micro-unit columns per group, most expensive first."""
+    """Sums of micro-unit columns per group, most expensive first (ties by the group's
+    columns, so the order is stable for paging)."""
     if group_by not in GROUP_COLUMNS:
         raise ValueError(f"group_by must be one of {sorted(GROUP_COLUMNS)}, got {group_by!r}")
     rows = fleet_rows(costs)
     grouped = rows.groupby(GROUP_COLUMNS[group_by], as_index=False, sort=False)[MICRO_COLUMNS]
-    return grouped.sum().sort_values("monthly_cost_micros", ascending=False,
+    columns = GROUP_COLUMNS[group_by]
+    return grouped.sum().sort_values(["monthly_cost_micros", *columns],
+                                     ascending=[False, *([True] * len(columns))],
                                      ignore_index=True)

@@ -491,10 +491,17 @@ class Store:
             connection.execute(schema.job_runs.update()
                                .where(schema.job_runs.c.id == job_id).values(**values))
 
-    def jobs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
-        query = select(schema.job_runs).order_by(schema.job_runs.c.started_at.desc())
+    def jobs(self, limit: int = 50, kind: str | None = None,
+             before: tuple[datetime, str] | None = None) -> list[dict[str, Any]]:
+        """Runs newest first (ties by id); `before` (started_at, id) pages on from a run."""
+        table = schema.job_runs
+        query = select(table).order_by(table.c.started_at.desc(), table.c.id.desc())
         if kind is not None:
-            query = query.where(schema.job_runs.c.kind == kind)
+            query = query.where(table.c.kind == kind)
+        if before is not None:
+            started, job_id = _utc(before[0]), before[1]
+            query = query.where((table.c.started_at < started)
+                                | ((table.c.started_at == started) & (table.c.id < job_id)))
         with self.engine.connect() as connection:
             return [_job_record(row) for row in connection.execute(query.limit(limit)).mappings()]
 
@@ -650,12 +657,18 @@ class StatusStore:
                 summary=summary))
         return report_id
 
-    def reports(self, limit: int = 50) -> list[dict[str, Any]]:
+    def reports(self, limit: int = 50, before: tuple[datetime, str] | None = None
+                ) -> list[dict[str, Any]]:
+        """Archived reports newest first (ties by id); `before` (created_at, id) pages on."""
         table = schema.reports
+        query = select(table.c.id, table.c.created_at, table.c.title, table.c.summary) \
+            .order_by(table.c.created_at.desc(), table.c.id.desc())
+        if before is not None:
+            created, report_id = _utc(before[0]), before[1]
+            query = query.where((table.c.created_at < created)
+                                | ((table.c.created_at == created) & (table.c.id < report_id)))
         with self.store.engine.connect() as connection:
-            rows = connection.execute(select(table.c.id, table.c.created_at, table.c.title,
-                                             table.c.summary)
-                                      .order_by(table.c.created_at.desc()).limit(limit))
+            rows = connection.execute(query.limit(limit))
             return [{**dict(row._mapping), "created_at": _utc(row.created_at)} for row in rows]
 
     def report_html(self, report_id: str) -> str | None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from costopt.compression import DEFAULT_RATIOS, CompressionEstimate
 from costopt.cost.allocation import Columns
+from costopt.patterns import compile_pattern
 from costopt.whatif.changes import Change, Selector
 
 DEFAULT_LOCAL_RETENTION_MS = 86_400_000
@@ -54,9 +55,7 @@ def select(columns: Mapping[str, np.ndarray], cluster: str, selector: Selector,
         read = (group_reads or {}).get(selector.group, {})
         mask &= np.fromiter((str(n) in read for n in names), dtype=bool, count=len(names))
     if selector.pattern is not None:
-        import re
-
-        compiled = re.compile(selector.pattern)
+        compiled = compile_pattern(selector.pattern)
         mask &= np.fromiter((compiled.search(str(n)) is not None for n in names), dtype=bool,
                             count=len(names))
     return mask

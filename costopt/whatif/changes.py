@@ -13,12 +13,12 @@ Changes come in three scopes:
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from costopt.compression import CODECS
+from costopt.patterns import compile_pattern
 
 MAX_RETENTION_MS = 100 * 365 * 86_400_000  # a century; beyond that is a typo
 TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor",
@@ -31,8 +31,9 @@ CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog"
 
 
 class Selector(BaseModel):
-    """All given fields must match. `pattern` is a regular expression over the topic name;
-    `group` selects the topics that consumer group reads."""
+    """All given fields must match. `pattern` is a regular expression over the topic name, in
+    RE2's linear-time subset (`costopt/patterns.py`); `group` selects the topics that
+    consumer group reads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     cluster: str | None = Field(None, min_length=1, max_length=255)
@@ -46,10 +47,7 @@ class Selector(BaseModel):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_pattern(value)  # PatternError (a ValueError) names what is wrong
         return value
 
     @model_validator(mode="after")

@@ -42,6 +42,8 @@ CatalogResolver = Callable[[str], PriceCatalog]
 MAX_GROWTH = 100.0
 MAX_GROWTH_EXPONENT = float(np.log(MAX_GROWTH))
 DISK_FILL_LIMIT = 0.85  # past this, Kafka operators add disk: the what-if warns
+PARTITION_REPLICAS_PER_BROKER = 4000  # the usual per-broker guidance (and MSK's limit for
+# large brokers): past it the what-if warns
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,11 @@ def _capacity_warnings(capacity: CapacityProjection, horizon_days: int) -> list[
         out.append(f"{capacity.cluster}: disk at {horizon_days} days would be "
                    f"{capacity.disk_fill_projected:.0%} of {capacity.brokers} brokers' disks "
                    f"(limit {DISK_FILL_LIMIT:.0%}): add disk or brokers")
+    if capacity.partition_replicas_per_broker_projected > PARTITION_REPLICAS_PER_BROKER:
+        out.append(f"{capacity.cluster}: {capacity.partition_replicas_per_broker_projected:,.0f} "
+                   f"partition replicas per broker, beyond the {PARTITION_REPLICAS_PER_BROKER:,}"
+                   " Kafka operators plan for: expect slow recovery and controller load, or add "
+                   "brokers")
     if capacity.compute_utilisation_projected > 1.0:
         out.append(f"{capacity.cluster}: the load at {horizon_days} days needs "
                    f"{capacity.compute_utilisation_projected:.0%} of {capacity.brokers} "

@@ -1,0 +1,45 @@
+"""Regular expressions from users, matched in linear time.
+
+A pattern in a request (`GET /v1/topics?pattern=`, a what-if `selector.pattern`) runs on the
+server. Python's `re` backtracks: `^([a-z0-9.-]+)+!$` over a long topic name never returns,
+and one such request held a worker until it was killed. RE2 guarantees time linear in the
+input, at the price of a documented subset: no backreferences (`\\1`) and no lookaround
+(`(?=...)`, `(?<!...)`). A pattern outside that subset is refused with a message naming it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Protocol
+
+import re2
+
+MAX_PATTERN_LENGTH = 512
+
+
+class Matcher(Protocol):
+    def search(self, text: str) -> object | None: ...
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot take; the message says why."""
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # the error goes to the caller, not to stderr
+    options.max_mem = 8 << 20  # bounded memory per compiled pattern
+    return options
+
+
+@lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> Matcher:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise PatternError(f"longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        return re2.compile(pattern, options=_options())
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) \
+            else str(exc)
+        raise PatternError(f"not a pattern RE2 accepts ({reason}); RE2 has no backreferences "
+                           "or lookaround") from None
