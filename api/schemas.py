@@ -309,6 +309,7 @@ class ForecastPoint(BaseModel):
 class MetricForecast(BaseModel):
     metric: str
     unit: str
+    model: str = Field(description="linear or log-linear: the one that backtested better")
     growth_per_month: float
     history: list[ForecastPoint]
     forecast: list[ForecastPoint]

@@ -22,7 +22,8 @@ def _forecast(analysis: FleetAnalysis, cluster: str) -> dict:
     return {
         "cluster": cluster, "horizon_days": found.horizon_days,
         "forecasts": [{
-            "metric": f.metric, "unit": f.unit, "growth_per_month": f.growth_per_month,
+            "metric": f.metric, "unit": f.unit, "model": f.model,
+            "growth_per_month": f.growth_per_month,
             "history": [{"ts": r.ts, "value": r.value} for r in f.history.itertuples()],
             "forecast": [{"ts": r.ts, "value": r.value, "lower": r.lower, "upper": r.upper}
                          for r in f.forecast.itertuples()],

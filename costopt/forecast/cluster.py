@@ -1,9 +1,18 @@
-"""Cluster forecasts with prediction intervals, and capacity runway.
+"""Cluster forecasts with prediction intervals that mean what they say, and capacity runway.
 
-Model: ordinary least squares (scikit-learn) on daily points with a linear trend and
-day-of-week indicators (weekly seasonality). The 95% interval is the residual spread widened
-for distance from the data, as for any OLS prediction. Runway is the first day the upper or
-central forecast crosses a limit.
+Two models, each ordinary least squares (scikit-learn) with a trend and day-of-week
+indicators: a **linear** trend in the values, and a **log-linear** one (steady percentage
+growth, as most Kafka traffic grows). The one that forecast the history's own last third
+better, from earlier points (a rolling-origin backtest), is kept.
+
+The interval is not the residual spread of a fitted line: day-to-day noise averages out over
+thousands of topics, while the level itself wanders (a service moves, a team backfills). The
+residuals' variogram splits the two: γ(k) = σ_noise² + k·σ_drift²/2. The forecast variance at
+`h` days ahead is then σ_noise² + h·σ_drift² (the level wanders on) + the uncertainty of the
+fitted trend, which grows with h²; the interval widens with the horizon, uses Student's t for
+the few degrees of freedom a month leaves, is widened where the model's own backtest erred more
+than it expected, and spans both models' intervals (the doubt about which model is right).
+Backtested coverage on simulated histories is in docs/cost-model.md.
 """
 
 from __future__ import annotations
@@ -13,16 +22,19 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 from sklearn.linear_model import LinearRegression
 
 Z_95 = 1.96
 MIN_POINTS = 7
+MODELS = ("linear", "log-linear")
 
 
 @dataclass(frozen=True)
 class Forecast:
     metric: str
     unit: str
+    model: str  # "linear" or "log-linear": the one that backtested better
     history: pd.DataFrame  # ts, value
     forecast: pd.DataFrame  # ts, value, lower, upper
     growth_per_month: float  # relative, from the trend at the end of the history
@@ -46,13 +58,130 @@ class ClusterForecast:
     runways: list[Runway]
 
 
-def _features(ts: pd.DatetimeIndex, origin: pd.Timestamp) -> np.ndarray:
+WEEKLY_MIN_POINTS = 14  # two weeks before weekday effects are estimated, not guessed
+BACKTEST_MIN_POINTS = 14  # a fit the backtest can trust: more points than parameters, twice
+MAX_CALIBRATION = 4.0
+
+
+def _features(ts: pd.DatetimeIndex, origin: pd.Timestamp, weekly: bool = True) -> np.ndarray:
     t = ((ts - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)[:, None]
+    if not weekly:
+        return t
     dow = np.zeros((len(ts), 6))
     days = ts.day_of_week.to_numpy()
     for d in range(6):
         dow[:, d] = days == d
     return np.hstack([t, dow])
+
+
+@dataclass(frozen=True)
+class _Fit:
+    model: str
+    regression: LinearRegression
+    origin: pd.Timestamp
+    t: np.ndarray  # days since origin of the fitted points
+    weekly: bool  # with day-of-week effects
+    noise_var: float  # σ_noise², in the model's space
+    drift_var: float  # σ_drift² per day
+    quantile: float  # of Student's t at 97.5%, for the residuals' degrees of freedom
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(y, 1e-9)) if self.model == "log-linear" else y
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.model == "log-linear" else z
+
+    def predict(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Central forecast and the half-width of the 95% interval, in the model's space."""
+        x = _features(index, self.origin, self.weekly)
+        z = self.regression.predict(x)
+        n = len(self.t)
+        ahead = np.maximum(x[:, 0] - self.t[-1], 0.0)
+        spread_t = ((self.t - self.t.mean()) ** 2).sum()
+        trend_var = self.noise_var * (1 / n + (x[:, 0] - self.t.mean()) ** 2
+                                      / max(spread_t, 1e-9))
+        drift_trend_var = ahead ** 2 * self.drift_var / max(n - 1, 1)
+        variance = self.noise_var + ahead * self.drift_var + trend_var + drift_trend_var
+        return z, self.quantile * np.sqrt(variance)
+
+
+def _fit(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> _Fit | None:
+    if model == "log-linear" and (y <= 0).any():
+        return None
+    origin = index[0]
+    weekly = len(y) >= WEEKLY_MIN_POINTS
+    x = _features(index, origin, weekly)
+    z = np.log(y) if model == "log-linear" else y
+    regression = LinearRegression().fit(x, z)
+    residuals = z - regression.predict(x)
+    dof = max(len(z) - x.shape[1] - 1, 1)
+    noise_var, drift_var = _variogram(residuals, dof)
+    return _Fit(model, regression, origin, x[:, 0], weekly, noise_var, drift_var,
+                float(student_t.ppf(0.975, dof)))
+
+
+def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
+    """σ_noise² and σ_drift² from γ(k) = σ_noise² + k·σ_drift²/2 over short lags, fitted by
+    least squares and kept non-negative; without enough points, all of it is noise."""
+    n = len(residuals)
+    total = float((residuals ** 2).sum() / dof)
+    lags = np.arange(1, max(2, n // 3) + 1)
+    if n < 10 or len(lags) < 2:
+        return total, 0.0
+    # Residuals of a fitted model are smaller than the noise by the parameters it spent.
+    gamma = np.array([0.5 * float(np.mean((residuals[k:] - residuals[:-k]) ** 2))
+                      for k in lags]) * n / dof
+    design = np.column_stack([np.ones(len(lags)), lags / 2])
+    (noise, drift), *_ = np.linalg.lstsq(design, gamma, rcond=None)
+    if drift < 0:
+        return max(float(gamma.mean()), total), 0.0
+    if noise < 0:
+        return 0.0, float(drift)
+    return float(noise), float(drift)
+
+
+def _backtest_error(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> float:
+    """Mean absolute error, relative to the level, forecasting the last third of the history
+    from the points before it (rolling origin)."""
+    errors = []
+    for origin in _backtest_origins(len(y)):
+        fit = _fit(model, index[:origin], y[:origin])
+        if fit is None:
+            return float("inf")
+        central, _ = fit.predict(index[origin:])
+        errors.extend(np.abs(fit.inverse(central) - y[origin:]) / max(abs(y[:origin].mean()),
+                                                                      1e-9))
+    return float(np.mean(errors)) if errors else float("inf")
+
+
+def _calibration(fit_model: str, index: pd.DatetimeIndex, y: np.ndarray) -> float:
+    """How much wider the interval must be than the model says, from its own backtest: the
+    root mean square of backtest errors in units of the forecast's standard deviation
+    (at least 1: a backtest never narrows an interval)."""
+    scores = []
+    for origin in _backtest_origins(len(y)):
+        fit = _fit(fit_model, index[:origin], y[:origin])
+        if fit is None:
+            return 1.0
+        central, half = fit.predict(index[origin:])
+        actual = fit.transform(y[origin:])
+        scale = np.maximum(half / fit.quantile, 1e-9 * np.abs(actual) + 1e-12)
+        scores.extend(((actual - central) / scale) ** 2)
+    if not scores:
+        return 1.0
+    return min(MAX_CALIBRATION, max(1.0, float(np.sqrt(np.mean(scores)))))
+
+
+def _backtest_origins(length: int) -> range:
+    """Where the backtest starts forecasts from: the last third of the history, each fit on
+    at least BACKTEST_MIN_POINTS points (none for a short history)."""
+    return range(max(BACKTEST_MIN_POINTS, 2 * length // 3), length)
+
+
+def choose_model(index: pd.DatetimeIndex, y: np.ndarray) -> str:
+    scores = {model: _backtest_error(model, index, y) for model in MODELS}
+    best = min(scores, key=lambda m: (scores[m], m))
+    return best if np.isfinite(scores[best]) else "log-linear" if (y > 0).all() else "linear"
 
 
 def forecast_series(values: pd.Series, metric: str, unit: str,
@@ -62,28 +191,30 @@ def forecast_series(values: pd.Series, metric: str, unit: str,
     if len(values) < MIN_POINTS:
         return None
     index = pd.DatetimeIndex(values.index)
-    origin = index[0]
-    x = _features(index, origin)
     y = values.to_numpy(dtype=float)
-    model = LinearRegression().fit(x, y)
-    residuals = y - model.predict(x)
-    dof = max(len(y) - x.shape[1] - 1, 1)
-    sigma = float(np.sqrt((residuals ** 2).sum() / dof))
+    model = choose_model(index, y)
+    fit = _fit(model, index, y) or _fit("linear", index, y)
+    assert fit is not None
     future = pd.date_range(index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
-    fx = _features(future, origin)
-    predicted = model.predict(fx)
-    t = x[:, 0]
-    spread = np.sqrt(1 + 1 / len(t) + (fx[:, 0] - t.mean()) ** 2 / ((t - t.mean()) ** 2).sum())
-    half_width = Z_95 * sigma * spread
-    slope = float(model.coef_[0])
-    level = float(y[-7:].mean()) if len(y) >= 7 else float(y.mean())
+    central, half = fit.predict(future)
+    half = half * _calibration(fit.model, index, y)
+    lower, upper = fit.inverse(central - half), fit.inverse(central + half)
+    # The other model is the doubt about the choice: the interval covers both.
+    other = _fit("linear" if fit.model == "log-linear" else "log-linear", index, y)
+    if other is not None:
+        other_central, other_half = other.predict(future)
+        other_half = other_half * _calibration(other.model, index, y)
+        lower = np.minimum(lower, other.inverse(other_central - other_half))
+        upper = np.maximum(upper, other.inverse(other_central + other_half))
+    level = float(y[-7:].mean())
+    slope = float(fit.regression.coef_[0])
+    growth = slope * 30 if fit.model == "log-linear" else (slope * 30 / level if level else 0.0)
     return Forecast(
-        metric=metric, unit=unit,
+        metric=metric, unit=unit, model=fit.model,
         history=pd.DataFrame({"ts": index, "value": y}),
-        forecast=pd.DataFrame({"ts": future, "value": predicted,
-                               "lower": predicted - half_width,
-                               "upper": predicted + half_width}),
-        growth_per_month=slope * 30 / level if level else 0.0,
+        forecast=pd.DataFrame({"ts": future, "value": fit.inverse(central),
+                               "lower": lower, "upper": upper}),
+        growth_per_month=growth,
     )
 
 
