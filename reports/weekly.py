@@ -25,7 +25,7 @@ from plotly.offline import get_plotlyjs
 
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
-from costopt.cost.trend import daily_cost
+from costopt.cost.trend import daily_basis, daily_cost
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal
 from costopt.realized import Realized
@@ -68,6 +68,14 @@ def trend_frame(analysis: FleetAnalysis) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def basis_frame(analysis: FleetAnalysis) -> pd.DataFrame:
+    frames = [daily_basis(c.model.cost, c.history.daily) for c in analysis.clusters.values()]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["ts", "cluster", "provisioned_micros", "usage_micros"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -128,7 +136,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
     components = {c: _amount(rows[f"{c}_micros"].sum()) for c in COMPONENTS} if not rows.empty \
         else {}
     forecasts = []
-    for name, cluster in analysis.clusters.items():
+    for cluster in closest_to_a_limit(analysis):
+        name = cluster.model.cluster
         disk = cluster.forecast.forecasts.get("disk_used_bytes")
         forecasts.append({
             "cluster": name,
@@ -191,7 +200,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
 
 def _figure_html(figure: go.Figure) -> str:
     figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360,
-                         template="plotly_white", legend={"orientation": "h"})
+                         autosize=True, template="plotly_white", legend={"orientation": "h"})
     return str(pio.to_html(figure, full_html=False, include_plotlyjs=False,
                            config={"displaylogo": False, "responsive": True}))
 
@@ -218,6 +227,16 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
                                         mode="lines", stackgroup="one", name=str(owner)))
         figure.update_layout(title=f"Monthly-rate cost by owner ({currency}/month)")
         out["trend_by_owner"] = _figure_html(figure)
+        basis = basis_frame(analysis)
+        if not basis.empty:
+            fleet = basis.groupby("ts")[["provisioned_micros", "usage_micros"]].sum()
+            figure = go.Figure()
+            for column, name in (("provisioned_micros", "provisioned (brokers, disks)"),
+                                 ("usage_micros", "usage (traffic, storage used, fees)")):
+                figure.add_trace(go.Scatter(x=fleet.index, y=fleet[column] / 1e6,
+                                            mode="lines", stackgroup="one", name=name))
+            figure.update_layout(title=f"Provisioned and usage-driven cost ({currency}/month)")
+            out["trend_by_basis"] = _figure_html(figure)
     if data["by_component"]:
         figure = go.Figure(go.Bar(x=list(data["by_component"]),
                                   y=list(data["by_component"].values())))
@@ -231,9 +250,7 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         figure.update_layout(title=f"First steps of the savings plan ({currency}/month)",
                              height=480)
         out["savings"] = _figure_html(figure)
-    clusters = sorted(analysis.clusters.values(),
-                      key=lambda c: -sum(c.model.cost.bill_micros.values()))
-    for cluster in clusters[:FORECAST_CLUSTERS]:
+    for cluster in closest_to_a_limit(analysis)[:FORECAST_CLUSTERS]:
         disk = cluster.forecast.forecasts.get("disk_used_bytes")
         if disk is None:
             continue
@@ -254,6 +271,15 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         figure.update_layout(title=f"{cluster.model.snapshot.cluster}: disk used (TiB)")
         out[f"forecast:{cluster.model.snapshot.cluster}"] = _figure_html(figure)
     return out
+
+
+def closest_to_a_limit(analysis: FleetAnalysis) -> list[Any]:
+    """Clusters by capacity runway, the soonest first (no limit in sight last), then by cost."""
+    def key(cluster: Any) -> tuple[bool, int, int, str]:
+        days = [r.days for r in cluster.forecast.runways if r.days is not None]
+        return (not days, min(days) if days else 0,
+                -sum(cluster.model.cost.bill_micros.values()), cluster.model.cluster)
+    return sorted(analysis.clusters.values(), key=key)
 
 
 def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> str:

@@ -48,3 +48,23 @@ def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
     out.insert(1, "cluster", cost.cluster)
     return out.sort_values(["ts", "owner"], ignore_index=True)
+
+
+def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Per day, the cluster's monthly-rate cost split by what drives it: `provisioned`
+    (brokers and disks, the same every day) and `usage` (metered traffic, object storage,
+    used-bytes storage, partition fees, which follow each day's use)."""
+    columns = ["ts", "cluster", "provisioned_micros", "usage_micros"]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
+    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    basis = cost.basis
+    micros = topic_micros(columns_of(long), basis)
+    metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
+        if basis.metered_components else np.zeros(len(long), dtype=np.int64)
+    usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
+    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in basis.metered_components)
+    return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
+                         "provisioned_micros": sum(basis.capacity_bill_micros.values()),
+                         "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})

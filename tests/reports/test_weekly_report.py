@@ -77,3 +77,58 @@ def test_the_risks_section_renders_apart_sorted_by_severity_with_the_min_insync_
     assert "min_insync_replicas" not in plan  # risks are not savings
     skipped = dom.stdout.split('<section id="skipped">', 1)[1].split("</section>", 1)[0]
     assert "connect-configs" in skipped and "protected (kafka-connect)" in skipped
+
+
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const boxes = [];
+  const viewport = document.documentElement.clientWidth;
+  document.querySelectorAll(".js-plotly-plot").forEach((plot, index) => {
+    const cell = (plot.closest(".grid > div") || plot.parentElement).getBoundingClientRect();
+    plot.querySelectorAll(".main-svg").forEach((svg) => {
+      const drawn = svg.getBoundingClientRect();
+      boxes.push({index, left: drawn.left, right: drawn.right, width: drawn.width,
+                  cellLeft: cell.left, cellRight: cell.right, viewport});
+    });
+  });
+  const out = document.createElement("pre");
+  out.id = "layout-probe";
+  out.textContent = JSON.stringify(boxes);
+  document.body.appendChild(out);
+}, 2000));
+</script>"""
+
+
+@pytest.mark.parametrize("width", [1024, 1400, 1920])
+def test_every_chart_is_drawn_inside_its_cell_and_the_viewport(wix_report: ReportFiles,
+                                                               tmp_path: Path,
+                                                               width: int) -> None:
+    import json
+
+    probed = tmp_path / "probed.html"
+    probed.write_text(wix_report.html.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom = chromium("--dump-dom", f"--window-size={width},4000", probed.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, "the probe did not run"
+    boxes = json.loads(found.group(1).replace("&quot;", '"'))
+    charts = wix_report.html.read_text().count("Plotly.newPlot")
+    assert len({b["index"] for b in boxes}) == charts
+    for box in boxes:
+        assert box["width"] > 100, box  # drawn, not collapsed
+        assert box["left"] >= box["cellLeft"] - 1 and box["right"] <= box["cellRight"] + 1, box
+        assert box["right"] <= box["viewport"] + 1, box
+
+
+def test_forecast_charts_are_the_clusters_closest_to_a_limit(wix_report: ReportFiles) -> None:
+    import json
+
+    data = json.loads(wix_report.json.read_text())
+    html = wix_report.html.read_text()
+    shown = re.findall(r"([\w-]+): disk used \(TiB\)", html)
+    order = [f["cluster"] for f in data["forecasts"]]
+    assert shown and shown == order[:len(shown)]
+    soonest = [min((r["days"] for r in f["runways"] if r["days"] is not None), default=None)
+               for f in data["forecasts"]]
+    known = [d for d in soonest if d is not None]
+    assert known == sorted(known) and soonest[:len(known)] == known  # no limit in sight: last
