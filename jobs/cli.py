@@ -13,6 +13,7 @@ from costopt import __version__
 
 if TYPE_CHECKING:
     from costopt.config import Settings
+    from costopt.store import Store
 
 app = typer.Typer(
     name="costopt",
@@ -20,8 +21,12 @@ app = typer.Typer(
     "change to spend less.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: rich's panels printed `<bool>` for flags and broke sentences mid-line.
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True,
+                         rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -38,11 +43,36 @@ def _settings(config: Path | None) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _existing_store(settings: Settings) -> Store:
+    """The configured store, for commands that read it: a store that is not there (or holds
+    no snapshot) is an error that says how to make one, not a new empty database."""
+    from sqlalchemy.engine import make_url
+
+    from costopt.store import Store
+
+    url = make_url(settings.store_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not Path(url.database).exists():
+        typer.echo(f"no store at {url.database}: collect first (`costopt collect --once "
+                   "--config ...`), try the demo (`costopt demo`), or point store_url (or "
+                   "$COSTOPT_STORE_URL) at an existing store", err=True)
+        raise typer.Exit(2)
+    store = Store.open(settings.store_url)
+    if not store.clusters():
+        typer.echo(f"the store at {settings.store_url.split('@')[-1]} holds no snapshot yet: "
+                   "run `costopt collect --once` first", err=True)
+        raise typer.Exit(2)
+    return store
+
+
 @app.callback()
 def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Kafka cost and capacity optimization."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # urllib3 logs every retry of an unreachable Prometheus before costopt's own error says
+    # what is wrong; that error is enough.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 @app.command()
@@ -146,12 +176,11 @@ def analyze(config: ConfigOption = None,
     """Cost, recommendations and forecasts from the stored snapshots; prints a summary."""
     from costopt.analysis import cached_analysis
     from costopt.decisions import Decisions
-    from costopt.store import Store
     from costopt.store.store import StatusStore
     from jobs.demo import summary
 
     settings = _settings(config)
-    store = Store.open(settings.store_url)
+    store = _existing_store(settings)
     analysis = cached_analysis(store, settings)
     typer.echo(summary(analysis, Decisions(StatusStore(store).statuses()), top=top,
                        with_changes=True))
@@ -162,14 +191,13 @@ def report(config: ConfigOption = None,
            out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
            = None) -> None:
     """Render the weekly report now, archive it in the store and deliver it if configured."""
-    from costopt.store import Store
     from jobs.tasks import make_report
 
     settings = _settings(config)
     if out is not None:
         settings = settings.model_copy(update={"report": settings.report.model_copy(
             update={"directory": str(out)})})
-    result = make_report(settings, Store.open(settings.store_url))
+    result = make_report(settings, _existing_store(settings))
     typer.echo(f"report {result['report_id']}: {result['html']}")
 
 
@@ -200,28 +228,31 @@ def whatif(config: ConfigOption = None,
            replication_factor: Annotated[int | None, typer.Option()] = None,
            tiered: Annotated[bool | None, typer.Option("--tiered/--no-tiered")] = None,
            growth_pct: Annotated[float | None, typer.Option()] = None,
+           all_topics: Annotated[bool, typer.Option(
+               "--all", help="every topic of every cluster (or of --cluster)")] = False,
            horizon_days: Annotated[int, typer.Option()] = 90) -> None:
     """Project the monthly cost of a change, e.g.
     `costopt whatif --topic payments.orders --retention 3d --codec zstd`."""
     from pydantic import ValidationError
 
     from costopt.analysis import cached_analysis
-    from costopt.store import Store
     from costopt.whatif import Change, run_whatif
 
     settings = _settings(config)
     try:
         change = Change.model_validate({
-            "selector": {k: v for k, v in (("topic", topic), ("cluster", cluster),
-                                           ("owner", owner), ("pattern", pattern)) if v},
+            "selector": {**{k: v for k, v in (("topic", topic), ("cluster", cluster),
+                                              ("owner", owner), ("pattern", pattern)) if v},
+                         **({"all": True} if all_topics else {})},
             "retention_ms": parse_duration_ms(retention) if retention else None,
             "compression": codec, "partitions": partitions,
             "replication_factor": replication_factor, "tiered_storage": tiered,
             "growth_pct": growth_pct})
     except ValidationError as exc:
         raise typer.BadParameter("; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    analysis = cached_analysis(Store.open(settings.store_url), settings)
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()).replace(
+            "set all: true", "pass --all")) from None
+    analysis = cached_analysis(_existing_store(settings), settings)
     try:
         result = run_whatif(analysis.models, [change], horizon_days)
     except (KeyError, ValueError) as exc:

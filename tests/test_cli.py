@@ -81,3 +81,77 @@ def test_collect_once_then_analyze_and_whatif_on_the_real_stack(stack: Stack,
     assert topic in whatif.stdout and "fleet:" in whatif.stdout
     bad = costopt("whatif", "--config", str(config), "--topic", topic, "--retention", "3 days")
     assert bad.returncode == 2 and "not a duration" in bad.stderr
+
+
+def _run_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "jobs", *args], capture_output=True,
+                          text=True, timeout=300, cwd=directory,
+                          env={**os.environ, "PYTHONPATH": str(EXAMPLE.parents[1])})
+
+
+def test_commands_that_read_the_store_say_there_is_none_rather_than_make_one(
+        tmp_path: Path) -> None:
+    for args in (("whatif", "--topic", "payments.orders", "--retention", "3d"),
+                 ("analyze",), ("report",)):
+        result = _run_in(tmp_path, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "no store at costopt.db" in result.stderr and "costopt demo" in result.stderr
+        assert not (tmp_path / "costopt.db").exists(), args
+
+
+def test_whatif_takes_all_and_analyze_prints_its_list_once(tmp_path: Path) -> None:
+    from costopt.simulate.load import load_fleet
+    from costopt.store import Store
+    from tests.fleets import fleet
+
+    store_url = f"sqlite:///{tmp_path / 'costopt.db'}"
+    load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=5,
+               records_per_topic=20)
+    config = tmp_path / "costopt.yaml"
+    config.write_text(yaml.safe_dump({"store_url": store_url}))
+    everything = costopt("whatif", "--config", str(config), "--all", "--growth-pct", "10")
+    assert everything.returncode == 0, everything.stderr
+    assert "fleet:" in everything.stdout
+    empty = costopt("whatif", "--config", str(config), "--retention", "3d")
+    assert empty.returncode == 2 and "pass --all" in empty.stderr
+    assert "set all: true" not in empty.stderr
+    analyzed = costopt("analyze", "--config", str(config), "--top", "3")
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert analyzed.stdout.count("savings available:") == 1
+    steps = [line for line in analyzed.stdout.splitlines() if "USD/month  " in line]
+    assert len(steps) == len(set(steps)) <= 3
+
+
+def test_help_is_plain_text_without_type_placeholders() -> None:
+    for command in ((), ("whatif",), ("collect",), ("serve",)):
+        result = costopt(*command, "--help", env={"COLUMNS": "80"})
+        assert result.returncode == 0
+        assert "<bool>" not in result.stdout and "╭" not in result.stdout, command
+    whatif = costopt("whatif", "--help", env={"COLUMNS": "80"}).stdout
+    assert "--tiered / --no-tiered" in whatif and "--all" in whatif
+
+
+def test_collect_from_an_unreachable_prometheus_says_so_without_retry_noise(
+        tmp_path: Path) -> None:
+    from tests.stack.processes import free_port
+
+    config = tmp_path / "costopt.yaml"
+    config.write_text(yaml.safe_dump({
+        "store_url": f"sqlite:///{tmp_path / 'costopt.db'}",
+        "clusters": [{"name": "east", "prometheus": {
+            "url": f"http://127.0.0.1:{free_port()}", "timeout_seconds": 2}}]}))
+    result = costopt("collect", "--once", "--config", str(config))
+    assert result.returncode != 0
+    assert "unreachable" in result.stderr
+    assert "Retrying" not in result.stderr and "urllib3" not in result.stderr
+
+
+def test_the_package_metadata_builds_without_license_warnings() -> None:
+    """setuptools warned for a page about the old `license = {text = ...}` table."""
+    import tomllib
+
+    project = tomllib.loads((EXAMPLE.parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"  # an SPDX expression
+    assert any(r.startswith("setuptools>=77") for r in project["build-system"]["requires"])
