@@ -31,10 +31,21 @@ from api.routes import (
 from api.state import AppState
 from costopt import __version__
 from costopt.config import Settings
-from costopt.pricing.catalog import CatalogError
-from costopt.store import Store, StoreError
+from costopt.errors import BadData, CostoptError, InvalidInput, NotFound, Unreachable
+from costopt.store import Store
 
 log = logging.getLogger("costopt.api")
+ERROR_STATUS: dict[type[CostoptError], int] = {
+    NotFound: 404, InvalidInput: 422, Unreachable: 503, BadData: 502,
+}
+
+
+def _answer_with(status: int) -> Any:
+    async def answer(_request: Request, exc: Exception) -> JSONResponse:
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+    return answer
 
 
 class BodyLimit:
@@ -174,13 +185,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         log.error("store unreachable: %s", type(exc.orig).__name__ if exc.orig else exc)
         return JSONResponse({"detail": "the store is unreachable"}, status_code=503)
 
-    @app.exception_handler(StoreError)
-    async def nothing_stored(_request: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    @app.exception_handler(CatalogError)
-    async def bad_catalog(_request: Request, exc: CatalogError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    # costopt's errors by what happened (costopt/errors.py): one status each.
+    for error, status in ERROR_STATUS.items():
+        app.add_exception_handler(error, _answer_with(status))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

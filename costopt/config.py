@@ -27,12 +27,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_RULES, OwnerRule
+from costopt.errors import InvalidInput
 
 Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
 CONFIG_ENV = "COSTOPT_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInput):
     """A configuration that cannot be used; the message names the file and the field."""
 
 

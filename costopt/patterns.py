@@ -14,6 +14,8 @@ from typing import Protocol
 
 import re2
 
+from costopt.errors import InvalidInput
+
 MAX_PATTERN_LENGTH = 512
 
 
@@ -21,7 +23,7 @@ class Matcher(Protocol):
     def search(self, text: str) -> object | None: ...
 
 
-class PatternError(ValueError):
+class PatternError(InvalidInput):
     """A pattern RE2 cannot take; the message says why."""
 
 

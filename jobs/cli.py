@@ -236,6 +236,7 @@ def whatif(config: ConfigOption = None,
     from pydantic import ValidationError
 
     from costopt.analysis import cached_analysis
+    from costopt.errors import CostoptError
     from costopt.whatif import Change, run_whatif
 
     settings = _settings(config)
@@ -255,7 +256,7 @@ def whatif(config: ConfigOption = None,
     analysis = cached_analysis(_existing_store(settings), settings)
     try:
         result = run_whatif(analysis.models, [change], horizon_days)
-    except (KeyError, ValueError) as exc:
+    except CostoptError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not len(result.topics):
         typer.echo("no topic matched", err=True)

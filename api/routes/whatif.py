@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnalysisDep, ReadScope
 from api.routes._common import decode_cursor, encode_cursor, unprocessable
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.analysis import FleetAnalysis
+from costopt.errors import InvalidInput
 from costopt.money import Money
 from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
 from costopt.whatif import run_whatif
@@ -62,9 +63,7 @@ def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
     try:
         result = run_whatif(analysis.models, request.changes, request.horizon_days,
                             resolve_catalog=load_builtin_catalog)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc).strip("'\"")) from None
-    except ValueError as exc:
+    except InvalidInput as exc:  # a change that cannot be applied: name it in the body
         raise unprocessable("body", "changes", str(exc)) from None
     baseline = result.baseline.amount
     topics = result.topics

@@ -16,11 +16,13 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from costopt.errors import InvalidInput
+
 NonNegativePrice = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 GIB = 1024**3
 
 
-class CatalogError(ValueError):
+class CatalogError(InvalidInput):
     """A price catalog that cannot be used; the message names the file, field and value."""
 
 

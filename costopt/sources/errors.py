@@ -1,13 +1,15 @@
 """Errors a source raises: each names the cluster and the server, never a secret."""
 
+from costopt.errors import BadData, CostoptError, Unreachable
 
-class SourceError(RuntimeError):
+
+class SourceError(CostoptError):
     """A source could not deliver; the message says which server and what went wrong."""
 
 
-class SourceUnavailable(SourceError):
+class SourceUnavailable(SourceError, Unreachable):
     """The server could not be reached (down, refused, timed out)."""
 
 
-class BadSourceData(SourceError):
+class BadSourceData(SourceError, BadData):
     """The server answered, but not with what the query promised (malformed results)."""

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
+from costopt.errors import BadData
+
 FORMAT = 1
 COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
            "log_size_bytes")
@@ -25,7 +27,7 @@ IdArray = npt.NDArray[np.int32]
 ValueArray = npt.NDArray[np.float64]
 
 
-class BlockError(ValueError):
+class BlockError(BadData):
     """A stored block that cannot be read (written by a newer costopt, or damaged)."""
 
 

@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select
 
+from costopt.errors import CostoptError, InvalidInput, NotFound
 from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
 from costopt.store import schema, series_blocks
 
@@ -28,8 +29,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SERIES_COLUMNS = series_blocks.COLUMNS
 
 
-class StoreError(RuntimeError):
-    """The store cannot be reached or holds nothing for what was asked."""
+class StoreError(CostoptError):
+    """Something about the store: see the subclasses for what."""
+
+
+class NothingStored(StoreError, NotFound):
+    """The store holds no snapshot for what was asked."""
+
+
+class RefusedData(StoreError, InvalidInput):
+    """Data offered to the store that it will not keep (NaN, duplicate points): nothing of
+    that write was stored."""
 
 
 def epoch_seconds(timestamps: pd.Series) -> Any:
@@ -156,7 +166,7 @@ class Store:
         duplicated = series.duplicated(["topic", "resolution_seconds", "ts"])
         if duplicated.any():
             row = series[duplicated].iloc[0]
-            raise StoreError(f"cluster {cluster}: series of topic {row['topic']!r} has two "
+            raise RefusedData(f"cluster {cluster}: series of topic {row['topic']!r} has two "
                              f"points at {row['ts']} ({int(row['resolution_seconds'])} s); "
                              "nothing was stored")
         ids = self._topic_ids(connection, cluster, series["topic"].unique())
@@ -232,7 +242,7 @@ class Store:
                 select(schema.snapshots).where(schema.snapshots.c.cluster == cluster)
                 .order_by(schema.snapshots.c.taken_at.desc()).limit(1)).mappings().first()
             if row is None:
-                raise StoreError(f"no snapshot stored for cluster {cluster!r}")
+                raise NothingStored(f"no snapshot stored for cluster {cluster!r}")
             return _load(connection, row)
 
     def latest_groups(self, cluster: str) -> tuple[ConsumerGroup, ...]:
@@ -249,7 +259,7 @@ class Store:
             row = connection.execute(select(schema.snapshots).where(
                 schema.snapshots.c.id == snapshot_id)).mappings().first()
             if row is None:
-                raise StoreError(f"no snapshot with id {snapshot_id}")
+                raise NothingStored(f"no snapshot with id {snapshot_id}")
             return _load(connection, row)
 
     def latest_snapshot_id(self, cluster: str) -> int | None:
@@ -528,14 +538,14 @@ def _check_finite(snapshot: ClusterSnapshot, series: pd.DataFrame | None) -> Non
     for topic in snapshot.topics:
         for name in ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second"):
             if not math.isfinite(getattr(topic, name)):
-                raise StoreError(f"cluster {snapshot.cluster}: topic {topic.name!r} has a "
+                raise RefusedData(f"cluster {snapshot.cluster}: topic {topic.name!r} has a "
                                  f"non-finite {name}; nothing was stored")
     if series is not None and not series.empty:
         values = series[list(SERIES_COLUMNS)].to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.argwhere(bad)[0][0])
-            raise StoreError(f"cluster {snapshot.cluster}: series of topic "
+            raise RefusedData(f"cluster {snapshot.cluster}: series of topic "
                              f"{series['topic'].iloc[row]!r} holds NaN or infinity; "
                              "nothing was stored")
 

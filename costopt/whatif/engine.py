@@ -31,6 +31,7 @@ from costopt.cost.allocation import (
     take,
     topic_micros,
 )
+from costopt.errors import InvalidInput, NotFound
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
 from costopt.pricing.catalog import CatalogError, PriceCatalog
@@ -283,7 +284,7 @@ def _resize(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasi
     catalog = basis.catalog
     if change.catalog is not None:
         if resolve_catalog is None:
-            raise ValueError("a catalog change needs a catalog resolver")
+            raise InvalidInput("a catalog change needs a catalog resolver")
         catalog = resolve_catalog(change.catalog)
     template = brokers[0]
     count = change.broker_count or len(brokers)
@@ -296,7 +297,7 @@ def _resize(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasi
     try:
         return new, resized(basis, new, catalog, brokers)
     except CatalogError as exc:
-        raise ValueError(str(exc)) from None
+        raise InvalidInput(str(exc)) from None
 
 
 def apply_cluster_change(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasis,
@@ -318,7 +319,7 @@ def _check_feasible(model: ClusterModel, after: Mapping[str, np.ndarray], broker
         after["replication_factor"] <= len(model.snapshot.brokers))
     largest = int(after["replication_factor"][placeable].max()) if placeable.any() else 0
     if largest > brokers:
-        raise ValueError(f"cluster {model.cluster!r}: {brokers} broker(s) cannot hold topics "
+        raise InvalidInput(f"cluster {model.cluster!r}: {brokers} broker(s) cannot hold topics "
                          f"with replication factor {largest}")
 
 
@@ -486,13 +487,13 @@ def run_whatif(models: Mapping[str, ClusterModel], changes: Sequence[Change],
                horizon_days: int = 90, resolve_catalog: CatalogResolver | None = None,
                ) -> WhatIfResult:
     if not 1 <= horizon_days <= 3650:
-        raise ValueError("horizon_days must be between 1 and 3650")
+        raise InvalidInput("horizon_days must be between 1 and 3650")
     for change in changes:
         if change.selector.cluster is not None and change.selector.cluster not in models:
-            raise KeyError(f"unknown cluster {change.selector.cluster!r}")
+            raise NotFound(f"unknown cluster {change.selector.cluster!r}")
     currencies = {model.cost.currency for model in models.values()}
     if len(currencies) > 1:
-        raise ValueError(f"clusters are priced in several currencies: {sorted(currencies)}")
+        raise InvalidInput(f"clusters are priced in several currencies: {sorted(currencies)}")
     currency = currencies.pop() if currencies else "USD"
     fleet = _fleet_baseline(models, horizon_days)
     base, now, horizon = dict(fleet.base), dict(fleet.base), dict(fleet.at_horizon)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from costopt.errors import NotFound
 from costopt.pricing.catalog import resolve_catalog
 from costopt.whatif import Change, Selector, run_whatif
 from tests.fleets import analyzed
@@ -99,7 +100,7 @@ def test_bad_changes_are_refused_naming_the_field(payload: dict, field: str) -> 
 
 def test_unknown_cluster_and_horizon_are_refused() -> None:
     analysis = analyzed("small")
-    with pytest.raises(KeyError, match="unknown cluster 'nope'"):
+    with pytest.raises(NotFound, match="unknown cluster 'nope'"):
         run_whatif(analysis.models, [Change(selector=Selector(cluster="nope"), partitions=3)])
     with pytest.raises(ValueError, match="horizon_days"):
         run_whatif(analysis.models, [], horizon_days=0)
