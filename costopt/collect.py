@@ -263,7 +263,7 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
                 at=taken_at, window_seconds=cluster.window_seconds,
                 lookback_seconds=cluster.lookback_seconds,
                 history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
-                since=since), dialect=cluster.prometheus.dialect)
+                since=since), dialect=cluster.prometheus.dialect, progress=progress)
         admin = None
         samples: dict[str, list[bytes]] = {}
         if cluster.bootstrap_servers is not None:

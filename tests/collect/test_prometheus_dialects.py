@@ -124,7 +124,9 @@ def test_hostile_label_values_cannot_change_the_query(fleet_prometheus: Promethe
                                                       name: str) -> None:
     """Real Prometheus parses each query; a cluster named to inject PromQL matches nothing."""
     client = PrometheusClient(PrometheusSettings(url=fleet_prometheus.url), name)
-    query = render(CATALOG["jmx"].bytes_in_rate or "", sel=cluster_selector("cluster_jmx", name))
+    template = CATALOG["jmx"].bytes_in_rate
+    assert template is not None
+    query = render(template, sel=cluster_selector("cluster_jmx", name))
     from datetime import UTC, datetime
 
     assert client.instant(query, datetime.now(UTC)) == []
