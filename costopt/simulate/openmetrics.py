@@ -87,6 +87,14 @@ class _Cluster:
         """[topic, stamp]: the hourly value held over the hour (a gauge's scrape)."""
         return np.asarray(getattr(self.block, column))[:, self.hour]
 
+    def growing(self, column: str) -> np.ndarray:
+        """[topic, stamp]: the hourly values joined linearly, as a log grows between two
+        scrapes (and as Prometheus must decode it: no two samples alike)."""
+        values = np.asarray(getattr(self.block, column), dtype=np.float64)
+        following = np.minimum(self.hour + 1, values.shape[1] - 1)
+        share = self.offset / 3600.0
+        return values[:, self.hour] * (1 - share) + values[:, following] * share
+
     def integral(self, column: str) -> np.ndarray:
         """[topic, stamp]: the rate integrated from the fleet's start to each stamp, so a
         counter built on it reads the same whatever window of history is written."""
@@ -165,7 +173,7 @@ def _jmx(fleet: Fleet, clusters: list[_Cluster], label: str, partition_level: bo
 
     def log_size() -> Series:
         for c in clusters:
-            sizes = c.gauge("log_size_bytes")
+            sizes = c.growing("log_size_bytes")
             for i, topic in enumerate(c.block.topics["topic"]):
                 partitions = int(c.block.topics["partitions"].iloc[i])
                 if not partition_level:
@@ -276,7 +284,7 @@ def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
     def size() -> Series:
         for c in clusters:
             rf = c.block.topics["replication_factor"].to_numpy()[:, None]
-            values = _whole(c.gauge("log_size_bytes") * rf)  # all replicas, like kminion
+            values = _whole(c.growing("log_size_bytes") * rf)  # all replicas, like kminion
             for i, topic in enumerate(c.block.topics["topic"]):
                 yield {label: c.name, "topic_name": topic}, values[i]
     yield ("kminion_kafka_topic_log_dir_size_total_bytes", "gauge",
@@ -299,7 +307,8 @@ def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
         # Messages still retained = log size / bytes per stored message.
         for c in clusters:
             record = c.block.topics["stored_record_bytes"].to_numpy()[:, None]
-            values = _whole(np.maximum(high_water(c) - c.gauge("log_size_bytes") / record, 0))
+            values = _whole(np.maximum(high_water(c) - c.growing("log_size_bytes") / record,
+                                       0))
             for i, topic in enumerate(c.block.topics["topic"]):
                 yield {label: c.name, "topic_name": topic}, values[i]
     yield ("kminion_kafka_topic_low_water_mark_sum", "gauge",

@@ -19,10 +19,12 @@ from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.queries import CATALOG, cluster_selector, render
 from tests.stack.prometheus_server import PrometheusServer
+from tests.stack.victoriametrics_server import VictoriaMetricsServer
 
 
-def collect(server: PrometheusServer, fleet: Fleet,
+def collect(server: PrometheusServer | VictoriaMetricsServer, fleet: Fleet,
             dialect: str) -> tuple[PrometheusData, ClusterSnapshot, pd.DataFrame]:
+    """One collect of the fleet's first cluster from either backend."""
     cluster = fleet.clusters["cluster"].iloc[0]
     settings = PrometheusSettings(url=server.url, dialect=dialect,
                                   cluster_label=f"cluster_{dialect}")

@@ -109,7 +109,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     history_seconds = int((window.at - (window.since or history_start)).total_seconds())
     spans = {"window": window.window_seconds, "lookback": window.lookback_seconds,
              "history": max(history_seconds, window.window_seconds),
-             "rec_lookback": max(window.lookback_seconds, 3 * GRAINS["5m"])}
+             "rec_lookback": _rec_lookback(window, _grain(window.window_seconds))}
     ranges = _history_ranges(window)
     at = window.at.timestamp()
     use_rules = settings.recording_rules != "off" and dialect in FIGURES
@@ -158,10 +158,10 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
         (f"series:{m}", f"count(last_over_time({m}{{{sel}}}[{lookback}]))") for m in metrics]
     parts.append(("scrapes", f"max(count_over_time({presence}{{{sel}}}[{lookback}]))"))
     if use_rules:
-        rec_lookback = f"{spans['rec_lookback']}s"
-        for metric in recorded_metrics(dialect):
+        for index, metric in enumerate(recorded_metrics(dialect)):
+            recent = f"{_rec_lookback(window, list(GRAINS)[index % len(GRAINS)])}s"
             parts.append((f"series:{metric}",
-                          f"count(last_over_time({metric}{{{sel}}}[{rec_lookback}]))"))
+                          f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
         for grain, start in _grain_starts(window, ranges).items():
             metric = recorded_metrics(dialect)[list(GRAINS).index(grain)]
             parts.append((f"probe:{grain}", _probe(metric, sel, start, window.at,
@@ -214,6 +214,11 @@ def _grain_starts(window: CollectWindow, ranges: list[tuple[int, datetime]]
     return starts
 
 
+def _rec_lookback(window: CollectWindow, grain: str) -> int:
+    """How old the last recorded sample may be: two evaluations of its group."""
+    return max(window.lookback_seconds, 2 * GRAINS[grain] + 60)
+
+
 def _grain(step_seconds: int) -> str:
     """Daily figures from the hourly grain, finer ones from the 5-minute grain."""
     return "1h" if step_seconds >= DAY else "5m"
@@ -234,7 +239,7 @@ def _coverage(client: PrometheusClient, sel: str, dialect: str, census: Census,
         raise SourceError(
             f"prometheus.recording_rules is on, but Prometheus at {client.settings.url} has "
             f"no {', '.join(missing)} series for cluster {client.cluster} ({sel}) in the "
-            f"{max(window.lookback_seconds, 3 * GRAINS['5m'])} s before "
+            f"last two evaluations of their rules before "
             f"{window.at:%Y-%m-%d %H:%M:%S} UTC: load {RULES_PATH} into it (and backfill "
             "them, docs/collection.md), or set recording_rules to auto")
     starts = _grain_starts(window, ranges)
@@ -291,8 +296,12 @@ def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int
             recorded = recorded_query(dialect, name, grain)
             since = coverage[grain]
             # Points whose window starts after the rules began come from recorded series.
-            cut = (points if recorded is None or since is None
-                   else min(points, max(0, math.ceil((since + step - first) / step))))
+            if recorded is None or since is None:
+                cut = points
+            elif since == -math.inf:
+                cut = 0
+            else:
+                cut = min(points, max(0, math.ceil((since + step - first) / step)))
             key = f"{name}@{step}"
             if cut:
                 specs.append(Spec(key, raw, sel, range_spans, first, cut, step, False))
