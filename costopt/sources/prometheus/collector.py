@@ -136,7 +136,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     if dialect in FIGURES and raw_history and (
             len(requests) > len(specs) or outcome.refused):
         _warn_once(client, sel, len(requests), outcome.refused)
-    results = outcome.results
+    results = _without_totals(outcome.results, specs, queries.topic_label)
     topics = _topic_frame(results, queries)
     return PrometheusData(dialect=dialect, topics=topics,
                           groups=_group_frame(results, queries),
@@ -329,6 +329,15 @@ def _spreads(client: PrometheusClient, sel: str, pairs: list[tuple[str, str]],
     return spreads
 
 
+def _without_totals(results: dict[str, list[dict[str, Any]]], specs: list[Spec],
+                    label: str) -> dict[str, list[dict[str, Any]]]:
+    """Answers without the group of series that lack the topic label (a broker-wide total
+    summed on its own), where the query says its metric has one."""
+    totals = {spec.name for spec in specs if spec.query.unlabelled_total}
+    return {name: [item for item in items if label in item["metric"]] if name in totals
+            else items for name, items in results.items()}
+
+
 def _warn_once(client: PrometheusClient, sel: str, requests: int, refused: int) -> None:
     key = (client.settings.url, sel)
     with _WARNED_LOCK:
@@ -343,13 +352,20 @@ def _warn_once(client: PrometheusClient, sel: str, requests: int, refused: int) 
 
 def _history_ranges(window: CollectWindow) -> list[tuple[int, datetime]]:
     """(step seconds, first window start) for daily and hourly history, aligned to the step,
-    not reaching back past `since` (incremental collects) beyond one step of overlap."""
+    not reaching back past `since` (incremental collects) beyond one step of overlap.
+
+    `since` is the newest hourly point stored. The collect that stored it also stored every
+    daily point up to its own midnight, so a day is fetched again only until an hourly point
+    of the next day's second hour is stored: one overlap, not a day's raw samples re-read
+    every 15 minutes."""
     ranges = []
     for step, days in ((86_400, window.history_days), (3_600, window.hourly_days)):
         end = _floor(window.at, step)
         start = end - timedelta(days=days)
         if window.since is not None:
-            start = max(start, _floor(window.since, step) - timedelta(seconds=step))
+            stored = window.since - timedelta(hours=1) if step > 3_600 else window.since
+            overlap = timedelta(0) if step > 3_600 else timedelta(seconds=step)
+            start = max(start, _floor(stored, step) - overlap)
         if start < end:
             ranges.append((step, start))
     return ranges

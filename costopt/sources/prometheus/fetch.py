@@ -101,8 +101,7 @@ def _unfold(request: Request, result: list[Item]) -> list[list[Item]]:
         return [result]
     parts: list[list[Item]] = [[] for _ in request.pieces]
     for item in result:
-        metric = dict(item["metric"])
-        tag = metric.pop(PART_LABEL, None)
+        tag = item["metric"].pop(PART_LABEL, None)
         try:
             index = int(tag) if tag is not None else -1
         except ValueError:
@@ -110,7 +109,7 @@ def _unfold(request: Request, result: list[Item]) -> list[list[Item]]:
         if not 0 <= index < len(parts):
             raise BadSourceData(f"a folded answer without its part label {PART_LABEL!r} "
                                 f"(got {tag!r}) for: {request.text()[:300]}")
-        parts[index].append({**item, "metric": metric})
+        parts[index].append(item)
     return parts
 
 

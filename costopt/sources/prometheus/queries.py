@@ -43,6 +43,10 @@ class Query:
     shard_label: str | None = None  # its series split by this label give disjoint parts...
     combine: Literal["sum", "max"] = "sum"  # ...whose results combine this way
     grain_seconds: int | None = None  # recorded series: seconds between their samples
+    # Its metric also has an unlabelled broker-wide total, which aggregates into a group
+    # without the topic label: dropped from the answer. (Selecting `topic!=""` instead
+    # would make Prometheus merge the postings of every topic, doubling the query's cost.)
+    unlabelled_total: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,8 @@ def _jmx(prefix: str) -> DialectQueries:
     def rate(name: str) -> Query:
         metric = f"{prefix}_{name}_total"
         # Per topic × broker: the brokers split the series.
-        return Query("sum by (topic) (increase(" + metric + '{{topic!="",{sel}}}[{window}])) '
-                     "/ {window_seconds}", metric, shard_label="instance")
+        return Query("sum by (topic) (increase(" + metric + "{{{sel}}}[{window}])) "
+                     "/ {window_seconds}", metric, shard_label="instance", unlabelled_total=True)
 
     def size(function: str, span: Span) -> Query:
         # Per partition × replica: partitions split the series, keeping a partition's
