@@ -99,6 +99,8 @@ def detect_dialect(client: PrometheusClient, start: datetime, end: datetime,
 def collect_prometheus(client: PrometheusClient, window: CollectWindow,
                        dialect: str = "auto",
                        progress: Callable[[str], None] | None = None) -> PrometheusData:
+    """Everything costopt reads from Prometheus for one cluster and window; `progress` hears
+    how many of the collect's queries are answered."""
     history_start = window.at - timedelta(days=window.history_days)
     settings = client.settings
     sel = cluster_selector(settings.cluster_label,
@@ -113,7 +115,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     ranges = _history_ranges(window)
     at = window.at.timestamp()
     use_rules = settings.recording_rules != "off" and dialect in FIGURES
-    census, sent = _census(client, sel, dialect, queries, window, spans, ranges, use_rules)
+    census, sent = _census(client, sel, dialect, queries, window, ranges, use_rules)
     coverage = _coverage(client, sel, dialect, census, window, ranges, use_rules, sent)
     specs = _specs(dialect, queries, sel, spans, ranges, at, coverage)
     budget = Budget(settings.max_samples, settings.max_samples_read)
@@ -133,8 +135,8 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     sent.extend(request.text() for request in requests)
     recorded = tuple(sorted({spec.name for spec in specs if spec.query.grain_seconds}))
     raw_history = [spec for spec in specs if not spec.instant and not spec.query.grain_seconds]
-    if dialect in FIGURES and raw_history and (
-            len(requests) > len(specs) or outcome.refused):
+    pieces = sum(len(request.pieces) for request in requests)
+    if dialect in FIGURES and raw_history and (pieces > len(specs) or outcome.refused):
         _warn_once(client, sel, len(requests), outcome.refused)
     results = _without_totals(outcome.results, specs, queries.topic_label)
     topics = _topic_frame(results, queries)
@@ -146,7 +148,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
 
 
 def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQueries,
-            window: CollectWindow, spans: dict[str, int], ranges: list[tuple[int, datetime]],
+            window: CollectWindow, ranges: list[tuple[int, datetime]],
             use_rules: bool) -> tuple[Census, list[str]]:
     """One request: series per metric now, samples per series per second, and whether (and
     since when, roughly) the recording rules record for this cluster."""
