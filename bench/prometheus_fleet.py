@@ -26,7 +26,7 @@ def _chunk(fleet: Fleet, start_day: int, end_day: int, workdir: Path) -> Path:
     TSDB blocks (the text is deleted once promtool has read it)."""
     text = workdir / f"chunk-{start_day}.om"
     write_openmetrics_file(fleet, text, "jmx", days=end_day - start_day, skip_days=start_day,
-                           partition_level=False, replica_series=False)
+                           step_seconds=3600, partition_level=False)
     blocks = workdir / f"blocks-{start_day}"
     subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
                     f"--max-block-duration={MAX_BLOCK_DURATION}", str(text), str(blocks)],

@@ -16,15 +16,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from bench.figures import FIGURES, RUNS, figure, median_seconds, say
 from bench.prometheus_fleet import fleet_end_for_bench, fleet_tsdb, start_fleet_prometheus
+from bench.real_cardinality import bench_real_cardinality
 from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import generate_fleet
@@ -33,42 +33,14 @@ from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUNS = 3
 NAIVE_SAMPLE = 200
-FIGURES: list[dict[str, Any]] = []
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def median_seconds(action: Callable[[], object], runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def figure(name: str, value: float, unit: str, *, baseline: float | None = None,
-           baseline_name: str | None = None, target: str, met: bool, preset_name: str,
-           note: str = "") -> None:
-    ratio = (value / baseline) if baseline else None
-    FIGURES.append({"name": name, "value": round(value, 4), "unit": unit,
-                    "baseline": round(baseline, 4) if baseline is not None else None,
-                    "baseline_name": baseline_name,
-                    "ratio": round(ratio, 3) if ratio is not None else None,
-                    "target": target, "met": bool(met), "preset": preset_name, "note": note})
-    say(f"  {name}: {value:.3f} {unit}" + (f" (baseline {baseline:.3f}, ratio {ratio:.2f})"
-                                            if baseline else "") + f" target {target}: "
-        + ("met" if met else "MISSED"))
 
 
 # Collect -----------------------------------------------------------------------------------
 
 def bench_collect(work: Path) -> None:
-    say("collect: the wix fleet (20,000 topics, 30 days) in a real Prometheus")
+    say("collect: the wix fleet (50,000 topics, 30 days, one series per topic and metric) "
+        "in a real Prometheus")
     end = fleet_end_for_bench(datetime.now(UTC))
     fleet = generate_fleet(preset("wix"), end=end)
     tsdb = fleet_tsdb(fleet, 30, say)
@@ -135,7 +107,7 @@ def bench_collect(work: Path) -> None:
         custom = median_seconds(custom_loop, runs=1) * len(fleet.topics) / NAIVE_SAMPLE
         figure("collect_vs_custom_query_range_loop", initial, "s", baseline=custom,
                baseline_name=f"one custom_query_range per topic and metric ({NAIVE_SAMPLE} "
-               "topics timed, scaled to 20,000)", target="ratio <= 1/3",
+               f"topics timed, scaled to {len(fleet.topics):,})", target="ratio <= 1/3",
                met=initial * 3 <= custom, preset_name="wix")
 
         def metric_range_loop() -> None:
@@ -351,19 +323,24 @@ def bench_report(store_url: str) -> None:
 
 
 def main() -> int:
+    """Every part, or those named in BENCH_ONLY (collect, real, analyze, api, report); the
+    figures of parts not run are kept from the last results, each with its own date."""
     started = time.perf_counter()
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     with tempfile.TemporaryDirectory(prefix="costopt-bench-") as tmp:
         work = Path(tmp)
         if not only or "collect" in only:
             bench_collect(work)
-        store_url = wix_store(work)
-        if not only or "analyze" in only:
-            bench_analyze(work, store_url)
-        if not only or "api" in only:
-            bench_api(work, store_url)
-        if not only or "report" in only:
-            bench_report(store_url)
+        if not only or "real" in only:
+            bench_real_cardinality(work)
+        if not only or only & {"analyze", "api", "report"}:
+            store_url = wix_store(work)
+            if not only or "analyze" in only:
+                bench_analyze(work, store_url)
+            if not only or "api" in only:
+                bench_api(work, store_url)
+            if not only or "report" in only:
+                bench_report(store_url)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
                "platform": platform.platform(),
                "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
@@ -374,8 +351,11 @@ def main() -> int:
     for item in FIGURES:
         item["machine"] = machine
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({"figures": FIGURES, "machine": machine},
-                                                    indent=1))
+    latest = RESULTS / "latest.json"
+    measured = {item["name"] for item in FIGURES}
+    kept = ([item for item in json.loads(latest.read_text())["figures"]
+             if item["name"] not in measured] if only and latest.exists() else [])
+    latest.write_text(json.dumps({"figures": kept + FIGURES, "machine": machine}, indent=1))
     say("\n| figure | value | unit | baseline | ratio | target | met |")
     say("|---|---|---|---|---|---|---|")
     for f in FIGURES:

@@ -68,10 +68,17 @@ def _int(configs: dict[str, str], key: str, default: int) -> int:
         return default
 
 
-def _value(frame: pd.DataFrame, topic: str, column: str) -> float:
-    if topic not in frame.index:
-        return math.nan
-    value = frame.at[topic, column]
+Rows = dict[str, dict[str, float]]
+
+
+def _rows(frame: pd.DataFrame) -> Rows:
+    """Per-topic figures as plain dicts: looked up a dozen times per topic, and a pandas
+    lookup costs microseconds where a dict's costs nanoseconds (50,000 topics a collect)."""
+    return {str(topic): row for topic, row in frame.to_dict("index").items()}
+
+
+def _value(rows: Rows, topic: str, column: str) -> float:
+    value = rows.get(topic, {}).get(column)
     return float(value) if value is not None else math.nan
 
 
@@ -79,8 +86,8 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
                    prom: PrometheusData | None, admin: AdminData | None,
                    samples: dict[str, list[bytes]]) -> tuple[ClusterSnapshot, pd.DataFrame]:
     estimated: set[str] = set()
-    prom_topics = prom.topics if prom is not None else pd.DataFrame()
-    names = sorted(admin.topics) if admin is not None else sorted(prom_topics.index)
+    prom_topics = _rows(prom.topics) if prom is not None else {}
+    names = sorted(admin.topics) if admin is not None else sorted(prom_topics)
     raw_groups = _groups(admin, prom)
     readers: dict[str, int] = {}
     for group in raw_groups:
@@ -146,7 +153,7 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
     return snapshot, series
 
 
-def _bytes_per_message(name: str, prom_topics: pd.DataFrame, admin_topic: object,
+def _bytes_per_message(name: str, prom_topics: Rows, admin_topic: object,
                        samples: dict[str, list[bytes]], log_size: float) -> float | None:
     retained = _value(prom_topics, name, "retained_messages")
     if not math.isnan(log_size) and retained and not math.isnan(retained) and retained > 0:
@@ -264,7 +271,7 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
                 at=taken_at, window_seconds=cluster.window_seconds,
                 lookback_seconds=cluster.lookback_seconds,
                 history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
-                since=since), dialect=cluster.prometheus.dialect)
+                since=since), dialect=cluster.prometheus.dialect, progress=progress)
         admin = None
         samples: dict[str, list[bytes]] = {}
         if cluster.bootstrap_servers is not None:

@@ -67,6 +67,15 @@ class PrometheusSettings(_Strict):
     timeout_seconds: float = Field(60, gt=0)
     max_concurrency: int = Field(4, ge=1, le=32)
     verify_tls: bool = True
+    recording_rules: Literal["auto", "on", "off"] = Field(
+        "auto", description="read the per-topic series of deploy/prometheus/costopt-rules.yml: "
+        "auto when present, on always (an error if missing), off never")
+    max_samples: int = Field(
+        50_000_000, ge=1_000, description="the server's --query.max-samples: series × steps "
+        "one query may hold (Prometheus's default)")
+    max_samples_read: int = Field(
+        100_000_000, ge=1_000, description="raw samples one query may read; keep it within "
+        "what the server reads before its --query.timeout (see docs/collection.md)")
 
     @field_validator("url")
     @classmethod

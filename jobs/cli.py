@@ -156,11 +156,17 @@ def collect(config: ConfigOption = None,
         raise typer.Exit(2)
     store = Store.open(settings.store_url)
     failures = 0
+    # The bar shows the cluster, then the collect's own progress (queries answered).
     with typer.progressbar(chosen, label="collecting", show_pos=True,
-                           item_show_func=lambda c: c.name if c else "") as clusters:
+                           item_show_func=lambda c: c if isinstance(c, str) else
+                           (c.name if c else "")) as clusters:
+        def show(message: str) -> None:
+            clusters.current_item = message  # type: ignore[assignment]
+            clusters.render_progress()
+
         for item in clusters:
             try:
-                result = collect_cluster(item, store, settings)
+                result = collect_cluster(item, store, settings, progress=show)
                 typer.echo(f"\n{item.name}: {result.topics} topics, {result.groups} groups "
                            f"({result.dialect or 'no prometheus'}) in {result.seconds:.1f} s")
             except Exception as exc:

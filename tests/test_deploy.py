@@ -9,6 +9,7 @@ import kubernetes_validate
 import yaml
 
 from costopt.config import load_settings
+from costopt.sources.prometheus.rules import rules_document
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -25,18 +26,25 @@ def test_compose_mounts_exist_and_its_config_parses_with_costopts_loader() -> No
     prometheus = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0]
     assert target.split(":")[0] in compose["services"]
+    # Prometheus loads costopt's recording rules from where compose mounts them.
+    mounts = dict(volume.split(":")[:2] for volume in compose["services"]["prometheus"]["volumes"])
+    assert mounts["./prometheus/costopt-rules.yml"] in prometheus["rule_files"]
 
 
 def test_kubernetes_manifests_validate_against_the_schemas() -> None:
     documents = [d for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
                  for d in yaml.safe_load_all(path.read_text()) if d]
     kinds = {d["kind"] for d in documents}
-    assert {"Deployment", "Service", "ConfigMap", "ServiceMonitor"} <= kinds
+    assert {"Deployment", "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule"} <= kinds
     for document in documents:
-        if document["apiVersion"].startswith("monitoring.coreos.com"):
+        if document["kind"] == "ServiceMonitor":
             # A CRD: its schema ships with the Prometheus Operator, not with Kubernetes.
             endpoint = document["spec"]["endpoints"][0]
             assert endpoint["path"] == "/metrics" and endpoint["honorLabels"] is True
+            continue
+        if document["kind"] == "PrometheusRule":
+            # The same rules as deploy/prometheus/costopt-rules.yml, which promtool checks.
+            assert document["spec"] == rules_document()
             continue
         kubernetes_validate.validate(document, "1.30", strict=True)
     configmap = next(d for d in documents if d["kind"] == "ConfigMap")

@@ -130,8 +130,9 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
 
     names, teams = _topic_names(rng, n, dlq)
 
-    # Throughput: lognormal, median ~6 KB/s, mean ~45 KB/s per topic (Wix: ~800 MB/s / 20k).
-    base_bytes_in = rng.lognormal(mean=np.log(6_000), sigma=2.0, size=n)
+    # Throughput: lognormal around the spec's median (6 KB/s gives a mean of ~45 KB/s).
+    base_bytes_in = rng.lognormal(mean=np.log(spec.median_topic_bytes_per_second), sigma=2.0,
+                                  size=n)
     base_bytes_in = np.where(over_partitioned, np.minimum(base_bytes_in, 20_000), base_bytes_in)
     # Planted over-retention is material: at least ~5 GiB kept beyond need per replica.
     base_bytes_in = np.where(over_retained, np.maximum(base_bytes_in, 10_000), base_bytes_in)
@@ -346,7 +347,12 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
     # Groups that read nothing readable in their cluster still exist (a dead service).
     groups = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["cluster", "gidx", "topic", "topic_partitions", "reader_profile", "is_owner"])
-    groups["group"] = [f"{group_team[g]}-svc-{g}" for g in groups["gidx"]]
+    # A service may own several groups (`<team>-svc-<service>-g<n>`), when the spec says
+    # how many services there are.
+    services = spec.services
+    groups["group"] = [f"{group_team[g]}-svc-{g}" if not services else
+                       f"{group_team[g % services]}-svc-{g % services}-g{g // services}"
+                       for g in groups["gidx"]]
     is_abandoned = abandoned[groups["gidx"].to_numpy()]
     kind = np.where(groups["is_owner"], groups["reader_profile"], "streaming")
     kind = np.where(is_abandoned, "abandoned", kind)

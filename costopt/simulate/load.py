@@ -17,7 +17,7 @@ def load_fleet(store: Store, fleet: Fleet, sampled_topics_per_cluster: int = 50,
     """Store every cluster's snapshot, series and record samples; returns topics stored.
 
     Records are sampled for the busiest topics of each cluster, the budget a real collector
-    would spend (sampling every topic of a 20,000-topic fleet is neither cheap nor useful).
+    would spend (sampling every topic of a 50,000-topic fleet is neither cheap nor useful).
     """
     clusters = list(fleet.clusters["cluster"])
     topics = 0

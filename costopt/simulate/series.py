@@ -1,7 +1,7 @@
 """Hourly usage series for a simulated fleet: diurnal and weekly cycles, growth, noise.
 
 Generated per cluster (a `SeriesBlock`) so memory stays bounded on the large presets: the
-`wix` fleet is 20,000 topics × 720 hours per metric.
+`wix` fleet is 50,000 topics × 720 hours per metric.
 """
 
 from __future__ import annotations

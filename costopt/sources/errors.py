@@ -13,3 +13,8 @@ class SourceUnavailable(SourceError, Unreachable):
 
 class BadSourceData(SourceError, BadData):
     """The server answered, but not with what the query promised (malformed results)."""
+
+
+class QueryTooBig(SourceError):
+    """The server refused a query as too large for its limits (too many samples, or its
+    query timeout): the same question asked in smaller parts may succeed."""

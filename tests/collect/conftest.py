@@ -1,4 +1,5 @@
-"""A real Prometheus holding a simulated fleet's history in all three exporter dialects."""
+"""A real Prometheus and a real VictoriaMetrics holding a simulated fleet's history in all three
+exporter dialects; and the same fleet's last day at a real scrape interval and cardinality."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from costopt.simulate.fleet import Fleet
-from costopt.simulate.openmetrics import DIALECTS, write_openmetrics
+from costopt.simulate.openmetrics import DIALECTS, victoriametrics_import, write_openmetrics
 from tests.fleets import fleet
 from tests.stack.prometheus_server import PrometheusServer
+from tests.stack.victoriametrics_server import VictoriaMetricsServer
 
 BACKFILL_DAYS = 8
 STEP_SECONDS = 900
@@ -35,3 +37,33 @@ def fleet_prometheus(tmp_path_factory: pytest.TempPathFactory,
         server.backfill(text.getvalue())
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet_victoriametrics(tmp_path_factory: pytest.TempPathFactory,
+                          tiny_fleet: Fleet) -> Iterator[VictoriaMetricsServer]:
+    """The same histories as `fleet_prometheus`, loaded through the import API."""
+    server = VictoriaMetricsServer(Path(tmp_path_factory.mktemp("fleet-victoriametrics")))
+    server.start()
+    for dialect in DIALECTS:
+        server.import_lines(victoriametrics_import(
+            tiny_fleet, dialect, days=BACKFILL_DAYS, step_seconds=STEP_SECONDS,
+            cluster_label=f"cluster_{dialect}"))
+    yield server
+    server.stop()
+
+
+REAL_DAYS = 1  # of the tiny fleet, at a 30 s scrape, per partition and replica (JMX)
+
+
+@pytest.fixture(scope="session")
+def real_history(tmp_path_factory: pytest.TempPathFactory, tiny_fleet: Fleet) -> Path:
+    """TSDB blocks of the tiny fleet's last day as the JMX exporter writes it (1,600 series,
+    4.6M samples), built once for the servers that need them."""
+    server = PrometheusServer(Path(tmp_path_factory.mktemp("real-history")))
+    text = server.workdir / "history.om"
+    with text.open("w") as out:
+        write_openmetrics(tiny_fleet, out, "jmx", days=REAL_DAYS)
+    server.backfill(text)
+    text.unlink()
+    return server.storage

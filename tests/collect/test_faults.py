@@ -7,11 +7,12 @@ snapshot, and the next run recovers.
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -204,6 +205,8 @@ class _DelayingProxy:
 
     def __init__(self, upstream: str) -> None:
         self.delay_s = 0.0
+        # Rewrites successful answers: a malformed answer, which a real server does not give.
+        self.mangle: Callable[[bytes], bytes] | None = None
         self.stopping = threading.Event()
         proxy = self
 
@@ -228,6 +231,8 @@ class _DelayingProxy:
                     status, payload = error.code, error.read()
                 except OSError:  # the upstream is down: answer as a reverse proxy does
                     status, payload = 502, b'{"status":"error","error":"bad gateway"}'
+                if status == 200 and proxy.mangle is not None:
+                    payload = proxy.mangle(payload)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -313,5 +318,26 @@ def test_prometheus_stopped_mid_collect_fails_cleanly_and_the_next_run_recovers(
     assert job["status"] == "failed" and checks[f"last_collect:{cluster.name}"].startswith(
         "failed: Prometheus at")
     slow_proxy.delay_s = 0.0
+    collect_cluster(cluster, store, settings, at=at)
+    assert store.snapshot_count() == 1
+
+
+def test_a_malformed_answer_fails_the_collect_and_names_it(
+        slow_proxy: _DelayingProxy, tiny_fleet: Fleet, tmp_path: Path) -> None:
+    """Answers whose series lost the labels costopt tagged its folded queries with (the
+    proxy strips them: a fake, no real server answers so): the collect fails naming the
+    census, and nothing is stored."""
+    cluster, settings, store, at = _behind(slow_proxy, tiny_fleet, tmp_path, timeout_s=10)
+
+    def strip(payload: bytes) -> bytes:
+        body = json.loads(payload)
+        for item in body.get("data", {}).get("result", []):
+            item["metric"].pop("costopt_part", None)
+        return json.dumps(body).encode()
+
+    slow_proxy.mangle = strip
+    _failed_visibly(cluster, settings, store, at, SourceError,
+                    "answered the census without its part labels")
+    slow_proxy.mangle = None
     collect_cluster(cluster, store, settings, at=at)
     assert store.snapshot_count() == 1

@@ -19,10 +19,12 @@ from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.queries import CATALOG, cluster_selector, render
 from tests.stack.prometheus_server import PrometheusServer
+from tests.stack.victoriametrics_server import VictoriaMetricsServer
 
 
-def collect(server: PrometheusServer, fleet: Fleet,
+def collect(server: PrometheusServer | VictoriaMetricsServer, fleet: Fleet,
             dialect: str) -> tuple[PrometheusData, ClusterSnapshot, pd.DataFrame]:
+    """One collect of the fleet's first cluster from either backend."""
     cluster = fleet.clusters["cluster"].iloc[0]
     settings = PrometheusSettings(url=server.url, dialect=dialect,
                                   cluster_label=f"cluster_{dialect}")
@@ -124,7 +126,9 @@ def test_hostile_label_values_cannot_change_the_query(fleet_prometheus: Promethe
                                                       name: str) -> None:
     """Real Prometheus parses each query; a cluster named to inject PromQL matches nothing."""
     client = PrometheusClient(PrometheusSettings(url=fleet_prometheus.url), name)
-    query = render(CATALOG["jmx"].bytes_in_rate or "", sel=cluster_selector("cluster_jmx", name))
+    template = CATALOG["jmx"].bytes_in_rate
+    assert template is not None
+    query = render(template, sel=cluster_selector("cluster_jmx", name))
     from datetime import UTC, datetime
 
     assert client.instant(query, datetime.now(UTC)) == []

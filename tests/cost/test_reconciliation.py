@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from costopt.cost import COMPONENTS, IDLE, UNALLOCATED, rollup
+from costopt.simulate.fleet import PLATFORM_TOPICS
 from tests.fleets import analyzed, fleet
 
 
@@ -19,6 +20,6 @@ def test_wix_fleet_reconciles_exactly_per_cluster_and_component() -> None:
         # Disk used beyond the topics' logs (the simulator adds 3%) shows as unallocated.
         unallocated = cost.rows.loc[cost.rows["topic"] == UNALLOCATED, "storage_local_micros"]
         assert int(unallocated.iloc[0]) > 0
-    assert topics == len(fleet("wix").topics)
+    assert topics == len(fleet("wix").topics) == 50_000 + 12 * len(PLATFORM_TOPICS)
     by_owner = rollup(analysis.costs, "owner")
     assert int(by_owner["monthly_cost_micros"].sum()) == analysis.monthly_cost_micros()

@@ -40,7 +40,7 @@ def test_report_is_self_contained_and_under_8_mb(wix_report: ReportFiles) -> Non
     assert html.count("plotly.js v") == 1  # embedded once
     assert not re.search(r'<script[^>]+src="https?://', html)  # nothing fetched online
     assert wix_report.json.exists() and all(path.exists() for path in wix_report.csv)
-    assert "20,108" in html  # the fleet's topics: 20,000 and its platforms' 108
+    assert "50,108" in html  # the fleet's topics: 50,000 and its platforms' 108
 
 
 def test_report_renders_in_chromium_with_charts_and_no_console_errors(

@@ -2,16 +2,24 @@
 
 Backfill goes through `promtool tsdb create-blocks-from openmetrics` straight into the server's
 own storage while it is stopped, then the server is started again: Prometheus would otherwise
-only notice new blocks at its next compaction cycle (a minute or more).
+only notice new blocks at its next compaction cycle (a minute or more). Recorded series are
+backfilled the same way, with `promtool tsdb create-blocks-from rules` evaluating the rules
+against the running server. Optional: extra flags (e.g. low `--query.max-samples` and
+`--query.timeout`), rule files, and a query log (one JSON line per query, with the samples it
+read) that tests read to see what a collect asked.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tests.stack.processes import LOOPBACK, ManagedProcess, free_port
 
@@ -31,8 +39,12 @@ def prometheus_binary(name: str = "prometheus") -> str:
 
 class PrometheusServer:
     def __init__(self, workdir: Path, scrape_targets: list[str] | None = None,
-                 scrape_interval_s: int = 5) -> None:
+                 scrape_interval_s: int = 5, flags: list[str] | None = None,
+                 rule_files: list[Path] | None = None, query_log: bool = False) -> None:
         self.workdir = workdir
+        self.flags = list(flags or [])
+        self.rule_files = list(rule_files or [])
+        self.query_log_path = workdir / "query.log" if query_log else None
         self.storage = workdir / "tsdb"
         self.config_path = workdir / "prometheus.yml"
         self.log_path = workdir / "prometheus.log"
@@ -64,10 +76,14 @@ class PrometheusServer:
                 scrape = "scrape_configs:\n"
             scrape += (f"  - job_name: {job}\n    honor_labels: true\n"
                        f"    static_configs:\n      - targets: ['{target}']\n")
+        query_log = (f"  query_log_file: {self.query_log_path}\n"
+                     if self.query_log_path is not None else "")
+        rules = ("rule_files:\n" + "".join(f"  - {path}\n" for path in self.rule_files)
+                 if self.rule_files else "")
         self.config_path.write_text(
             "global:\n"
             f"  scrape_interval: {self.scrape_interval_s}s\n"
-            f"  evaluation_interval: {self.scrape_interval_s}s\n" + scrape
+            f"  evaluation_interval: {self.scrape_interval_s}s\n" + query_log + rules + scrape
         )
 
     def add_scrape_job(self, job: str, target: str) -> None:
@@ -97,6 +113,7 @@ class PrometheusServer:
                 f"--web.listen-address={LOOPBACK}:{self.port}",
                 "--web.enable-admin-api",
                 "--web.enable-lifecycle",
+                *self.flags,
             ],
             self.log_path,
         )
@@ -140,3 +157,42 @@ class PrometheusServer:
             raise RuntimeError(f"promtool backfill failed: {result.stderr.strip()[-2000:]}")
         if was_running:
             self.start()
+
+    def backfill_rules(self, rules: Path, start: datetime, end: datetime) -> None:
+        """Evaluate `rules` over [start, end] against this (running) server's data and load
+        the recorded series; restarts the server."""
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            result = subprocess.run(
+                [prometheus_binary("promtool"), "tsdb", "create-blocks-from", "rules",
+                 f"--start={int(start.timestamp())}", f"--end={int(end.timestamp())}",
+                 f"--url={self.url}", f"--output-dir={tmp}", str(rules)],
+                capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise RuntimeError("promtool rules backfill failed: "
+                                   f"{result.stderr.strip()[-2000:]}")
+            self.stop()
+            for block in Path(tmp).iterdir():
+                if block.is_dir():
+                    shutil.move(str(block), self.storage / block.name)
+        self.start()
+
+    def copy_blocks_from(self, storage: Path) -> None:
+        """Another server's persisted blocks (not its head or WAL) into this one's storage,
+        while this one is stopped: one promtool backfill serving several servers."""
+        self.storage.mkdir(parents=True, exist_ok=True)
+        for block in storage.iterdir():
+            if (block / "meta.json").exists():
+                shutil.copytree(block, self.storage / block.name, dirs_exist_ok=True)
+
+    def queries(self) -> list[dict[str, Any]]:
+        """The query log so far: one entry per query, with `params` and `stats`. Prometheus
+        writes an entry as the query closes, which can be just after its answer was sent:
+        this waits until the log has stopped growing."""
+        if self.query_log_path is None or not self.query_log_path.exists():
+            return []
+        size = -1
+        while size != self.query_log_path.stat().st_size:
+            size = self.query_log_path.stat().st_size
+            time.sleep(0.5)
+        return [json.loads(line) for line in self.query_log_path.read_text().splitlines()
+                if line.strip()]

@@ -1,12 +1,17 @@
 """A thin layer over prometheus-api-client: bounded concurrency, range splitting under the
 server's 11,000-points-per-series limit, and errors that name the server and the query.
 
-Works against any server with Prometheus's HTTP API (Thanos, Mimir, VictoriaMetrics).
+Works against any server with Prometheus's HTTP API (Thanos, Mimir, VictoriaMetrics). A query
+the server refuses as too large (too many samples, or its query timeout) raises `QueryTooBig`,
+so the caller can ask again in smaller parts; such an answer is not retried as it stands.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -21,10 +26,16 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from costopt.config import PrometheusSettings
-from costopt.sources.errors import BadSourceData, SourceError, SourceUnavailable
+from costopt.sources.errors import BadSourceData, QueryTooBig, SourceError, SourceUnavailable
 
 MAX_POINTS_PER_SERIES = 11_000
 T = TypeVar("T")
+STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.DOTALL)
+# How Prometheus, VictoriaMetrics, Thanos and Mimir say a query was too large for their limits.
+TOO_BIG = ("too many samples", "query timed out", "maxsamplesperquery", "maxsamplesperseries",
+           "maxuniquetimeseries", "maxpointspertimeseries", "maxqueryduration",
+           "max-series-per-query", "max-fetched-chunks", "exceeded the maximum")
+UNAVAILABLE_RETRIES = 2
 
 
 def _as_datetime(value: datetime) -> datetime:
@@ -38,7 +49,9 @@ class PrometheusClient:
         headers = {}
         if settings.auth_header is not None:
             headers["Authorization"] = settings.auth_header.get_secret_value()
-        retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504),
+        # 503 is not retried here: Prometheus answers a query timeout with it, and asking the
+        # same query twice more would take the timeout three times (`_call` tells them apart).
+        retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 504),
                       allowed_methods=("GET", "POST"))
         self.connection = PrometheusConnect(url=settings.url, headers=headers,
                                             disable_ssl=not settings.verify_tls, retry=retry,
@@ -47,19 +60,31 @@ class PrometheusClient:
         self.sent: list[tuple[str, dict[str, str]]] = []
 
     def _call(self, query: str, action: Callable[[], T]) -> T:
-        try:
-            return action()
-        except PrometheusApiClientException as exc:
-            raise SourceError(f"Prometheus at {self.settings.url} (cluster {self.cluster}) "
-                              f"refused a query: {exc}; query: {query}") from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            kind = (f"timed out after {self.settings.timeout_seconds:g} s (3 tries)"
-                    if _timed_out(exc) else "is unreachable")
-            raise SourceUnavailable(f"Prometheus at {self.settings.url} {kind} "
-                                    f"(cluster {self.cluster})") from None
-        except requests.RequestException as exc:
-            raise SourceUnavailable(f"Prometheus at {self.settings.url} failed "
-                                    f"(cluster {self.cluster}): {type(exc).__name__}") from None
+        for attempt in range(UNAVAILABLE_RETRIES + 1):
+            try:
+                return action()
+            except PrometheusApiClientException as exc:
+                status, error = _refusal(str(exc))
+                if any(sign in error.lower() for sign in TOO_BIG):
+                    raise QueryTooBig(f"Prometheus at {self.settings.url} (cluster "
+                                      f"{self.cluster}) refused a query as too large: "
+                                      f"{error}; query: {query}") from None
+                if status == 503 and attempt < UNAVAILABLE_RETRIES:
+                    time.sleep(0.2 * 2**attempt)
+                    continue
+                raise SourceError(f"Prometheus at {self.settings.url} (cluster {self.cluster}) "
+                                  f"refused a query: HTTP {status}: {error}; "
+                                  f"query: {query}") from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                kind = (f"timed out after {self.settings.timeout_seconds:g} s (3 tries)"
+                        if _timed_out(exc) else "is unreachable")
+                raise SourceUnavailable(f"Prometheus at {self.settings.url} {kind} "
+                                        f"(cluster {self.cluster})") from None
+            except requests.RequestException as exc:
+                raise SourceUnavailable(f"Prometheus at {self.settings.url} failed "
+                                        f"(cluster {self.cluster}): {type(exc).__name__}"
+                                        ) from None
+        raise AssertionError("unreachable")
 
     def metric_names(self, start: datetime, end: datetime,
                      match: str | None = None) -> set[str]:
@@ -115,6 +140,21 @@ class PrometheusClient:
             # On the first failure, queries not yet sent are dropped: a collect that cannot
             # succeed fails after one timeout, not after every query has timed out in turn.
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _refusal(message: str) -> tuple[int | None, str]:
+    """(HTTP status, the server's error text) from prometheus-api-client's exception, which
+    carries the status code and the raw body."""
+    match = STATUS.match(message)
+    if match is None:
+        return None, message
+    status, body = int(match[1]), match[2]
+    text = body[2:-1] if body[:2] in ("b'", 'b"') else body
+    try:
+        error = json.loads(text.encode().decode("unicode_escape")).get("error", text)
+    except (ValueError, AttributeError):
+        error = text
+    return status, str(error)[:2000]
 
 
 def _timed_out(exc: requests.RequestException) -> bool:

@@ -2,14 +2,22 @@
 per-broker load, and history at two resolutions (daily over the whole window, hourly for the
 last days). Fetching every topic hourly for 30 days is as costly to parse as it is for
 Prometheus to compute (hundreds of MB of JSON at fleet scale), so it is not done.
+
+A collect starts with a census (one request): how many series each metric has, how often they
+are sampled, whether costopt's recording rules are recording for the cluster and since when.
+Where the rules cover a window, its per-topic figures come from the recorded series (O(topics));
+elsewhere from the raw exporter series, in as many pieces as the server's limits need
+(`plan.py`), with a warning, once, that the rules would make it cheaper.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,20 +25,37 @@ import pandas as pd
 
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient, matrix_to_frame, vector_to_series
+from costopt.sources.prometheus.fetch import execute
+from costopt.sources.prometheus.plan import (
+    PART_LABEL,
+    Budget,
+    Census,
+    Spec,
+    fold,
+    plan,
+    shards_needed,
+)
 from costopt.sources.prometheus.queries import (
     CATALOG,
     DETECTION,
+    INSTANT_FIGURES,
+    RANGE_FIGURES,
     DialectQueries,
     cluster_selector,
     presence_metric,
-    presence_query,
-    render,
+    recorded_metrics,
+    recorded_query,
 )
+from costopt.sources.prometheus.rules import FIGURES, GRAINS, RULES_PATH
 
+log = logging.getLogger("costopt.collect")
 TOPIC_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
                  "log_size_bytes", "partitions", "replication_factor", "retained_messages")
 SERIES_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
                   "log_size_bytes")
+DAY = 86_400
+_WARNED: set[tuple[str, str]] = set()  # (server, cluster) told about the rules already
+_WARNED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -50,7 +75,9 @@ class PrometheusData:
     groups: pd.DataFrame  # group, topic, lag_messages, max_lag_messages, members
     brokers: pd.DataFrame  # instance, cpu_utilisation, disk_used_bytes
     series: pd.DataFrame  # topic, ts, resolution_seconds, SERIES_COLUMNS
-    queries: list[str]
+    queries: list[str]  # every query sent, the census first
+    recorded: tuple[str, ...] = ()  # the figures read from recorded series, if any
+    refused: int = 0  # queries the server refused as too large and that were split
 
 
 def detect_dialect(client: PrometheusClient, start: datetime, end: datetime,
@@ -70,7 +97,10 @@ def detect_dialect(client: PrometheusClient, start: datetime, end: datetime,
 
 
 def collect_prometheus(client: PrometheusClient, window: CollectWindow,
-                       dialect: str = "auto") -> PrometheusData:
+                       dialect: str = "auto",
+                       progress: Callable[[str], None] | None = None) -> PrometheusData:
+    """Everything costopt reads from Prometheus for one cluster and window; `progress` hears
+    how many of the collect's queries are answered."""
     history_start = window.at - timedelta(days=window.history_days)
     settings = client.settings
     sel = cluster_selector(settings.cluster_label,
@@ -79,60 +109,265 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
         dialect = detect_dialect(client, history_start, window.at, sel)
     queries = CATALOG[dialect]
     history_seconds = int((window.at - (window.since or history_start)).total_seconds())
+    spans = {"window": window.window_seconds, "lookback": window.lookback_seconds,
+             "history": max(history_seconds, window.window_seconds),
+             "rec_lookback": _rec_lookback(window, _grain(window.window_seconds))}
+    ranges = _history_ranges(window)
+    at = window.at.timestamp()
+    use_rules = settings.recording_rules != "off" and dialect in FIGURES
+    census, sent = _census(client, sel, dialect, queries, window, ranges, use_rules)
+    coverage = _coverage(client, sel, dialect, census, window, ranges, use_rules, sent)
+    specs = _specs(dialect, queries, sel, spans, ranges, at, coverage)
+    budget = Budget(settings.max_samples, settings.max_samples_read)
+    needed = shards_needed(specs, census, budget)
+    if needed:
+        census.by_label.update(_spreads(client, sel, sorted(needed), window, sent))
+    requests = plan(specs, census, budget)
 
-    def q(template: str, window_seconds: int | None = None) -> str:
-        return render(template, sel=sel, window_seconds=window_seconds or window.window_seconds,
-                      lookback_seconds=window.lookback_seconds,
-                      history_seconds=max(history_seconds, window.window_seconds))
+    def spread(metric: str, label: str) -> dict[str, int]:
+        return _spreads(client, sel, [(metric, label)], window, sent)[(metric, label)]
 
-    sent: list[str] = []
-    jobs: dict[str, Callable[[], Any]] = {}
-    presence = q(presence_query(dialect))
-    sent.append(presence)
-    jobs["presence"] = partial(client.instant, presence, window.at)
-    for name in ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
-                 "partitions", "replication_factor", "retained_messages",
-                 "group_lag_messages", "group_max_lag_messages", "group_members",
-                 "broker_cpu", "broker_disk_used_bytes"):
-        template = getattr(queries, name)
-        if template is not None:
-            text = q(template)
-            sent.append(text)
-            jobs[name] = partial(client.instant, text, window.at)
-    for resolution, start in _history_ranges(window):
-        step = resolution
-        for name in ("bytes_in_range", "bytes_out_range", "messages_in_range",
-                     "log_size_range"):
-            template = getattr(queries, name)
-            if template is not None:
-                text = q(template, window_seconds=step)
-                sent.append(text)
-                jobs[f"{name}@{resolution}"] = partial(
-                    client.range, text, start + timedelta(seconds=step), window.at, step)
-    results = client.run_all(jobs)
-    if not results["presence"]:
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"{client.cluster}: {done}/{total} Prometheus queries")
+
+    outcome = execute(client, requests, census, spread, report)
+    sent.extend(request.text() for request in requests)
+    recorded = tuple(sorted({spec.name for spec in specs if spec.query.grain_seconds}))
+    raw_history = [spec for spec in specs if not spec.instant and not spec.query.grain_seconds]
+    pieces = sum(len(request.pieces) for request in requests)
+    if dialect in FIGURES and raw_history and (pieces > len(specs) or outcome.refused):
+        _warn_once(client, sel, len(requests), outcome.refused)
+    results = _without_totals(outcome.results, specs, queries.topic_label)
+    topics = _topic_frame(results, queries)
+    return PrometheusData(dialect=dialect, topics=topics,
+                          groups=_group_frame(results, queries),
+                          brokers=_broker_frame(results),
+                          series=_series_frame(results, queries, window, topics),
+                          queries=sent, recorded=recorded, refused=outcome.refused)
+
+
+def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQueries,
+            window: CollectWindow, ranges: list[tuple[int, datetime]],
+            use_rules: bool) -> tuple[Census, list[str]]:
+    """One request: series per metric now, samples per series per second, and whether (and
+    since when, roughly) the recording rules record for this cluster."""
+    lookback = f"{window.lookback_seconds}s"
+    presence = presence_metric(dialect)
+    metrics = sorted({q.reads for name in (*INSTANT_FIGURES, *RANGE_FIGURES)
+                      if (q := getattr(queries, name)) is not None} | {presence})
+    parts: list[tuple[str, str]] = [
+        (f"series:{m}", f"count(last_over_time({m}{{{sel}}}[{lookback}]))") for m in metrics]
+    parts.append(("scrapes", f"max(count_over_time({presence}{{{sel}}}[{lookback}]))"))
+    if use_rules:
+        for index, metric in enumerate(recorded_metrics(dialect)):
+            recent = f"{_rec_lookback(window, list(GRAINS)[index % len(GRAINS)])}s"
+            parts.append((f"series:{metric}",
+                          f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
+        for grain, start in _grain_starts(window, ranges).items():
+            metric = recorded_metrics(dialect)[list(GRAINS).index(grain)]
+            parts.append((f"probe:{grain}", _probe(metric, sel, start, window.at,
+                                                   GRAINS[grain])))
+    text = fold([expr for _, expr in parts])
+    values: dict[str, float] = {}
+    for item in client.instant(text, window.at):
+        tag = item["metric"].get(PART_LABEL)
+        if tag is None or not tag.isdigit() or int(tag) >= len(parts):
+            raise SourceError(f"Prometheus at {client.settings.url} answered the census "
+                              f"without its part labels: {item['metric']!r}")
+        try:
+            values[parts[int(tag)][0]] = float(item["value"][1])
+        except (TypeError, ValueError, IndexError):
+            raise SourceError(f"Prometheus at {client.settings.url} answered the census "
+                              f"with a non-numeric sample {item.get('value')!r}") from None
+    series = {key.split(":", 1)[1]: int(value) for key, value in values.items()
+              if key.startswith("series:")}
+    if not series.get(presence):
         raise SourceError(
-            f"Prometheus at {settings.url} has no {presence_metric(dialect)} samples for "
-            f"cluster {client.cluster} ({sel}) in the {window.lookback_seconds} s before "
+            f"Prometheus at {client.settings.url} has no {presence} samples for cluster "
+            f"{client.cluster} ({sel}) in the {window.lookback_seconds} s before "
             f"{window.at:%Y-%m-%d %H:%M:%S} UTC: its exporter stopped reporting or is no "
             "longer scraped, so no snapshot is stored for this window")
-    topics = _topic_frame(results, queries, sent)
-    return PrometheusData(dialect=dialect, topics=topics,
-                          groups=_group_frame(results, queries, sent),
-                          brokers=_broker_frame(results, sent),
-                          series=_series_frame(results, queries, window, topics),
-                          queries=sent)
+    scrapes = max(values.get("scrapes", 1.0), 1.0)
+    census = Census(series=series, samples_per_second=scrapes / window.lookback_seconds)
+    census.series.update({key: int(value) for key, value in values.items()
+                          if key.startswith("probe:")})
+    return census, [text]
+
+
+def _probe(metric: str, sel: str, start: datetime, at: datetime, grain: int) -> str:
+    """Recorded samples in the two grains after `start` (or up to `at` if nearer)."""
+    until = min(start + timedelta(seconds=2 * grain), at)
+    width = max(int((until - start).total_seconds()), grain)
+    offset = int((at - until).total_seconds())
+    shift = f" offset {offset}s" if offset > 0 else ""
+    return f"count(last_over_time({metric}{{{sel}}}[{width}s]{shift}))"
+
+
+def _grain_starts(window: CollectWindow, ranges: list[tuple[int, datetime]]
+                  ) -> dict[str, datetime]:
+    """The earliest window each grain of recorded series would serve."""
+    starts: dict[str, datetime] = {}
+    instant_grain = _grain(window.window_seconds)
+    starts[instant_grain] = window.at - timedelta(seconds=window.window_seconds)
+    for step, start in ranges:
+        grain = _grain(step)
+        starts[grain] = min(starts.get(grain, start), start)
+    return starts
+
+
+def _rec_lookback(window: CollectWindow, grain: str) -> int:
+    """How old the last recorded sample may be: two evaluations of its group."""
+    return max(window.lookback_seconds, 2 * GRAINS[grain] + 60)
+
+
+def _grain(step_seconds: int) -> str:
+    """Daily figures from the hourly grain, finer ones from the 5-minute grain."""
+    return "1h" if step_seconds >= DAY else "5m"
+
+
+def _coverage(client: PrometheusClient, sel: str, dialect: str, census: Census,
+              window: CollectWindow, ranges: list[tuple[int, datetime]], use_rules: bool,
+              sent: list[str]) -> dict[str, float | None]:
+    """Per grain, the time from which recorded series cover every later window (None: not
+    recorded now). Where the census probe found them at the start already, no query."""
+    coverage: dict[str, float | None] = {grain: None for grain in GRAINS}
+    if not use_rules:
+        return coverage
+    metrics = recorded_metrics(dialect)
+    missing = [m for m in metrics if not census.count(m)]
+    mode = client.settings.recording_rules
+    if missing and mode == "on":
+        raise SourceError(
+            f"prometheus.recording_rules is on, but Prometheus at {client.settings.url} has "
+            f"no {', '.join(missing)} series for cluster {client.cluster} ({sel}) in the "
+            f"last two evaluations of their rules before "
+            f"{window.at:%Y-%m-%d %H:%M:%S} UTC: load {RULES_PATH} into it (and backfill "
+            "them, docs/collection.md), or set recording_rules to auto")
+    starts = _grain_starts(window, ranges)
+    for index, grain in enumerate(GRAINS):
+        grain_metrics = metrics[index::len(GRAINS)]
+        if any(not census.count(m) for m in grain_metrics):
+            continue
+        if census.count(f"probe:{grain}") or grain not in starts:
+            coverage[grain] = -math.inf
+            continue
+        coverage[grain] = _first_recorded(client, grain_metrics[0], sel, starts[grain],
+                                          window.at, sent)
+    return coverage
+
+
+def _first_recorded(client: PrometheusClient, metric: str, sel: str, start: datetime,
+                    at: datetime, sent: list[str]) -> float:
+    """The first hour end from which the recorded series exist (the rules began then)."""
+    text = f"count(last_over_time({metric}{{{sel}}}[1h]))"
+    sent.append(text)
+    first = start + timedelta(hours=1)
+    if first > at:
+        return at.timestamp()
+    stamps = [float(stamp) for item in client.range(text, first, at, 3600)
+              for stamp, value in item["values"] if float(value) > 0]
+    return min(stamps) if stamps else at.timestamp()
+
+
+def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int],
+           ranges: list[tuple[int, datetime]], at: float,
+           coverage: dict[str, float | None]) -> list[Spec]:
+    specs = []
+    for name in INSTANT_FIGURES:
+        query = getattr(queries, name)
+        if query is None:
+            continue
+        grain = _grain(spans["window"])
+        recorded = recorded_query(dialect, name, grain)
+        since = coverage[grain]
+        if recorded is not None and since is not None and since <= at - spans[recorded.span]:
+            query = recorded
+        specs.append(Spec(name, query, sel, spans, at, 1, 0, True))
+    for step, start in ranges:
+        first = start.timestamp() + step
+        points = int((at - first) // step) + 1
+        if points < 1:
+            continue
+        grain = _grain(step)
+        range_spans = {**spans, "window": step}
+        for name in RANGE_FIGURES:
+            raw = getattr(queries, name)
+            if raw is None:
+                continue
+            recorded = recorded_query(dialect, name, grain)
+            since = coverage[grain]
+            # Points whose window starts after the rules began come from recorded series.
+            if recorded is None or since is None:
+                cut = points
+            elif since == -math.inf:
+                cut = 0
+            else:
+                cut = min(points, max(0, math.ceil((since + step - first) / step)))
+            key = f"{name}@{step}"
+            if cut:
+                specs.append(Spec(key, raw, sel, range_spans, first, cut, step, False))
+            if recorded is not None and cut < points:
+                specs.append(Spec(key, recorded, sel, range_spans, first + cut * step,
+                                  points - cut, step, False))
+    return specs
+
+
+def _spreads(client: PrometheusClient, sel: str, pairs: list[tuple[str, str]],
+             window: CollectWindow, sent: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+    """How each metric's series spread over a label's values (one request)."""
+    lookback = f"{window.lookback_seconds}s"
+    texts = [f"count by ({label}) (last_over_time({metric}{{{sel}}}[{lookback}]))"
+             for metric, label in pairs]
+    text = fold(texts) if len(texts) > 1 else texts[0]
+    sent.append(text)
+    spreads: dict[tuple[str, str], dict[str, int]] = {pair: {} for pair in pairs}
+    for item in client.instant(text, window.at):
+        index = int(item["metric"].get(PART_LABEL, 0))
+        metric, label = pairs[index]
+        value = item["metric"].get(label)
+        if value is not None:
+            spreads[(metric, label)][value] = int(float(item["value"][1]))
+    return spreads
+
+
+def _without_totals(results: dict[str, list[dict[str, Any]]], specs: list[Spec],
+                    label: str) -> dict[str, list[dict[str, Any]]]:
+    """Answers without the group of series that lack the topic label (a broker-wide total
+    summed on its own), where the query says its metric has one."""
+    totals = {spec.name for spec in specs if spec.query.unlabelled_total}
+    return {name: [item for item in items if label in item["metric"]] if name in totals
+            else items for name, items in results.items()}
+
+
+def _warn_once(client: PrometheusClient, sel: str, requests: int, refused: int) -> None:
+    key = (client.settings.url, sel)
+    with _WARNED_LOCK:
+        if key in _WARNED:
+            return
+        _WARNED.add(key)
+    log.warning("cluster %s: history read from raw exporter series in %d queries (%d refused "
+                "by the server as too large and asked again in parts); %s makes this O(topics) "
+                "and much cheaper for Prometheus (docs/collection.md)", client.cluster,
+                requests, refused, RULES_PATH)
 
 
 def _history_ranges(window: CollectWindow) -> list[tuple[int, datetime]]:
     """(step seconds, first window start) for daily and hourly history, aligned to the step,
-    not reaching back past `since` (incremental collects) beyond one step of overlap."""
+    not reaching back past `since` (incremental collects) beyond one step of overlap.
+
+    `since` is the newest hourly point stored. The collect that stored it also stored every
+    daily point up to its own midnight, so a day is fetched again only until an hourly point
+    of the next day's second hour is stored: one overlap, not a day's raw samples re-read
+    every 15 minutes."""
     ranges = []
     for step, days in ((86_400, window.history_days), (3_600, window.hourly_days)):
         end = _floor(window.at, step)
         start = end - timedelta(days=days)
         if window.since is not None:
-            start = max(start, _floor(window.since, step) - timedelta(seconds=step))
+            stored = window.since - timedelta(hours=1) if step > 3_600 else window.since
+            overlap = timedelta(0) if step > 3_600 else timedelta(seconds=step)
+            start = max(start, _floor(stored, step) - overlap)
         if start < end:
             ranges.append((step, start))
     return ranges
@@ -143,7 +378,7 @@ def _floor(moment: datetime, step_seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=moment.tzinfo)
 
 
-def _labelled(results: dict[str, Any], name: str, label: str, sent: list[str]) -> pd.Series:
+def _labelled(results: dict[str, Any], name: str, label: str) -> pd.Series:
     if name not in results:
         return pd.Series(dtype=float)
     return vector_to_series(results[name], label, name)
@@ -159,23 +394,22 @@ def _from_label(results: dict[str, Any], name: str, label: str, value_label: str
     return pd.Series(values, dtype=float)
 
 
-def _topic_frame(results: dict[str, Any], queries: DialectQueries,
-                 sent: list[str]) -> pd.DataFrame:
+def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
     label = queries.topic_label
     columns = {
-        "bytes_in_per_second": _labelled(results, "bytes_in_rate", label, sent),
-        "bytes_out_per_second": _labelled(results, "bytes_out_rate", label, sent),
-        "messages_in_per_second": _labelled(results, "messages_in_rate", label, sent),
-        "log_size_bytes": _labelled(results, "log_size_bytes", label, sent),
-        "retained_messages": _labelled(results, "retained_messages", label, sent),
+        "bytes_in_per_second": _labelled(results, "bytes_in_rate", label),
+        "bytes_out_per_second": _labelled(results, "bytes_out_rate", label),
+        "messages_in_per_second": _labelled(results, "messages_in_rate", label),
+        "log_size_bytes": _labelled(results, "log_size_bytes", label),
+        "retained_messages": _labelled(results, "retained_messages", label),
     }
     if label == "topic_name":
         columns["partitions"] = _from_label(results, "partitions", label, "partition_count")
         columns["replication_factor"] = _from_label(results, "replication_factor", label,
                                                     "replication_factor")
     else:
-        columns["partitions"] = _labelled(results, "partitions", label, sent)
-        columns["replication_factor"] = _labelled(results, "replication_factor", label, sent)
+        columns["partitions"] = _labelled(results, "partitions", label)
+        columns["replication_factor"] = _labelled(results, "replication_factor", label)
     frame = pd.DataFrame(columns)
     for column in TOPIC_COLUMNS:
         if column not in frame:
@@ -186,8 +420,7 @@ def _topic_frame(results: dict[str, Any], queries: DialectQueries,
     return frame[list(TOPIC_COLUMNS)].sort_index()
 
 
-def _group_frame(results: dict[str, Any], queries: DialectQueries,
-                 sent: list[str]) -> pd.DataFrame:
+def _group_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
     columns = ["group", "topic", "lag_messages", "max_lag_messages", "members"]
     if queries.group_label is None or "group_lag_messages" not in results:
         return pd.DataFrame(columns=columns)
@@ -200,7 +433,7 @@ def _group_frame(results: dict[str, Any], queries: DialectQueries,
 
     lag = pairs("group_lag_messages")
     max_lag = pairs("group_max_lag_messages")
-    members = _labelled(results, "group_members", g, sent)
+    members = _labelled(results, "group_members", g)
     frame = pd.DataFrame({"lag_messages": lag, "max_lag_messages": max_lag})
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["group", "topic"])
     frame = frame.reset_index()
@@ -208,9 +441,9 @@ def _group_frame(results: dict[str, Any], queries: DialectQueries,
     return frame[columns]
 
 
-def _broker_frame(results: dict[str, Any], sent: list[str]) -> pd.DataFrame:
-    cpu = _labelled(results, "broker_cpu", "instance", sent)
-    disk = _labelled(results, "broker_disk_used_bytes", "instance", sent)
+def _broker_frame(results: dict[str, Any]) -> pd.DataFrame:
+    cpu = _labelled(results, "broker_cpu", "instance")
+    disk = _labelled(results, "broker_disk_used_bytes", "instance")
     frame = pd.DataFrame({"cpu_utilisation": cpu, "disk_used_bytes": disk})
     frame.index.name = "instance"
     return frame.reset_index()

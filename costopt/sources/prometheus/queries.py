@@ -3,9 +3,15 @@ anywhere else.
 
 Placeholders: `{sel}` the cluster selector (label matchers, already escaped), `{window}` and
 `{window_seconds}` the averaging window, `{lookback}` how far back a gauge's last sample may
-be (backfilled or slowly scraped data is sparse), `{history}` the window for maxima.
+be (backfilled or slowly scraped data is sparse), `{history}` the window for maxima,
+`{rec_lookback}` the same for recorded series (at least two of their evaluations).
 All queries aggregate on the server (`sum by (topic)`): never one query per topic, never raw
 partition series for a whole fleet.
+
+Each query says what its cost depends on (`Query`): the metric whose series it reads, which
+range it reads them over, and a label whose values split its series into parts whose results
+combine (by `sum` or `max`) into the whole answer. The planner (`plan.py`) uses that to keep
+every request within the server's limits.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from costopt.sources.prometheus.rules import FIGURES, GRAINS, RecordedFigure
+
 Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion"]
+Span = Literal["window", "lookback", "history", "rec_lookback"]
 
 # Metric names whose presence identifies a dialect, most specific first.
 DETECTION = (
@@ -25,41 +34,73 @@ DETECTION = (
 
 
 @dataclass(frozen=True)
+class Query:
+    """A PromQL template and what its cost depends on."""
+
+    template: str
+    reads: str  # the metric whose series it reads
+    span: Span = "window"  # the placeholder giving the range it reads them over
+    shard_label: str | None = None  # its series split by this label give disjoint parts...
+    combine: Literal["sum", "max"] = "sum"  # ...whose results combine this way
+    grain_seconds: int | None = None  # recorded series: seconds between their samples
+    # Its metric also has an unlabelled broker-wide total, which aggregates into a group
+    # without the topic label: dropped from the answer. (Selecting `topic!=""` instead
+    # would make Prometheus merge the postings of every topic, doubling the query's cost.)
+    unlabelled_total: bool = False
+
+
+@dataclass(frozen=True)
 class DialectQueries:
     """Queries for one dialect. Per-topic results carry the label `topic_label`; a query is
     None where the dialect does not export the figure (the Kafka source fills it)."""
 
     topic_label: str
     group_label: str | None
-    bytes_in_rate: str | None
-    bytes_out_rate: str | None
-    messages_in_rate: str
-    log_size_bytes: str | None  # one replica
-    partitions: str | None
-    replication_factor: str | None
-    group_lag_messages: str | None
-    group_max_lag_messages: str | None
-    group_members: str | None
-    broker_cpu: str | None
-    broker_disk_used_bytes: str | None
-    retained_messages: str | None = None  # for bytes per message where bytes are not exported
+    bytes_in_rate: Query | None
+    bytes_out_rate: Query | None
+    messages_in_rate: Query
+    log_size_bytes: Query | None  # one replica
+    partitions: Query | None
+    replication_factor: Query | None
+    group_lag_messages: Query | None
+    group_max_lag_messages: Query | None
+    group_members: Query | None
+    broker_cpu: Query | None
+    broker_disk_used_bytes: Query | None
+    retained_messages: Query | None = None  # for bytes per message where bytes are not exported
     log_size_all_replicas: bool = False  # the size figures count every replica: divide by RF
     # Range queries (history), one point per `{window}`.
-    bytes_in_range: str | None = None
-    bytes_out_range: str | None = None
-    messages_in_range: str | None = None
-    log_size_range: str | None = None
+    bytes_in_range: Query | None = None
+    bytes_out_range: Query | None = None
+    messages_in_range: Query | None = None
+    log_size_range: Query | None = None
+
+
+INSTANT_FIGURES = ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
+                   "partitions", "replication_factor", "retained_messages",
+                   "group_lag_messages", "group_max_lag_messages", "group_members",
+                   "broker_cpu", "broker_disk_used_bytes")
+RANGE_FIGURES = ("bytes_in_range", "bytes_out_range", "messages_in_range", "log_size_range")
+# The recorded figure behind each per-topic query.
+RECORDED = {"bytes_in_rate": "bytes_in", "bytes_out_rate": "bytes_out",
+            "messages_in_rate": "messages_in", "log_size_bytes": "log_size",
+            "bytes_in_range": "bytes_in", "bytes_out_range": "bytes_out",
+            "messages_in_range": "messages_in", "log_size_range": "log_size"}
 
 
 def _jmx(prefix: str) -> DialectQueries:
-    def rate(name: str) -> str:
+    def rate(name: str) -> Query:
         metric = f"{prefix}_{name}_total"
-        return ("sum by (topic) (increase(" + metric + '{{topic!="",{sel}}}[{window}])) '
-                "/ {window_seconds}")
+        # Per topic × broker: the brokers split the series.
+        return Query("sum by (topic) (increase(" + metric + "{{{sel}}}[{window}])) "
+                     "/ {window_seconds}", metric, shard_label="instance", unlabelled_total=True)
 
-    def size(function: str, window: str) -> str:
-        return ("sum by (topic) (max by (topic, partition) (" + function
-                + "(kafka_log_log_size{{{sel}}}[{" + window + "}])))")
+    def size(function: str, span: Span) -> Query:
+        # Per partition × replica: partitions split the series, keeping a partition's
+        # replicas together for the max.
+        return Query("sum by (topic) (max by (topic, partition) (" + function
+                     + "(kafka_log_log_size{{{sel}}}[{" + span + "}])))", "kafka_log_log_size",
+                     span=span, shard_label="partition")
 
     return DialectQueries(
         topic_label="topic", group_label=None,
@@ -67,21 +108,34 @@ def _jmx(prefix: str) -> DialectQueries:
         bytes_out_rate=rate("bytesout"),
         messages_in_rate=rate("messagesin"),
         log_size_bytes=size("last_over_time", "lookback"),
-        partitions=('count by (topic) (max by (topic, partition) '
-                    '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))'),
-        replication_factor=('max by (topic) (count by (topic, partition) '
-                            '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))'),
+        partitions=Query('count by (topic) (max by (topic, partition) '
+                         '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
+                         "kafka_log_log_size", span="lookback", shard_label="partition"),
+        replication_factor=Query('max by (topic) (count by (topic, partition) '
+                                 '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
+                                 "kafka_log_log_size", span="lookback",
+                                 shard_label="partition", combine="max"),
         group_lag_messages=None, group_max_lag_messages=None, group_members=None,
-        broker_cpu=('avg by (instance) (last_over_time('
-                    'java_lang_operatingsystem_processcpuload{{{sel}}}[{lookback}]))'),
-        broker_disk_used_bytes=('sum by (instance) (last_over_time('
-                                'kafka_log_log_size{{{sel}}}[{lookback}]))'),
+        broker_cpu=Query('avg by (instance) (last_over_time('
+                         'java_lang_operatingsystem_processcpuload{{{sel}}}[{lookback}]))',
+                         "java_lang_operatingsystem_processcpuload", span="lookback"),
+        broker_disk_used_bytes=Query('sum by (instance) (last_over_time('
+                                     'kafka_log_log_size{{{sel}}}[{lookback}]))',
+                                     "kafka_log_log_size", span="lookback",
+                                     shard_label="partition"),
         bytes_in_range=rate("bytesin"),
         bytes_out_range=rate("bytesout"),
         messages_in_range=rate("messagesin"),
         log_size_range=size("max_over_time", "window"),
     )
 
+
+_OFFSETS = Query('sum by (topic) (increase(kafka_topic_partition_current_offset'
+                 '{{{sel}}}[{window}])) / {window_seconds}',
+                 "kafka_topic_partition_current_offset", shard_label="partition")
+_HIGH_WATER = Query('sum by (topic_name) (increase(kminion_kafka_topic_high_water_mark_sum'
+                    '{{{sel}}}[{window}])) / {window_seconds}',
+                    "kminion_kafka_topic_high_water_mark_sum")
 
 CATALOG: dict[str, DialectQueries] = {
     "jmx": _jmx("kafka_server_brokertopicmetrics"),
@@ -91,56 +145,101 @@ CATALOG: dict[str, DialectQueries] = {
     "kafka_exporter": DialectQueries(
         topic_label="topic", group_label="consumergroup",
         bytes_in_rate=None, bytes_out_rate=None,
-        messages_in_rate=('sum by (topic) (increase(kafka_topic_partition_current_offset'
-                          '{{{sel}}}[{window}])) / {window_seconds}'),
+        messages_in_rate=_OFFSETS,
         log_size_bytes=None,
-        partitions='max by (topic) (last_over_time(kafka_topic_partitions{{{sel}}}[{lookback}]))',
-        replication_factor=('max by (topic) (last_over_time('
-                            'kafka_topic_partition_replicas{{{sel}}}[{lookback}]))'),
-        group_lag_messages=('sum by (consumergroup, topic) (last_over_time('
-                            'kafka_consumergroup_lag_sum{{{sel}}}[{lookback}]))'),
-        group_max_lag_messages=('sum by (consumergroup, topic) (max_over_time('
-                                'kafka_consumergroup_lag_sum{{{sel}}}[{history}]))'),
-        group_members=('max by (consumergroup) (last_over_time('
-                       'kafka_consumergroup_members{{{sel}}}[{lookback}]))'),
+        partitions=Query('max by (topic) (last_over_time(kafka_topic_partitions{{{sel}}}'
+                         '[{lookback}]))', "kafka_topic_partitions", span="lookback"),
+        replication_factor=Query('max by (topic) (last_over_time('
+                                 'kafka_topic_partition_replicas{{{sel}}}[{lookback}]))',
+                                 "kafka_topic_partition_replicas", span="lookback",
+                                 shard_label="partition", combine="max"),
+        group_lag_messages=Query('sum by (consumergroup, topic) (last_over_time('
+                                 'kafka_consumergroup_lag_sum{{{sel}}}[{lookback}]))',
+                                 "kafka_consumergroup_lag_sum", span="lookback",
+                                 shard_label="consumergroup"),
+        group_max_lag_messages=Query('sum by (consumergroup, topic) (max_over_time('
+                                     'kafka_consumergroup_lag_sum{{{sel}}}[{history}]))',
+                                     "kafka_consumergroup_lag_sum", span="history",
+                                     shard_label="consumergroup"),
+        group_members=Query('max by (consumergroup) (last_over_time('
+                            'kafka_consumergroup_members{{{sel}}}[{lookback}]))',
+                            "kafka_consumergroup_members", span="lookback"),
         broker_cpu=None, broker_disk_used_bytes=None,
-        messages_in_range=('sum by (topic) (increase(kafka_topic_partition_current_offset'
-                           '{{{sel}}}[{window}])) / {window_seconds}'),
+        messages_in_range=_OFFSETS,
     ),
     "kminion": DialectQueries(
         topic_label="topic_name", group_label="group_id",
         bytes_in_rate=None, bytes_out_rate=None,
-        messages_in_rate=('sum by (topic_name) (increase('
-                          'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{window}])) '
-                          '/ {window_seconds}'),
+        messages_in_rate=_HIGH_WATER,
         # kminion reports the size of every replica's log dir (see log_size_all_replicas).
-        log_size_bytes=('sum by (topic_name) (last_over_time('
-                        'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}[{lookback}]))'),
-        partitions=('max by (topic_name, partition_count) (last_over_time('
-                    'kminion_kafka_topic_info{{{sel}}}[{lookback}]))'),
-        replication_factor=('max by (topic_name, replication_factor) (last_over_time('
-                            'kminion_kafka_topic_info{{{sel}}}[{lookback}]))'),
-        group_lag_messages=('sum by (group_id, topic_name) (last_over_time('
-                            'kminion_kafka_consumer_group_topic_lag{{{sel}}}[{lookback}]))'),
-        group_max_lag_messages=('sum by (group_id, topic_name) (max_over_time('
-                                'kminion_kafka_consumer_group_topic_lag{{{sel}}}[{history}]))'),
-        group_members=('max by (group_id) (last_over_time('
-                       'kminion_kafka_consumer_group_members{{{sel}}}[{lookback}]))'),
+        log_size_bytes=Query('sum by (topic_name) (last_over_time('
+                             'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}'
+                             '[{lookback}]))', "kminion_kafka_topic_log_dir_size_total_bytes",
+                             span="lookback"),
+        partitions=Query('max by (topic_name, partition_count) (last_over_time('
+                         'kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
+                         "kminion_kafka_topic_info", span="lookback"),
+        replication_factor=Query('max by (topic_name, replication_factor) (last_over_time('
+                                 'kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
+                                 "kminion_kafka_topic_info", span="lookback"),
+        group_lag_messages=Query('sum by (group_id, topic_name) (last_over_time('
+                                 'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
+                                 '[{lookback}]))', "kminion_kafka_consumer_group_topic_lag",
+                                 span="lookback", shard_label="group_id"),
+        group_max_lag_messages=Query('sum by (group_id, topic_name) (max_over_time('
+                                     'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
+                                     '[{history}]))', "kminion_kafka_consumer_group_topic_lag",
+                                     span="history", shard_label="group_id"),
+        group_members=Query('max by (group_id) (last_over_time('
+                            'kminion_kafka_consumer_group_members{{{sel}}}[{lookback}]))',
+                            "kminion_kafka_consumer_group_members", span="lookback"),
         broker_cpu=None, broker_disk_used_bytes=None,
-        retained_messages=('sum by (topic_name) (last_over_time('
-                           'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{lookback}])) - '
-                           'sum by (topic_name) (last_over_time('
-                           'kminion_kafka_topic_low_water_mark_sum{{{sel}}}[{lookback}]))'),
-        messages_in_range=('sum by (topic_name) (increase('
-                           'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{window}])) '
-                           '/ {window_seconds}'),
-        log_size_range=('sum by (topic_name) (max_over_time('
-                        'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}[{window}]))'),
+        retained_messages=Query('sum by (topic_name) (last_over_time('
+                                'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{lookback}])) '
+                                '- sum by (topic_name) (last_over_time('
+                                'kminion_kafka_topic_low_water_mark_sum{{{sel}}}[{lookback}]))',
+                                "kminion_kafka_topic_high_water_mark_sum", span="lookback"),
+        messages_in_range=_HIGH_WATER,
+        log_size_range=Query('sum by (topic_name) (max_over_time('
+                             'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}[{window}]))',
+                             "kminion_kafka_topic_log_dir_size_total_bytes"),
         log_size_all_replicas=True,
     ),
 }
 
 ALL_METRIC_NAMES = tuple(name for _, name in DETECTION)
+
+
+def recorded_query(dialect: str, name: str, grain: str) -> Query | None:
+    """The query `name` of `CATALOG[dialect]` read from the recorded series of `grain`, or
+    None where the rules do not record its figure."""
+    figure = _recorded_figure(dialect, name)
+    if figure is None:
+        return None
+    metric = figure.record(grain)
+    current = name in INSTANT_FIGURES
+    if figure.operation == "rate":
+        template = "sum by (topic) (avg_over_time(" + metric + "{{{sel}}}[{window}]))"
+        span: Span = "window"
+    elif current:  # the size now: the last recorded maximum
+        template = "sum by (topic) (last_over_time(" + metric + "{{{sel}}}[{rec_lookback}]))"
+        span = "rec_lookback"
+    else:
+        template = "sum by (topic) (max_over_time(" + metric + "{{{sel}}}[{window}]))"
+        span = "window"
+    return Query(template, metric, span=span, grain_seconds=GRAINS[grain])
+
+
+def recorded_metrics(dialect: str) -> tuple[str, ...]:
+    return tuple(f.record(grain) for f in FIGURES.get(dialect, ()) for grain in GRAINS)
+
+
+def _recorded_figure(dialect: str, name: str) -> RecordedFigure | None:
+    wanted = RECORDED.get(name)
+    for figure in FIGURES.get(dialect, ()):
+        if figure.figure == wanted:
+            return figure
+    return None
 
 
 def presence_metric(dialect: str) -> str:
@@ -164,12 +263,30 @@ def promql_string(value: str) -> str:
 
 
 def cluster_selector(label: str, value: str) -> str:
-    if not label.replace("_", "a").isalnum() or label[0].isdigit():
-        raise ValueError(f"not a valid Prometheus label name: {label!r}")
+    _check_label(label)
     return f"{label}={promql_string(value)}"
 
 
-def render(template: str, *, sel: str, window_seconds: int = 3600,
-           lookback_seconds: int = 600, history_seconds: int = 30 * 86_400) -> str:
-    return template.format(sel=sel, window=f"{window_seconds}s", window_seconds=window_seconds,
-                           lookback=f"{lookback_seconds}s", history=f"{history_seconds}s")
+def _check_label(label: str) -> None:
+    if not label or not label.replace("_", "a").isalnum() or label[0].isdigit():
+        raise ValueError(f"not a valid Prometheus label name: {label!r}")
+
+
+_RE2_SPECIAL = set(r"\.+*?()|[]{}^$")
+
+
+def shard_selector(label: str, values: list[str]) -> str:
+    """Series whose `label` is one of `values`, exactly (an anchored RE2 alternation)."""
+    _check_label(label)
+    pattern = "|".join("".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in value)
+                       for value in values)
+    return f"{label}=~{promql_string(pattern)}"
+
+
+def render(template: str | Query, *, sel: str, window_seconds: int = 3600,
+           lookback_seconds: int = 600, history_seconds: int = 30 * 86_400,
+           rec_lookback_seconds: int = 900) -> str:
+    text = template.template if isinstance(template, Query) else template
+    return text.format(sel=sel, window=f"{window_seconds}s", window_seconds=window_seconds,
+                       lookback=f"{lookback_seconds}s", history=f"{history_seconds}s",
+                       rec_lookback=f"{rec_lookback_seconds}s")

@@ -1,0 +1,92 @@
+"""The recording rules costopt ships (`deploy/prometheus/costopt-rules.yml`), defined once here:
+the file is rendered from these definitions, and the collector reads the series they record.
+
+Why: an exporter writes log sizes per partition × replica and byte counters per topic × broker,
+so a history query over raw series costs O(partitions × replicas × samples). Recorded per-topic
+series at a 5-minute and a 1-hour grain make the same history O(topics × points). Names follow
+Prometheus's `level:metric:operations` convention: level `cluster_topic` (the aggregation
+keeps the cluster label and the topic), the exporter's metric name (`_total` dropped), and the
+operation with its window (`rate5m`, `max1h`).
+
+Grains: the 5-minute series feed the current figures and the hourly history, the 1-hour series
+the daily history. A group evaluates at its own offset within its interval, so a 1-hour point
+covers the hour before its evaluation, not a clock hour: daily figures from it are offset by
+less than an hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+RULES_PATH = "deploy/prometheus/costopt-rules.yml"
+LEVEL = "cluster_topic"
+GRAINS = {"5m": 300, "1h": 3600}
+
+
+@dataclass(frozen=True)
+class RecordedFigure:
+    """One per-topic figure an exporter's raw series give, recorded at each grain."""
+
+    figure: str  # bytes_in, bytes_out, messages_in, log_size
+    metric: str  # the exporter's metric name, `_total` dropped
+    operation: str  # rate (per second over the grain) or max (over the grain)
+    expr: str  # PromQL with {by} (cluster label, topic) and {grain}
+
+    def record(self, grain: str) -> str:
+        return f"{LEVEL}:{self.metric}:{self.operation}{grain}"
+
+
+def _counter(figure: str, metric: str) -> RecordedFigure:
+    # The broker-wide total is the same name without `topic`: left out, or it counts twice.
+    return RecordedFigure(figure, metric, "rate",
+                          "sum by ({by}) (rate(" + metric + '_total{{topic!=""}}[{grain}]))')
+
+
+JMX_FIGURES = (
+    _counter("bytes_in", "kafka_server_brokertopicmetrics_bytesin"),
+    _counter("bytes_out", "kafka_server_brokertopicmetrics_bytesout"),
+    _counter("messages_in", "kafka_server_brokertopicmetrics_messagesin"),
+    # One replica's size: the largest copy of each partition, summed over the partitions.
+    RecordedFigure("log_size", "kafka_log_log_size", "max",
+                   "sum by ({by}) (max by ({by}, partition) "
+                   "(max_over_time(kafka_log_log_size[{grain}])))"),
+)
+KAFKA_EXPORTER_FIGURES = (
+    # Offsets per partition grow by the messages produced: their rate is messages in.
+    RecordedFigure("messages_in", "kafka_topic_partition_current_offset", "rate",
+                   "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))"),
+)
+# Dialects whose raw series are per partition or per broker; kminion is per topic already.
+FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
+    "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES}
+GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES))
+
+
+def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
+    """The rule groups, grouping by `cluster_label` and topic."""
+    by = f"{cluster_label}, topic"
+    groups = []
+    for name, figures in GROUPS:
+        for grain in GRAINS:
+            groups.append({
+                "name": f"costopt-{name}-{grain}", "interval": grain,
+                "rules": [{"record": f.record(grain),
+                           "expr": f.expr.format(by=by, grain=grain)} for f in figures]})
+    return {"groups": groups}
+
+
+HEADER = """\
+# costopt's recording rules: per-topic series at a 5-minute and a 1-hour grain, so that
+# costopt's history queries cost O(topics) rather than O(partitions x replicas). Load them into
+# the Prometheus that scrapes your Kafka exporters (rule_files), then backfill the history they
+# did not see with `promtool tsdb create-blocks-from rules` (docs/collection.md).
+# Rendered from costopt/sources/prometheus/rules.py; groups by the `{label}` label.
+"""
+
+
+def rules_yaml(cluster_label: str = "cluster") -> str:
+    body = yaml.safe_dump(rules_document(cluster_label), sort_keys=False, width=120)
+    return HEADER.format(label=cluster_label) + body
