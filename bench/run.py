@@ -143,6 +143,14 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
       len(analysis.recommendations))
 """
 
+CACHE_CHILD = """
+import sys
+from costopt.analysis import cached_analysis
+from costopt.config import Settings
+from costopt.store import Store
+cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
+"""
+
 SCALING_CHILD = """
 import sys, time
 from tests.fleets import FIXED_END
@@ -175,13 +183,26 @@ def child(code: str, *args: str) -> list[str]:
     return result.stdout.split()
 
 
+def store_fingerprint() -> str:
+    """What a cached store was made by: the simulator and the store's schema. A store cached
+    by other code would measure the other code's fleet."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1] / "costopt"
+    files = sorted([*(root / "simulate").glob("*.py"), *(root / "store").rglob("*.py")])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def wix_store(work: Path) -> str:
     from costopt.simulate.load import load_fleet
     from costopt.store import Store
 
     end = fleet_end_for_bench(datetime.now(UTC))
     path = Path(os.environ.get("COSTOPT_BENCH_CACHE", Path.home() / ".cache" / "costopt-bench")
-                ) / f"wix-{end:%Y%m%d}.db"
+                ) / f"wix-{end:%Y%m%d}-{store_fingerprint()}.db"
     if not path.exists():
         say("  loading the wix fleet into a SQLite store (cached for the day)")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,7 +287,15 @@ def bench_api(work: Path, store_url: str) -> None:
     server = ManagedProcess("serve", [sys.executable, "-m", "jobs", "serve", "--config",
                                       str(config), "--port", str(port), "--workers", "2"],
                             work / "serve.log")
-    server.start(lambda: httpx.get(f"{url}/healthz", timeout=1).status_code == 200, 120)
+    # As in production, the scheduler's analyze has left the analysis in the store's cache;
+    # a new worker loads it rather than computing it.
+    child(CACHE_CHILD, store_url)
+    spawned = time.perf_counter()
+    server.start(lambda: httpx.get(f"{url}/readyz", timeout=1).status_code == 200, 300)
+    ready = time.perf_counter() - spawned
+    figure("serve_ready_seconds", ready, "s", target="report it", met=True, preset_name="wix",
+           note="costopt serve --workers 2 until /readyz answers 200, the analysis loaded from "
+                "the store's cache")
     try:
         first = httpx.get(f"{url}/v1/topics", params={"limit": 1}, timeout=300,
                           headers={"Authorization": "Bearer bench"}).json()["items"][0]

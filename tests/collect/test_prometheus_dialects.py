@@ -81,14 +81,22 @@ def test_same_snapshot_topic_for_topic_across_dialects(snapshots: dict,
 
 
 def test_rates_match_what_the_simulator_produced(snapshots: dict, tiny_fleet: Fleet) -> None:
+    """Prometheus 2.x ranges include their first instant (3.x excludes it and extrapolates
+    the same span); the collector must give the mean rate of the day it was asked for."""
     cluster = tiny_fleet.clusters["cluster"].iloc[0]
     from costopt.simulate.series import cluster_series
 
     block = cluster_series(tiny_fleet, cluster)
     _, snapshot, _ = snapshots["jmx"]
     at = pd.Timestamp(tiny_fleet.end - timedelta(minutes=15))
-    last_day = (block.hours > at - pd.Timedelta(days=1)) & (block.hours <= at)
-    truth = pd.Series(block.bytes_in_per_second[:, last_day].mean(axis=1),
+    # The mean rate over the window is the simulated rate integrated over it: each hour
+    # weighs by its overlap. The window is not whole hours (it ends 15 minutes into the
+    # last one), and a bursty topic's burst just before it is partly inside.
+    starts = block.hours
+    ends = starts + pd.Timedelta(hours=1)
+    overlap = ((np.minimum(ends, at) - np.maximum(starts, at - pd.Timedelta(days=1)))
+               / pd.Timedelta(seconds=1)).to_numpy().clip(min=0)
+    truth = pd.Series(block.bytes_in_per_second @ overlap / 86_400,
                       index=block.topics["topic"])
     got = frame(snapshot)["bytes_in_per_second"]
     busy = truth[truth > 100].index
