@@ -137,6 +137,7 @@ class MonthAllocation:
     clusters: list[ClusterReconciliation]
     catalogs: Mapping[str, PriceCatalog]
     unassigned_micros: int = 0  # bill lines of no cluster, on bills that name none
+    accounts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # provider, account
 
     @property
     def total_micros(self) -> int:
@@ -211,6 +212,7 @@ def billed_rows(estimate: pd.DataFrame | None, cluster: str, targets: Mapping[st
     its components by their estimated cost, `other` as configured (module docstring)."""
     rows, unallocated = _with_unallocated(
         estimate if estimate is not None else empty_rows(), cluster)
+    rows["estimated_micros"] = rows[AMOUNT_COLUMNS].sum(axis=1).astype(np.int64)
     billed = {column: np.zeros(len(rows), dtype=np.int64) for column in AMOUNT_COLUMNS}
     for target, amount in targets.items():
         if amount == 0 or target == OTHER:
@@ -280,7 +282,8 @@ def allocate_month(month: Month, currency: str, estimates: Mapping[str, Estimate
         if mine.empty:
             if prorated is None:
                 continue
-            frames.append(prorated.assign(basis=ESTIMATED))
+            frames.append(prorated.assign(basis=ESTIMATED,
+                                          estimated_micros=prorated["monthly_cost_micros"]))
             results.append(ClusterReconciliation(
                 cluster, ESTIMATED, estimate_micros, None, 0, 0, estimate.taken_at
                 if estimate is not None else None))
@@ -295,14 +298,19 @@ def allocate_month(month: Month, currency: str, estimates: Mapping[str, Estimate
             int((mine["line_number"] > 0).sum()),
             estimate.taken_at if estimate is not None else None,
             _targets(prorated, targets, other)))
-    rows = pd.concat(frames, ignore_index=True) if frames else empty_rows().assign(basis="")
+    rows = pd.concat(frames, ignore_index=True) if frames else \
+        empty_rows().assign(basis="", estimated_micros=0)
     if unassigned:
         extra, _ = _with_unallocated(empty_rows(), "")
         extra["other_micros"] = unassigned
-        rows = pd.concat([rows, finish(extra).assign(basis=BILLED)], ignore_index=True)
+        rows = pd.concat([rows, finish(extra).assign(basis=BILLED, estimated_micros=0)],
+                         ignore_index=True)
     rows = rows.assign(month=month.label)
     catalogs = {name: e.catalog for name, e in estimates.items()}
-    return MonthAllocation(month, currency, rows, results, catalogs, unassigned)
+    accounts = {str(row.cluster): (str(row.provider), str(row.billing_account))
+                for row in lines[lines["cluster"].notna()].drop_duplicates("cluster")
+                .itertuples(index=False)}
+    return MonthAllocation(month, currency, rows, results, catalogs, unassigned, accounts)
 
 
 def _targets(prorated: pd.DataFrame | None, targets: Mapping[str, int], other: int
@@ -324,3 +332,25 @@ def _targets(prorated: pd.DataFrame | None, targets: Mapping[str, int], other: i
         out.append(TargetReconciliation(OTHER, 0, other))
     return out
 
+
+
+def owner_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per owner: producer, consumer and shared micro-units, the total, the basis of its rows
+    and the measured share of its cost (by magnitude), most expensive first."""
+    if rows.empty:
+        return pd.DataFrame(columns=["owner", "basis", "producer", "consumer", "shared",
+                                     "monthly_cost_micros", "measured_share"])
+    weight = rows["monthly_cost_micros"].abs().astype(np.float64)
+    frame = rows.assign(_weight=weight, _measured=weight * rows["measured_share"])
+    sides = frame.pivot_table(index="owner", columns="side", values="monthly_cost_micros",
+                              aggfunc="sum", fill_value=0)
+    out = pd.DataFrame({side: sides.get(side, 0)
+                        for side in (PRODUCER, CONSUMER, SHARED)}, index=sides.index)
+    out = out.astype(np.int64)
+    out["monthly_cost_micros"] = out.sum(axis=1)
+    sums = frame.groupby("owner")[["_weight", "_measured"]].sum()
+    out["measured_share"] = np.where(sums["_weight"] > 0, sums["_measured"]
+                                     / sums["_weight"].where(sums["_weight"] > 0, 1.0), 1.0)
+    out["basis"] = frame.groupby("owner")["basis"].agg(lambda b: "+".join(sorted(set(b))))
+    return out.reset_index().sort_values("monthly_cost_micros", ascending=False,
+                                         ignore_index=True)
