@@ -41,7 +41,7 @@ CUR_CATEGORIES = {"Tax": "tax", "Credit": "credit", "Refund": "credit",
                   "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit",
                   "Fee": "fee", "RIFee": "fee", "SavingsPlanRecurringFee": "fee",
                   "SavingsPlanUpfrontFee": "fee"}
-CONFLUENT_TARGETS = {"KAFKA_PARTITION": "partitions", "KAFKA_STORAGE": "storage_local",
+CONFLUENT_TARGETS = {"KAFKA_PARTITION": "partitions", "KAFKA_STORAGE": "storage",
                      "KAFKA_NETWORK_READ": "network_consumer",
                      "KAFKA_NETWORK_WRITE": "network_producer",
                      "KAFKA_REST_PRODUCE": "network_producer", "KAFKA_BASE": "compute"}

@@ -116,7 +116,8 @@ def cur_bill(estimates: Mapping[str, Estimate], month: Month, factor: Decimal = 
     return pd.DataFrame(rows).to_csv(index=False)
 
 
-CONFLUENT_LINES = (("KAFKA_NUM_CKUS", ("compute",)), ("KAFKA_STORAGE", ("storage_local",)),
+CONFLUENT_LINES = (("KAFKA_NUM_CKUS", ("compute",)),
+                   ("KAFKA_STORAGE", ("storage_local", "storage_tiered")),
                    ("KAFKA_NETWORK_WRITE", ("network_producer",)),
                    ("KAFKA_NETWORK_READ", ("network_consumer",)),
                    ("KAFKA_PARTITION", ("partitions",)))

@@ -105,6 +105,10 @@ class BillStore:
             rows = connection.execute(query).all()
         frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
         frame["amount_micros"] = frame["amount_micros"].astype("int64")
+        for column in ("cluster", "resource_id"):  # None where no cluster, never NaN
+            frame[column] = pd.Series([v if isinstance(v, str) else None
+                                       for v in frame[column]], dtype=object,
+                                      index=frame.index)
         return frame
 
     def state_key(self) -> tuple[int, str | None]:
