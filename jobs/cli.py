@@ -264,6 +264,12 @@ def config_check(config: ConfigOption = None) -> None:
         check_rule_settings(settings.rules)
     except ValueError as exc:
         problems.append(f"rules: {exc}")
+    try:
+        from costopt.analysis import owner_attribution
+
+        owner_attribution(settings)
+    except (OSError, ValueError) as exc:
+        problems.append(f"owners: {exc}")
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(2)
