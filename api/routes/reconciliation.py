@@ -40,7 +40,10 @@ def get_reconciliation(
     """Per cluster: the estimate, the bill and the signed error (per component where the
     bill's lines allow), and the month's allocation by owner (billed where billed), split into
     producer, consumer and shared cost with the measured share of each."""
-    chosen = month_or_default(state, analysis, month)
+    try:
+        chosen = month_or_default(state, analysis, month)
+    except ValueError as exc:
+        raise unprocessable("query", "month", str(exc)) from None
     key = ("reconciliation", chosen.label, BillStore(state.store).state_key())
 
     def build() -> dict:

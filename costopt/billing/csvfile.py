@@ -32,7 +32,7 @@ def read_table(text: str, source: str) -> tuple[pd.DataFrame, list[int]]:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=True)
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             expected, line, saw = (int(g) for g in found.groups())
@@ -48,10 +48,13 @@ def read_table(text: str, source: str) -> tuple[pd.DataFrame, list[int]]:
     starts: list[int] = []
     reader = csv.reader(io.StringIO(text))
     end = 0
-    for record in reader:
-        if record:
-            starts.append(end + 1)
-        end = reader.line_num
+    try:
+        for record in reader:
+            if record:
+                starts.append(end + 1)
+            end = reader.line_num
+    except csv.Error as exc:
+        raise BillFormatError(source, end + 1, None, f"not a CSV file: {exc}") from None
     return frame, starts[1:1 + len(frame)]
 
 

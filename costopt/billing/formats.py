@@ -94,11 +94,23 @@ def _json_tags(text: str, source: str, line: int, column: str) -> dict[str, obje
     return tags
 
 
-def _column(frame: pd.DataFrame, *names: str) -> pd.Series:
+def _columns(frame: pd.DataFrame, *names: str) -> dict[str, list[str]]:
+    """The named columns as lists of text ('' where the file has no such column): read once,
+    not cell by cell (a month of CUR holds hundreds of thousands of lines)."""
+    empty = [""] * len(frame)
+    return {name: frame[name].tolist() if name in frame.columns else empty for name in names}
+
+
+def _first(frame: pd.DataFrame, *names: str) -> list[str]:
+    """The first of `names` the file has, as a list ('' everywhere if none)."""
     for name in names:
         if name in frame.columns:
-            return frame[name]
-    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+            return list(frame[name].tolist())
+    return [""] * len(frame)
+
+
+def _moments(values: pd.Series) -> list[datetime]:
+    return [moment.to_pydatetime() for moment in values]
 
 
 def parse_focus(frame: pd.DataFrame, lines: list[int], source: str, mapper: ClusterMapper,
@@ -108,54 +120,52 @@ def parse_focus(frame: pd.DataFrame, lines: list[int], source: str, mapper: Clus
     require(frame, ["BilledCost", "BillingCurrency", "BillingPeriodStart", "ChargePeriodStart",
                     "ChargePeriodEnd", "ChargeCategory", "BillingAccountId", "ServiceName",
                     provider_column], source, "FOCUS 1.x")
-    period = timestamps(frame["BillingPeriodStart"], source, lines, "BillingPeriodStart")
-    starts = timestamps(frame["ChargePeriodStart"], source, lines, "ChargePeriodStart")
-    ends = timestamps(frame["ChargePeriodEnd"], source, lines, "ChargePeriodEnd")
-    words = {name: _column(frame, name) for name in (
-        "SkuMeter", "ChargeDescription", "PricingUnit", "ConsumedUnit", "ResourceType",
-        "SkuId", "ServiceSubcategory", "ResourceId", "ResourceName", "Tags", "PublisherName")}
+    period = _moments(timestamps(frame["BillingPeriodStart"], source, lines,
+                                 "BillingPeriodStart"))
+    starts = _moments(timestamps(frame["ChargePeriodStart"], source, lines,
+                                 "ChargePeriodStart"))
+    ends = _moments(timestamps(frame["ChargePeriodEnd"], source, lines, "ChargePeriodEnd"))
+    c = _columns(frame, "BilledCost", "BillingCurrency", "ChargeCategory", "BillingAccountId",
+                 "ServiceName", provider_column, "SkuMeter", "ChargeDescription", "PricingUnit",
+                 "ConsumedUnit", "ResourceType", "SkuId", "ResourceId", "ResourceName", "Tags",
+                 "PublisherName")
     parsed = Parsed([], len(frame), {})
-    for i, row in enumerate(frame.itertuples(index=False)):
-        line = lines[i]
-        record = row._asdict()
-        category = FOCUS_CHARGE_CATEGORIES.get(record["ChargeCategory"].strip())
+    for i, line in enumerate(lines):
+        category = FOCUS_CHARGE_CATEGORIES.get(c["ChargeCategory"][i].strip())
         if category is None:
             raise BillFormatError(source, line, "ChargeCategory",
-                                  f"{record['ChargeCategory']!r} is not one of "
+                                  f"{c['ChargeCategory'][i]!r} is not one of "
                                   f"{', '.join(FOCUS_CHARGE_CATEGORIES)}")
-        amount = micros(record["BilledCost"], source, line, "BilledCost")
-        currency = _currency(record["BillingCurrency"], source, line, "BillingCurrency")
-        tags = _json_tags(words["Tags"].iloc[i], source, line, "Tags")
-        resource = words["ResourceId"].iloc[i].strip() or None
-        cluster = mapper.cluster_of(resource, words["ResourceName"].iloc[i], tags)
-        service = " ".join([record["ServiceName"], record[provider_column],
-                            words["PublisherName"].iloc[i]])
+        amount = micros(c["BilledCost"][i], source, line, "BilledCost")
+        currency = _currency(c["BillingCurrency"][i], source, line, "BillingCurrency")
+        tags = _json_tags(c["Tags"][i], source, line, "Tags")
+        resource = c["ResourceId"][i].strip() or None
+        cluster = mapper.cluster_of(resource, c["ResourceName"][i], tags)
+        service = " ".join([c["ServiceName"][i], c[provider_column][i], c["PublisherName"][i]])
         if cluster is None and (resource or not kafka_service.search(service)):
             parsed.skip("another resource" if resource else "another service")
             continue
-        target = target_of(words["SkuMeter"].iloc[i], words["SkuId"].iloc[i],
-                           words["PricingUnit"].iloc[i], words["ConsumedUnit"].iloc[i],
-                           words["ChargeDescription"].iloc[i], words["ResourceType"].iloc[i],
-                           record["ServiceName"]) if category == "usage" else OTHER
+        target = target_of(c["SkuMeter"][i], c["SkuId"][i], c["PricingUnit"][i],
+                           c["ConsumedUnit"][i], c["ChargeDescription"][i],
+                           c["ResourceType"][i], c["ServiceName"][i]) \
+            if category == "usage" else OTHER
         parsed.lines.append(RawLine(
-            record[provider_column].strip(), record["BillingAccountId"].strip(),
-            _month(period.iloc[i]), currency,
+            c[provider_column][i].strip(), c["BillingAccountId"][i].strip(),
+            _month(period[i]), currency,
             BillLine(line, cluster, target, category,
-                     words["ChargeDescription"].iloc[i].strip() or record["ServiceName"],
-                     resource, amount, starts.iloc[i].to_pydatetime(),
-                     ends.iloc[i].to_pydatetime())))
+                     c["ChargeDescription"][i].strip() or c["ServiceName"][i], resource,
+                     amount, starts[i], ends[i])))
     return parsed
 
 
-def _cur_tags(frame: pd.DataFrame, i: int, source: str, line: int) -> dict[str, object]:
-    tags: dict[str, object] = {}
-    if "resource_tags" in frame.columns:
-        tags.update(_json_tags(frame["resource_tags"].iloc[i], source, line, "resource_tags"))
+def _tag_columns(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Legacy CUR's one column per tag (`resourceTags/user:team`), by tag key."""
+    out = {}
     for column in frame.columns:
         for prefix in ("resource_tags_", "resourceTags/"):
-            if column.startswith(prefix) and frame[column].iloc[i].strip():
-                tags[column[len(prefix):]] = frame[column].iloc[i].strip()
-    return tags
+            if column.startswith(prefix):
+                out[column[len(prefix):]] = frame[column].tolist()
+    return out
 
 
 def parse_cur(frame: pd.DataFrame, lines: list[int], source: str, mapper: ClusterMapper,
@@ -163,35 +173,39 @@ def parse_cur(frame: pd.DataFrame, lines: list[int], source: str, mapper: Cluste
     require(frame, ["line_item_usage_start_date", "line_item_product_code",
                     "line_item_usage_type", "line_item_line_item_type",
                     "line_item_unblended_cost"], source, "AWS CUR 2.0")
-    starts = timestamps(frame["line_item_usage_start_date"], source, lines,
-                        "line_item_usage_start_date")
-    ends = timestamps(_column(frame, "line_item_usage_end_date"), source, lines,
-                      "line_item_usage_end_date", required=False).fillna(starts)
-    period = (timestamps(frame["bill_billing_period_start_date"], source, lines,
-                         "bill_billing_period_start_date")
-              if "bill_billing_period_start_date" in frame.columns else starts)
-    net = _column(frame, "line_item_net_unblended_cost")
-    account = _column(frame, "bill_payer_account_id", "line_item_usage_account_id")
-    currency = _column(frame, "line_item_currency_code")
-    resource_ids = _column(frame, "line_item_resource_id")
-    descriptions = _column(frame, "line_item_line_item_description")
-    operations = _column(frame, "line_item_operation")
+    start_series = timestamps(frame["line_item_usage_start_date"], source, lines,
+                              "line_item_usage_start_date")
+    ends = _moments(timestamps(_column(frame, "line_item_usage_end_date"), source, lines,
+                               "line_item_usage_end_date", required=False)
+                    .fillna(start_series))
+    period = _moments(timestamps(frame["bill_billing_period_start_date"], source, lines,
+                                 "bill_billing_period_start_date")
+                      if "bill_billing_period_start_date" in frame.columns else start_series)
+    starts = _moments(start_series)
+    c = _columns(frame, "line_item_net_unblended_cost", "line_item_unblended_cost",
+                 "line_item_currency_code", "line_item_resource_id",
+                 "line_item_line_item_description", "line_item_operation",
+                 "line_item_line_item_type", "line_item_product_code", "line_item_usage_type",
+                 "resource_tags")
+    account = _first(frame, "bill_payer_account_id", "line_item_usage_account_id")
+    tag_columns = _tag_columns(frame)
     parsed = Parsed([], len(frame), {})
-    for i in range(len(frame)):
-        line = lines[i]
-        kind = frame["line_item_line_item_type"].iloc[i].strip()
+    for i, line in enumerate(lines):
+        kind = c["line_item_line_item_type"][i].strip()
         if not kind:
             raise BillFormatError(source, line, "line_item_line_item_type", "is empty")
-        column = "line_item_net_unblended_cost" if net.iloc[i].strip() \
-            else "line_item_unblended_cost"
-        amount = micros(net.iloc[i] if net.iloc[i].strip() else
-                        frame["line_item_unblended_cost"].iloc[i], source, line, column)
-        code = currency.iloc[i].strip() or "USD"
-        code = _currency(code, source, line, "line_item_currency_code")
-        product = frame["line_item_product_code"].iloc[i].strip()
-        usage_type = frame["line_item_usage_type"].iloc[i].strip()
-        resource = resource_ids.iloc[i].strip() or None
-        cluster = mapper.cluster_of(resource, None, _cur_tags(frame, i, source, line))
+        net = c["line_item_net_unblended_cost"][i]
+        column = "line_item_net_unblended_cost" if net.strip() else "line_item_unblended_cost"
+        amount = micros(c[column][i], source, line, column)
+        code = _currency(c["line_item_currency_code"][i].strip() or "USD", source, line,
+                         "line_item_currency_code")
+        product = c["line_item_product_code"][i].strip()
+        usage_type = c["line_item_usage_type"][i].strip()
+        resource = c["line_item_resource_id"][i].strip() or None
+        tags = _json_tags(c["resource_tags"][i], source, line, "resource_tags")
+        tags.update({key: values[i].strip() for key, values in tag_columns.items()
+                     if values[i].strip()})
+        cluster = mapper.cluster_of(resource, None, tags)
         if cluster is None and (resource or not kafka_service.search(
                 f"{product} {'msk' if product == 'AmazonMSK' else ''}")):
             parsed.skip("another resource" if resource else "another service")
@@ -199,15 +213,21 @@ def parse_cur(frame: pd.DataFrame, lines: list[int], source: str, mapper: Cluste
         if kind in CUR_USAGE_TYPES:
             category = "usage"
             target = target_of(re.sub(r"^[A-Z0-9]+-", "", usage_type, count=1),
-                               operations.iloc[i])
+                               c["line_item_operation"][i])
         else:
             category, target = CUR_CATEGORIES.get(kind, "other"), OTHER
         parsed.lines.append(RawLine(
-            "AWS", account.iloc[i].strip(), _month(period.iloc[i]), code,
+            "AWS", account[i].strip(), _month(period[i]), code,
             BillLine(line, cluster, target, category,
-                     descriptions.iloc[i].strip() or f"{product} {usage_type}", resource,
-                     amount, starts.iloc[i].to_pydatetime(), ends.iloc[i].to_pydatetime())))
+                     c["line_item_line_item_description"][i].strip()
+                     or f"{product} {usage_type}", resource, amount, starts[i], ends[i])))
     return parsed
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
 
 
 def _dollars(text: str, source: str, line: int, column: str) -> int:
@@ -225,21 +245,20 @@ def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
                     mapper: ClusterMapper, kafka_service: re.Pattern[str]) -> Parsed:
     require(frame, ["start_date", "end_date", "line_type", "product", "amount"], source,
             "Confluent Cloud cost export")
-    starts = timestamps(frame["start_date"], source, lines, "start_date")
-    ends = timestamps(frame["end_date"], source, lines, "end_date")
-    resources = _column(frame, "resource", "resource_id", "resource.id")
-    names = _column(frame, "resource_name", "resource_display_name", "resource.display_name")
-    descriptions = _column(frame, "description")
+    starts = _moments(timestamps(frame["start_date"], source, lines, "start_date"))
+    ends = _moments(timestamps(frame["end_date"], source, lines, "end_date"))
+    c = _columns(frame, "amount", "line_type", "product", "description")
+    resources = _first(frame, "resource", "resource_id", "resource.id")
+    names = _first(frame, "resource_name", "resource_display_name", "resource.display_name")
     parsed = Parsed([], len(frame), {})
-    for i in range(len(frame)):
-        line = lines[i]
-        amount = _dollars(frame["amount"].iloc[i], source, line, "amount")
-        line_type = frame["line_type"].iloc[i].strip().upper()
-        product = frame["product"].iloc[i].strip().upper()
+    for i, line in enumerate(lines):
+        amount = _dollars(c["amount"][i], source, line, "amount")
+        line_type = c["line_type"][i].strip().upper()
+        product = c["product"][i].strip().upper()
         if not line_type:
             raise BillFormatError(source, line, "line_type", "is empty")
-        resource = resources.iloc[i].strip() or None
-        cluster = mapper.cluster_of(resource, names.iloc[i])
+        resource = resources[i].strip() or None
+        cluster = mapper.cluster_of(resource, names[i])
         kafka = product == "KAFKA"
         if kafka and cluster is None and resource:
             parsed.skip("another Kafka cluster")
@@ -253,10 +272,10 @@ def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
         if not kafka:
             cluster = None  # a connector's or ksqlDB's line is the platform's, not a cluster's
         parsed.lines.append(RawLine(
-            "Confluent", "", _month(starts.iloc[i]), "USD",
+            "Confluent", "", _month(starts[i]), "USD",
             BillLine(line, cluster, target, category,
-                     descriptions.iloc[i].strip() or f"{product} {line_type}", resource, amount,
-                     starts.iloc[i].to_pydatetime(), ends.iloc[i].to_pydatetime())))
+                     c["description"][i].strip() or f"{product} {line_type}", resource, amount,
+                     starts[i], ends[i])))
     return parsed
 
 

@@ -66,6 +66,8 @@ class Month:
         if not found:
             raise ValueError(f"month must be YYYY-MM, got {text!r}")
         year, month = int(found.group(1)), int(found.group(2))
+        if not 1 <= year <= 9998:
+            raise ValueError(f"month must be between 0001-01 and 9998-12, got {text!r}")
         start = datetime(year, month, 1, tzinfo=UTC)
         end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
         return cls(text.strip(), start, end)

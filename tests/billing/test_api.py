@@ -85,6 +85,10 @@ def test_reconciliation_shows_estimate_bill_error_and_owners(client: TestClient)
     assert client.get("/v1/reconciliation").json()["month"] == "2026-11"  # the billed month
     bad = client.get("/v1/reconciliation", params={"month": "November"})
     assert bad.status_code == 422 and "month" in bad.text
+    for month in ("0000-01", "9999-12"):  # no year 0, no month past 9999
+        for path in ("/v1/reconciliation", "/v1/export/focus"):
+            bad = client.get(path, params={"month": month})
+            assert bad.status_code == 422 and "0001-01 and 9998-12" in bad.text, path
 
 
 def test_focus_export_is_csv_of_the_month(client: TestClient) -> None:

@@ -25,7 +25,7 @@ from costopt.billing.reconcile import (
     allocate_month,
 )
 from costopt.billing.sample import generated_bill
-from costopt.config import Settings
+from costopt.config import ReportSettings, Settings
 from costopt.cost.allocation import IDLE, UNALLOCATED
 from costopt.cost.chargeback import AMOUNT_COLUMNS
 from costopt.pricing import load_builtin_catalog
@@ -246,3 +246,19 @@ def test_small_fleet_billed_7_percent_above_reconciles_to_the_cent_and_the_repor
     assert section.count("+7.0%") >= len(allocation.clusters) + 1
     for name in analysis.clusters:
         assert name in section
+
+
+def test_the_weekly_report_compares_the_newest_bill(store: Store, tmp_path: Path) -> None:
+    from jobs.tasks import make_report
+
+    settings = settings_for(store.url).model_copy(update={"report": ReportSettings(
+        directory=str(tmp_path / "reports"))})
+    first = make_report(settings, store)
+    assert "No bill imported yet" in Path(first["html"]).read_text()
+    import_bill(store, settings, (SAMPLES / "focus.csv").read_bytes(), "focus.csv")
+    html = Path(make_report(settings, store)["html"]).read_text()
+    section = html[html.index('id="estimate-vs-bill"'):html.index('id="who-pays"')]
+    allocation = reconcile(analyze_store(store, settings), store, settings, NOVEMBER)
+    [orders] = [c for c in allocation.clusters if c.cluster == "orders-prod"]
+    assert "2026-11" in section and "617.45" in section
+    assert f"{orders.error_pct:+.1f}%" in section
