@@ -16,14 +16,17 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.routes import (
+    bills,
     clusters,
     costs,
+    export,
     forecasts,
     health,
     jobs,
     metrics,
     plan,
     recommendations,
+    reconciliation,
     reports,
     topics,
     whatif,
@@ -171,7 +174,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.costopt = AppState(settings, store or Store.open(settings.store_url))
     for module in (clusters, topics, costs, recommendations, plan, whatif, forecasts, reports,
-                   jobs, health, metrics):
+                   jobs, health, metrics, bills, reconciliation, export):
         app.include_router(module.router)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -24,7 +24,10 @@ from costopt import __version__
 from costopt.compression import CompressionEstimate, estimate
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
+from costopt.cost.chargeback import chargeback_rows
 from costopt.cost.owners import OwnerAttribution
+from costopt.cost.reads import GroupReads, reads_from_offsets
+from costopt.cost.strimzi import directory_digest, strimzi_owners
 from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
 from costopt.model import ClusterModel
@@ -34,6 +37,7 @@ from costopt.rules import History, Recommendation, check_rule_settings, run_rule
 from costopt.rules.base import Skip
 from costopt.rules.recommendation import SEVERITY_ORDER
 from costopt.store import Store, StoredSnapshot
+from costopt.store.offsets import group_offsets
 
 DEFAULT_CATALOG = "aws-self-managed"
 log = logging.getLogger(__name__)
@@ -47,6 +51,9 @@ class ClusterAnalysis:
     forecast: ClusterForecast
     snapshot_id: int | None = None
     skipped: list[Skip] = field(default_factory=list)  # what rules left alone, and why
+    # The cost as producer, consumer and shared rows: the reader pays its share
+    # (`costopt.cost.chargeback`).
+    chargeback: pd.DataFrame | None = None
 
 
 PLANS_KEPT = 4
@@ -112,14 +119,34 @@ class FleetAnalysis:
     def monthly_cost_micros(self) -> int:
         return sum(sum(cost.bill_micros.values()) for cost in self.costs)
 
+    def chargeback_frames(self) -> list[pd.DataFrame]:
+        """Every cluster's producer, consumer and shared rows."""
+        return [chargeback_of(analysis) for analysis in self.clusters.values()]
+
+
+def chargeback_of(analysis: ClusterAnalysis) -> pd.DataFrame:
+    """A cluster's chargeback rows (computed without measured reads for an analysis pickled
+    before they existed)."""
+    found = getattr(analysis, "chargeback", None)
+    if found is None:
+        snapshot = analysis.model.snapshot
+        found = chargeback_rows(analysis.model.cost, snapshot.groups)
+    return found
+
 
 def owner_attribution(settings: Settings) -> OwnerAttribution:
-    rules = tuple(settings.owners.rules)
-    if settings.owners.mapping_file:
-        base = OwnerAttribution.from_mapping_file(settings.owners.mapping_file, rules=rules)
-        return OwnerAttribution(mapping=base.mapping, rules=rules,
-                                default_owner=settings.owners.default_owner)
-    return OwnerAttribution(rules=rules, default_owner=settings.owners.default_owner)
+    """Topic owners by precedence: the mapping file, then Strimzi KafkaTopic resources, then
+    the regex rules, then the default; group owners by `owners.group_rules`."""
+    owners = settings.owners
+    rules = tuple(owners.rules)
+    mapping: dict[str, str] = {}
+    if owners.strimzi_topics_dir:
+        mapping.update(strimzi_owners(owners.strimzi_topics_dir, owners.strimzi_owner_keys))
+    if owners.mapping_file:
+        mapping.update(OwnerAttribution.from_mapping_file(owners.mapping_file,
+                                                          rules=rules).mapping)
+    return OwnerAttribution(mapping=mapping, rules=rules, default_owner=owners.default_owner,
+                            group_rules=tuple(owners.group_rules))
 
 
 def catalog_for(stored: StoredSnapshot, settings: Settings,
@@ -169,9 +196,14 @@ def cluster_model(stored: StoredSnapshot, catalog: PriceCatalog, history: Histor
 
 def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
                     samples: dict[str, list[bytes]], settings: Settings,
-                    owners: OwnerAttribution) -> ClusterAnalysis:
+                    owners: OwnerAttribution, reads: GroupReads | None = None
+                    ) -> ClusterAnalysis:
+    """`reads`: bytes per second each (group, topic) read, measured from offsets over stored
+    snapshots (`measured_reads`); without it, groups whose source reports their bytes are
+    measured, the others get even shares."""
     snapshot = stored.snapshot
     model = cluster_model(stored, catalog, history, samples, settings, owners)
+    chargeback = chargeback_rows(model.cost, snapshot.groups, reads, owners)
     daily = history.daily
     results = run_rules(model, history, settings.rules)
     replication = pd.Series({t.name: float(t.replication_factor) for t in snapshot.topics})
@@ -183,7 +215,15 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
                                      for t in snapshot.topics)),
         partition_limit=4000.0 * max(len(brokers), 1), today=snapshot.taken_at)
     return ClusterAnalysis(model, history, results.recommendations, forecast, stored.id,
-                           results.skipped)
+                           results.skipped, chargeback)
+
+
+def measured_reads(store: Store, cluster: str, until: datetime, window_hours: float
+                   ) -> GroupReads:
+    """Each group's read rate over the `window_hours` of snapshots up to `until`, from its
+    committed-offset progress (`costopt.cost.reads`)."""
+    since = until - timedelta(hours=window_hours)
+    return reads_from_offsets(group_offsets(store, cluster, since, until))
 
 
 def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
@@ -224,8 +264,10 @@ def analyze_store(store: Store, settings: Settings,
         catalog = catalog_for(stored, settings, resolve)
         currencies.add(catalog.currency)
         samples = store.samples_of(name)
+        reads = measured_reads(store, name, stored.snapshot.taken_at,
+                               settings.allocation.reads_window_hours)
         results[name] = analyze_cluster(stored, catalog, load_history(store, name), samples,
-                                        settings, owners)
+                                        settings, owners, reads)
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
                          "use catalogs of one currency")
@@ -238,8 +280,23 @@ def settings_key(settings: Settings) -> str:
     compute differently), as one digest."""
     shaping = settings.model_dump(mode="json", include={
         "clusters", "owners", "allocation", "rules", "currency"})
-    text = json.dumps([shaping, __version__], sort_keys=True, default=str)
+    text = json.dumps([shaping, _owner_sources(settings), __version__], sort_keys=True,
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _owner_sources(settings: Settings) -> list[str]:
+    """Digests of what the owner files hold: editing them changes every owner."""
+    out = []
+    if settings.owners.mapping_file:
+        try:
+            with open(settings.owners.mapping_file, "rb") as handle:
+                out.append(hashlib.sha256(handle.read()).hexdigest())
+        except OSError:
+            out.append("unreadable")
+    if settings.owners.strimzi_topics_dir:
+        out.append(directory_digest(settings.owners.strimzi_topics_dir))
+    return out
 
 
 def analysis_key(store: Store, settings: Settings) -> str:

@@ -26,7 +26,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from costopt.cost.allocation import AllocationSettings
-from costopt.cost.owners import DEFAULT_RULES, OwnerRule
+from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
+from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
 from costopt.errors import InvalidInput
 
 Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
@@ -142,8 +143,20 @@ class ApiSettings(_Strict):
 
 
 class OwnerSettings(_Strict):
+    """Who owns what. Topics: `mapping_file` (exact), then Strimzi KafkaTopic resources
+    (`strimzi_topics_dir`), then `rules`, then `default_owner`. Consumer groups: `group_rules`,
+    then `default_owner` (a group's owner pays for what it reads)."""
+
     mapping_file: str | None = None
+    strimzi_topics_dir: str | None = Field(
+        None, description="directory of Strimzi KafkaTopic YAML "
+                          "(`kubectl get kafkatopics -A -o yaml`)")
+    strimzi_owner_keys: list[str] = Field(
+        list(DEFAULT_OWNER_KEYS), min_length=1,
+        description="label or annotation keys naming a KafkaTopic's owner, first found wins")
     rules: list[OwnerRule] = list(DEFAULT_RULES)
+    group_rules: list[OwnerRule] = Field(
+        list(DEFAULT_GROUP_RULES), description="consumer group -> owner, first match")
     default_owner: str = "unowned"
 
 
@@ -158,6 +171,34 @@ class ReportSettings(_Strict):
     smtp_to: list[str] = []
 
 
+class BillingSettings(_Strict):
+    """How invoice lines find their cluster (`costopt bill import`): an exact resource id
+    (`resources`), then a tag naming the cluster (`cluster_tag_keys`), then a resource id or
+    name equal to a cluster's name (an MSK ARN's cluster segment counts)."""
+
+    resources: dict[str, str] = Field(
+        default_factory=dict, description="resource id (ARN, lkc-..., i-..., vol-...) -> "
+                                          "cluster name")
+    cluster_tag_keys: list[str] = Field(
+        ["kafka_cluster", "kafka-cluster", "costopt_cluster"],
+        description="tag keys whose value names the cluster; AWS's user: and user_ "
+                    "prefixes are ignored")
+    unmapped_services: str = Field(
+        r"(?i)kafka|confluent|\bmsk\b", description="regex: lines of these services with no "
+        "resource id (support, tax, credits) are kept as unattributed")
+
+    @field_validator("unmapped_services")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regex: {exc}") from None
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COSTOPT_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -169,6 +210,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     owners: OwnerSettings = OwnerSettings()
     allocation: AllocationSettings = AllocationSettings()
+    billing: BillingSettings = BillingSettings()
     rules: dict[str, Any] = Field(
         default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
         "name, and protected_topics: patterns of topics no rule may change")

@@ -28,6 +28,11 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True,
                          rich_markup_mode=None)
 app.add_typer(config_app, name="config")
+bill_app = typer.Typer(help="Import and list invoices (FOCUS 1.x, AWS CUR 2.0, Confluent "
+                       "Cloud costs).", no_args_is_help=True)
+app.add_typer(bill_app, name="bill")
+export_app = typer.Typer(help="Export the allocation for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="YAML config file (default: $COSTOPT_CONFIG)", exists=False)]
@@ -299,11 +304,99 @@ def config_check(config: ConfigOption = None) -> None:
         check_rule_settings(settings.rules)
     except ValueError as exc:
         problems.append(f"rules: {exc}")
+    try:
+        from costopt.analysis import owner_attribution
+
+        owner_attribution(settings)
+    except (OSError, ValueError) as exc:
+        problems.append(f"owners: {exc}")
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(2)
     store = settings.store_url.split("@")[-1]  # never print credentials in a URL
     typer.echo(f"ok: {len(settings.clusters)} cluster(s), store {store}")
+
+
+@bill_app.command("import")
+def bill_import(
+    file: Annotated[Path, typer.Argument(help="the bill: FOCUS 1.x, AWS CUR 2.0 or a "
+                                         "Confluent Cloud cost export (CSV)")],
+    format: Annotated[str | None, typer.Option(
+        "--format", help="focus, cur or confluent (default: told by the header)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load a month's invoice lines into the store. Importing the same file again changes
+    nothing; a malformed file is refused (exit 2) naming the line and column, and nothing is
+    stored."""
+    from costopt.billing.importer import import_bill
+    from costopt.billing.lines import BillFormatError
+    from costopt.money import Money
+    from costopt.store import Store
+
+    settings = _settings(config)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        result = import_bill(Store.open(settings.store_url), settings, data, str(file), format)
+    except BillFormatError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{file}: {result.format}, {result.lines_read} lines read, {result.skipped} "
+               f"left out {result.skipped_reasons or ''}".rstrip())
+    for bill in result.bills:
+        total = Money.from_micros(bill.total_micros, bill.currency)
+        typer.echo(f"  {bill.month} {bill.provider} {bill.account or '-'}: {bill.lines} lines, "
+                   f"{total.rounded():,} {bill.currency} ({bill.outcome})")
+
+
+@bill_app.command("list")
+def bill_list(config: ConfigOption = None) -> None:
+    """The stored bills, newest month first."""
+    from costopt.money import Money
+    from costopt.store import Store
+    from costopt.store.bills import BillStore
+
+    settings = _settings(config)
+    for bill in BillStore(Store.open(settings.store_url)).bills():
+        total = Money.from_micros(bill["total_micros"], bill["currency"])
+        typer.echo(f"{bill['month']} {bill['provider']:<10} {bill['billing_account'] or '-':<14}"
+                   f" {bill['format']:<9} {bill['lines']:>6} lines "
+                   f"{total.rounded():>14,} {bill['currency']}  {bill['source_name']}")
+
+
+@export_app.command("focus")
+def export_focus(
+    month: Annotated[str, typer.Option(help="the month, YYYY-MM")],
+    out: Annotated[Path, typer.Option(help="the CSV file to write")],
+    config: ConfigOption = None,
+) -> None:
+    """Write the month's allocation as FOCUS 1.2 rows: billed where a bill was imported,
+    estimated elsewhere."""
+    from costopt.analysis import cached_analysis
+    from costopt.billing.focus_export import write_focus_csv
+    from costopt.billing.month import reconcile
+    from costopt.billing.reconcile import Month
+    from costopt.store import Store
+
+    settings = _settings(config)
+    try:
+        chosen = Month.parse(month)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from None
+    store = Store.open(settings.store_url)
+    try:
+        allocation = reconcile(cached_analysis(store, settings), store, settings, chosen)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    write_focus_csv(allocation, out)
+    billed = sum(1 for c in allocation.clusters if c.basis == "billed")
+    typer.echo(f"{out}: {len(allocation.rows)} rows, {chosen.label}, "
+               f"{allocation.total_micros / 1e6:,.2f} {allocation.currency} "
+               f"({billed} of {len(allocation.clusters)} clusters billed)")
 
 
 def main() -> None:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.billing.focus_export import write_focus_csv
+from costopt.billing.importer import import_bill
+from costopt.billing.month import month_estimates, reconcile
+from costopt.billing.reconcile import Month
+from costopt.billing.sample import focus_bill
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -16,6 +22,9 @@ from costopt.simulate.presets import preset
 from costopt.store import Store, sqlite_url
 from reports.exports import write_costs_csv, write_plan_json, write_recommendations_json
 from reports.weekly import write_report
+
+# The demo's simulated invoice: the estimate plus 7%, so reconciliation has something to show.
+DEMO_BILL_FACTOR = Decimal("1.07")
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,23 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     say("analyzing: cost allocation, recommendations, forecasts")
     settings = Settings(store_url=url)
     analysis = cached_analysis(store, settings)
+    month = Month.of(max(c.model.snapshot.taken_at for c in analysis.clusters.values()))
+    bill = out / f"bill-{month.label}.csv"
+    bill.write_text(focus_bill(month_estimates(analysis, store, settings, month), month,
+                               DEMO_BILL_FACTOR))
+    import_bill(store, settings, bill.read_bytes(), bill.name)
+    say(f"imported a simulated {month.label} invoice (FOCUS, {DEMO_BILL_FACTOR - 1:+.0%} on "
+        "the estimate) to show reconciliation")
+    allocation = reconcile(analysis, store, settings, month)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
+        write_focus_csv(allocation, out / "focus.csv"),
+        bill,
         write_recommendations_json(analysis, out / "recommendations.json"),
         write_plan_json(analysis, out / "plan.json"),
     ]
-    report = write_report(analysis, out, "report", settings.report.grafana_url)
+    report = write_report(analysis, out, "report", settings.report.grafana_url,
+                          reconciliation=allocation.to_dict())
     files += [report.html, report.json, *report.csv]
     store.close()
     say(summary(analysis))

@@ -64,6 +64,22 @@ def accepted_recommendations(store: Store, settings: Settings, analysis: FleetAn
     return out
 
 
+def latest_reconciliation(store: Store, settings: Settings, analysis: FleetAnalysis
+                          ) -> dict[str, Any] | None:
+    """Estimate vs bill for the newest month with a bill, for the report (None: no bill, or
+    one that cannot be reconciled, which is logged)."""
+    from costopt.billing.month import latest_billed_month, reconcile
+
+    month = latest_billed_month(store)
+    if month is None:
+        return None
+    try:
+        return reconcile(analysis, store, settings, month).to_dict()
+    except ValueError as exc:
+        log.error("the bill of %s cannot be reconciled: %s", month, exc)
+        return None
+
+
 def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     """Render the weekly report, archive it in the store, deliver it where configured."""
     from jobs.delivery import deliver
@@ -74,7 +90,8 @@ def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     files = write_report(analysis, directory, f"costopt-report-{stamp}",
                          settings.report.grafana_url,
                          accepted_recommendations(store, settings, analysis),
-                         Decisions(StatusStore(store).statuses()))
+                         Decisions(StatusStore(store).statuses()),
+                         latest_reconciliation(store, settings, analysis))
     html = files.html.read_text()
     import json
 

@@ -19,15 +19,24 @@ def money(micros: int) -> str:
     return str(micros_to_decimal(int(micros)).quantize(Decimal("0.000001")))
 
 
+COST_FIELDS = ["cluster", "topic", "owner", "side", "consumer_group", "topic_owner", "split",
+               "measured_share", "basis", "monthly_cost", "currency", "period", *COMPONENTS]
+
+
 def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
-    """A row per cluster × topic, plus each cluster's `__idle__` and `__unallocated__`."""
+    """Per cluster × topic a `producer` row (its owner's) and a `consumer` row per consumer
+    group that reads it (the group owner's: the reader pays its share), plus each cluster's
+    `__idle__` and `__unallocated__` (`shared`). Estimates at the monthly rate."""
     rows = []
-    for cost in analysis.costs:
-        for record in cost.rows.itertuples(index=False):
-            row: dict[str, Any] = {"cluster": record.cluster, "topic": record.topic,
-                                   "owner": record.owner,
-                                   "monthly_cost": money(record.monthly_cost_micros),
-                                   "currency": cost.currency, "period": "month"}
+    for frame in analysis.chargeback_frames():
+        for record in frame.itertuples(index=False):
+            row: dict[str, Any] = {
+                "cluster": record.cluster, "topic": record.topic, "owner": record.owner,
+                "side": record.side, "consumer_group": record.group,
+                "topic_owner": record.topic_owner, "split": record.split,
+                "measured_share": f"{record.measured_share:.4f}", "basis": "estimated",
+                "monthly_cost": money(record.monthly_cost_micros),
+                "currency": analysis.currency, "period": "month"}
             for component in COMPONENTS:
                 row[component] = money(getattr(record, f"{component}_micros"))
             rows.append(row)
@@ -36,7 +45,7 @@ def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
 
 def write_costs_csv(analysis: FleetAnalysis, path: Path) -> Path:
     rows = cost_rows(analysis)
-    fields = ["cluster", "topic", "owner", "monthly_cost", "currency", "period", *COMPONENTS]
+    fields = COST_FIELDS
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()

@@ -11,7 +11,7 @@ import csv
 import json
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,10 +114,54 @@ def _count_by(rows: list[dict[str, str]], key: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
+def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[str, Any]]:
+    """The owners that pay most, with what they pay as topic owners (producer side) and as
+    readers (consumer side), and how much of their reading cost rests on measured reads."""
+    frames = analysis.chargeback_frames()
+    if not frames:
+        return []
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["side"] != "shared"]
+    if rows.empty:
+        return []
+    weight = rows["monthly_cost_micros"].abs().astype(float)
+    rows = rows.assign(_w=weight, _m=weight * rows["measured_share"])
+    by_side = rows.pivot_table(index="owner", columns="side", values="monthly_cost_micros",
+                               aggfunc="sum", fill_value=0)
+    consumer = rows[rows["side"] == "consumer"].groupby("owner")[["_w", "_m"]].sum()
+    out = []
+    totals = by_side.sum(axis=1).sort_values(ascending=False)
+    for owner in totals.index[:top]:
+        producer = int(by_side.at[owner, "producer"]) if "producer" in by_side else 0
+        reads = int(by_side.at[owner, "consumer"]) if "consumer" in by_side else 0
+        measured = (float(consumer.at[owner, "_m"] / consumer.at[owner, "_w"])
+                    if owner in consumer.index and consumer.at[owner, "_w"] > 0 else None)
+        out.append({"owner": owner, "producer": rounded(producer), "consumer": rounded(reads),
+                    "monthly_cost": rounded(producer + reads),
+                    "measured_share": round(measured, 4) if measured is not None else None})
+    return out
+
+
+def _signed_pct(value: float | None) -> str | None:
+    return None if value is None else f"{value:+.1f}%"
+
+
+def estimate_vs_bill(reconciliation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The reconciliation (`MonthAllocation.to_dict()`) with the errors as signed text."""
+    if reconciliation is None:
+        return None
+    return {**reconciliation, "error": _signed_pct(reconciliation.get("error_pct")),
+            "clusters": [{**c, "error": _signed_pct(c["error_pct"]),
+                          "components": [{**t, "error": _signed_pct(t["error_pct"])}
+                                         for t in c["components"]]}
+                         for c in reconciliation["clusters"]]}
+
+
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
-                decisions: Decisions | None = None) -> dict[str, Any]:
+                decisions: Decisions | None = None,
+                reconciliation: Mapping[str, Any] | None = None) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -162,6 +206,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "risks": len(risks),
         },
         "by_component": components,
+        "estimate_vs_bill": estimate_vs_bill(reconciliation),
+        "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
         "week_over_week_by_owner": _week_over_week(trend, "owner")[:TOP_OWNERS * 2],
         "top_topics": [{
@@ -297,14 +343,15 @@ STALE_STAGING_SECONDS = 600
 def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = (),
-                 decisions: Decisions | None = None) -> ReportFiles:
+                 decisions: Decisions | None = None,
+                 reconciliation: Mapping[str, Any] | None = None) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
-    data = report_data(analysis, grafana_url, accepted, trend, decisions)
+    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

@@ -1,4 +1,4 @@
-"""Costs rolled up by cluster, owner or topic."""
+"""Cost roll-ups by cluster, owner or topic, and by who pays: the producer or the reader."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import cluster_or_404, offset_page
 from api.schemas import Page
 from costopt.analysis import FleetAnalysis
-from costopt.cost import rollup
 from costopt.cost.allocation import COMPONENTS
+from costopt.cost.chargeback import side_rollup
 from reports.exports import rounded
 
 router = APIRouter(prefix="/v1/costs", tags=["costs"], dependencies=[ReadScope])
+
+Side = Literal["producer", "consumer", "both"]
 
 
 @router.get("", response_model=Page[dict[str, Any]])
@@ -25,30 +27,39 @@ def costs(
     cluster: Annotated[str | None, Query(description="only this cluster's costs")] = None,
     period: Annotated[Literal["month"], Query(description="the period figures are for")]
     = "month",
+    side: Annotated[Side, Query(
+        description="producer: what owners pay for the topics they own; consumer: what "
+                    "teams pay for what their consumer groups read; both: everything, "
+                    "idle and unallocated included")] = "both",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Monthly cost per group with one field per component, most expensive first;
-    `__idle__` and `__unallocated__` appear as owners/topics of their own, so items add up to
-    the bill. `owner` rolls up across clusters (narrow it with `cluster`)."""
+    """Monthly cost per group with one field per component, most expensive first. The reader
+    pays its share: a topic's consumer-side cost (egress, cross-zone reads, fetch load)
+    belongs to the owners of the groups that read it, by their measured bytes read;
+    `measured_share` says how much of each item's cost rests on a measured split. With
+    `side=both`, `__idle__` and `__unallocated__` appear as owners/topics of their own, so
+    items add up to the bill. `owner` rolls up across clusters (narrow it with `cluster`)."""
     if cluster is not None:
         cluster_or_404(analysis, cluster)
-    items = state.memo(analysis, ("costs", group_by, cluster, period),
-                       lambda: _costs(analysis, group_by, cluster, period))
-    return offset_page(items, limit, cursor, f"costs:{group_by}:{cluster}")
+    items = state.memo(analysis, ("costs", group_by, cluster, period, side),
+                       lambda: _costs(analysis, group_by, cluster, period, side))
+    return offset_page(items, limit, cursor, f"costs:{group_by}:{cluster}:{side}")
 
 
 def _costs(analysis: FleetAnalysis, group_by: Literal["cluster", "owner", "topic"],
-           cluster: str | None, period: str) -> list[dict[str, Any]]:
-    costs = [c for c in analysis.costs if cluster is None or c.cluster == cluster]
-    frame = rollup(costs, group_by)
+           cluster: str | None, period: str, side: Side) -> list[dict[str, Any]]:
+    frames = [frame for name, frame in zip(analysis.clusters, analysis.chargeback_frames(),
+                                           strict=True) if cluster is None or name == cluster]
+    frame = side_rollup(frames, group_by, side)
     keys = {"cluster": ["cluster"], "owner": ["owner"],
             "topic": ["cluster", "topic", "owner"]}[group_by]
     items = []
     for row in frame.itertuples(index=False):
         item = {key: getattr(row, key) for key in keys}
-        item.update({"monthly_cost": rounded(row.monthly_cost_micros),
-                     "currency": analysis.currency, "period": period})
+        item.update({"side": side, "monthly_cost": rounded(row.monthly_cost_micros),
+                     "currency": analysis.currency, "period": period,
+                     "measured_share": round(float(row.measured_share), 4)})
         item.update({c: rounded(getattr(row, f"{c}_micros")) for c in COMPONENTS})
         items.append(item)
     return items

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,13 @@ class AllocationSettings(BaseModel):
     compute_weight_partitions: float = Field(0.5, ge=0, le=1)
     cross_zone_client_share: float | None = Field(
         None, ge=0, le=1, description="share of client bytes crossing zones; default (Z-1)/Z")
+    unattributed: Literal["unallocated", "proportional"] = Field(
+        "unallocated", description="bill lines no component names (support, connectors, "
+        "credits, taxes): to the cluster's __unallocated__ row, or spread over its topics by "
+        "their billed cost")
+    reads_window_hours: float = Field(
+        24, gt=0, le=24 * 90, description="consumer groups' reads are measured from their "
+        "committed-offset progress over this many hours of snapshots")
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> AllocationSettings:

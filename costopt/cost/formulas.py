@@ -103,3 +103,32 @@ def retained_bytes_estimate(bytes_in_per_second: Number, retention_ms: Number,
     by_size = np.where(retention_bytes_per_partition < 0, np.inf,
                        retention_bytes_per_partition * partitions)
     return np.minimum(by_time, by_size)  # type: ignore[return-value]
+
+
+def fetch_compute_share(bytes_out_per_second: Number, throughput_total: float,
+                        weight_throughput: float) -> Number:
+    """The part of a topic's compute share its reads cause: the bytes-out half of the
+    throughput term of `compute_share` (fetch load). Partition replicas and bytes in stay with
+    the producing side."""
+    if throughput_total <= 0:
+        return bytes_out_per_second * 0.0
+    return weight_throughput * bytes_out_per_second / throughput_total
+
+
+def hours_in_period(seconds: float) -> float:
+    """Billing hours of a period (a calendar month has 672 to 744)."""
+    return seconds / 3600.0
+
+
+def prorated_to_hours(monthly_amount: Number, hours: float) -> Number:
+    """A monthly-rate amount (730 h) over a period of `hours`: what a calendar month of the
+    same usage costs."""
+    return monthly_amount * (hours / HOURS_PER_MONTH)
+
+
+def bill_error_pct(estimate: float, billed: float) -> float | None:
+    """How far the bill is from the estimate, signed, in percent of the estimate: +7.0 means
+    the bill is 7% above what costopt estimated. None where nothing was estimated."""
+    if estimate == 0:
+        return None
+    return (billed - estimate) / abs(estimate) * 100.0

@@ -1,7 +1,13 @@
-"""Who owns a topic: an exact mapping first, then regex rules in order, then a default.
+"""Who owns a topic: an exact mapping first, then regex rules in order, then a default; and who
+owns a consumer group, by its own rules (the reader pays its share of a topic's cost).
 
 Teams usually put their name in the topic prefix (`payments.orders.v1`), so the default rule
-takes the first dotted segment. A rule's owner may refer to regex groups (`\\1`).
+takes the first dotted segment. Group names usually start with the service's team
+(`payments-settlement`, `payments.settlement`), so the default group rule takes the segment
+before the first dot or dash. A rule's owner may refer to regex groups (`\\1`).
+
+The exact mapping is the mapping file's entries over the owners read from Strimzi `KafkaTopic`
+resources (`strimzi.py`): explicit mapping, then Strimzi, then rules, then the default.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ DEFAULT_RULES = (
     OwnerRule(pattern=r"^__", owner="platform"),
     OwnerRule(pattern=r"^([A-Za-z0-9_-]+)\.", owner=r"\1"),
 )
+DEFAULT_GROUP_RULES = (
+    OwnerRule(pattern=r"^_", owner="platform"),
+    OwnerRule(pattern=r"^([A-Za-z0-9_]+)[.-]", owner=r"\1"),
+)
 
 
 class OwnerAttribution(BaseModel):
@@ -42,6 +52,7 @@ class OwnerAttribution(BaseModel):
     mapping: dict[str, str] = Field(default_factory=dict, description="exact topic -> owner")
     rules: tuple[OwnerRule, ...] = DEFAULT_RULES
     default_owner: str = UNOWNED
+    group_rules: tuple[OwnerRule, ...] = DEFAULT_GROUP_RULES
 
     @classmethod
     def from_mapping_file(cls, path: str | Path,
@@ -70,3 +81,12 @@ class OwnerAttribution(BaseModel):
 
     def owners_of(self, topics: Iterable[str]) -> list[str]:
         return [self.owner_of(topic) for topic in topics]
+
+    def group_owner_of(self, group: str) -> str:
+        """The team a consumer group belongs to: the first matching group rule, else the
+        default owner."""
+        for rule in self.group_rules:
+            match = re.match(rule.pattern, group)
+            if match:
+                return match.expand(rule.owner)
+        return self.default_owner

@@ -165,3 +165,36 @@ reports = Table(
     Column("summary", JSON, nullable=False),
     Index("ix_reports_created", "created_at"),
 )
+
+# Bills: one per provider, billing account and month; importing a newer export of the same
+# month replaces it whole, the same file again changes nothing (`source_digest`).
+bills = Table(
+    "bills", metadata,
+    Column("id", String(32), primary_key=True),  # digest of provider, account, month
+    Column("provider", String(64), nullable=False),
+    Column("billing_account", String(255), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("format", String(16), nullable=False),  # focus | cur | confluent
+    Column("currency", String(3), nullable=False),
+    Column("source_name", String(512), nullable=False),
+    Column("source_digest", String(64), nullable=False),  # sha256 of the file
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("total_micros", BigInteger, nullable=False),
+    Index("ix_bills_month", "month"),
+)
+
+bill_lines = Table(
+    "bill_lines", metadata,
+    Column("bill_id", String(32), ForeignKey("bills.id", ondelete="CASCADE"), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("cluster", String(255)),  # null: not tied to a cluster
+    Column("target", String(32), nullable=False),  # component, group of them, or other
+    Column("category", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("resource_id", String(1024)),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("charge_start", DateTime(timezone=True), nullable=False),
+    Column("charge_end", DateTime(timezone=True), nullable=False),
+    Index("ix_bill_lines_bill", "bill_id"),
+)

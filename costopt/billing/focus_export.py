@@ -1,0 +1,188 @@
+"""A month's allocation as FOCUS 1.2 rows, so FinOps tools ingest costopt's chargeback directly.
+
+One FOCUS row per allocation row (a topic's producer side, each reader's consumer side, the
+cluster's idle and unallocated rows). `BilledCost` is the row's share of the bill where the
+cluster has one that month (`x_Basis` billed), else of the prorated estimate (`estimated`);
+`ListCost` is the row's estimate at the catalog's list prices, so the difference shows
+discounts and what the model misses. `ResourceId` is `cluster/topic`; `Tags` carry the owner
+and the side (and the consumer group). Custom columns (`x_` prefix, after the FOCUS ones)
+carry the split, its measured share and the amount per cost component.
+
+Nulls are empty fields; dates are `YYYY-MM-DDTHH:mm:ssZ`; numbers are plain decimals.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costopt.billing.reconcile import MonthAllocation
+from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
+from costopt.money import micros_to_decimal
+
+FOCUS_VERSION = "1.2"
+# FOCUS 1.2's columns (FOCUS_Spec v1.2, specification/columns): feature level, whether nulls
+# are allowed, data type.
+FOCUS_1_2_COLUMNS: dict[str, tuple[str, bool, str]] = {
+    "AvailabilityZone": ("Recommended", True, "String"),
+    "BilledCost": ("Mandatory", False, "Decimal"),
+    "BillingAccountId": ("Mandatory", False, "String"),
+    "BillingAccountName": ("Mandatory", True, "String"),
+    "BillingAccountType": ("Conditional", False, "String"),
+    "BillingCurrency": ("Mandatory", False, "String"),
+    "BillingPeriodEnd": ("Mandatory", False, "Date/Time"),
+    "BillingPeriodStart": ("Mandatory", False, "Date/Time"),
+    "CapacityReservationId": ("Conditional", True, "String"),
+    "CapacityReservationStatus": ("Conditional", True, "String"),
+    "ChargeCategory": ("Mandatory", False, "String"),
+    "ChargeClass": ("Mandatory", True, "String"),
+    "ChargeDescription": ("Mandatory", True, "String"),
+    "ChargeFrequency": ("Recommended", False, "String"),
+    "ChargePeriodEnd": ("Mandatory", False, "Date/Time"),
+    "ChargePeriodStart": ("Mandatory", False, "Date/Time"),
+    "CommitmentDiscountCategory": ("Conditional", True, "String"),
+    "CommitmentDiscountId": ("Conditional", True, "String"),
+    "CommitmentDiscountName": ("Conditional", True, "String"),
+    "CommitmentDiscountQuantity": ("Conditional", True, "Decimal"),
+    "CommitmentDiscountStatus": ("Conditional", True, "String"),
+    "CommitmentDiscountType": ("Conditional", True, "String"),
+    "CommitmentDiscountUnit": ("Conditional", True, "String"),
+    "ConsumedQuantity": ("Conditional", True, "Decimal"),
+    "ConsumedUnit": ("Conditional", True, "String"),
+    "ContractedCost": ("Mandatory", False, "Decimal"),
+    "ContractedUnitPrice": ("Conditional", True, "Decimal"),
+    "EffectiveCost": ("Mandatory", False, "Decimal"),
+    "InvoiceId": ("Recommended", True, "String"),
+    "InvoiceIssuerName": ("Mandatory", False, "String"),
+    "ListCost": ("Mandatory", False, "Decimal"),
+    "ListUnitPrice": ("Conditional", True, "Decimal"),
+    "PricingCategory": ("Conditional", True, "String"),
+    "PricingCurrency": ("Conditional", True, "String"),
+    "PricingCurrencyContractedUnitPrice": ("Conditional", True, "Decimal"),
+    "PricingCurrencyEffectiveCost": ("Conditional", True, "Decimal"),
+    "PricingCurrencyListUnitPrice": ("Conditional", True, "Decimal"),
+    "PricingQuantity": ("Mandatory", True, "Decimal"),
+    "PricingUnit": ("Mandatory", True, "String"),
+    "ProviderName": ("Mandatory", False, "String"),
+    "PublisherName": ("Mandatory", False, "String"),
+    "RegionId": ("Conditional", True, "String"),
+    "RegionName": ("Conditional", True, "String"),
+    "ResourceId": ("Conditional", True, "String"),
+    "ResourceName": ("Conditional", True, "String"),
+    "ResourceType": ("Conditional", True, "String"),
+    "ServiceCategory": ("Mandatory", False, "String"),
+    "ServiceName": ("Mandatory", False, "String"),
+    "ServiceSubcategory": ("Recommended", False, "String"),
+    "SkuId": ("Conditional", True, "String"),
+    "SkuMeter": ("Conditional", True, "String"),
+    "SkuPriceDetails": ("Conditional", True, "JSON"),
+    "SkuPriceId": ("Conditional", True, "String"),
+    "SubAccountId": ("Conditional", True, "String"),
+    "SubAccountName": ("Conditional", True, "String"),
+    "SubAccountType": ("Conditional", True, "String"),
+    "Tags": ("Conditional", True, "JSON"),
+}
+# What costopt writes: every mandatory column, the recommended ones it can fill, and the
+# conditional ones that apply to an allocation (a resource, a region, tags).
+EXPORTED = [name for name, (level, _, _) in FOCUS_1_2_COLUMNS.items() if level == "Mandatory"] \
+    + ["ChargeFrequency", "ServiceSubcategory", "ResourceId", "ResourceName", "ResourceType",
+       "RegionId", "Tags"]
+CUSTOM = ["x_Cluster", "x_Topic", "x_Owner", "x_TopicOwner", "x_Side", "x_ConsumerGroup",
+          "x_Basis", "x_Split", "x_MeasuredShare", "x_EstimatedCost",
+          *[f"x_{c.title().replace('_', '')}Cost" for c in (*COMPONENTS, "other")]]
+SERVICE = {"msk": "Amazon Managed Streaming for Apache Kafka",
+           "confluent_cloud": "Confluent Cloud", "self_managed": "Apache Kafka",
+           "on_prem": "Apache Kafka"}
+PROVIDER = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft",
+            "confluent": "Confluent", "on-prem": "On-premises"}
+RESOURCE_TYPE = {IDLE: "Kafka cluster capacity (idle)", UNALLOCATED: "Kafka cluster usage "
+                 "(unallocated)"}
+
+
+def _amounts(micros: pd.Series) -> list[str]:
+    return [str(micros_to_decimal(int(m)).quantize(Decimal("0.000001"))) for m in micros]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _provider(allocation: MonthAllocation, cluster: str) -> str:
+    catalog = allocation.catalogs.get(cluster)
+    if catalog is not None:
+        return PROVIDER.get(catalog.provider, catalog.provider)
+    return allocation.accounts.get(cluster, ("unknown", ""))[0] or "unknown"
+
+
+def _account(allocation: MonthAllocation, cluster: str, basis: str) -> str:
+    if basis == "billed" and cluster in allocation.accounts:
+        provider, account = allocation.accounts[cluster]
+        return account or provider
+    return "costopt-estimate"
+
+
+def focus_frame(allocation: MonthAllocation) -> pd.DataFrame:
+    """The allocation as a FOCUS 1.2 table (every cell text; '' is null)."""
+    rows = allocation.rows.sort_values(["cluster", "side", "topic", "group"], kind="stable",
+                                       ignore_index=True)
+    catalogs = allocation.catalogs
+    n = len(rows)
+    cluster = rows["cluster"].astype(str)
+    kind = cluster.map(lambda c: catalogs[c].kind if c in catalogs else "")
+    provider = cluster.map(lambda c: _provider(allocation, c))
+    issuer = [allocation.accounts[c][0] if b == "billed" and c in allocation.accounts else p
+              for c, b, p in zip(cluster, rows["basis"], provider, strict=True)]
+    billed = _amounts(rows["monthly_cost_micros"])
+    estimated = _amounts(rows["estimated_micros"])
+    special = rows["topic"].isin([IDLE, UNALLOCATED])
+    consumer = rows["group"].astype(str)
+    description = np.where(
+        special, rows["topic"] + " of Kafka cluster " + cluster,
+        np.where(rows["side"] == "consumer",
+                 rows["topic"] + " on " + cluster + ": read by " +
+                 np.where(consumer != "", "group " + consumer, "unknown readers") + " (" +
+                 rows["split"] + ")",
+                 rows["topic"] + " on " + cluster + ": producer side"))
+    tags = [json.dumps({"owner": o, "side": s, **({"consumer_group": g} if g else {})},
+                       separators=(",", ":"))
+            for o, s, g in zip(rows["owner"], rows["side"], consumer, strict=True)]
+    start, end = _iso(allocation.month.start), _iso(allocation.month.end)
+    out = pd.DataFrame({
+        "BilledCost": billed, "BillingAccountId": [
+            _account(allocation, c, b) for c, b in zip(cluster, rows["basis"], strict=True)],
+        "BillingAccountName": "", "BillingCurrency": allocation.currency,
+        "BillingPeriodEnd": end, "BillingPeriodStart": start, "ChargeCategory": "Usage",
+        "ChargeClass": "", "ChargeDescription": description, "ChargePeriodEnd": end,
+        "ChargePeriodStart": start, "ContractedCost": billed, "EffectiveCost": billed,
+        "InvoiceIssuerName": issuer, "ListCost": estimated, "PricingQuantity": "1",
+        "PricingUnit": "Month", "ProviderName": provider, "PublisherName": provider,
+        "ServiceCategory": "Integration",
+        "ServiceName": kind.map(lambda k: SERVICE.get(k, "Apache Kafka")),
+        "ChargeFrequency": "Usage-Based", "ServiceSubcategory": "Messaging",
+        "ResourceId": cluster + "/" + rows["topic"].astype(str),
+        "ResourceName": rows["topic"].astype(str),
+        "ResourceType": rows["topic"].map(lambda t: RESOURCE_TYPE.get(t, "Kafka topic")),
+        "RegionId": cluster.map(lambda c: catalogs[c].region if c in catalogs else ""),
+        "Tags": tags,
+        "x_Cluster": cluster, "x_Topic": rows["topic"], "x_Owner": rows["owner"],
+        "x_TopicOwner": rows["topic_owner"], "x_Side": rows["side"],
+        "x_ConsumerGroup": consumer, "x_Basis": rows["basis"], "x_Split": rows["split"],
+        "x_MeasuredShare": [f"{v:.4f}" for v in rows["measured_share"]],
+        "x_EstimatedCost": estimated,
+        **{f"x_{c.title().replace('_', '')}Cost": _amounts(rows[f"{c}_micros"])
+           for c in (*COMPONENTS, "other")}}, index=range(n))
+    return out[[*EXPORTED, *CUSTOM]]
+
+
+def write_focus_csv(allocation: MonthAllocation, path: Path) -> Path:
+    focus_frame(allocation).to_csv(path, index=False)
+    return path
+
+
+def focus_csv(allocation: MonthAllocation) -> str:
+    return str(focus_frame(allocation).to_csv(index=False))

@@ -1,0 +1,72 @@
+"""Queries over stored snapshots that chargeback needs: each group's committed offsets across
+snapshots (what it read), and the snapshot a past month is estimated from.
+
+Kept beside `store.py` rather than in it: they read the same tables, add none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import select
+
+from costopt.store import schema
+from costopt.store.store import Store, StoredSnapshot
+
+OFFSET_COLUMNS = ["taken_at", "group", "topic", "committed_offset_sum",
+                  "bytes_in_per_second", "messages_in_per_second"]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def group_offsets(store: Store, cluster: str, since: datetime | None = None,
+                  until: datetime | None = None) -> pd.DataFrame:
+    """Per snapshot of `cluster` taken in [since, until]: each (group, topic)'s committed
+    offset sum, with the topic's bytes and messages in per second at that snapshot (its bytes
+    per message), oldest first.
+
+    Two queries merged here rather than one join: `snapshot_topics` is indexed by snapshot
+    only, and a join on (snapshot, name) scans every topic of a snapshot per group row on
+    SQLite (30 s for a day of 15-minute snapshots of 2,400 group rows and 1,700 topics)."""
+    groups, snapshots, topics = schema.snapshot_groups, schema.snapshots, schema.snapshot_topics
+    window = [snapshots.c.cluster == cluster]
+    if since is not None:
+        window.append(snapshots.c.taken_at >= _utc(since))
+    if until is not None:
+        window.append(snapshots.c.taken_at <= _utc(until))
+    with store.engine.connect() as connection:
+        offsets = connection.execute(
+            select(snapshots.c.id, snapshots.c.taken_at, groups.c.group_name, groups.c.topic,
+                   groups.c.committed_offset_sum)
+            .join(snapshots, snapshots.c.id == groups.c.snapshot_id).where(*window)).all()
+        rates = connection.execute(
+            select(topics.c.snapshot_id, topics.c.name, topics.c.bytes_in_per_second,
+                   topics.c.messages_in_per_second)
+            .join(snapshots, snapshots.c.id == topics.c.snapshot_id).where(*window)
+            .where(topics.c.name.in_(
+                select(groups.c.topic).join(snapshots, snapshots.c.id == groups.c.snapshot_id)
+                .where(*window).distinct()))).all()
+    # Plain tuples: pandas probes a Row for namedtuple fields, a raised KeyError per row.
+    frame = pd.DataFrame(list(map(tuple, offsets)), columns=[
+        "snapshot_id", "taken_at", "group", "topic", "committed_offset_sum"])
+    sizes = pd.DataFrame(list(map(tuple, rates)), columns=[
+        "snapshot_id", "topic", "bytes_in_per_second", "messages_in_per_second"])
+    frame = frame.merge(sizes, on=["snapshot_id", "topic"], how="left")
+    frame["taken_at"] = pd.to_datetime(frame["taken_at"], utc=True)
+    for column in ("committed_offset_sum", "bytes_in_per_second", "messages_in_per_second"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame.sort_values("taken_at", kind="stable", ignore_index=True)[OFFSET_COLUMNS]
+
+
+def snapshot_before(store: Store, cluster: str, before: datetime) -> StoredSnapshot | None:
+    """The cluster's last snapshot taken before `before` (a month's end), or None."""
+    snapshots = schema.snapshots
+    with store.engine.connect() as connection:
+        snapshot_id = connection.execute(
+            select(snapshots.c.id).where(snapshots.c.cluster == cluster,
+                                         snapshots.c.taken_at < _utc(before))
+            .order_by(snapshots.c.taken_at.desc()).limit(1)).scalar()
+    return None if snapshot_id is None else store.snapshot(int(snapshot_id))
