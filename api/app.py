@@ -200,7 +200,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 

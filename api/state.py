@@ -99,7 +99,8 @@ class AppState:
             if self._memo_of is not analysis:
                 self._memo, self._memo_of, self._memo_rows = {}, analysis, 0
             if key in self._memo:
-                return self._memo[key]
+                result: T = self._memo[key]
+                return result
         value = build()
         items = value.get("items") if isinstance(value, dict) else value
         rows = len(items) + 1 if isinstance(items, list) else 100

@@ -196,7 +196,7 @@ def store_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def wix_store(work: Path) -> str:
+def wix_store() -> str:
     from costopt.simulate.load import load_fleet
     from costopt.store import Store
 
@@ -215,7 +215,7 @@ def wix_store(work: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def bench_analyze(work: Path, store_url: str) -> None:
+def bench_analyze(store_url: str) -> None:
     say("analyze: cost, every rule and forecasts")
     runs = [child(ANALYZE_CHILD, store_url) for _ in range(RUNS)]
     seconds = statistics.median(float(r[0]) for r in runs)
@@ -363,9 +363,9 @@ def main() -> int:
         if not only or "real" in only:
             bench_real_cardinality(work)
         if not only or only & {"analyze", "api", "report"}:
-            store_url = wix_store(work)
+            store_url = wix_store()
             if not only or "analyze" in only:
-                bench_analyze(work, store_url)
+                bench_analyze(store_url)
             if not only or "api" in only:
                 bench_api(work, store_url)
             if not only or "report" in only:

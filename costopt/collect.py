@@ -105,7 +105,7 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         bytes_in = _value(prom_topics, name, "bytes_in_per_second")
         bytes_out = _value(prom_topics, name, "bytes_out_per_second")
         log_size = _value(prom_topics, name, "log_size_bytes")
-        per_message = _bytes_per_message(name, prom_topics, admin_topic, samples, log_size)
+        per_message = _bytes_per_message(name, prom_topics, samples, log_size)
         if math.isnan(bytes_in):
             bytes_in = messages * per_message if per_message else 0.0
             estimated.add("bytes_in")
@@ -153,7 +153,7 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
     return snapshot, series
 
 
-def _bytes_per_message(name: str, prom_topics: Rows, admin_topic: object,
+def _bytes_per_message(name: str, prom_topics: Rows,
                        samples: dict[str, list[bytes]], log_size: float) -> float | None:
     retained = _value(prom_topics, name, "retained_messages")
     if not math.isnan(log_size) and retained and not math.isnan(retained) and retained > 0:
@@ -221,11 +221,11 @@ def _groups(admin: AdminData | None, prom: PrometheusData | None) -> list[_Group
                                   float(max(peak, lag)) if peak is not None else None,
                                   group.members, group.state, committed_sum))
         return out
-    for row in prom_groups.itertuples(index=False):
-        out.append(_Group(str(row.group), str(row.topic), int(row.lag_messages),
-                          float(row.max_lag_messages) if not math.isnan(row.max_lag_messages)
-                          else None, int(row.members),
-                          "Stable" if row.members > 0 else "Empty", None))
+    out.extend(_Group(str(row.group), str(row.topic), int(row.lag_messages),
+                      float(row.max_lag_messages) if not math.isnan(row.max_lag_messages)
+                      else None, int(row.members),
+                      "Stable" if row.members > 0 else "Empty", None)
+               for row in prom_groups.itertuples(index=False))
     return out
 
 

@@ -67,7 +67,9 @@ class ClusterModel:
     @cached_property
     def row_totals_micros(self) -> np.ndarray:
         """Each topic's monthly cost (micros), aligned with `columns`."""
-        return self.cost.rows["monthly_cost_micros"].to_numpy()[:len(self.snapshot.topics)]
+        totals: np.ndarray = self.cost.rows["monthly_cost_micros"].to_numpy()
+        result: np.ndarray = totals[:len(self.snapshot.topics)]
+        return result
 
     @cached_property
     def index(self) -> dict[str, int]:

@@ -39,7 +39,8 @@ def compile_pattern(pattern: str) -> Matcher:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PatternError(f"longer than {MAX_PATTERN_LENGTH} characters")
     try:
-        return re2.compile(pattern, options=_options())
+        result: Matcher = re2.compile(pattern, options=_options())
+        return result
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) \
             else str(exc)

@@ -34,8 +34,8 @@ from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take, t
 from costopt.decisions import Decisions
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
-from costopt.rules.base import History
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
+from costopt.rules.history import History
 from costopt.rules.pricing import Pricing
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.sizing import size_cluster
@@ -160,7 +160,7 @@ class _ClusterState:
                 mask = select(after, model.cluster, change.selector, model.group_reads)
                 after = apply_change(after, mask, change, context)
             if change.touches_cluster:
-                brokers, basis = apply_cluster_change(model, brokers, basis, change, None)
+                brokers, basis = apply_cluster_change(brokers, basis, change, None)
         disk, freed_brokers = capacity_freed(self.basis, before, after)
         return _Priced(bill_delta_micros(before, after, self.basis, basis), float(disk.sum()),
                        float(freed_brokers.sum()), index, after, basis, brokers,

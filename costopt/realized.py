@@ -136,7 +136,7 @@ def realized_for_record(store: Any, settings: Any, record: Mapping[str, Any],
     """The realized saving of a stored, accepted decision (`StatusStore.statuses()` row), or
     None where it was accepted before costopt kept the snapshot it was accepted on."""
     from costopt.analysis import catalog_for, cluster_model, owner_attribution
-    from costopt.rules.base import History
+    from costopt.rules.history import History
 
     snapshot_id = record.get("accepted_snapshot_id")
     if snapshot_id is None:

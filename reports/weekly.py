@@ -355,9 +355,9 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    files: list[tuple[str, str]] = []
-    for table in ("top_topics", "top_recommendations", "risks", "week_over_week_by_cluster"):
-        files.append((f"{name}-{table.replace('_', '-')}.csv", _csv_text(data[table])))
+    files: list[tuple[str, str]] = [
+        (f"{name}-{table.replace('_', '-')}.csv", _csv_text(data[table]))
+        for table in ("top_topics", "top_recommendations", "risks", "week_over_week_by_cluster")]
     files.append((f"{name}.json", json.dumps(data, indent=1, default=str)))
     files.append((f"{name}.html", render_html(analysis, data, trend)))
     for filename, text in files:

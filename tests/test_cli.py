@@ -45,7 +45,7 @@ def test_config_check_accepts_the_example_and_names_a_bad_field(tmp_path: Path) 
     assert result.returncode == 2 and "m9.enormous" in result.stderr
 
 
-def test_env_overrides_the_file_and_secrets_are_not_echoed(tmp_path: Path) -> None:
+def test_env_overrides_the_file_and_secrets_are_not_echoed() -> None:
     result = costopt("config", "check", "--config", str(EXAMPLE),
                      env={"COSTOPT_STORE_URL": "postgresql+psycopg://u:s3cret@db:5432/c"})
     assert result.returncode == 0

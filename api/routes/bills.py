@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ async def post_bill(
                       Query(description="default: told by the header")] = None,
     name: Annotated[str, Query(max_length=512, description="the file's name, for the record")]
     = "upload.csv",
-) -> dict:
+) -> dict[str, Any]:
     """Import a bill file sent as the request body. Idempotent: the same file again changes
     nothing (`changed: false`); a newer export of a month replaces that month's bill. A
     malformed file is refused with 422 naming its line and column, and nothing is stored."""
@@ -53,7 +53,7 @@ def list_bills(
     state: StateDep,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                                        description="YYYY-MM")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Stored bills, newest month first."""
     from costopt.store.bills import BillStore
 

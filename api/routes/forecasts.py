@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.deps import AnalysisDep, ReadScope, StateDep
@@ -13,11 +15,11 @@ router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], dependencies=[Rea
 
 
 @router.get("/{cluster}", response_model=ClusterForecast)
-def forecast(cluster: str, analysis: AnalysisDep, state: StateDep) -> dict:
+def forecast(cluster: str, analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
     return state.memo(analysis, ("forecast", cluster), lambda: _forecast(analysis, cluster))
 
 
-def _forecast(analysis: FleetAnalysis, cluster: str) -> dict:
+def _forecast(analysis: FleetAnalysis, cluster: str) -> dict[str, Any]:
     found = cluster_or_404(analysis, cluster).forecast
     return {
         "cluster": cluster, "horizon_days": found.horizon_days,

@@ -5,6 +5,8 @@ same thing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -16,7 +18,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz(request: Request) -> dict:
+def healthz(request: Request) -> dict[str, Any]:
     state = request.app.state.costopt
     if not state.settings.api.open_healthz:
         from api.auth import check_scope
@@ -26,7 +28,7 @@ def healthz(request: Request) -> dict:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(state: StateDep, request: Request) -> JSONResponse:
+def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
         with state.store.engine.connect() as connection:

@@ -15,7 +15,7 @@ from jobs.tasks import run_task
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[AdminScope])
 
 
-def _job(record: dict) -> dict:
+def _job(record: dict[str, Any]) -> dict[str, Any]:
     return {key: record[key] for key in ("id", "kind", "cluster", "status", "started_at",
                                          "finished_at", "error", "detail")}
 
@@ -36,7 +36,7 @@ def list_jobs(state: StateDep, kind: Literal["collect", "analyze", "report"] | N
 
 
 @router.post("/{kind}", response_model=Job, status_code=202)
-def trigger(kind: Literal["collect", "analyze", "report"], state: StateDep) -> dict:
+def trigger(kind: Literal["collect", "analyze", "report"], state: StateDep) -> dict[str, Any]:
     job_id = state.store.start_job(kind, None, {"trigger": "api"}, status="queued")
     state.jobs.submit(run_task, kind, state.settings, state.store, job_id, state.invalidate)
     record = state.store.job(job_id)
@@ -45,7 +45,7 @@ def trigger(kind: Literal["collect", "analyze", "report"], state: StateDep) -> d
 
 
 @router.get("/{job_id}", response_model=Job)
-def get_job(job_id: str, state: StateDep) -> dict:
+def get_job(job_id: str, state: StateDep) -> dict[str, Any]:
     record = state.store.job(job_id)
     if record is None:
         raise HTTPException(404, f"unknown job {job_id!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -36,7 +36,7 @@ def get_reconciliation(
     analysis: AnalysisDep, state: StateDep,
     month: Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM; default: the "
                                        "newest month with a bill")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Per cluster: the estimate, the bill and the signed error (per component where the
     bill's lines allow), and the month's allocation by owner (billed where billed), split into
     producer, consumer and shared cost with the measured share of each."""
@@ -46,7 +46,7 @@ def get_reconciliation(
         raise unprocessable("query", "month", str(exc)) from None
     key = ("reconciliation", chosen.label, BillStore(state.store).state_key())
 
-    def build() -> dict:
+    def build() -> dict[str, Any]:
         try:
             allocation = reconcile(analysis, state.store, state.settings, chosen)
         except ValueError as exc:

@@ -52,7 +52,7 @@ def list_topics(
                                            + ", ".join(SORTABLE))] = "-monthly_cost",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Topic cost rows. Sorting is stable (ties broken by cluster, then topic) so a cursor
     walks every row exactly once."""
     return state.memo(analysis, ("topics", cluster, owner, pattern, sort, limit, cursor),
@@ -61,7 +61,7 @@ def list_topics(
 
 
 def _topics_page(analysis: FleetAnalysis, cluster: str | None, owner: str | None,
-                 pattern: str | None, sort: str, limit: int, cursor: str | None) -> dict:
+                 pattern: str | None, sort: str, limit: int, cursor: str | None) -> dict[str, Any]:
     descending = sort.startswith("-")
     column = sort.removeprefix("-")
     if column not in SORTABLE:
@@ -105,7 +105,7 @@ def _topics_page(analysis: FleetAnalysis, cluster: str | None, owner: str | None
 
 
 @router.get("/{cluster}/{topic}", response_model=TopicDetail)
-def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) -> dict:
+def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
     """Configs, usage, a summary of the stored series, the cost breakdown and the open
     recommendations of one topic."""
     detail = state.memo(analysis, ("topic", cluster, topic),
@@ -114,7 +114,7 @@ def get_topic(cluster: str, topic: str, analysis: AnalysisDep, state: StateDep) 
     return {**detail, "recommendations": recommendation_items(recs, state)}
 
 
-def _topic_detail(analysis: FleetAnalysis, cluster: str, topic: str) -> dict:
+def _topic_detail(analysis: FleetAnalysis, cluster: str, topic: str) -> dict[str, Any]:
     """Everything of a topic's detail that depends on the analysis alone (not statuses)."""
     found = cluster_or_404(analysis, cluster)
     try:

@@ -20,7 +20,7 @@ from reports.exports import rounded
 router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])
 
 
-def _total(money: Money, by_component: dict[str, Money]) -> dict:
+def _total(money: Money, by_component: dict[str, Money]) -> dict[str, Any]:
     return {"monthly_cost": str(money.rounded()), "currency": money.currency,
             "period": "month",
             "by_component": {c: str(m.rounded()) for c, m in by_component.items()}}

@@ -242,7 +242,8 @@ def _dollars(text: str, source: str, line: int, column: str) -> int:
 
 
 def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
-                    mapper: ClusterMapper, kafka_service: re.Pattern[str]) -> Parsed:
+                    mapper: ClusterMapper,
+                    kafka_service: re.Pattern[str]) -> Parsed:  # noqa: ARG001 (one signature)
     require(frame, ["start_date", "end_date", "line_type", "product", "amount"], source,
             "Confluent Cloud cost export")
     starts = _moments(timestamps(frame["start_date"], source, lines, "start_date"))

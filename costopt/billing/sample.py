@@ -71,7 +71,8 @@ def focus_bill(estimates: Mapping[str, Estimate], month: Month, factor: Decimal 
                 "ResourceName": name, "RegionId": catalog.region, "SkuMeter": label,
                 "PricingQuantity": "1", "PricingUnit": "Month",
                 "Tags": json.dumps({"kafka_cluster": name})})
-    return pd.DataFrame(rows).to_csv(index=False)
+    result: str = pd.DataFrame(rows).to_csv(index=False)
+    return result
 
 
 CUR_LINES = {
@@ -113,7 +114,8 @@ def cur_bill(estimates: Mapping[str, Estimate], month: Month, factor: Decimal = 
                 "line_item_net_unblended_cost": "",
                 "line_item_line_item_description": f"{usage_type} of {name}",
                 "resource_tags": json.dumps({"user_kafka_cluster": name})})
-    return pd.DataFrame(rows).to_csv(index=False)
+    result: str = pd.DataFrame(rows).to_csv(index=False)
+    return result
 
 
 CONFLUENT_LINES = (("KAFKA_NUM_CKUS", ("compute",)),
@@ -137,7 +139,8 @@ def confluent_bill(estimates: Mapping[str, Estimate], month: Month,
                 "resource_name": name, "environment": "env-demo",
                 "network_access_type": "INTERNET", "price": "", "original_amount":
                 f"${amount}", "discount_amount": "$0.00", "amount": f"${amount}"})
-    return pd.DataFrame(rows).to_csv(index=False)
+    result: str = pd.DataFrame(rows).to_csv(index=False)
+    return result
 
 
 def generated_bill(format: str, estimates: Mapping[str, Estimate], month: Month,

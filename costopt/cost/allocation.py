@@ -400,7 +400,7 @@ def project(baseline: ClusterCost, columns: Mapping[str, np.ndarray],
     idle = {c: bill[c] - sums[c] - unallocated[c] if c in basis.capacity_bill_micros else 0
             for c in COMPONENTS}
     rows = _assemble(baseline.cluster, columns, micros, idle, unallocated)
-    frame = pd.DataFrame({name: values for name, values in columns.items()})
+    frame = pd.DataFrame(dict(columns))
     return ClusterCost(baseline.cluster, baseline.currency, basis.catalog.name, rows, bill,
                        basis, frame)
 

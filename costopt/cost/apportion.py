@@ -51,7 +51,8 @@ def apportion_groups(totals: npt.ArrayLike, group_index: npt.ArrayLike,
     for group in np.flatnonzero((check != magnitude) & (count > 0)):
         rows = np.flatnonzero(groups == group)
         parts[rows[np.argmax(raw[rows])]] += magnitude[group] - check[group]
-    return np.where(totals[groups] < 0, -parts, parts).astype(np.int64)
+    result: np.ndarray = np.where(totals[groups] < 0, -parts, parts).astype(np.int64)
+    return result
 
 
 def apportion(total: int, weights: npt.ArrayLike) -> IntArray:

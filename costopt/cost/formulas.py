@@ -92,7 +92,8 @@ def replication_cross_zone_share(zones: int, replication_factor: Number) -> Numb
 
 def replication_bytes_per_second(bytes_in_per_second: Number,
                                  replication_factor: Number) -> Number:
-    return bytes_in_per_second * np.maximum(replication_factor - 1, 0)
+    result: Number = bytes_in_per_second * np.maximum(replication_factor - 1, 0)
+    return result
 
 
 def retained_bytes_estimate(bytes_in_per_second: Number, retention_ms: Number,

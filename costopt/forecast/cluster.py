@@ -66,7 +66,8 @@ MAX_CALIBRATION = 4.0
 def _features(ts: pd.DatetimeIndex, origin: pd.Timestamp, weekly: bool = True) -> np.ndarray:
     t = ((ts - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)[:, None]
     if not weekly:
-        return t
+        result: np.ndarray = t
+        return result
     dow = np.zeros((len(ts), 6))
     days = ts.day_of_week.to_numpy()
     for d in range(6):

@@ -178,8 +178,10 @@ def priced_fields(model: ClusterModel, pricing: Pricing) -> dict[str, Any]:
 def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
     """A saving of at least `min_monthly_savings`, or at least `min_disk_freed_gib` of disk
     freed (which a later resize turns into money)."""
-    return (pricing.savings_micros >= config.get("min_monthly_savings", 0.0) * 1_000_000
-            or pricing.disk_bytes_freed >= config.get("min_disk_freed_gib", float("inf")) * GIB)
+    result: bool = (
+        pricing.savings_micros >= config.get("min_monthly_savings", 0.0) * 1_000_000
+        or pricing.disk_bytes_freed >= config.get("min_disk_freed_gib", float("inf")) * GIB)
+    return result
 
 
 def topic_change(model: ClusterModel, topic: str, **values: Any) -> Change:

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
 from costopt.money import Money
-from costopt.rules.base import GIB, BaseRule, History, RuleContext, Skip, priced_fields
+from costopt.rules.base import GIB, BaseRule, RuleContext, Skip, priced_fields
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.sizing import DEFAULTS, Sizing, runway_days, size_cluster

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
-    History,
     RuleContext,
     Skip,
     kafka_configs_command,
@@ -23,6 +22,7 @@ from costopt.rules.base import (
     topic_change,
     worth_recommending,
 )
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History, RuleContext, Skip, snapshot_window, topic_change
+from costopt.rules.base import BaseRule, RuleContext, Skip, snapshot_window, topic_change
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 

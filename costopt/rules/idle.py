@@ -14,15 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.rules.base import (
-    BaseRule,
-    History,
-    RuleContext,
-    Skip,
-    bootstrap,
-    priced_fields,
-    topic_change,
-)
+from costopt.rules.base import BaseRule, RuleContext, Skip, bootstrap, priced_fields, topic_change
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.protected import deletion_guard
 from costopt.rules.readers import ABANDONED_AFTER_DAYS, GroupRead

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costopt.model import ClusterModel
-from costopt.rules.base import BaseRule, History, RuleContext, Skip
+from costopt.rules.base import BaseRule, RuleContext, Skip
 from costopt.rules.capacity import BrokerSizingRule, RackAwareFetchRule
 from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
+from costopt.rules.history import History
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
 from costopt.rules.partitions import PartitionRule
 from costopt.rules.protected import Protection

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
-    History,
     RuleContext,
     Skip,
     bootstrap,
@@ -18,6 +17,7 @@ from costopt.rules.base import (
     topic_change,
     zero,
 )
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 

@@ -27,7 +27,8 @@ import numpy as np
 from costopt.cost import formulas
 from costopt.cost.allocation import local_stored_bytes
 from costopt.model import ClusterModel
-from costopt.rules.base import GIB, History
+from costopt.rules.base import GIB
+from costopt.rules.history import History
 
 DEFAULTS: dict[str, Any] = {
     "percentile": 0.95,

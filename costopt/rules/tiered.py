@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
-    History,
     RuleContext,
     Skip,
     kafka_configs_command,
     topic_change,
     worth_recommending,
 )
+from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation

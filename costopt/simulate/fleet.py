@@ -15,6 +15,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -317,7 +318,7 @@ def _generate_groups(rng: np.random.Generator, spec: FleetSpec,
     group_team = rng.choice(TEAMS, size=n_groups)
     rows: list[pd.DataFrame] = []
     readable = topics[~topics["is_idle"] & ~topics["is_dlq"] & ~topics["is_platform"]]
-    by_cluster = {name: frame for name, frame in readable.groupby("cluster")}
+    by_cluster = dict(list(readable.groupby("cluster")))
     # Topic popularity for fan-out: Zipf-like weights.
     for cluster, frame in by_cluster.items():
         members = np.flatnonzero(group_cluster == cluster)
@@ -390,7 +391,8 @@ def _size_clusters(rng: np.random.Generator, cluster_names: list[str],
     50–70% full, network headroom, at most 4,000 partition replicas per broker, a multiple of
     three zones. One cluster in five is sized generously, at 30–40% (a broker-sizing finding)."""
     retained = steady_state_log_size_bytes(topics) * topics["replication_factor"]
-    cluster_rows, broker_rows = [], []
+    cluster_rows: list[dict[str, Any]] = []
+    broker_rows: list[dict[str, Any]] = []
     for index, name in enumerate(cluster_names):
         mine = topics["cluster"] == name
         catalog, instance, disk, network = CLUSTER_SHAPES[index % len(CLUSTER_SHAPES)]
@@ -410,13 +412,12 @@ def _size_clusters(rng: np.random.Generator, cluster_names: list[str],
                              "brokers": broker_count, "zones": 3,
                              "rack_aware_fetch": index % 4 == 3})
         cpu = min(0.95, 0.08 + 0.7 * throughput / (broker_count * network))
-        for broker_id in range(broker_count):
-            broker_rows.append({
-                "cluster": name, "broker_id": broker_id + 1,
-                "rack": f"{name.split('-')[0]}-az{broker_id % 3 + 1}",
-                "instance_type": instance, "disk_capacity_bytes": disk,
-                "cpu_utilisation": float(np.clip(cpu * rng.uniform(0.85, 1.15), 0.02, 0.99)),
-            })
+        broker_rows.extend({
+            "cluster": name, "broker_id": broker_id + 1,
+            "rack": f"{name.split('-')[0]}-az{broker_id % 3 + 1}",
+            "instance_type": instance, "disk_capacity_bytes": disk,
+            "cpu_utilisation": float(np.clip(cpu * rng.uniform(0.85, 1.15), 0.02, 0.99)),
+        } for broker_id in range(broker_count))
     return pd.DataFrame(cluster_rows), pd.DataFrame(broker_rows)
 
 

@@ -101,7 +101,8 @@ class _Cluster:
         rates = np.asarray(getattr(self.block, column), dtype=np.float64)
         before = np.zeros_like(rates)
         np.cumsum(rates[:, :-1] * 3600.0, axis=1, out=before[:, 1:])
-        return before[:, self.hour] + rates[:, self.hour] * self.offset
+        result: np.ndarray = before[:, self.hour] + rates[:, self.hour] * self.offset
+        return result
 
     def leaders(self, i: int) -> np.ndarray:
         """Partitions of topic i that each broker leads."""
@@ -138,7 +139,8 @@ def _counter_start(seed: int, rows: int) -> np.ndarray:
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
-    return np.rint(values).astype(np.int64)
+    result: np.ndarray = np.rint(values).astype(np.int64)
+    return result
 
 
 # Dialects -----------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def _kafka_exporter(fleet: Fleet, clusters: list[_Cluster], label: str,
 
 
 def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
-             partition_level: bool) -> Iterator[Family]:
+             partition_level: bool) -> Iterator[Family]:  # noqa: ARG001 (one signature)
     def info() -> Series:
         for c in clusters:
             for row in c.block.topics.itertuples(index=False):
@@ -293,7 +295,8 @@ def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
     def high_water(c: _Cluster) -> np.ndarray:
         integral = c.integral("messages_in_per_second")
         starts = _counter_start(stable_seed(fleet.spec.seed, c.name, "offsets"), len(integral))
-        return starts[:, None] + integral
+        result: np.ndarray = starts[:, None] + integral
+        return result
 
     def high() -> Series:
         for c in clusters:
@@ -380,7 +383,7 @@ class _VictoriaMetricsJson:
         self.stamps = '],"timestamps":[' + ",".join(str(t * 1000) for t in stamps.tolist()) + "]}\n"
         self.texts = _Texts()
 
-    def family(self, name: str, kind: str) -> str:
+    def family(self, name: str, kind: str) -> str:  # noqa: ARG002 (JSON lines have no header)
         return ""
 
     def series(self, sample_name: str, labels: Labels, values: np.ndarray) -> str:

@@ -33,7 +33,8 @@ def _cycles(hours: pd.DatetimeIndex) -> np.ndarray:
     day_of_week = hours.day_of_week.to_numpy()
     diurnal = 1.0 + 0.35 * np.sin(2 * np.pi * (hour_of_day - 8) / 24)
     weekly = np.where(day_of_week >= 5, 0.75, 1.08)
-    return (diurnal * weekly).astype(np.float32)
+    result: np.ndarray = (diurnal * weekly).astype(np.float32)
+    return result
 
 
 def cluster_series(fleet: Fleet, cluster: str) -> SeriesBlock:

@@ -96,7 +96,8 @@ class TopicDeltas:
 
     @property
     def delta_micros(self) -> np.ndarray:
-        return self.projected_micros - self.baseline_micros
+        result: np.ndarray = self.projected_micros - self.baseline_micros
+        return result
 
     def largest_first(self, limit: int | None = None) -> np.ndarray:
         """Row order by absolute delta, largest first; ties keep the engine's order (cluster,
@@ -187,7 +188,8 @@ class _Baselines:
 
     @cached_property
     def row_totals(self) -> np.ndarray:
-        return self.model.cost.rows["monthly_cost_micros"].to_numpy()
+        result: np.ndarray = self.model.cost.rows["monthly_cost_micros"].to_numpy()
+        return result
 
     @cached_property
     def replicas(self) -> float:
@@ -278,7 +280,7 @@ def rows_of(model: ClusterModel, change: Change) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _resize(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasis,
+def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
             change: Change, resolve_catalog: CatalogResolver | None
             ) -> tuple[tuple[Broker, ...], ClusterBasis]:
     catalog = basis.catalog
@@ -300,14 +302,14 @@ def _resize(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasi
         raise InvalidInput(str(exc)) from None
 
 
-def apply_cluster_change(model: ClusterModel, brokers: tuple[Broker, ...], basis: ClusterBasis,
-                          change: Change, resolve_catalog: CatalogResolver | None
+def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
+                         resolve_catalog: CatalogResolver | None
                           ) -> tuple[tuple[Broker, ...], ClusterBasis]:
     if change.rack_aware_fetch is not None:
         basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
                         else basis.client_cross_zone_share)
     if change.touches_capacity:
-        brokers, basis = _resize(model, brokers, basis, change, resolve_catalog)
+        brokers, basis = _resize(brokers, basis, change, resolve_catalog)
     return brokers, basis
 
 
@@ -350,7 +352,7 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
             mask = select(after, model.cluster, change.selector, model.group_reads)
             after = apply_change(after, mask, change, context)
         if change.touches_cluster:
-            brokers, basis = apply_cluster_change(model, brokers, basis, change,
+            brokers, basis = apply_cluster_change(brokers, basis, change,
                                                   resolve_catalog)
     if any(c.touches_capacity for c in relevant):
         _check_feasible(model, after, len(brokers))
@@ -438,7 +440,7 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
             mask = select(after, model.cluster, change.selector, model.group_reads)
             after = apply_change(after, mask, change, context)
         if change.touches_cluster:
-            brokers, basis = apply_cluster_change(model, brokers, basis, change,
+            brokers, basis = apply_cluster_change(brokers, basis, change,
                                                    resolve_catalog)
     return project(model.cost, after, basis)
 

@@ -57,8 +57,7 @@ def test_every_dialect_sees_every_topic_with_its_partitions(snapshots: dict,
         assert (got["replication_factor"] == truth.loc[got.index, "replication_factor"]).all()
 
 
-def test_same_snapshot_topic_for_topic_across_dialects(snapshots: dict,
-                                                       tiny_fleet: Fleet) -> None:
+def test_same_snapshot_topic_for_topic_across_dialects(snapshots: dict) -> None:
     """Message rates from every dialect; bytes and sizes where a dialect exports them
     (kafka_exporter exports neither: its byte figures come from Kafka, not checked here)."""
     jmx, kminion, exporter = (frame(snapshots[d][1]) for d in ("jmx", "kminion",

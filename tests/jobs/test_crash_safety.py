@@ -126,12 +126,10 @@ def _utc(value: datetime | str) -> datetime:
 
 def test_scheduler_killed_mid_collect_loses_and_duplicates_no_window(scene: Scene) -> None:
     rng = random.Random(KILL_SEED)
-    delays = []
-    for point in range(KILL_POINTS):
-        delays.append(_kill_at_random(
-            f"scheduler-{point}", _command(scene.config, "collect"),
-            scene.logs / f"scheduler-{point}.log", rng, (0.0, 1.5),
-            begun="this scheduler is the leader"))
+    delays = [_kill_at_random(f"scheduler-{point}", _command(scene.config, "collect"),
+                              scene.logs / f"scheduler-{point}.log", rng, (0.0, 1.5),
+                              begun="this scheduler is the leader")
+              for point in range(KILL_POINTS)]
     # The last start runs to the end of its backfill, then is stopped cleanly.
     started = datetime.now(UTC)
     final = ManagedProcess("scheduler-final", _command(scene.config, "collect"),

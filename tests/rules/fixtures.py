@@ -50,15 +50,13 @@ def reader(group: str, topic_name: str, max_lag_seconds: float = 5.0, members: i
 
 def history_for(topics: tuple[Topic, ...], days: int = 30) -> History:
     """Flat daily and hourly series at each topic's snapshot rate."""
-    rows = []
-    for t in topics:
-        for d in range(days):
-            rows.append({"topic": t.name, "ts": NOW - timedelta(days=days - d),
-                         "resolution_seconds": 86_400,
-                         "bytes_in_per_second": t.bytes_in_per_second,
-                         "bytes_out_per_second": t.bytes_out_per_second,
-                         "messages_in_per_second": t.messages_in_per_second,
-                         "log_size_bytes": float(t.log_size_bytes)})
+    rows = [{"topic": t.name, "ts": NOW - timedelta(days=days - d),
+             "resolution_seconds": 86_400,
+             "bytes_in_per_second": t.bytes_in_per_second,
+             "bytes_out_per_second": t.bytes_out_per_second,
+             "messages_in_per_second": t.messages_in_per_second,
+             "log_size_bytes": float(t.log_size_bytes)}
+            for t in topics for d in range(days)]
     frame = pd.DataFrame(rows)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return History.from_series(frame)

@@ -54,7 +54,7 @@ def test_every_protected_family_is_never_proposed_for_deletion() -> None:
 
 
 def test_protected_topics_are_never_migrated_or_cut_and_config_extends_the_list() -> None:
-    busy = dict(rate=2_000, partitions=128, retention_days=30)
+    busy = {"rate": 2_000, "partitions": 128, "retention_days": 30}
     topics = (topic("app-store-changelog", **busy), topic("billing.ledger.v1", **busy),
               topic("payments.orders.v1", **busy))
     groups = tuple(reader(f"g-{t.name}", t.name, members=2) for t in topics)

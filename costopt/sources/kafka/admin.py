@@ -85,11 +85,10 @@ def client_config(cluster: ClusterSettings) -> dict[str, Any]:
         config["sasl.username"] = security.sasl_username
     if security.sasl_password is not None:
         config["sasl.password"] = security.sasl_password.get_secret_value()
-    for option, value in (("ssl.ca.location", security.ssl_ca_location),
-                          ("ssl.certificate.location", security.ssl_certificate_location),
-                          ("ssl.key.location", security.ssl_key_location)):
-        if value:
-            config[option] = value
+    files = {"ssl.ca.location": security.ssl_ca_location,
+             "ssl.certificate.location": security.ssl_certificate_location,
+             "ssl.key.location": security.ssl_key_location}
+    config.update({option: value for option, value in files.items() if value})
     return config
 
 

@@ -231,7 +231,7 @@ def _coverage(client: PrometheusClient, sel: str, dialect: str, census: Census,
               sent: list[str]) -> dict[str, float | None]:
     """Per grain, the time from which recorded series cover every later window (None: not
     recorded now). Where the census probe found them at the start already, no query."""
-    coverage: dict[str, float | None] = {grain: None for grain in GRAINS}
+    coverage: dict[str, float | None] = dict.fromkeys(GRAINS)
     if not use_rules:
         return coverage
     metrics = recorded_metrics(dialect)

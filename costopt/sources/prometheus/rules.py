@@ -68,13 +68,10 @@ GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES))
 def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
     """The rule groups, grouping by `cluster_label` and topic."""
     by = f"{cluster_label}, topic"
-    groups = []
-    for name, figures in GROUPS:
-        for grain in GRAINS:
-            groups.append({
-                "name": f"costopt-{name}-{grain}", "interval": grain,
-                "rules": [{"record": f.record(grain),
-                           "expr": f.expr.format(by=by, grain=grain)} for f in figures]})
+    groups = [{"name": f"costopt-{name}-{grain}", "interval": grain,
+               "rules": [{"record": f.record(grain),
+                          "expr": f.expr.format(by=by, grain=grain)} for f in figures]}
+              for name, figures in GROUPS for grain in GRAINS]
     return {"groups": groups}
 
 

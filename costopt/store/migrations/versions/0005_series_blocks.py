@@ -7,6 +7,8 @@ Revision ID: 0005
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sqlalchemy as sa
 from alembic import op
@@ -57,7 +59,7 @@ def _move_cluster(connection: sa.Connection, cluster: str) -> None:
         "SELECT resolution_seconds, ts_seconds, topic, " + ", ".join(COLUMNS)
         + " FROM topic_series WHERE cluster = :c ORDER BY resolution_seconds, ts_seconds"),
         {"c": cluster})
-    block: list[tuple] = []
+    block: list[tuple[Any, ...]] = []
     key = None
     for row in rows:
         if (row[0], row[1]) != key and block:
@@ -69,8 +71,8 @@ def _move_cluster(connection: sa.Connection, cluster: str) -> None:
         _insert(connection, cluster, key, block, ids)  # type: ignore[arg-type]
 
 
-def _insert(connection: sa.Connection, cluster: str, key: tuple[int, int], block: list[tuple],
-            ids: dict[str, int]) -> None:
+def _insert(connection: sa.Connection, cluster: str, key: tuple[int, int],
+            block: list[tuple[Any, ...]], ids: dict[str, int]) -> None:
     topic_ids = np.array([ids[row[2]] for row in block], dtype=np.int32)
     values = np.array([row[3:] for row in block], dtype=np.float64)
     connection.execute(sa.text(
