@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 MICROS_PER_UNIT = 1_000_000
 Period = Literal["month"]
@@ -22,6 +26,26 @@ def micros_to_decimal(micros: int) -> Decimal:
 
 def decimal_to_micros(amount: Decimal) -> int:
     return int((amount * MICROS_PER_UNIT).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def rounded(micros: int) -> str:
+    """An amount as the decimal text every answer carries: to the cent, half to even."""
+    return str(micros_to_decimal(int(micros)).quantize(CENT))
+
+
+Amounts = TypeVar("Amounts", int, float, "np.ndarray", "pd.Series")
+
+
+def micros_to_units(micros: Amounts) -> Amounts:
+    """Micro-units as floats of the currency, for charts, gauges and console tables: places
+    where a float's last digit does not reach a sum (exact sums stay in micros)."""
+    return micros / MICROS_PER_UNIT  # type: ignore[return-value]
+
+
+def units_to_micros(amount: float) -> float:
+    """A threshold in the currency (a rule's `min_monthly_savings`) on the micro-unit scale,
+    to compare with micro-unit figures."""
+    return amount * MICROS_PER_UNIT
 
 
 @dataclass(frozen=True, slots=True)

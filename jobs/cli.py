@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from costopt import __version__
+from costopt.money import micros_to_units
 
 if TYPE_CHECKING:
     from costopt.config import Settings
@@ -202,7 +203,7 @@ def report(config: ConfigOption = None,
            out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
            = None) -> None:
     """Render the weekly report now, archive it in the store and deliver it if configured."""
-    from jobs.tasks import make_report
+    from reports.run import make_report
 
     settings = _settings(config)
     if out is not None:
@@ -276,8 +277,9 @@ def whatif(config: ConfigOption = None,
     typer.echo(f"{'cluster':<20} {'topic':<44} {'now':>12} {'projected':>12} {'delta':>12}")
     for row in result.topics.to_frame().head(50).itertuples(index=False):
         typer.echo(f"{row.cluster:<20} {row.topic[:44]:<44} "
-                   f"{row.baseline_micros / 1e6:>12,.2f} {row.projected_micros / 1e6:>12,.2f} "
-                   f"{row.delta_micros / 1e6:>+12,.2f}")
+                   f"{micros_to_units(row.baseline_micros):>12,.2f} "
+                   f"{micros_to_units(row.projected_micros):>12,.2f} "
+                   f"{micros_to_units(row.delta_micros):>+12,.2f}")
     typer.echo(f"fleet: {result.baseline} → {result.projected} (delta {result.delta}); "
                f"at {horizon_days} days: {result.projected_at_horizon}; all in {currency}/month")
     for warning in result.warnings:
@@ -395,7 +397,7 @@ def export_focus(
     write_focus_csv(allocation, out)
     billed = sum(1 for c in allocation.clusters if c.basis == "billed")
     typer.echo(f"{out}: {len(allocation.rows)} rows, {chosen.label}, "
-               f"{allocation.total_micros / 1e6:,.2f} {allocation.currency} "
+               f"{micros_to_units(allocation.total_micros):,.2f} {allocation.currency} "
                f"({billed} of {len(allocation.clusters)} clusters billed)")
 
 

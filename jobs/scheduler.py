@@ -20,8 +20,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from costopt.collect import backfill_windows, collect_cluster
 from costopt.config import Settings
+from costopt.runs import run_task
 from costopt.store import Store
-from jobs.tasks import run_task
 
 log = logging.getLogger("costopt.scheduler")
 RUNNER = "scheduler"  # tags the job runs this scheduler starts (see Store.interrupt_jobs)

@@ -11,7 +11,7 @@ from typing import Any
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
 from costopt.decisions import Decisions
-from costopt.money import CENT, micros_to_decimal
+from costopt.money import micros_to_decimal, rounded
 from costopt.rules import Recommendation
 
 
@@ -77,7 +77,3 @@ def write_plan_json(analysis: FleetAnalysis, path: Path,
         "period": "month", "skipped": plan.skipped,
         "steps": [step.to_dict(plan.currency) for step in plan.steps]}, indent=1))
     return path
-
-
-def rounded(micros: int) -> str:
-    return str(micros_to_decimal(int(micros)).quantize(CENT))

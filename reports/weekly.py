@@ -27,11 +27,10 @@ from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
 from costopt.decisions import Decisions
-from costopt.money import micros_to_decimal
+from costopt.money import micros_to_decimal, micros_to_units, rounded
 from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
-from reports.exports import rounded
 from reports.grafana_links import panel_link
 
 TOP_TOPICS = 25
@@ -258,7 +257,8 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         by_cluster = trend.groupby(["ts", "cluster"])["monthly_cost_micros"].sum().reset_index()
         figure = go.Figure()
         for cluster, part in by_cluster.groupby("cluster"):
-            figure.add_trace(go.Scatter(x=part["ts"], y=part["monthly_cost_micros"] / 1e6,
+            figure.add_trace(go.Scatter(x=part["ts"],
+                                        y=micros_to_units(part["monthly_cost_micros"]),
                                         mode="lines", name=str(cluster)))
         figure.update_layout(title=f"Monthly-rate cost by cluster ({currency}/month)")
         out["trend_by_cluster"] = _figure_html(figure)
@@ -269,7 +269,8 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         by_owner = labelled.groupby(["ts", "owner"])["monthly_cost_micros"].sum().reset_index()
         figure = go.Figure()
         for owner, part in by_owner.groupby("owner"):
-            figure.add_trace(go.Scatter(x=part["ts"], y=part["monthly_cost_micros"] / 1e6,
+            figure.add_trace(go.Scatter(x=part["ts"],
+                                        y=micros_to_units(part["monthly_cost_micros"]),
                                         mode="lines", stackgroup="one", name=str(owner)))
         figure.update_layout(title=f"Monthly-rate cost by owner ({currency}/month)")
         out["trend_by_owner"] = _figure_html(figure)
@@ -279,7 +280,7 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
             figure = go.Figure()
             for column, name in (("provisioned_micros", "provisioned (brokers, disks)"),
                                  ("usage_micros", "usage (traffic, storage used, fees)")):
-                figure.add_trace(go.Scatter(x=fleet.index, y=fleet[column] / 1e6,
+                figure.add_trace(go.Scatter(x=fleet.index, y=micros_to_units(fleet[column]),
                                             mode="lines", stackgroup="one", name=name))
             figure.update_layout(title=f"Provisioned and usage-driven cost ({currency}/month)")
             out["trend_by_basis"] = _figure_html(figure)

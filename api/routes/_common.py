@@ -12,7 +12,7 @@ from fastapi import HTTPException
 
 from costopt.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
-from reports.exports import rounded
+from costopt.money import rounded
 
 T = TypeVar("T")
 

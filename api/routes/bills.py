@@ -12,7 +12,7 @@ from api.deps import AdminScope, ReadScope, StateDep
 from api.schemas import Page
 from costopt.billing.importer import import_bill
 from costopt.billing.lines import BillFormatError
-from reports.exports import rounded
+from costopt.money import rounded
 
 router = APIRouter(prefix="/v1/bills", tags=["bills"])
 CSV_BODY = {"requestBody": {"required": True, "content": {

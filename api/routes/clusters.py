@@ -11,7 +11,7 @@ from api.routes._common import cluster_or_404, offset_page
 from api.schemas import ClusterDetail, ClusterSummary, Page
 from costopt.analysis import ClusterAnalysis
 from costopt.cost.allocation import COMPONENTS
-from reports.exports import rounded
+from costopt.money import rounded
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"], dependencies=[ReadScope])
 

@@ -12,7 +12,7 @@ from api.schemas import Page
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.chargeback import side_rollup
-from reports.exports import rounded
+from costopt.money import rounded
 
 router = APIRouter(prefix="/v1/costs", tags=["costs"], dependencies=[ReadScope])
 

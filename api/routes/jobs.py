@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from api.deps import AdminScope, StateDep
 from api.routes._common import decode_cursor, encode_cursor
 from api.schemas import Job, Page
-from jobs.tasks import run_task
+from costopt.runs import run_task
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[AdminScope])
 

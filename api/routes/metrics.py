@@ -16,6 +16,7 @@ from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
 from costopt.decisions import Decisions
+from costopt.money import micros_to_units
 
 router = APIRouter(tags=["metrics"])
 
@@ -34,13 +35,15 @@ class FleetCollector(Collector):
             f"({currency}/month)", labels=["cluster", "component", "currency"])
         for cost in self.analysis.costs:
             for c in COMPONENTS:
-                component.add_metric([cost.cluster, c, currency], cost.bill_micros[c] / 1e6)
+                component.add_metric([cost.cluster, c, currency],
+                                     micros_to_units(cost.bill_micros[c]))
         yield component
         owner = GaugeMetricFamily("costopt_owner_monthly_cost",
                                   f"Monthly cost by owner ({currency}/month)",
                                   labels=["cluster", "owner", "currency"])
         for row in rollup(self.analysis.costs, "cluster_owner").itertuples(index=False):
-            owner.add_metric([row.cluster, row.owner, currency], row.monthly_cost_micros / 1e6)
+            owner.add_metric([row.cluster, row.owner, currency],
+                             micros_to_units(row.monthly_cost_micros))
         yield owner
         topic = GaugeMetricFamily(
             "costopt_topic_monthly_cost", f"Monthly cost of the top {self.top_topics} topics "
@@ -51,7 +54,7 @@ class FleetCollector(Collector):
         for row in rows.itertuples(index=False):
             for c in COMPONENTS:
                 topic.add_metric([row.cluster, row.topic, row.owner, c, currency],
-                                 getattr(row, f"{c}_micros") / 1e6)
+                                 micros_to_units(getattr(row, f"{c}_micros")))
         yield topic
         savings = GaugeMetricFamily(
             "costopt_savings_available_monthly",
@@ -59,7 +62,7 @@ class FleetCollector(Collector):
             f"kind ({currency}/month)", labels=["cluster", "kind", "currency"])
         plan = self.analysis.plan(self.decisions)
         for (cluster_name, kind), micros in sorted(plan.savings_by("kind").items()):
-            savings.add_metric([cluster_name, kind, currency], micros / 1e6)
+            savings.add_metric([cluster_name, kind, currency], micros_to_units(micros))
         yield savings
         counts = GaugeMetricFamily("costopt_recommendations",
                                    "Open recommendations (not accepted, dismissed or snoozed)",

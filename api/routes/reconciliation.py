@@ -13,8 +13,8 @@ from api.state import AppState
 from costopt.analysis import FleetAnalysis
 from costopt.billing.month import latest_billed_month, reconcile
 from costopt.billing.reconcile import Month, owner_summary
+from costopt.money import rounded
 from costopt.store.bills import BillStore
-from reports.exports import rounded
 
 router = APIRouter(prefix="/v1/reconciliation", tags=["bills"], dependencies=[ReadScope])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"

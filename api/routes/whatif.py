@@ -12,10 +12,9 @@ from api.routes._common import decode_cursor, encode_cursor, unprocessable
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.analysis import FleetAnalysis
 from costopt.errors import InvalidInput
-from costopt.money import Money
+from costopt.money import Money, rounded
 from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
 from costopt.whatif import run_whatif
-from reports.exports import rounded
 
 router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])
 

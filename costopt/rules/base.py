@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from costopt import units
 from costopt.model import ClusterModel
-from costopt.money import Money
+from costopt.money import Money, units_to_micros
 from costopt.rules import readers
 from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing, price
@@ -179,7 +179,7 @@ def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
     """A saving of at least `min_monthly_savings`, or at least `min_disk_freed_gib` of disk
     freed (which a later resize turns into money)."""
     result: bool = (
-        pricing.savings_micros >= config.get("min_monthly_savings", 0.0) * 1_000_000
+        pricing.savings_micros >= units_to_micros(config.get("min_monthly_savings", 0.0))
         or pricing.disk_bytes_freed >= config.get("min_disk_freed_gib", float("inf")) * GIB)
     return result
 

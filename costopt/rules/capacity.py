@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.money import Money
+from costopt.money import Money, units_to_micros
 from costopt.rules.base import GIB, BaseRule, RuleContext, Skip, priced_fields
 from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
@@ -122,7 +122,7 @@ class RackAwareFetchRule(BaseRule):
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
-        if pricing.savings_micros < config["min_monthly_savings"] * 1_000_000:
+        if pricing.savings_micros < units_to_micros(config["min_monthly_savings"]):
             return None
         consumer = Money.from_micros(model.cost.bill_micros["network_consumer"],
                                      model.cost.currency)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
+from costopt.money import units_to_micros
 from costopt.rules.base import BaseRule, RuleContext, Skip, snapshot_window, topic_change
 from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
@@ -32,7 +33,7 @@ class FanOutRule(BaseRule):
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
-        if pricing.savings_micros < config["min_monthly_savings"] * 1_000_000:
+        if pricing.savings_micros < units_to_micros(config["min_monthly_savings"]):
             return None
         name, groups = candidate.target, candidate.facts["groups"]
         topic = model.snapshot.topic(name)

@@ -249,7 +249,7 @@ def test_small_fleet_billed_7_percent_above_reconciles_to_the_cent_and_the_repor
 
 
 def test_the_weekly_report_compares_the_newest_bill(store: Store, tmp_path: Path) -> None:
-    from jobs.tasks import make_report
+    from reports.run import make_report
 
     settings = settings_for(store.url).model_copy(update={"report": ReportSettings(
         directory=str(tmp_path / "reports"))})

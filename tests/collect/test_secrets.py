@@ -22,7 +22,7 @@ from costopt.sources.errors import SourceError
 from costopt.store import Store, sqlite_url
 from costopt.store.store import StatusStore
 from jobs.cli import app as cli
-from jobs.tasks import make_report
+from reports.run import make_report
 from tests.reports.test_delivery import Hook
 from tests.stack.processes import LOOPBACK, free_port
 from tests.stack.prometheus_server import PrometheusServer

@@ -12,8 +12,8 @@ from costopt.config import ReportSettings, Settings
 from costopt.simulate.load import load_fleet
 from costopt.store import Store
 from costopt.store.store import StatusStore
-from jobs.delivery import deliver
-from jobs.tasks import make_report
+from reports.delivery import deliver
+from reports.run import make_report
 from tests.fleets import fleet
 
 
