@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from costopt.cost.allocation import COMPONENTS
 from costopt.whatif.changes import Change
 
 T = TypeVar("T")
@@ -60,20 +61,38 @@ class ClusterDetail(ClusterSummary):
     costs_by_component: dict[str, Money]
 
 
-class TopicCost(BaseModel):
+class _TopicCostKeys(BaseModel):
     cluster: str
     topic: str
     owner: str
     monthly_cost: Money
     currency: str
     period: Literal["month"] = "month"
-    storage_local: Money
-    storage_tiered: Money
-    network_replication: Money
-    network_producer: Money
-    network_consumer: Money
-    compute: Money
-    partitions: Money
+
+
+TopicCost = create_model(  # type: ignore[call-overload]
+    "TopicCost", __base__=_TopicCostKeys, __doc__="A topic's monthly cost by component.",
+    **dict.fromkeys(COMPONENTS, (Money, ...)))
+
+
+class _CostRowKeys(BaseModel):
+    """A roll-up row's keys: `cluster` by cluster, `owner` by owner (across clusters unless
+    `cluster` narrows it), `cluster`, `topic` and `owner` by topic."""
+    cluster: str | None = None
+    topic: str | None = None
+    owner: str | None = None
+    side: Literal["producer", "consumer", "both"]
+    monthly_cost: Money
+    currency: str
+    period: Literal["month"] = "month"
+    measured_share: float = Field(description="share of the cost whose producer/consumer "
+                                              "split rests on measured reads")
+
+
+# One field per cost component, from the one list the cost model keeps.
+CostRow = create_model(  # type: ignore[call-overload]
+    "CostRow", __base__=_CostRowKeys, __doc__="One row of GET /v1/costs.",
+    **dict.fromkeys(COMPONENTS, (Money, ...)))
 
 
 class TopicConfig(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import cluster_or_404, offset_page
-from api.schemas import Page
+from api.schemas import CostRow, Page
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.chargeback import side_rollup
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/costs", tags=["costs"], dependencies=[ReadScope])
 Side = Literal["producer", "consumer", "both"]
 
 
-@router.get("", response_model=Page[dict[str, Any]])
+@router.get("", response_model=Page[CostRow], response_model_exclude_unset=True)
 def costs(
     analysis: AnalysisDep,
     state: StateDep,
