@@ -151,6 +151,28 @@ from costopt.store import Store
 cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
 """
 
+INPROCESS_CHILD = """
+import random, statistics, sys, time
+from costopt.analysis import cached_analysis
+from costopt.config import Settings
+from costopt.store import Store
+from costopt.whatif import Change, Selector, run_whatif
+analysis = cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
+models = analysis.models
+names = [(c, str(t)) for c, m in models.items() for t in m.columns["topic"]]
+rng = random.Random(7)
+changes = [[Change(selector=Selector(cluster=c, topic=t), retention_ms=86_400_000,
+                   compression="zstd")] for c, t in rng.sample(names, 500)]
+for one in changes[:50]:
+    run_whatif(models, one)
+times = []
+for one in changes:
+    started = time.perf_counter()
+    run_whatif(models, one)
+    times.append((time.perf_counter() - started) * 1000)
+print(statistics.median(times), sorted(times)[int(0.99 * len(times))], len(names))
+"""
+
 SCALING_CHILD = """
 import sys, time
 from tests.fleets import FIXED_END
@@ -224,6 +246,11 @@ def bench_analyze(store_url: str) -> None:
            preset_name="wix", note=f"{runs[0][2]} recommendations, from the SQLite store")
     figure("analyze_wix_peak_rss_bytes", rss, "bytes", target="< 2 GiB", met=rss < 2 * 2**30,
            preset_name="wix")
+    median_ms, p99_ms, topics = child(INPROCESS_CHILD, store_url)
+    figure("whatif_one_topic_inprocess_ms", float(median_ms), "ms", target="<= 1.5 ms",
+           met=float(median_ms) <= 1.5, preset_name="wix",
+           note=f"median of 500 one-topic what-ifs (retention and codec) over {topics} topics, "
+                f"p99 {float(p99_ms):.2f} ms; run_whatif on the cached analysis, no HTTP")
     wix = statistics.median(float(child(SCALING_CHILD, "wix")[0]) for _ in range(RUNS))
     huge = statistics.median(float(child(SCALING_CHILD, "huge")[0]) for _ in range(RUNS))
     figure("analyze_huge_vs_wix_time_ratio", huge, "s", baseline=wix,
