@@ -50,6 +50,30 @@ def test_kubernetes_manifests_validate_against_the_schemas() -> None:
     configmap = next(d for d in documents if d["kind"] == "ConfigMap")
     config = yaml.safe_load(configmap["data"]["costopt.yaml"])
     assert config["clusters"][0]["name"] == "prod"
+    assert "store_url" not in config  # the password-bearing URL is in a Secret
     scheduler = next(d for d in documents if d["metadata"]["name"] == "costopt-scheduler")
     assert scheduler["spec"]["replicas"] == 1
     assert scheduler["spec"]["strategy"]["type"] == "Recreate"
+    deployments = [d for d in documents if d["kind"] == "Deployment"]
+    for deployment in deployments:
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container.get("env", [])}
+        assert env["COSTOPT_STORE_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "costopt-database", "key": "url"}, deployment["metadata"]["name"]
+
+
+def test_kubernetes_manifests_scrape_one_pod_so_sums_count_each_cost_once() -> None:
+    """Every API replica serves the same figures: the ServiceMonitor selects the Service of the
+    single-replica metrics Deployment, and no other."""
+    documents = [d for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+                 for d in yaml.safe_load_all(path.read_text()) if d]
+    monitor = next(d for d in documents if d["kind"] == "ServiceMonitor")
+    wanted = monitor["spec"]["selector"]["matchLabels"]
+    services = [d for d in documents if d["kind"] == "Service"
+                and wanted.items() <= d["metadata"]["labels"].items()]
+    assert len(services) == 1
+    scraped = [d for d in documents if d["kind"] == "Deployment" and
+               services[0]["spec"]["selector"].items()
+               <= d["spec"]["template"]["metadata"]["labels"].items()]
+    assert [d["metadata"]["name"] for d in scraped] == ["costopt-metrics"]
+    assert scraped[0]["spec"]["replicas"] == 1

@@ -64,6 +64,45 @@ FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
     "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES}
 GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES))
 
+# kminion names the topic `topic_name`: renamed, so its series join the others by `topic`.
+_KMINION_TOPIC = 'label_replace({series}, "topic", "$1", "topic_name", "(.+)")'
+# Series named the same whatever the exporter, for the Grafana topic dashboard: its panels
+# then work for JMX, Strimzi, kafka_exporter and kminion alike, for every topic (costopt's own
+# /metrics carry per-topic series for the top topics by cost only). Each dialect records the
+# figures its exporter has: kafka_exporter has no bytes and no log size, kminion no bytes.
+# 5-minute grain only: dashboards show the recent past; costopt reads the groups above.
+# One rule per figure, the dialects' expressions joined by `or` (one name, one rule, so no
+# duplicate recording: a cluster is read in one dialect, and the first that has it wins).
+DASHBOARD_LEVEL_NAMES = {
+    "messages_in": "costopt_topic_messages_in:rate", "bytes_in": "costopt_topic_bytes_in:rate",
+    "bytes_out": "costopt_topic_bytes_out:rate",
+    "log_size": "costopt_topic_log_size_all_replicas:max"}
+DASHBOARD_FIGURES: dict[str, dict[str, str]] = {
+    "messages_in": {
+        "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_messagesin_total'
+               '{{topic!=""}}[{grain}]))',
+        "kafka_exporter": "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))",
+        "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
+            series="rate(kminion_kafka_topic_high_water_mark_sum[{grain}])") + ")"},
+    "bytes_in": {
+        "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesin_total'
+               '{{topic!=""}}[{grain}]))'},
+    "bytes_out": {
+        "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesout_total'
+               '{{topic!=""}}[{grain}]))'},
+    "log_size": {
+        "jmx": "sum by ({by}) (max_over_time(kafka_log_log_size[{grain}]))",
+        "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
+            series="max_over_time(kminion_kafka_topic_log_dir_size_total_bytes[{grain}])")
+                   + ")"},
+}
+DASHBOARD_GRAIN = "5m"
+
+
+def dashboard_record(figure: str) -> str:
+    """The recorded name of a dashboard figure, the same for every dialect."""
+    return f"{LEVEL}:{DASHBOARD_LEVEL_NAMES[figure]}{DASHBOARD_GRAIN}"
+
 
 def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
     """The rule groups, grouping by `cluster_label` and topic."""
@@ -72,6 +111,12 @@ def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
                "rules": [{"record": f.record(grain),
                           "expr": f.expr.format(by=by, grain=grain)} for f in figures]}
               for name, figures in GROUPS for grain in GRAINS]
+    groups.append({
+        "name": "costopt-dashboards", "interval": DASHBOARD_GRAIN,
+        "rules": [{"record": dashboard_record(figure),
+                   "expr": " or ".join(expr.format(by=by, grain=DASHBOARD_GRAIN)
+                                       for expr in by_dialect.values())}
+                  for figure, by_dialect in DASHBOARD_FIGURES.items()]})
     return {"groups": groups}
 
 
