@@ -25,6 +25,7 @@ class Broker:
     cpu_utilisation: float | None = None  # 0..1, averaged over the window
     partition_replicas: int | None = None
     provisioned_throughput_mibps: float | None = None  # priced where the disk is (EBS gp3)
+    volume_type: str | None = None  # gp3, st1, sc1, ...: None is the catalog's default disk
 
 
 @dataclass(frozen=True, slots=True)
