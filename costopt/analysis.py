@@ -32,7 +32,7 @@ from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
 from costopt.model import ClusterModel
 from costopt.plan import SavingsPlan, build_plan
-from costopt.pricing.catalog import PriceCatalog, resolve_catalog
+from costopt.pricing.catalog import PriceCatalog, resolve_catalog, split_ref
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
 from costopt.rules.base import Skip
 from costopt.rules.recommendation import SEVERITY_ORDER
@@ -151,10 +151,15 @@ def owner_attribution(settings: Settings) -> OwnerAttribution:
 
 def catalog_for(stored: StoredSnapshot, settings: Settings,
                 resolve: Callable[[str], PriceCatalog] = resolve_catalog) -> PriceCatalog:
+    """The prices a stored snapshot is costed at: the catalog (and region) it was collected
+    with; a region configured for the cluster since applies to snapshots stored without one."""
+    configured = [c for c in settings.clusters if c.name == stored.snapshot.cluster]
     name = stored.catalog
     if name is None:
-        configured = [c for c in settings.clusters if c.name == stored.snapshot.cluster]
-        name = configured[0].catalog if configured else DEFAULT_CATALOG
+        name = configured[0].catalog_ref if configured else DEFAULT_CATALOG
+    elif split_ref(name)[1] is None and configured and configured[0].region \
+            and configured[0].catalog == name:
+        name = configured[0].catalog_ref
     return resolve(name)
 
 

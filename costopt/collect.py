@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
+from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
 from costopt.snapshot.commits import with_commit_times
 from costopt.snapshot.model import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
+    TIERED_SYSTEM_LABEL,
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
@@ -143,6 +145,7 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         labels["bootstrap_servers"] = cluster.bootstrap_servers
     if estimated:
         labels["estimated"] = ",".join(sorted(estimated))
+    labels.update(pricing_labels(cluster, admin))
     snapshot = ClusterSnapshot(
         cluster=cluster.name, taken_at=taken_at, window_seconds=cluster.window_seconds,
         brokers=_brokers(cluster, admin, prom, topics), topics=tuple(topics), groups=groups,
@@ -151,6 +154,24 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
     if not series.empty:
         series = _fill_series(series, topics)
     return snapshot, series
+
+
+def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[str, str]:
+    """What pricing needs to know of the cluster beyond its topics: whether the brokers run
+    tiered storage (the configuration wins over the broker setting Kafka reports), and the
+    shares of reads that leave the region."""
+    labels: dict[str, str] = {}
+    tiered = cluster.tiered_storage
+    if tiered is None and admin is not None:
+        reported = admin.broker_configs.get(TIERED_SYSTEM_LABEL)
+        tiered = None if reported is None else reported.strip().lower() == "true"
+    if tiered is not None:
+        labels[TIERED_SYSTEM_LABEL] = "true" if tiered else "false"
+    if cluster.internet_egress_share:
+        labels[INTERNET_EGRESS_LABEL] = str(cluster.internet_egress_share)
+    if cluster.cross_region_egress_share:
+        labels[CROSS_REGION_EGRESS_LABEL] = str(cluster.cross_region_egress_share)
+    return labels
 
 
 def _bytes_per_message(name: str, prom_topics: Rows,
@@ -247,6 +268,7 @@ def _brokers(cluster: ClusterSettings, admin: AdminData | None, prom: Prometheus
     replicas = sum(t.partitions * t.replication_factor for t in topics) // max(count, 1)
     return tuple(Broker(broker_id=broker_id, rack=rack,
                         instance_type=cluster.instance_type or "unknown",
+                        volume_type=cluster.volume_type,
                         disk_capacity_bytes=capacity, disk_used_bytes=int(measured / count),
                         cpu_utilisation=cpu, partition_replicas=replicas)
                  for broker_id, rack in identities)
@@ -288,7 +310,8 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
                               "bootstrap_servers is configured")
         snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples)
         snapshot = with_commit_times(snapshot, store.latest_groups(cluster.name))
-        snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog, source="collect",
+        snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog_ref,
+                                          source="collect",
                                           series=series, samples=samples)
     except Exception as exc:
         store.finish_job(job_id, "failed", error=str(exc))

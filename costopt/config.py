@@ -29,6 +29,7 @@ from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
 from costopt.errors import InvalidInput
+from costopt.pricing.catalog import catalog_ref
 
 Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
 CONFIG_ENV = "COSTOPT_CONFIG"
@@ -92,6 +93,21 @@ class ClusterSettings(_Strict):
     security: KafkaSecurity = KafkaSecurity()
     prometheus: PrometheusSettings | None = None
     catalog: str = Field("aws-self-managed", description="built-in catalog name or file path")
+    region: str | None = Field(
+        None, min_length=1, pattern=r"^[A-Za-z0-9._-]+$",
+        description="where the cluster runs (e.g. eu-west-1): priced from the catalog's "
+                    "prices for that region; none: the catalog's own region")
+    volume_type: str | None = Field(
+        None, min_length=1, description="the brokers' disk type in the catalog (gp3, st1, sc1, "
+                                        "...); none: the catalog's default disk")
+    tiered_storage: bool | None = Field(
+        None, description="whether the brokers run tiered storage "
+                          "(remote.log.storage.system.enable), where Kafka does not say")
+    internet_egress_share: float = Field(
+        0.0, ge=0, le=1, description="share of bytes read that leave to the internet")
+    cross_region_egress_share: float = Field(
+        0.0, ge=0, le=1, description="share of bytes read that leave to another region "
+                                     "(e.g. MirrorMaker 2 to a standby)")
     instance_type: str | None = Field(
         None, description="broker instance type (or capacity unit) in the price catalog")
     disk_capacity_bytes: int | None = Field(None, gt=0, description="disk per broker")
@@ -105,6 +121,18 @@ class ClusterSettings(_Strict):
     rack_aware_fetch: bool = False
     admin_timeout_seconds: float = Field(30, gt=0)
     sample_records_per_topic: int = Field(50, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _egress_shares(self) -> ClusterSettings:
+        if self.internet_egress_share + self.cross_region_egress_share > 1:
+            raise ValueError("internet_egress_share + cross_region_egress_share must be at "
+                             "most 1")
+        return self
+
+    @property
+    def catalog_ref(self) -> str:
+        """The catalog and region this cluster is priced from (`aws-msk@eu-west-1`)."""
+        return catalog_ref(self.catalog, self.region)
 
 
 class ScheduleSettings(_Strict):

@@ -297,11 +297,14 @@ def config_check(config: ConfigOption = None) -> None:
     problems = []
     for index, cluster in enumerate(settings.clusters):
         try:
-            catalog = resolve_catalog(cluster.catalog)
+            catalog = resolve_catalog(cluster.catalog_ref)
             if cluster.instance_type is not None:
                 catalog.compute_price_per_hour(cluster.instance_type)
+            if cluster.volume_type is not None:
+                catalog.block_price_per_gb_month(cluster.volume_type)
         except CatalogError as exc:
-            problems.append(f"clusters.{index}.catalog / instance_type: {exc}")
+            problems.append(f"clusters.{index}.catalog / region / instance_type / volume_type: "
+                            f"{exc}")
     try:
         check_rule_settings(settings.rules)
     except ValueError as exc:

@@ -43,6 +43,11 @@ def test_config_check_accepts_the_example_and_names_a_bad_field(tmp_path: Path) 
     bad.write_text(yaml.safe_dump(config))
     result = costopt("config", "check", "--config", str(bad))
     assert result.returncode == 2 and "m9.enormous" in result.stderr
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config["clusters"][0]["region"] = "mars-north-1"
+    bad.write_text(yaml.safe_dump(config))
+    result = costopt("config", "check", "--config", str(bad))
+    assert result.returncode == 2 and "no prices for region 'mars-north-1'" in result.stderr
 
 
 def test_env_overrides_the_file_and_secrets_are_not_echoed() -> None:

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from costopt.cost import formulas
 from costopt.cost.owners import OwnerAttribution
 from costopt.money import MICROS_PER_UNIT, Money, decimal_to_micros
-from costopt.pricing.catalog import PriceCatalog
+from costopt.pricing.catalog import ElasticUnit, PriceCatalog
 from costopt.snapshot.model import Broker, ClusterSnapshot
 
 IDLE = "__idle__"
@@ -58,6 +58,10 @@ USAGE_COLUMNS = ("partitions", "replication_factor", "bytes_in_per_second",
 # the path of a one-topic what-if).
 Columns = dict[str, np.ndarray]
 IntArray = npt.NDArray[np.int64]
+# Snapshot labels saying where a cluster's consumer bytes go when they leave its region (set
+# from `clusters[].internet_egress_share` / `cross_region_egress_share` at collect).
+INTERNET_EGRESS_LABEL = "egress.internet_share"
+CROSS_REGION_EGRESS_LABEL = "egress.cross_region_share"
 
 
 class AllocationSettings(BaseModel):
@@ -102,13 +106,43 @@ def topic_frame(snapshot: ClusterSnapshot, owners: OwnerAttribution | None = Non
         "owner": owners.owners_of(names),
         **{name: floats(name) for name in (
             "partitions", "replication_factor", "bytes_in_per_second", "bytes_out_per_second",
-            "messages_in_per_second", "log_size_bytes", "remote_log_size_bytes")},
+            "messages_in_per_second", "log_size_bytes", "remote_log_size_bytes",
+            "segment_bytes")},
+        "remote_read_bytes_per_second": remote_read_bytes_per_second(snapshot),
         **{name: ints(name) for name in ("retention_ms", "retention_bytes",
                                          "local_retention_ms")},
         "cleanup_policy": [t.cleanup_policy for t in topics],
         "compression_type": [t.compression_type for t in topics],
         "remote_storage_enable": np.array([t.remote_storage_enable for t in topics], dtype=bool),
     })
+
+
+def remote_read_bytes_per_second(snapshot: ClusterSnapshot) -> np.ndarray:
+    """Per topic, the bytes its readers fetch from tiered storage: each group's reads times
+    the share of them older than the topic's local retention (`remote_read_share`), from the
+    group's largest lag. What tiered retrieval and GET requests are priced on."""
+    index = {topic.name: i for i, topic in enumerate(snapshot.topics)}
+    reads = np.zeros(len(snapshot.topics), dtype=np.float64)
+    for group in snapshot.groups:
+        i = index.get(group.topic)
+        if i is None:
+            continue
+        topic = snapshot.topics[i]
+        if not topic.remote_storage_enable or topic.local_retention_ms < 0:
+            continue
+        lag = group.max_lag_seconds if group.max_lag_seconds is not None else group.lag_seconds
+        rate = (group.bytes_out_per_second if group.bytes_out_per_second is not None
+                else topic.bytes_in_per_second)
+        reads[i] += rate * formulas.remote_read_share(topic.local_retention_ms, lag or 0.0)
+    return reads
+
+
+def _label_share(snapshot: ClusterSnapshot, label: str) -> float:
+    try:
+        value = float(snapshot.labels.get(label, 0.0))
+    except ValueError:
+        return 0.0
+    return min(max(value, 0.0), 1.0)
 
 
 def columns_of(frame: pd.DataFrame) -> Columns:
@@ -154,6 +188,11 @@ class ClusterBasis:
     unallocated_micros: dict[str, int]
     brokers: int
     disk_capacity_bytes: int
+    block_price_per_gb_month: float  # disk price, by capacity over the brokers' volume types
+    internet_egress_share: float  # of consumer bytes, leaving to the internet
+    cross_region_egress_share: float  # of consumer bytes, leaving to another region
+    elastic_unit: ElasticUnit | None  # compute billed as elastic units used (eCKUs)
+    elastic_price_per_hour: float
 
     @property
     def metered_components(self) -> tuple[str, ...]:
@@ -178,12 +217,10 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
                                    catalog.storage_counts_replicas)
     costs: dict[str, np.ndarray] = {}
     costs["storage_local"] = formulas.storage_cost_per_month(
-        stored, float(catalog.block_storage_per_gb_month), gb) + \
+        stored, basis.block_price_per_gb_month, gb) + \
         formulas.throughput_fee_share_per_month(bytes_in * rf, basis.disk_write_total,
                                                 basis.throughput_fee)
-    costs["storage_tiered"] = formulas.storage_cost_per_month(
-        np.asarray(columns["remote_log_size_bytes"], dtype=np.float64),
-        float(catalog.object_storage_per_gb_month), gb)
+    costs["storage_tiered"] = _tiered_costs(columns, catalog, bytes_in)
     cross_zone = float(catalog.cross_zone_per_gb)
     if catalog.replication_traffic_billed:
         crossing = (formulas.replication_bytes_per_second(bytes_in, rf)
@@ -193,15 +230,69 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
         costs["network_replication"] = np.zeros(len(rf))
     costs["network_producer"] = formulas.transfer_cost_per_month(
         bytes_in, float(catalog.ingress_per_gb) + basis.client_cross_zone_share * cross_zone, gb)
+    staying = 1.0 - basis.internet_egress_share - basis.cross_region_egress_share
     costs["network_consumer"] = formulas.transfer_cost_per_month(
-        bytes_out, float(catalog.egress_per_gb) + basis.consumer_cross_zone_share * cross_zone,
-        gb)
-    costs["compute"] = basis.compute_allocatable * formulas.compute_share(
-        bytes_in + bytes_out, partitions * rf, basis.throughput_total,
-        basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
+        bytes_out, float(catalog.egress_per_gb)
+        + staying * basis.consumer_cross_zone_share * cross_zone
+        + basis.internet_egress_share * float(catalog.internet_egress_per_gb)
+        + basis.cross_region_egress_share * float(catalog.cross_region_per_gb), gb)
+    if basis.elastic_unit is not None:
+        costs["compute"] = _elastic_compute(basis, bytes_in, bytes_out, partitions, rf)
+    else:
+        costs["compute"] = basis.compute_allocatable * formulas.compute_share(
+            bytes_in + bytes_out, partitions * rf, basis.throughput_total,
+            basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
     costs["partitions"] = formulas.partition_cost_per_month(
         partitions, float(catalog.partition_per_hour)) * basis.partition_billable_share
+    for component in COMPONENTS:
+        factor = catalog.component_factor(component)
+        if factor != 1.0:
+            costs[component] = costs[component] * factor
     return costs
+
+
+def _tiered_costs(columns: Mapping[str, np.ndarray], catalog: PriceCatalog,
+                  bytes_in: np.ndarray) -> np.ndarray:
+    """Object storage (one copy), PUT requests for the segments tiering copies, and the
+    retrieval and GET requests of readers reaching past the local retention."""
+    gb = catalog.gb_bytes
+    remote = np.asarray(columns["remote_log_size_bytes"], dtype=np.float64)
+    tiered = np.asarray(columns["remote_storage_enable"], dtype=bool)
+    segment = np.asarray(columns["segment_bytes"], dtype=np.float64)
+    reads = np.asarray(columns["remote_read_bytes_per_second"], dtype=np.float64)
+    puts = formulas.object_requests_per_month(np.where(tiered, bytes_in, 0.0), segment,
+                                              catalog.tiered_objects_per_segment)
+    gets = formulas.object_requests_per_month(reads, segment, 1)
+    return (formulas.storage_cost_per_month(remote, float(catalog.object_storage_per_gb_month),
+                                            gb)
+            + formulas.request_cost_per_month(puts, float(catalog.object_put_per_1000))
+            + formulas.request_cost_per_month(gets, float(catalog.object_get_per_1000))
+            + formulas.transfer_cost_per_month(reads, float(catalog.tiered_retrieval_per_gb), gb))
+
+
+def _elastic_compute(basis: ClusterBasis, bytes_in: np.ndarray, bytes_out: np.ndarray,
+                     partitions: np.ndarray, rf: np.ndarray) -> np.ndarray:
+    """Elastic capacity follows the load: the units these topics need (after the free ones),
+    shared by the same throughput/partition mix as provisioned compute, taken against these
+    topics' own totals so the shares sum to the bill."""
+    unit = basis.elastic_unit
+    assert unit is not None
+    units = formulas.elastic_units_needed(
+        float(bytes_in.sum()), float(bytes_out.sum()), float(partitions.sum()),
+        unit.ingress_bytes_per_second, unit.egress_bytes_per_second, unit.partitions,
+        unit.min_units)
+    bill = formulas.billed_units(units, unit.free_units) * formulas.compute_cost_per_month(
+        basis.elastic_price_per_hour)
+    throughput, replicas = bytes_in + bytes_out, partitions * rf
+    total_t, total_r = float(throughput.sum()), float(replicas.sum())
+    weight_t, weight_p = basis.weight_throughput, basis.weight_partitions
+    if total_t <= 0:
+        weight_t, weight_p = 0.0, 1.0
+    if total_r <= 0:
+        weight_t, weight_p = 1.0, 0.0
+    shares: np.ndarray = bill * formulas.compute_share(throughput, replicas, total_t, total_r,
+                                                       weight_t, weight_p)
+    return shares
 
 
 def to_micros(amounts: np.ndarray) -> IntArray:
@@ -279,22 +370,47 @@ class ClusterCost:
         return costs
 
 
+def elastic_unit_of(brokers: Sequence[Broker], catalog: PriceCatalog) -> ElasticUnit | None:
+    """The elastic unit the cluster is billed in (Confluent's eCKU), where its capacity is
+    elastic: every broker is of a type the catalog scales with load."""
+    types = {b.instance_type for b in brokers}
+    if len(types) == 1:
+        return catalog.elastic_units.get(types.pop())
+    return None
+
+
+def block_price_per_gb_month(brokers: Sequence[Broker], catalog: PriceCatalog) -> Decimal:
+    """The disk price per GB-month over the brokers' volumes, weighted by their capacity, so a
+    cluster of gp3 and st1 volumes prices its topics' bytes at what its disks cost."""
+    capacity = sum(b.disk_capacity_bytes for b in brokers)
+    if catalog.storage_billing != "provisioned" or capacity <= 0:
+        return catalog.block_storage_per_gb_month
+    return sum((Decimal(b.disk_capacity_bytes) * catalog.block_price_per_gb_month(b.volume_type)
+                for b in brokers), Decimal(0)) / Decimal(capacity)
+
+
 def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
                    ) -> tuple[dict[str, int], Decimal]:
-    """The bill of what the cluster pays for as capacity, and the disk-throughput fee in it."""
+    """The bill of what the cluster pays for as capacity (net of its component discounts),
+    and the disk-throughput fee in it (list). Elastic compute is metered, not capacity."""
     gb = catalog.gb_bytes
+    hours = Decimal(str(formulas.HOURS_PER_MONTH))
     extra_mibps = sum(
         (max(Decimal(0), Decimal(str(b.provisioned_throughput_mibps or 0))
              - catalog.included_throughput_mibps) for b in brokers), Decimal(0))
     throughput_fee = extra_mibps * catalog.provisioned_throughput_per_mibps_month
-    bill = {"compute": sum(
-        decimal_to_micros(catalog.compute_price_per_hour(b.instance_type)
-                          * Decimal(str(formulas.HOURS_PER_MONTH)))
-        for b in brokers)}
+    bill: dict[str, int] = {}
+    if elastic_unit_of(brokers, catalog) is None:
+        brokers_fee = sum((catalog.compute_price_per_hour(b.instance_type) for b in brokers),
+                          Decimal(0)) if catalog.brokers_billed else Decimal(0)
+        bill["compute"] = decimal_to_micros((brokers_fee + catalog.cluster_per_hour) * hours
+                                            * catalog.discount_factor("compute"))
     if catalog.storage_billing == "provisioned":
-        capacity_bytes = sum(b.disk_capacity_bytes for b in brokers)
+        disks = sum((Decimal(b.disk_capacity_bytes) / gb
+                     * catalog.block_price_per_gb_month(b.volume_type) for b in brokers),
+                    Decimal(0))
         bill["storage_local"] = decimal_to_micros(
-            Decimal(capacity_bytes) / gb * catalog.block_storage_per_gb_month + throughput_fee)
+            (disks + throughput_fee) * catalog.discount_factor("storage_local"))
     return bill, throughput_fee
 
 
@@ -307,14 +423,15 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
     stored_total = float(formulas.stored_bytes(columns["log_size_bytes"], rf,
                                                catalog.storage_counts_replicas).sum())
     capacity_bill, throughput_fee = _capacity_bill(snapshot.brokers, catalog)
+    block_price = float(block_price_per_gb_month(snapshot.brokers, catalog))
     idle: dict[str, int] = dict.fromkeys(COMPONENTS, 0)
     capacity_bytes = sum(b.disk_capacity_bytes for b in snapshot.brokers)
     if "storage_local" in capacity_bill:
         measured = [b.disk_used_bytes for b in snapshot.brokers if b.disk_used_bytes is not None]
         used_bytes = max(float(sum(measured)) if measured else 0.0, stored_total)
         idle["storage_local"] = int(to_micros(np.array(formulas.storage_cost_per_month(
-            max(capacity_bytes - used_bytes, 0.0), float(catalog.block_storage_per_gb_month),
-            catalog.gb_bytes))))
+            max(capacity_bytes - used_bytes, 0.0), block_price, catalog.gb_bytes)
+            * catalog.component_factor("storage_local"))))
     throughput_total = float((bytes_in + columns["bytes_out_per_second"]).sum())
     replicas_total = float((columns["partitions"] * rf).sum())
     weight_t, weight_p = settings.compute_weight_throughput, settings.compute_weight_partitions
@@ -322,8 +439,10 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
         weight_t, weight_p = 0.0, 1.0
     if replicas_total <= 0:
         weight_t, weight_p = 1.0, 0.0
-    allocatable = capacity_bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
-    if throughput_total > 0 or replicas_total > 0:
+    elastic = elastic_unit_of(snapshot.brokers, catalog)
+    allocatable = (capacity_bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
+                   if "compute" in capacity_bill else 0.0)
+    if "compute" in capacity_bill and (throughput_total > 0 or replicas_total > 0):
         idle["compute"] = capacity_bill["compute"] - round(allocatable * MICROS_PER_UNIT)
     else:
         allocatable = 0.0
@@ -343,6 +462,12 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
         partition_billable_share=billable / partitions_total if partitions_total else 0.0,
         capacity_bill_micros=capacity_bill, unallocated_micros={},
         brokers=len(snapshot.brokers), disk_capacity_bytes=capacity_bytes,
+        block_price_per_gb_month=block_price,
+        internet_egress_share=_label_share(snapshot, INTERNET_EGRESS_LABEL),
+        cross_region_egress_share=_label_share(snapshot, CROSS_REGION_EGRESS_LABEL),
+        elastic_unit=elastic,
+        elastic_price_per_hour=float(catalog.compute_price_per_hour(
+            snapshot.brokers[0].instance_type)) if elastic is not None else 0.0,
     )
     return basis, idle
 
@@ -368,6 +493,7 @@ def _assemble(cluster: str, columns: Mapping[str, np.ndarray], micros: dict[str,
 def allocate(snapshot: ClusterSnapshot, catalog: PriceCatalog,
              owners: OwnerAttribution | None = None,
              settings: AllocationSettings | None = None) -> ClusterCost:
+    catalog = catalog.net()
     frame = topic_frame(snapshot, owners)
     columns = columns_of(frame)
     basis, idle = _basis(snapshot, catalog, settings or AllocationSettings(), columns)
@@ -410,7 +536,9 @@ def resized(basis: ClusterBasis, brokers: Sequence[Broker], catalog: PriceCatalo
     """The basis after a capacity change: new brokers (count, type, disks) or a new catalog.
     The load stays what it is, so the compute topics use is the same broker-hours at the new
     price per broker."""
+    catalog = catalog.net()
     capacity_bill, throughput_fee = _capacity_bill(brokers, catalog)
+    elastic = elastic_unit_of(brokers, catalog)
     old_price = np.mean([float(basis.catalog.compute_price_per_hour(b.instance_type))
                          for b in old_brokers]) if old_brokers else 0.0
     new_price = np.mean([float(catalog.compute_price_per_hour(b.instance_type))
@@ -419,11 +547,17 @@ def resized(basis: ClusterBasis, brokers: Sequence[Broker], catalog: PriceCatalo
     unallocated = dict(basis.unallocated_micros)
     if "storage_local" not in capacity_bill:  # used-bytes storage has no capacity residual
         unallocated["storage_local"] = 0
+    if "compute" not in capacity_bill:  # elastic compute is metered: no capacity residual
+        unallocated["compute"] = 0
     return replace(basis, catalog=catalog, capacity_bill_micros=capacity_bill,
                    throughput_fee=float(throughput_fee),
                    compute_allocatable=basis.compute_allocatable * ratio,
                    unallocated_micros=unallocated, brokers=len(brokers),
-                   disk_capacity_bytes=sum(b.disk_capacity_bytes for b in brokers))
+                   disk_capacity_bytes=sum(b.disk_capacity_bytes for b in brokers),
+                   block_price_per_gb_month=float(block_price_per_gb_month(brokers, catalog)),
+                   elastic_unit=elastic,
+                   elastic_price_per_hour=float(catalog.compute_price_per_hour(
+                       brokers[0].instance_type)) if elastic is not None else 0.0)
 
 
 @dataclass(frozen=True)

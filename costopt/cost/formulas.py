@@ -106,6 +106,43 @@ def retained_bytes_estimate(bytes_in_per_second: Number, retention_ms: Number,
     return np.minimum(by_time, by_size)  # type: ignore[return-value]
 
 
+def object_requests_per_month(tiered_bytes_in_per_second: Number, segment_bytes: Number,
+                              objects_per_segment: int) -> Number:
+    """PUT requests tiering makes: every closed segment of one copy (the leader's) is copied
+    with its indexes and snapshots, `objects_per_segment` objects in all (KIP-405)."""
+    requests: Number = (bytes_per_month(tiered_bytes_in_per_second)
+                        / np.maximum(segment_bytes, 1.0) * objects_per_segment)
+    return requests
+
+
+def request_cost_per_month(requests_per_month: Number, price_per_1000: float) -> Number:
+    return requests_per_month / 1000.0 * price_per_1000
+
+
+def remote_read_share(local_retention_ms: float, max_lag_seconds: float) -> float:
+    """Share of a reader's bytes served from tiered storage: a reader up to `max_lag_seconds`
+    behind reads what is older than the local retention from the remote tier, so a weekly
+    batch over 24 h local retention reads 6/7 of a week remotely. Unknown lag: none."""
+    if max_lag_seconds <= 0 or local_retention_ms < 0:
+        return 0.0
+    return max(0.0, 1.0 - local_retention_ms / (max_lag_seconds * 1000.0))
+
+
+def elastic_units_needed(bytes_in_per_second: float, bytes_out_per_second: float,
+                         partitions: float, ingress_per_unit: float, egress_per_unit: float,
+                         partitions_per_unit: float, min_units: int) -> int:
+    """Elastic capacity units (Confluent eCKUs) a month's average load keeps running: the
+    most any one dimension needs, whole units, at least `min_units`."""
+    needed = max(bytes_in_per_second / ingress_per_unit, bytes_out_per_second / egress_per_unit,
+                 partitions / partitions_per_unit)
+    return max(int(np.ceil(needed - 1e-9)), min_units)
+
+
+def billed_units(units: int, free_units: int) -> int:
+    """Units billed after the free ones (the first eCKU on Confluent Basic)."""
+    return max(units - free_units, 0)
+
+
 def fetch_compute_share(bytes_out_per_second: Number, throughput_total: float,
                         weight_throughput: float) -> Number:
     """The part of a topic's compute share its reads cause: the bytes-out half of the

@@ -4,6 +4,11 @@ once enabled on a topic, hence medium risk.
 
 On provisioned disks tiering costs object storage now and frees disk: the money comes only
 when the disks or brokers are resized, which the savings plan does after it.
+
+A topic can tier only where the brokers run tiered storage (`remote.log.storage.system.enable`
+and a remote storage manager; on MSK, the cluster's TIERED storage mode). Where they do not,
+or it is unknown, the finding is a `watch` that states the enabling step and what tiering
+would cost, and stays out of the savings plan: a topic command alone would be refused.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.retention import HOUR_MS, RetentionRule, storage_alternatives
+from costopt.snapshot.model import TIERED_SYSTEM_LABEL
 
 
 class TieredStorageRule(BaseRule):
@@ -60,7 +66,8 @@ class TieredStorageRule(BaseRule):
             if local_ms < topic.retention_ms / 2:
                 yield Candidate(topic.name, (topic_change(
                     model, topic.name, tiered_storage=True, local_retention_ms=local_ms),),
-                    {"local": local_ms, "lag": lag})
+                    {"local": local_ms, "lag": lag,
+                     "enabled": model.snapshot.tiered_storage_enabled})
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:
@@ -69,6 +76,9 @@ class TieredStorageRule(BaseRule):
         name, local = candidate.target, candidate.facts["local"]
         topic = model.snapshot.topic(name)
         lag = candidate.facts["lag"]
+        enabled = candidate.facts.get("enabled", True)
+        if not enabled:
+            return self._enabling_first(model, history, config, candidate, pricing)
         return self.topic_recommendation(
             model, candidate, pricing,
             title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
@@ -85,3 +95,44 @@ class TieredStorageRule(BaseRule):
                                                        "local.retention.ms": local}),
             alternative_group=storage_alternatives(model, name),
         )
+
+    def _enabling_first(self, model: ClusterModel, history: History, config: Mapping[str, Any],
+                        candidate: Candidate, pricing: Pricing) -> Recommendation:
+        """Tiering a topic on brokers without tiered storage: the cluster step first, with
+        what the topic would then cost in object storage and save."""
+        name, local = candidate.target, candidate.facts["local"]
+        topic = model.snapshot.topic(name)
+        state = "unknown" if candidate.facts["enabled"] is None else "false"
+        cost = (f"{pricing.cost_micros / 1_000_000:,.2f} {model.cost.currency}/month of object "
+                "storage and requests" if pricing.cost_micros else "no object-storage charge")
+        step = (ENABLE_MSK if model.catalog.kind == "msk" else ENABLE_SELF_MANAGED)
+        topic_step = kafka_configs_command(model, name, {"remote.storage.enable": "true",
+                                                         "local.retention.ms": local})
+        return self.topic_recommendation(
+            model, candidate, pricing, category="watch",
+            title=f"Watch: tiered storage is off on {model.cluster} ({state}); turned on, "
+                  f"{name} could keep {local / HOUR_MS:.0f} h on brokers ({cost})",
+            evidence=(Evidence(TIERED_SYSTEM_LABEL, state, "broker config"),
+                      Evidence("retention_ms", topic.retention_ms, "ms"),
+                      Evidence("log_size_bytes", topic.log_size_bytes, "bytes"),
+                      Evidence("object_storage_monthly_cost",
+                               round(pricing.cost_micros / 1_000_000, 2),
+                               f"{model.cost.currency}/month")),
+            current={TIERED_SYSTEM_LABEL: state, "remote.storage.enable": False},
+            proposed={TIERED_SYSTEM_LABEL: True, "remote.storage.enable": True,
+                      "local.retention.ms": local},
+            risk="high", confidence=0.5,
+            change=f"1. {step} 2. Then: {topic_step}",
+            alternative_group=storage_alternatives(model, name),
+        )
+
+
+ENABLE_SELF_MANAGED = (
+    "On every broker (Kafka 3.6 or later), set remote.log.storage.system.enable=true and "
+    "remote.log.storage.manager.class.name (with its class path and bucket settings) for a "
+    "remote storage manager plugin, then restart the brokers one at a time; the bucket is "
+    "billed per GB-month and per request, as priced here.")
+ENABLE_MSK = (
+    "Switch the cluster's storage mode to tiered (aws kafka update-storage --storage-mode "
+    "TIERED; Kafka 3.6 or later, not on t3 brokers); MSK bills the tier per GB-month and "
+    "retrieval per GB, as priced here.")

@@ -37,6 +37,9 @@ ENTITIES = (
 EVENTS = ("created", "updated", "deleted", "changelog", "snapshot", "stream", "enriched", "raw")
 CLUSTER_PURPOSES = ("main", "events", "logs", "analytics", "cdc", "streams", "metrics", "billing")
 REGIONS = ("use1", "euw1", "apse1", "usw2", "euc1")
+# The AWS region each short name stands for: every simulated cluster is priced where it runs.
+AWS_REGIONS = {"use1": "us-east-1", "euw1": "eu-west-1", "apse1": "ap-southeast-1",
+               "usw2": "us-west-2", "euc1": "eu-central-1"}
 PAYLOAD_KINDS = ("json", "avro", "blob")
 READER_KINDS = ("streaming", "daily_batch", "weekly_batch", "audit", "abandoned")
 # (catalog, instance type, disk bytes per broker, network bytes/s a broker handles comfortably)
@@ -408,7 +411,11 @@ def _size_clusters(rng: np.random.Generator, cluster_names: list[str],
                      int(np.ceil(throughput / (network * 0.6))),
                      int(np.ceil(replicas / 4000)))
         broker_count = int(np.ceil(needed / 3) * 3)
-        cluster_rows.append({"cluster": name, "catalog": catalog, "instance_type": instance,
+        cluster_rows.append({"cluster": name, "catalog": catalog,
+                             "region": AWS_REGIONS[name.split("-")[0]],
+                             "tiered_storage": bool(topics.loc[mine, "remote_storage_enable"]
+                                                    .any()),
+                             "instance_type": instance,
                              "brokers": broker_count, "zones": 3,
                              "rack_aware_fetch": index % 4 == 3})
         cpu = min(0.95, 0.08 + 0.7 * throughput / (broker_count * network))

@@ -10,9 +10,16 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from costopt.pricing.catalog import catalog_ref
 from costopt.simulate.fleet import Fleet, stable_seed
 from costopt.simulate.series import SeriesBlock, cluster_series
-from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.model import (
+    TIERED_SYSTEM_LABEL,
+    Broker,
+    ClusterSnapshot,
+    ConsumerGroup,
+    Topic,
+)
 
 SNAPSHOT_WINDOW_HOURS = 24
 # Disk used beyond the topics' logs (indexes, snapshots, metadata): an unallocated share.
@@ -127,8 +134,10 @@ def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
         window_seconds=SNAPSHOT_WINDOW_HOURS * 3600,
         brokers=_brokers(fleet, cluster, topics), topics=topics, groups=groups,
         rack_aware_fetch=bool(meta["rack_aware_fetch"]),
+        labels={TIERED_SYSTEM_LABEL: "true" if meta["tiered_storage"] else "false"},
     )
-    return SimulatedCluster(snapshot, str(meta["catalog"]), block,
+    return SimulatedCluster(snapshot, catalog_ref(str(meta["catalog"]), str(meta["region"])),
+                            block,
                             _group_history(fleet, cluster, groups))
 
 

@@ -12,6 +12,9 @@ from datetime import datetime
 from functools import cached_property
 
 RETENTION_FOREVER = -1
+# The broker setting that turns tiered storage (KIP-405) on for a cluster, kept as a snapshot
+# label ("true"/"false") where Kafka or the configuration tells.
+TIERED_SYSTEM_LABEL = "remote.log.storage.system.enable"
 LOCAL_RETENTION_SAME_AS_TOTAL = -2
 
 
@@ -25,6 +28,7 @@ class Broker:
     cpu_utilisation: float | None = None  # 0..1, averaged over the window
     partition_replicas: int | None = None
     provisioned_throughput_mibps: float | None = None  # priced where the disk is (EBS gp3)
+    volume_type: str | None = None  # gp3, st1, sc1, ...: None is the catalog's default disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,17 @@ class ClusterSnapshot:
     def zones(self) -> int:
         """Distinct racks among the brokers; brokers without a rack count as one zone."""
         return max(1, len({broker.rack for broker in self.brokers}))
+
+    @property
+    def tiered_storage_enabled(self) -> bool | None:
+        """Whether the brokers run tiered storage: the broker setting where known, else yes
+        when a topic already tiers (none can without it), else unknown (None)."""
+        value = self.labels.get(TIERED_SYSTEM_LABEL)
+        if value is not None:
+            return value.strip().lower() == "true"
+        if any(topic.remote_storage_enable for topic in self.topics):
+            return True
+        return None
 
     @cached_property
     def _topics_by_name(self) -> dict[str, Topic]:

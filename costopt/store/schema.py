@@ -49,6 +49,7 @@ snapshot_brokers = Table(
     Column("cpu_utilisation", Float),
     Column("partition_replicas", Integer),
     Column("provisioned_throughput_mibps", Float),
+    Column("volume_type", String(64)),
     Index("ix_snapshot_brokers_snapshot", "snapshot_id"),
 )
 

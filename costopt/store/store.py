@@ -136,7 +136,8 @@ class Store:
                  "instance_type": b.instance_type, "disk_capacity_bytes": b.disk_capacity_bytes,
                  "disk_used_bytes": b.disk_used_bytes, "cpu_utilisation": b.cpu_utilisation,
                  "partition_replicas": b.partition_replicas,
-                 "provisioned_throughput_mibps": b.provisioned_throughput_mibps}
+                 "provisioned_throughput_mibps": b.provisioned_throughput_mibps,
+                 "volume_type": b.volume_type}
                 for b in snapshot.brokers))
             _insert_many(connection, schema.snapshot_topics, (
                 {"snapshot_id": snapshot_id, **_topic_row(t)} for t in snapshot.topics))
@@ -595,7 +596,8 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
                disk_capacity_bytes=b["disk_capacity_bytes"],
                disk_used_bytes=b["disk_used_bytes"], cpu_utilisation=b["cpu_utilisation"],
                partition_replicas=b["partition_replicas"],
-               provisioned_throughput_mibps=b["provisioned_throughput_mibps"])
+               provisioned_throughput_mibps=b["provisioned_throughput_mibps"],
+               volume_type=b["volume_type"])
         for b in connection.execute(select(schema.snapshot_brokers).where(
             schema.snapshot_brokers.c.snapshot_id == snapshot_id)
             .order_by(schema.snapshot_brokers.c.broker_id)).mappings())

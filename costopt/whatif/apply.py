@@ -29,7 +29,8 @@ from costopt.whatif.changes import Change, Selector
 
 DEFAULT_LOCAL_RETENTION_MS = 86_400_000
 SIZES = ("log_size_bytes", "remote_log_size_bytes")
-RATES = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second")
+RATES = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
+         "remote_read_bytes_per_second")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,9 @@ def _tiering(out: Columns, idx: np.ndarray, change: Change) -> None:
     enabled &= ~_compacted(out, idx)
     out["remote_storage_enable"][idx] = enabled
     out["local_retention_ms"][idx] = np.where(enabled, local_ms, -2)
+    if "remote_read_bytes_per_second" in out:  # nothing is read from a tier that is gone
+        out["remote_read_bytes_per_second"][idx] = np.where(
+            enabled, out["remote_read_bytes_per_second"][idx], 0.0)
     total = out["log_size_bytes"][idx] + out["remote_log_size_bytes"][idx]
     _split_local_remote(out, idx, total, out["retention_ms"][idx].astype(np.float64))
 

@@ -34,7 +34,7 @@ from costopt.cost.allocation import (
 from costopt.errors import InvalidInput, NotFound
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
-from costopt.pricing.catalog import CatalogError, PriceCatalog
+from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import ChangeContext, apply_change, select
 from costopt.whatif.changes import Change
@@ -288,6 +288,11 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
         if resolve_catalog is None:
             raise InvalidInput("a catalog change needs a catalog resolver")
         catalog = resolve_catalog(change.catalog)
+        region = basis.catalog.region
+        if split_ref(change.catalog)[1] is None and catalog.region != region \
+                and region in catalog.known_regions:
+            # Another offering, same place: priced in the cluster's region.
+            catalog = resolve_catalog(catalog_ref(change.catalog, region))
     template = brokers[0]
     count = change.broker_count or len(brokers)
     new = tuple(Broker(broker_id=i + 1, rack=brokers[i % len(brokers)].rack,

@@ -18,7 +18,10 @@ def test_every_builtin_catalog_loads_and_states_its_source() -> None:
         catalog = load_builtin_catalog(name)
         assert catalog.name == name
         assert catalog.source and catalog.as_of.year >= 2025
-        assert catalog.compute_per_hour
+        assert catalog.compute_per_hour or catalog.capacity_unit is not None
+        for region, prices in catalog.regions.items():
+            assert region != catalog.region
+            assert prices.source and prices.as_of.year >= 2025, (name, region)
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -14,7 +14,13 @@ from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
 from costopt.pricing import load_builtin_catalog
 from costopt.rules import History
-from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.model import (
+    TIERED_SYSTEM_LABEL,
+    Broker,
+    ClusterSnapshot,
+    ConsumerGroup,
+    Topic,
+)
 from costopt.store.store import StoredSnapshot
 
 GIB = 1024**3
@@ -79,10 +85,11 @@ def blob_records(count: int = 120, seed: int = 2) -> list[bytes]:
 def analyze(topics: tuple[Topic, ...], groups: tuple[ConsumerGroup, ...] = (),
             broker_set: tuple[Broker, ...] | None = None, rack_aware: bool = False,
             samples: dict[str, list[bytes]] | None = None, history_days: int = 30,
-            settings: Settings | None = None) -> ClusterAnalysis:
+            settings: Settings | None = None, labels: dict[str, str] | None = None
+            ) -> ClusterAnalysis:
     snapshot = ClusterSnapshot(cluster="c1", taken_at=NOW, window_seconds=86_400,
                                brokers=broker_set or brokers(), topics=topics, groups=groups,
-                               rack_aware_fetch=rack_aware)
+                               rack_aware_fetch=rack_aware, labels=labels or {})
     return analyze_cluster(StoredSnapshot(1, snapshot, "aws-self-managed", "test"),
                            load_builtin_catalog("aws-self-managed"),
                            history_for(topics, history_days), samples or {},
@@ -96,11 +103,14 @@ def over_retained_fleet() -> ClusterAnalysis:
     return analyze((t,), (reader("billing-svc", t.name),))
 
 
-def weekly_batch_fleet() -> ClusterAnalysis:
-    """7-day retention read by a batch job once a week (6.9 days behind at its peak)."""
+def weekly_batch_fleet(tiered_storage: str | None = "true") -> ClusterAnalysis:
+    """7-day retention read by a batch job once a week (6.9 days behind at its peak), on
+    brokers running tiered storage ("true"), not ("false") or unknown (None)."""
     t = topic("analytics.events.v1", retention_days=7)
+    labels = {} if tiered_storage is None else {TIERED_SYSTEM_LABEL: tiered_storage}
     return analyze((t,), (reader("stream-svc", t.name),
-                          reader("weekly-batch", t.name, max_lag_seconds=6.9 * 86_400)))
+                          reader("weekly-batch", t.name, max_lag_seconds=6.9 * 86_400)),
+                   labels=labels)
 
 
 def compacted_fleet() -> ClusterAnalysis:

@@ -107,7 +107,26 @@ def test_fan_out_and_rack_aware_fetching() -> None:
 def test_tiered_storage_for_long_retention_read_rarely_not_for_compacted() -> None:
     [rec] = kinds(fixtures.weekly_batch_fleet(), "tiered_storage")
     assert rec.proposed == {"remote.storage.enable": True, "local.retention.ms": 86_400_000}
+    assert rec.category == "saving"
     assert kinds(fixtures.compacted_fleet(), "tiered_storage") == []
+
+
+@pytest.mark.parametrize("state", ["false", None])
+def test_tiering_where_the_brokers_do_not_tier_states_the_enabling_step_and_cost(
+        state: str | None) -> None:
+    """Without remote.log.storage.system.enable a topic command would be refused: the finding
+    is a watch (out of the savings plan) naming the broker step, then the topic step, and
+    what the tier would cost, the same as where tiering runs."""
+    [saving] = kinds(fixtures.weekly_batch_fleet("true"), "tiered_storage")
+    [rec] = kinds(fixtures.weekly_batch_fleet(state), "tiered_storage")
+    assert rec.category == "watch" and rec.risk == "high"
+    assert rec.current["remote.log.storage.system.enable"] == (state or "unknown")
+    assert rec.proposed["remote.log.storage.system.enable"] is True
+    assert rec.change.startswith("1. On every broker")
+    assert "remote.log.storage.system.enable=true" in rec.change
+    assert "2. Then: " in rec.change and "remote.storage.enable=true" in rec.change
+    assert rec.monthly_cost == saving.monthly_cost and rec.monthly_cost is not None
+    assert f"{rec.monthly_cost.amount:,.2f} USD/month of object storage" in rec.title
 
 
 def test_rules_can_be_disabled_and_thresholds_set() -> None:

@@ -29,6 +29,8 @@ TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compressi
                  "min.insync.replicas", "segment.bytes", "remote.storage.enable",
                  "local.retention.ms", "local.retention.bytes")
 CONFIG_BATCH = 200
+# Broker settings pricing needs: whether tiered storage runs (KIP-405).
+BROKER_CONFIGS = ("remote.log.storage.system.enable",)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class AdminData:
     brokers: list[AdminBroker]
     topics: dict[str, AdminTopic]
     groups: list[AdminGroup]
+    broker_configs: dict[str, str] = field(default_factory=dict)  # BROKER_CONFIGS, one broker
 
 
 def client_config(cluster: ClusterSettings) -> dict[str, Any]:
@@ -132,7 +135,20 @@ class KafkaAdminSource:
                                    configs.get(name, {}), end_offsets.get(name, {}),
                                    start_offsets.get(name, {}))
                   for name, t in topics.items()}
-        return AdminData(brokers, topics, self._groups())
+        return AdminData(brokers, topics, self._groups(), self._broker_configs(brokers))
+
+    def _broker_configs(self, brokers: list[AdminBroker]) -> dict[str, str]:
+        """BROKER_CONFIGS of the first broker; optional (managed services may refuse it)."""
+        if not brokers:
+            return {}
+        resource = ConfigResource(ConfigResource.Type.BROKER, str(brokers[0].broker_id))
+        try:
+            futures = self.admin.describe_configs([resource], request_timeout=self.timeout)
+            entries = next(iter(futures.values())).result(timeout=self.timeout)
+        except (KafkaException, StopIteration):
+            return {}
+        return {key: entries[key].value for key in BROKER_CONFIGS
+                if key in entries and entries[key].value is not None}
 
     def _brokers(self, metadata: Any) -> list[AdminBroker]:
         racks: dict[int, str | None] = {}
