@@ -285,11 +285,8 @@ def _elastic_compute(basis: ClusterBasis, bytes_in: np.ndarray, bytes_out: np.nd
         basis.elastic_price_per_hour)
     throughput, replicas = bytes_in + bytes_out, partitions * rf
     total_t, total_r = float(throughput.sum()), float(replicas.sum())
-    weight_t, weight_p = basis.weight_throughput, basis.weight_partitions
-    if total_t <= 0:
-        weight_t, weight_p = 0.0, 1.0
-    if total_r <= 0:
-        weight_t, weight_p = 1.0, 0.0
+    weight_t, weight_p = formulas.compute_weights(total_t, total_r, basis.weight_throughput,
+                                                  basis.weight_partitions)
     shares: np.ndarray = bill * formulas.compute_share(throughput, replicas, total_t, total_r,
                                                        weight_t, weight_p)
     return shares
@@ -393,22 +390,20 @@ def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
                    ) -> tuple[dict[str, int], Decimal]:
     """The bill of what the cluster pays for as capacity (net of its component discounts),
     and the disk-throughput fee in it (list). Elastic compute is metered, not capacity."""
-    gb = catalog.gb_bytes
-    hours = Decimal(str(formulas.HOURS_PER_MONTH))
-    extra_mibps = sum(
-        (max(Decimal(0), Decimal(str(b.provisioned_throughput_mibps or 0))
-             - catalog.included_throughput_mibps) for b in brokers), Decimal(0))
-    throughput_fee = extra_mibps * catalog.provisioned_throughput_per_mibps_month
+    throughput_fee = sum((formulas.throughput_fee_per_month(
+        Decimal(str(b.provisioned_throughput_mibps or 0)), catalog.included_throughput_mibps,
+        catalog.provisioned_throughput_per_mibps_month) for b in brokers), Decimal(0))
     bill: dict[str, int] = {}
     if elastic_unit_of(brokers, catalog) is None:
         brokers_fee = sum((catalog.compute_price_per_hour(b.instance_type) for b in brokers),
                           Decimal(0)) if catalog.brokers_billed else Decimal(0)
-        bill["compute"] = decimal_to_micros((brokers_fee + catalog.cluster_per_hour) * hours
-                                            * catalog.discount_factor("compute"))
+        bill["compute"] = decimal_to_micros(
+            formulas.hourly_bill_per_month(brokers_fee + catalog.cluster_per_hour)
+            * catalog.discount_factor("compute"))
     if catalog.storage_billing == "provisioned":
-        disks = sum((Decimal(b.disk_capacity_bytes) / gb
-                     * catalog.block_price_per_gb_month(b.volume_type) for b in brokers),
-                    Decimal(0))
+        disks = sum((formulas.disk_bill_per_month(
+            b.disk_capacity_bytes, catalog.gb_bytes,
+            catalog.block_price_per_gb_month(b.volume_type)) for b in brokers), Decimal(0))
         bill["storage_local"] = decimal_to_micros(
             (disks + throughput_fee) * catalog.discount_factor("storage_local"))
     return bill, throughput_fee
@@ -434,11 +429,9 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
             * catalog.component_factor("storage_local"))))
     throughput_total = float((bytes_in + columns["bytes_out_per_second"]).sum())
     replicas_total = float((columns["partitions"] * rf).sum())
-    weight_t, weight_p = settings.compute_weight_throughput, settings.compute_weight_partitions
-    if throughput_total <= 0:
-        weight_t, weight_p = 0.0, 1.0
-    if replicas_total <= 0:
-        weight_t, weight_p = 1.0, 0.0
+    weight_t, weight_p = formulas.compute_weights(
+        throughput_total, replicas_total, settings.compute_weight_throughput,
+        settings.compute_weight_partitions)
     elastic = elastic_unit_of(snapshot.brokers, catalog)
     allocatable = (capacity_bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
                    if "compute" in capacity_bill else 0.0)

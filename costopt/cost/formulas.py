@@ -7,6 +7,7 @@ as floats; `allocation.py` turns them into exact integer micro-units before anyt
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TypeVar
 
 import numpy as np
@@ -57,6 +58,34 @@ def throughput_fee_share_per_month(disk_write_bytes_per_second: Number,
         return disk_write_bytes_per_second * 0.0
     return (disk_write_bytes_per_second / disk_write_total_bytes_per_second
             * throughput_fee_per_month)
+
+
+def compute_weights(throughput_total: float, partition_replicas_total: float,
+                    weight_throughput: float, weight_partitions: float) -> tuple[float, float]:
+    """The throughput/partition weights of compute, all on the one that exists when the
+    other is zero (a cluster with no traffic still pays for its partitions)."""
+    if partition_replicas_total <= 0:
+        return 1.0, 0.0
+    if throughput_total <= 0:
+        return 0.0, 1.0
+    return weight_throughput, weight_partitions
+
+
+def hourly_bill_per_month(price_per_hour: Decimal) -> Decimal:
+    """An hourly price as a month's bill, exact (capacity bills are summed as decimals)."""
+    return price_per_hour * Decimal(str(HOURS_PER_MONTH))
+
+
+def disk_bill_per_month(capacity_bytes: int, gb_bytes: int,
+                        price_per_gb_month: Decimal) -> Decimal:
+    """Provisioned disk is billed on its size, whatever is stored on it."""
+    return Decimal(capacity_bytes) / gb_bytes * price_per_gb_month
+
+
+def throughput_fee_per_month(provisioned_mibps: Decimal, included_mibps: Decimal,
+                             price_per_mibps_month: Decimal) -> Decimal:
+    """A volume's provisioned throughput above what its price includes (EBS gp3: 125 MiB/s)."""
+    return max(Decimal(0), provisioned_mibps - included_mibps) * price_per_mibps_month
 
 
 def compute_share(throughput_bytes_per_second: Number, partition_replicas: Number,
