@@ -21,6 +21,7 @@ import pandas as pd
 from costopt.config import ClusterSettings, Settings
 from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
 from costopt.snapshot.commits import with_commit_times
+from costopt.snapshot.metrics import SERIES_COLUMNS
 from costopt.snapshot.model import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
     TIERED_SYSTEM_LABEL,
@@ -39,8 +40,7 @@ from costopt.sources.prometheus.collector import (
 )
 from costopt.store import Store
 
-SERIES_VALUE_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second",
-                        "messages_in_per_second", "log_size_bytes")
+SERIES_VALUE_COLUMNS = SERIES_COLUMNS
 DEFAULT_RETENTION_MS = 7 * 86_400_000  # Kafka's default, when configs cannot be read
 
 

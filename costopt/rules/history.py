@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from costopt import units
+from costopt.snapshot.metrics import SERIES_COLUMNS
 
-SERIES = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-          "log_size_bytes"]
+SERIES = list(SERIES_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ import numpy.typing as npt
 import zstandard
 
 from costopt.errors import BadData
+from costopt.snapshot.metrics import SERIES_COLUMNS
 
 FORMAT = 1
-COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-           "log_size_bytes")
+COLUMNS = SERIES_COLUMNS  # the on-disk order of a block's value columns
 IdArray = npt.NDArray[np.int32]
 ValueArray = npt.NDArray[np.float64]
 

@@ -26,7 +26,7 @@ from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
 from costopt.store import schema, series_blocks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SERIES_COLUMNS = series_blocks.COLUMNS
+SERIES_COLUMNS = series_blocks.COLUMNS  # costopt/snapshot/metrics.py
 
 
 class StoreError(CostoptError):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costopt.snapshot.metrics import RATE_COLUMNS, SERIES_COLUMNS, SERIES_METRICS
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient, matrix_to_frame, vector_to_series
 from costopt.sources.prometheus.fetch import execute
@@ -49,10 +50,7 @@ from costopt.sources.prometheus.queries import (
 from costopt.sources.prometheus.rules import FIGURES, GRAINS, RULES_PATH
 
 log = logging.getLogger("costopt.collect")
-TOPIC_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-                 "log_size_bytes", "partitions", "replication_factor", "retained_messages")
-SERIES_COLUMNS = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
-                  "log_size_bytes")
+TOPIC_COLUMNS = (*SERIES_COLUMNS, "partitions", "replication_factor", "retained_messages")
 DAY = 86_400
 _WARNED: set[tuple[str, str]] = set()  # (server, cluster) told about the rules already
 _WARNED_LOCK = threading.Lock()
@@ -396,13 +394,9 @@ def _from_label(results: dict[str, Any], name: str, label: str, value_label: str
 
 def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
     label = queries.topic_label
-    columns = {
-        "bytes_in_per_second": _labelled(results, "bytes_in_rate", label),
-        "bytes_out_per_second": _labelled(results, "bytes_out_rate", label),
-        "messages_in_per_second": _labelled(results, "messages_in_rate", label),
-        "log_size_bytes": _labelled(results, "log_size_bytes", label),
-        "retained_messages": _labelled(results, "retained_messages", label),
-    }
+    columns = {metric.column: _labelled(results, metric.instant_query, label)
+               for metric in SERIES_METRICS}
+    columns["retained_messages"] = _labelled(results, "retained_messages", label)
     if label == "topic_name":
         columns["partitions"] = _from_label(results, "partitions", label, "partition_count")
         columns["replication_factor"] = _from_label(results, "replication_factor", label,
@@ -455,14 +449,11 @@ def _series_frame(results: dict[str, Any], queries: DialectQueries, window: Coll
     frames = []
     for resolution, _ in _history_ranges(window):
         parts = {}
-        for column, name in (("bytes_in_per_second", "bytes_in_range"),
-                             ("bytes_out_per_second", "bytes_out_range"),
-                             ("messages_in_per_second", "messages_in_range"),
-                             ("log_size_bytes", "log_size_range")):
-            key = f"{name}@{resolution}"
+        for metric in SERIES_METRICS:
+            key = f"{metric.range_query}@{resolution}"
             if key in results:
                 part = matrix_to_frame(results[key], label, key)
-                parts[column] = part.set_index([label, "ts_seconds"])["value"]
+                parts[metric.column] = part.set_index([label, "ts_seconds"])["value"]
         if not parts:
             continue
         frame = pd.DataFrame(parts).reset_index().rename(columns={label: "topic"})
@@ -478,8 +469,7 @@ def _series_frame(results: dict[str, Any], queries: DialectQueries, window: Coll
             series[column] = np.nan
     # A point with no rate at all is a gap in the scrapes (a gauge may still have a sample
     # at its edge), not an hour without traffic: drop it rather than let it become a zero.
-    rates = ["bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second"]
-    series = series[series[rates].notna().any(axis=1)].reset_index(drop=True)
+    series = series[series[list(RATE_COLUMNS)].notna().any(axis=1)].reset_index(drop=True)
     if queries.log_size_all_replicas:
         series["log_size_bytes"] = series["log_size_bytes"] / series["topic"].map(
             topics["replication_factor"])
