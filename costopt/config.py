@@ -29,6 +29,7 @@ from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
 from costopt.errors import InvalidInput
+from costopt.patterns import checked_regex
 from costopt.pricing.catalog import catalog_ref
 
 Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
@@ -218,13 +219,7 @@ class BillingSettings(_Strict):
     @field_validator("unmapped_services")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        import re
-
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regex: {exc}") from None
-        return value
+        return checked_regex(value)
 
 
 class Settings(BaseSettings):

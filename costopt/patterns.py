@@ -46,3 +46,16 @@ def compile_pattern(pattern: str) -> Matcher:
             else str(exc)
         raise PatternError(f"not a pattern RE2 accepts ({reason}); RE2 has no backreferences "
                            "or lookaround") from None
+
+
+def checked_regex(value: str) -> str:
+    """A configured regular expression (owner rules, billing's service filter), refused at
+    load time rather than at first use. These come from the operator's config, not from
+    requests, so Python's `re` (with backreferences, which owner rules use) is the dialect."""
+    import re
+
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regex: {exc}") from None
+    return value

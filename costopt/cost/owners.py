@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from costopt.patterns import checked_regex
+
 UNOWNED = "unowned"
 
 
@@ -30,11 +32,7 @@ class OwnerRule(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regex: {exc}") from None
-        return value
+        return checked_regex(value)
 
 
 DEFAULT_RULES = (
