@@ -39,9 +39,9 @@ from costopt.rules.history import History
 from costopt.rules.pricing import Pricing
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.sizing import size_cluster
-from costopt.whatif.apply import ChangeContext, apply_change, select
+from costopt.whatif.apply import ChangeContext, apply_change
 from costopt.whatif.changes import Change
-from costopt.whatif.engine import apply_cluster_change, bill_delta_micros, rows_of
+from costopt.whatif.engine import apply_changes, bill_delta_micros, rows_of
 
 RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
 
@@ -152,15 +152,8 @@ class _ClusterState:
             if self.deleted.intersection(index.tolist()):
                 return None
         before = take(self.columns, index)
-        after: Columns = before
-        basis, brokers = self.basis, self.brokers
-        context = ChangeContext(model.estimates, model.group_reads)
-        for change in changes:
-            if change.touches_topics:
-                mask = select(after, model.cluster, change.selector, model.group_reads)
-                after = apply_change(after, mask, change, context)
-            if change.touches_cluster:
-                brokers, basis = apply_cluster_change(brokers, basis, change, None)
+        after, brokers, basis = apply_changes(model, before, self.brokers, self.basis,
+                                              changes, None)
         disk, freed_brokers = capacity_freed(self.basis, before, after)
         return _Priced(bill_delta_micros(before, after, self.basis, basis), float(disk.sum()),
                        float(freed_brokers.sum()), index, after, basis, brokers,

@@ -307,6 +307,24 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
         raise InvalidInput(str(exc)) from None
 
 
+def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, ...],
+                  basis: ClusterBasis, changes: Sequence[Change],
+                  resolve_catalog: CatalogResolver | None
+                  ) -> tuple[Columns, tuple[Broker, ...], ClusterBasis]:
+    """`changes` in order over `columns` (any rows of the model's topics) and the cluster's
+    brokers and basis: the one place a change is applied, for the record path, the full
+    projection and the plan alike."""
+    after = columns
+    context = ChangeContext(model.estimates, model.group_reads)
+    for change in changes:
+        if change.touches_topics:
+            mask = select(after, model.cluster, change.selector, model.group_reads)
+            after = apply_change(after, mask, change, context)
+        if change.touches_cluster:
+            brokers, basis = apply_cluster_change(brokers, basis, change, resolve_catalog)
+    return after, brokers, basis
+
+
 def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
                          resolve_catalog: CatalogResolver | None
                           ) -> tuple[tuple[Broker, ...], ClusterBasis]:
@@ -349,16 +367,8 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
     else:
         index = np.unique(np.concatenate([rows_of(model, c) for c in relevant]))
     before = take(columns, index)
-    after: Columns = before
-    brokers, basis = model.snapshot.brokers, model.cost.basis
-    context = ChangeContext(model.estimates, model.group_reads)
-    for change in relevant:
-        if change.touches_topics:
-            mask = select(after, model.cluster, change.selector, model.group_reads)
-            after = apply_change(after, mask, change, context)
-        if change.touches_cluster:
-            brokers, basis = apply_cluster_change(brokers, basis, change,
-                                                  resolve_catalog)
+    after, brokers, basis = apply_changes(model, before, model.snapshot.brokers,
+                                          model.cost.basis, relevant, resolve_catalog)
     if any(c.touches_capacity for c in relevant):
         _check_feasible(model, after, len(brokers))
     growth = horizon.growth[index]
@@ -437,16 +447,8 @@ def project_cluster(model: ClusterModel, changes: Sequence[Change],
     """The whole cluster's cost rows after `changes`, every row recomputed: the reference the
     record path is checked against, and what a full cost table after a change shows."""
     relevant = [c for c in changes if c.applies_to(model.cluster)]
-    after: Columns = dict(model.columns)
-    brokers, basis = model.snapshot.brokers, model.cost.basis
-    context = ChangeContext(model.estimates, model.group_reads)
-    for change in relevant:
-        if change.touches_topics:
-            mask = select(after, model.cluster, change.selector, model.group_reads)
-            after = apply_change(after, mask, change, context)
-        if change.touches_cluster:
-            brokers, basis = apply_cluster_change(brokers, basis, change,
-                                                   resolve_catalog)
+    after, _, basis = apply_changes(model, dict(model.columns), model.snapshot.brokers,
+                                    model.cost.basis, relevant, resolve_catalog)
     return project(model.cost, after, basis)
 
 
