@@ -13,6 +13,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -186,7 +187,12 @@ def cached_estimate(records: list[bytes]) -> CompressionEstimate:
 
 
 def compression_estimates(samples: dict[str, list[bytes]]) -> dict[str, CompressionEstimate]:
-    return {topic: cached_estimate(records) for topic, records in samples.items() if records}
+    """Two at a time: the codecs release the GIL while they compress, so a second thread
+    uses the second core (a tenth of a cold wix analysis otherwise)."""
+    topics = [topic for topic, records in samples.items() if records]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="compression") as pool:
+        found = list(pool.map(lambda topic: cached_estimate(samples[topic]), topics))
+    return dict(zip(topics, found, strict=True))
 
 
 def cluster_model(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
