@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.stack.processes import LOOPBACK, ManagedProcess, free_port, port_open
+from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, free_port, port_open
 
 STACK_DIR = Path(__file__).resolve().parent
 POM = STACK_DIR / "pom.xml"
@@ -66,8 +66,10 @@ def _java() -> str:
     return java
 
 
-class KafkaBroker:
+class KafkaBroker(ServerLifecycle):
     """One KRaft node that is both broker and controller, bound to 127.0.0.1 only."""
+
+    stop_timeout_s = 30.0
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -170,16 +172,3 @@ class KafkaBroker:
         )
         self._process.start(self._ready, timeout_s=timeout_s)
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(timeout_s=30)
-            self._process = None
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running

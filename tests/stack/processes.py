@@ -104,3 +104,25 @@ class ManagedProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+class ServerLifecycle:
+    """Stop, kill and `running` for a test server that holds one ManagedProcess; each server
+    says how it starts."""
+
+    _process: ManagedProcess | None
+    stop_timeout_s: float = 20.0
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop(timeout_s=self.stop_timeout_s)
+            self._process = None
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running

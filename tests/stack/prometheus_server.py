@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.stack.processes import LOOPBACK, ManagedProcess, free_port
+from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, free_port
 
 # promtool writes one block per 2 h by default, which is many times slower for long histories.
 MAX_BLOCK_DURATION = "720h"
@@ -37,7 +37,7 @@ def prometheus_binary(name: str = "prometheus") -> str:
     return path
 
 
-class PrometheusServer:
+class PrometheusServer(ServerLifecycle):
     def __init__(self, workdir: Path, scrape_targets: list[str] | None = None,
                  scrape_interval_s: int = 5, flags: list[str] | None = None,
                  rule_files: list[Path] | None = None, query_log: bool = False) -> None:
@@ -119,19 +119,6 @@ class PrometheusServer:
         )
         self._process.start(self._ready, timeout_s=timeout_s)
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     def backfill(self, openmetrics_text: str | Path) -> None:
         """Write history from OpenMetrics text (or a file of it) into storage; restarts the server.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.stack.processes import LOOPBACK, ManagedProcess, free_port
+from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, free_port
 
 
 def victoriametrics_binary() -> str:
@@ -27,7 +27,7 @@ def victoriametrics_binary() -> str:
     return path
 
 
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(ServerLifecycle):
     def __init__(self, workdir: Path, flags: list[str] | None = None) -> None:
         self.workdir = workdir
         self.storage = workdir / "data"
@@ -54,14 +54,6 @@ class VictoriaMetricsServer:
             self.log_path)
         self._process.start(self._ready, timeout_s=timeout_s)
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     def import_lines(self, body: Iterable[bytes], timeout_s: float = 3600) -> None:
         """Stream JSON lines (`costopt.simulate.openmetrics.victoriametrics_import`) into
