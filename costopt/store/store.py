@@ -305,19 +305,9 @@ class Store:
                 names[topic_ids] == topic
             if not rows.any():
                 continue
-            part = pd.DataFrame(values[rows], columns=list(SERIES_COLUMNS))
-            part.insert(0, "topic", names[topic_ids[rows]])
-            part.insert(1, "resolution_seconds", resolution)
-            part.insert(2, "ts_seconds", ts)
-            parts.append(part)
-        names_out = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
-        frame = (pd.concat(parts, ignore_index=True) if parts
-                 else pd.DataFrame(columns=names_out))
-        frame = frame.sort_values(["topic", "ts_seconds", "resolution_seconds"], kind="stable",
-                                  ignore_index=True)
-        frame.insert(2, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
-                                              utc=True))
-        frame.insert(0, "cluster", cluster)
+            parts.append(_block_frame(names, topic_ids[rows], values[rows], resolution, ts))
+        frame = _points_frame(parts, cluster).sort_values(
+            ["topic", "ts", "resolution_seconds"], kind="stable", ignore_index=True)
         frame["resolution_seconds"] = frame["resolution_seconds"].astype("int64")
         for name in SERIES_COLUMNS:
             frame[name] = frame[name].astype("float64")
@@ -343,17 +333,8 @@ class Store:
             first = ts if first is None else min(first, ts)
             last = ts if last is None else max(last, ts)
             if resolution == 86_400:
-                part = pd.DataFrame(values, columns=list(SERIES_COLUMNS))
-                part.insert(0, "topic", names[topic_ids])
-                part.insert(1, "resolution_seconds", resolution)
-                part.insert(2, "ts_seconds", ts)
-                daily.append(part)
-        columns = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
-        daily_frame = (pd.concat(daily, ignore_index=True) if daily
-                       else pd.DataFrame(columns=columns))
-        daily_frame.insert(2, "ts", pd.to_datetime(
-            daily_frame.pop("ts_seconds").astype("int64"), unit="s", utc=True))
-        daily_frame.insert(0, "cluster", cluster)
+                daily.append(_block_frame(names, topic_ids, values, resolution, ts))
+        daily_frame = _points_frame(daily, cluster)
         peaks_frame = pd.DataFrame(peaks[seen], columns=list(SERIES_COLUMNS),
                                    index=pd.Index(names[:len(seen)][seen], name="topic"))
         totals_frame = pd.DataFrame(totals, columns=["resolution_seconds", "ts_seconds",
@@ -688,3 +669,23 @@ class StatusStore:
             row = connection.execute(select(schema.reports.c.html).where(
                 schema.reports.c.id == report_id)).first()
             return None if row is None else str(row[0])
+
+
+def _block_frame(names: np.ndarray, topic_ids: np.ndarray, values: np.ndarray,
+                 resolution: int, ts: int) -> pd.DataFrame:
+    """One block's points (or some of them) as rows: topic, resolution, time, the series."""
+    part = pd.DataFrame(values, columns=list(SERIES_COLUMNS))
+    part.insert(0, "topic", names[topic_ids])
+    part.insert(1, "resolution_seconds", resolution)
+    part.insert(2, "ts_seconds", ts)
+    return part
+
+
+def _points_frame(parts: list[pd.DataFrame], cluster: str) -> pd.DataFrame:
+    """Blocks' rows as one frame of the cluster, `ts` as UTC timestamps."""
+    columns = ["topic", "resolution_seconds", "ts_seconds", *SERIES_COLUMNS]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame.insert(2, "ts", pd.to_datetime(frame.pop("ts_seconds").astype("int64"), unit="s",
+                                          utc=True))
+    frame.insert(0, "cluster", cluster)
+    return frame
