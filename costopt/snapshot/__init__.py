@@ -1,5 +1,5 @@
 """What costopt knows about a cluster at one time: brokers, topics, consumer groups and usage."""
 
-from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, PrincipalTraffic, Topic
 
-__all__ = ["Broker", "ClusterSnapshot", "ConsumerGroup", "Topic"]
+__all__ = ["Broker", "ClusterSnapshot", "ConsumerGroup", "PrincipalTraffic", "Topic"]

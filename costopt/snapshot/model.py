@@ -75,6 +75,23 @@ class ConsumerGroup:
     last_commit_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PrincipalTraffic:
+    """Bytes one authenticated principal (a service account, a SASL user) wrote and read.
+
+    Broker exporters never say who sent a byte; Confluent Cloud's Metrics API does, per
+    `principal_id`. That is what splits a topic's producer and consumer cost among the services
+    of a 2,000-service company, so it is kept apart from the per-topic figures. `topic` is None
+    where the source gives the principal's bytes for the whole cluster only.
+    """
+
+    principal_id: str
+    topic: str | None = None
+    bytes_in_per_second: float = 0.0  # produced by this principal
+    bytes_out_per_second: float = 0.0  # fetched by this principal
+    display_name: str | None = None
+
+
 @dataclass(frozen=True)
 class ClusterSnapshot:
     cluster: str
@@ -85,6 +102,7 @@ class ClusterSnapshot:
     groups: tuple[ConsumerGroup, ...] = ()
     rack_aware_fetch: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    principals: tuple[PrincipalTraffic, ...] = ()
 
     @property
     def zones(self) -> int:
