@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -96,12 +97,17 @@ def demo(
     = None,
     serve: Annotated[bool, typer.Option(help="serve the API on the result afterwards")] = False,
     port: Annotated[int, typer.Option(help="API port with --serve")] = 8080,
+    as_of: Annotated[datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"],
+        help="the day (YYYY-MM-DD) the simulated snapshot is taken, at 00:00 UTC; default "
+             "2026-11-20, so the figures are the same on any day")] = None,
 ) -> None:
     """Run the whole pipeline on a simulated fleet: store, analyze, report; optionally serve."""
-    from jobs.demo import run_demo
+    from jobs.demo import DEMO_AS_OF, run_demo
 
     try:
-        result = run_demo(out, preset, seed, echo=typer.echo)
+        result = run_demo(out, preset, seed, echo=typer.echo,
+                          as_of=as_of.date() if as_of is not None else DEMO_AS_OF)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if serve:

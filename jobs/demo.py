@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from reports.weekly import write_report
 
 # The demo's simulated invoice: the estimate plus 7%, so reconciliation has something to show.
 DEMO_BILL_FACTOR = Decimal("1.07")
+# The day the demo's simulated snapshot is taken (00:00 UTC), after the preset's days of history.
+# Fixed, so the demo prints the same figures on any day, and the README's (`--as-of` moves it).
+DEMO_AS_OF = date(2026, 11, 20)
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,21 @@ class DemoResult:
     files: list[Path]
 
 
+def demo_end(as_of: date) -> datetime:
+    """When the simulated snapshot is taken: 00:00 UTC on `as_of`, which must not be later
+    than today (UTC), since the history before it is what the demo pretends to have seen."""
+    today = datetime.now(UTC).date()
+    if as_of > today:
+        raise ValueError(f"--as-of {as_of.isoformat()} is in the future (today is "
+                         f"{today.isoformat()} UTC)")
+    return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+
+
 def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
-             echo: object = print) -> DemoResult:
+             echo: object = print, as_of: date = DEMO_AS_OF) -> DemoResult:
     say = echo if callable(echo) else print
     spec = preset(preset_name)
+    end = demo_end(as_of)
     if seed is not None:
         spec = spec.with_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -50,8 +65,8 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     store = Store.open(url)
     started = time.monotonic()
     say(f"simulating the '{spec.name}' fleet: {spec.clusters} clusters, {spec.topics:,} topics, "
-        f"{spec.days} days of history (seed {spec.seed})")
-    fleet = generate_fleet(spec)
+        f"{spec.days} days of history to {end:%Y-%m-%d %H:%M} UTC (seed {spec.seed})")
+    fleet = generate_fleet(spec, end=end)
 
     def progress(cluster: str, done: int, total: int) -> None:
         say(f"  [{done}/{total}] stored {cluster}")
