@@ -19,12 +19,17 @@ How it is built, per cluster (clusters do not affect each other):
    broker sizing.
 4. Steps that cost money for capacity are kept only if the cluster's plan is worth more with
    them than without them.
+
+A plan replays (`replay_plan`, `POST /v1/whatif` with `{"plan": {...}}`): the plan rebuilt
+without some of its steps (`exclude`) or from only some (`include`), by the same rules, so a
+user can ask what the plan is worth without the three steps they will not take. Leaving out a
+broker-sizing step leaves its cluster unresized.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +37,7 @@ import numpy as np
 
 from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take, topic_micros
 from costopt.decisions import Decisions
+from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
@@ -79,6 +85,7 @@ class SavingsPlan:
     bill_micros: int
     steps: tuple[PlanStep, ...]
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    skipped_by_cluster: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total_savings_micros(self) -> int:
@@ -303,17 +310,34 @@ def _capacity_recommendation(model: ClusterModel, history: History,
 def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, History],
                recommendations: Sequence[Recommendation], decisions: Decisions | None = None,
                rule_settings: Mapping[str, Any] | None = None,
-               currency: str = "USD") -> SavingsPlan:
+               currency: str = "USD", without: Collection[str] = (),
+               unresized: Collection[str] = (), previous: SavingsPlan | None = None,
+               rebuild: Collection[str] = ()) -> SavingsPlan:
+    """The plan of the open recommendations, less those whose id is in `without`, resizing
+    no cluster named in `unresized`. With `previous` (a plan of the same analysis and
+    decisions), only the clusters in `rebuild` are planned again: clusters do not affect each
+    other, so the others' steps are `previous`'s."""
     decisions = decisions or Decisions()
     decided = decisions.decide(recommendations)
-    open_recs = [d.recommendation for d in decided if d.status == "open"]
+    left_out = set(without)
+    open_recs = [d.recommendation for d in decided
+                 if d.status == "open" and d.recommendation.id not in left_out]
     no_resize = {d.recommendation.cluster for d in decided
                  if d.recommendation.kind == "broker_sizing" and d.status != "open"}
+    no_resize.update(unresized)
     sizing_settings = dict((rule_settings or {}).get("broker_sizing", {}))
     resize_enabled = sizing_settings.pop("enabled", True)
-    skipped: dict[str, int] = {}
+    skipped: dict[str, dict[str, int]] = {}
     merged: list[_Step] = []
     for name, model in models.items():
+        if previous is not None and name not in rebuild:
+            merged.extend(_Step((float("inf"), s.recommendation.id)
+                                if s.recommendation.kind == "broker_sizing"
+                                else _order_key(model, s.recommendation), s.recommendation,
+                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed)
+                          for s in previous.steps if s.recommendation.cluster == name)
+            skipped[name] = dict(previous.skipped_by_cluster.get(name, {}))
+            continue
         candidates = sorted(
             (r for r in open_recs if r.cluster == name and r.category == "saving" and r.whatif
              and r.kind != "broker_sizing"), key=lambda r: _order_key(model, r))
@@ -323,10 +347,8 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
                   and history.observed_days >= float(sizing_settings.get("min_window_days", 7)))
         variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
                                   keep_costly) for keep_costly in (False, True)]
-        best_steps, best_skipped = max(variants, key=lambda v: sum(s.saving for s in v[0]))
+        best_steps, skipped[name] = max(variants, key=lambda v: sum(s.saving for s in v[0]))
         merged.extend(best_steps)
-        for reason, count in best_skipped.items():
-            skipped[reason] = skipped.get(reason, 0) + count
     merged.sort(key=lambda step: step.order)
     steps, cumulative = [], 0
     for number, step in enumerate(merged, start=1):
@@ -334,4 +356,43 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
         steps.append(PlanStep(number, step.recommendation, step.saving, cumulative, step.disk,
                               step.brokers))
     bill = sum(sum(m.cost.bill_micros[c] for c in COMPONENTS) for m in models.values())
-    return SavingsPlan(currency, bill, tuple(steps), skipped)
+    total: dict[str, int] = {}
+    for reasons in skipped.values():
+        for reason, count in reasons.items():
+            total[reason] = total.get(reason, 0) + count
+    return SavingsPlan(currency, bill, tuple(steps), total, skipped)
+
+
+def replay_plan(plan: SavingsPlan, models: Mapping[str, ClusterModel],
+                histories: Mapping[str, History], recommendations: Sequence[Recommendation],
+                decisions: Decisions | None = None,
+                rule_settings: Mapping[str, Any] | None = None,
+                exclude: Collection[str] = (), include: Collection[str] | None = None
+                ) -> SavingsPlan:
+    """`plan` rebuilt without the steps whose ids are in `exclude`, or from only those in
+    `include` (by the same rules, so a step the left-out ones made pointless may go, and an
+    alternative they displaced may come in); `plan` itself when nothing is left out. Step ids
+    not in `plan` are refused, all named at once."""
+    ids = {step.recommendation.id: step for step in plan.steps}
+    asked = list(include if include is not None else exclude)
+    unknown = sorted({i for i in asked if i not in ids})
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more"
+                                            if len(unknown) > 20 else "")
+        raise InvalidInput(f"not steps of the plan: {shown} (GET /v1/plan lists its steps)")
+    left_out = (set(ids) - set(include)) if include is not None else set(exclude)
+    if not left_out:
+        return plan
+    unresized = {ids[i].recommendation.cluster for i in left_out
+                 if ids[i].recommendation.kind == "broker_sizing"}
+    if include is not None:  # only the included steps are candidates, not what the plan skipped
+        kept = set(include)
+        without: set[str] = {r.id for r in recommendations if r.id not in kept}
+    else:
+        without = left_out
+    # Only the clusters of the steps left out are planned again (all of them with `include`).
+    rebuild = ({r.cluster for r in recommendations} if include is not None
+               else {ids[i].recommendation.cluster for i in left_out})
+    return build_plan(models, histories, recommendations, decisions, rule_settings,
+                      plan.currency, without=without, unresized=unresized, previous=plan,
+                      rebuild=rebuild)
