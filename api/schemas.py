@@ -155,7 +155,10 @@ class Recommendation(BaseModel):
     evidence: list[Evidence]
     current: dict[str, Any]
     proposed: dict[str, Any]
-    monthly_savings: Money = Field(description="what the bill loses now; never negative")
+    monthly_savings: Money = Field(
+        description="what the bill loses now: exactly what POST /v1/whatif of `whatif` says, "
+                    "sign included (negative: the change costs money now, e.g. it only frees "
+                    "capacity)")
     monthly_cost: Money | None = Field(
         None, description="what the change adds to the bill, where it adds (a capacity need, "
                           "object storage for tiering)")
@@ -210,8 +213,24 @@ class PlanStep(BaseModel):
     currency: str
     period: Literal["month"] = "month"
     capacity_freed: dict[str, float]
+    capacity_basis: str | None = Field(
+        None, description="for a retention cut or tiering: whether the disk it frees is "
+                          "counted at steady state (the log has run for its retention) or now")
     change: str
     whatif: list[dict[str, Any]]
+    pays_off_with: PaysOffWith | None = Field(
+        None, description="a step that saves nothing by itself (it frees capacity): the "
+                          "capacity step that turns it into money, and what the pair saves")
+
+
+class PaysOffWith(BaseModel):
+    step: int
+    id: str
+    capacity_share: Money
+    pair_savings: Money
+    currency: str
+    period: Literal["month"] = "month"
+    basis: str
 
 
 class Plan(BaseModel):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,23 @@ from costopt.whatif.engine import apply_changes, bill_delta_micros, rows_of
 RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
 
 
+PAIR_BASIS = ("the capacity step's saving shared among the cluster's steps by what the "
+              "capacity each frees is worth (disk at the disk price, brokers at the broker "
+              "price); POST /v1/whatif with {\"plan\": {\"exclude\": [this step]}} gives "
+              "the plan without it")
+
+
+@dataclass(frozen=True)
+class CapacityPair:
+    """A step that pays off only through its cluster's later capacity step: that step, the
+    share of its saving this step's freed capacity accounts for, and what the two save."""
+
+    step: int
+    id: str
+    capacity_share_micros: int
+    pair_savings_micros: int
+
+
 @dataclass(frozen=True)
 class PlanStep:
     number: int
@@ -60,6 +77,7 @@ class PlanStep:
     cumulative_savings_micros: int
     disk_bytes_freed: float
     brokers_freed: float
+    pays_off_with: CapacityPair | None = None
 
     def to_dict(self, currency: str) -> dict[str, Any]:
         rec = self.recommendation
@@ -74,8 +92,17 @@ class PlanStep:
             "currency": currency, "period": "month",
             "capacity_freed": {"disk_bytes": round(self.disk_bytes_freed),
                                "brokers": round(self.brokers_freed, 3)},
+            "capacity_basis": next((str(e.value) for e in rec.evidence
+                                    if e.name == "capacity_freed_basis"), None),
             "change": rec.change,
             "whatif": [c.model_dump(exclude_none=True) for c in rec.whatif],
+            "pays_off_with": None if self.pays_off_with is None else {
+                "step": self.pays_off_with.step, "id": self.pays_off_with.id,
+                "capacity_share": str(Money.from_micros(
+                    self.pays_off_with.capacity_share_micros, currency).rounded()),
+                "pair_savings": str(Money.from_micros(
+                    self.pays_off_with.pair_savings_micros, currency).rounded()),
+                "currency": currency, "period": "month", "basis": PAIR_BASIS},
         }
 
 
@@ -233,9 +260,8 @@ def _capacity_value_micros(model: ClusterModel, rec: Recommendation) -> float:
 
 
 def _order_key(model: ClusterModel, rec: Recommendation) -> tuple[float, str]:
-    saving = int(rec.monthly_savings.amount * MICROS_PER_UNIT)
-    cost = int(rec.monthly_cost.amount * MICROS_PER_UNIT) if rec.monthly_cost else 0
-    value = saving - cost + _capacity_value_micros(model, rec)
+    saving = int(rec.monthly_savings.amount * MICROS_PER_UNIT)  # signed: less any cost
+    value = saving + _capacity_value_micros(model, rec)
     return (-value / RISK_WEIGHT.get(rec.risk, 2.0), rec.id)
 
 
@@ -355,12 +381,49 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
         cumulative += step.saving
         steps.append(PlanStep(number, step.recommendation, step.saving, cumulative, step.disk,
                               step.brokers))
+    steps = _paired(steps, models)
     bill = sum(sum(m.cost.bill_micros[c] for c in COMPONENTS) for m in models.values())
     total: dict[str, int] = {}
     for reasons in skipped.values():
         for reason, count in reasons.items():
             total[reason] = total.get(reason, 0) + count
     return SavingsPlan(currency, bill, tuple(steps), total, skipped)
+
+
+def _freed_value_micros(model: ClusterModel, disk_bytes: float, brokers: float) -> float:
+    basis = model.cost.basis
+    value = 0.0
+    if "storage_local" in basis.capacity_bill_micros and basis.disk_capacity_bytes:
+        value += max(disk_bytes, 0.0) * (basis.capacity_bill_micros["storage_local"]
+                                         / basis.disk_capacity_bytes)
+    return value + max(brokers, 0.0) * basis.broker_month_price * MICROS_PER_UNIT
+
+
+def _paired(steps: list[PlanStep], models: Mapping[str, ClusterModel]) -> list[PlanStep]:
+    """Each step that saves nothing by itself (it costs a little, or nothing, and frees
+    capacity) paired with its cluster's capacity step, with its share of that step's saving."""
+    resizes = {s.recommendation.cluster: s for s in steps
+               if s.recommendation.kind == "broker_sizing"}
+    values = {s.number: _freed_value_micros(models[s.recommendation.cluster],
+                                            s.disk_bytes_freed, s.brokers_freed)
+              for s in steps if s.recommendation.cluster in resizes
+              and s.recommendation.kind != "broker_sizing"}
+    totals: dict[str, float] = {}
+    for s in steps:
+        if s.number in values:
+            totals[s.recommendation.cluster] = (totals.get(s.recommendation.cluster, 0.0)
+                                                + values[s.number])
+    out = []
+    for s in steps:
+        cluster = s.recommendation.cluster
+        if s.number in values and s.marginal_savings_micros <= 0 and values[s.number] > 0:
+            resize = resizes[cluster]
+            share = round(resize.marginal_savings_micros * values[s.number] / totals[cluster])
+            s = replace(s, pays_off_with=CapacityPair(
+                resize.number, resize.recommendation.id, share,
+                s.marginal_savings_micros + share))
+        out.append(s)
+    return out
 
 
 def replay_plan(plan: SavingsPlan, models: Mapping[str, ClusterModel],

@@ -28,6 +28,7 @@ from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, micros_to_units, rounded
+from costopt.plan import SavingsPlan
 from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
@@ -35,6 +36,7 @@ from reports.grafana_links import panel_link
 
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
+TOP_PAIRS = 10  # steps shown beside each capacity step they pay off through
 TOP_RISKS = 50
 TOP_SKIPPED = 100
 TOP_OWNERS = 8
@@ -156,6 +158,30 @@ def estimate_vs_bill(reconciliation: Mapping[str, Any] | None) -> dict[str, Any]
                          for c in reconciliation["clusters"]]}
 
 
+def _capacity_pairs(plan: SavingsPlan) -> list[dict[str, Any]]:
+    """Each capacity step with the steps that pay off only through it (they free disk or
+    brokers and save nothing by themselves), largest pair saving first."""
+    out = []
+    for resize in (s for s in plan.steps if s.recommendation.kind == "broker_sizing"):
+        paired = sorted((s for s in plan.steps if s.pays_off_with is not None
+                         and s.pays_off_with.step == resize.number),
+                        key=lambda s: -(s.pays_off_with.pair_savings_micros
+                                        if s.pays_off_with else 0))
+        if not paired:
+            continue
+        out.append({
+            "step": resize.number, "cluster": resize.recommendation.cluster,
+            "title": resize.recommendation.title,
+            "plan_savings": rounded(resize.marginal_savings_micros), "steps": len(paired),
+            "paired": [{"step": s.number, "kind": s.recommendation.kind,
+                        "target": s.recommendation.target,
+                        "plan_savings": rounded(s.marginal_savings_micros),
+                        "capacity_share": rounded(s.pays_off_with.capacity_share_micros),
+                        "pair_savings": rounded(s.pays_off_with.pair_savings_micros)}
+                       for s in paired[:TOP_PAIRS] if s.pays_off_with is not None]})
+    return out
+
+
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
@@ -221,6 +247,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "plan_savings": rounded(step.marginal_savings_micros),
             "grafana": _recommendation_link(grafana_url, step.recommendation, start, end),
         } for step in plan.steps[:TOP_RECOMMENDATIONS]],
+        "capacity_pairs": _capacity_pairs(plan),
         "risks": [{**r.to_dict(), "grafana": _recommendation_link(grafana_url, r, start, end)}
                   for r in risks[:TOP_RISKS]],
         "watch": [r.to_dict() for r in open_recs if r.category == "watch"][:TOP_RISKS],

@@ -2,8 +2,8 @@
 fetching (KIP-392) where consumers pay for cross-zone reads.
 
 Sizing that saves money is a `broker_sizing` saving. Sizing that costs money (the cluster
-needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a need
-is never shown as a negative saving.
+needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a risk,
+never a saving, though its `monthly_savings` is its what-if's (that cost, negated).
 """
 
 from __future__ import annotations

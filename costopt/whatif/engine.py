@@ -36,7 +36,7 @@ from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
 from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
 from costopt.snapshot.model import Broker
-from costopt.whatif.apply import ChangeContext, apply_change, select
+from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
 from costopt.whatif.changes import Change
 
 CatalogResolver = Callable[[str], PriceCatalog]
@@ -315,11 +315,24 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     brokers and basis: the one place a change is applied, for the record path, the full
     projection and the plan alike."""
     after = columns
+    if any(c.touches_topics for c in changes):  # one copy, changed in place change by change
+        after = {name: values.copy() for name, values in columns.items()}
     context = ChangeContext(model.estimates, model.group_reads)
+    positions: dict[str, int] | None = None
     for change in changes:
         if change.touches_topics:
-            mask = select(after, model.cluster, change.selector, model.group_reads)
-            after = apply_change(after, mask, change, context)
+            selector = change.selector
+            if selector.topic is not None and selector.pattern is None \
+                    and selector.group is None:  # a named topic: a lookup, not a scan
+                if positions is None:
+                    positions = {str(name): i for i, name in enumerate(after["topic"])}
+                row = positions.get(selector.topic)
+                hit = (row is not None and selector.cluster in (None, model.cluster)
+                       and (selector.owner is None or after["owner"][row] == selector.owner))
+                idx = np.array([row] if hit else [], dtype=np.int64)
+            else:
+                idx = np.flatnonzero(select(after, model.cluster, selector, model.group_reads))
+            apply_change_in_place(after, idx, change, context)
         if change.touches_cluster:
             brokers, basis = apply_cluster_change(brokers, basis, change, resolve_catalog)
     return after, brokers, basis
