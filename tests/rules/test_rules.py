@@ -26,8 +26,9 @@ def test_retention_fires_when_data_outlives_every_reader() -> None:
     # the disks are resized (the plan does that), never by itself.
     assert rec.monthly_savings.amount == 0 and rec.monthly_savings.currency == "USD"
     topic = fixtures.over_retained_fleet().model.snapshot.topics[0]
-    assert rec.capacity_freed == {
-        "disk_bytes": round(topic.log_size_bytes * 3 * 29 / 30), "brokers": 0.0}
+    freed = round(topic.log_size_bytes * 3 * 29 / 30)  # a full log: steady state is now
+    assert rec.capacity_freed == {"disk_bytes": freed, "brokers": 0.0,
+                                  "disk_bytes_steady_state": freed, "disk_bytes_now": freed}
     assert "--add-config retention.ms=86400000" in rec.change
     assert "--entity-name payments.orders.v1" in rec.change
 
