@@ -10,21 +10,22 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.series import cluster_series
-from tests.collect.conftest import STEP_SECONDS
+from tests.collect.conftest import STEP_SECONDS, planted_principals
 from tests.collect.test_prometheus_dialects import collect
 from tests.stack.prometheus_server import PrometheusServer
 
 
 def _written_mean(values: np.ndarray, hours: pd.DatetimeIndex, start: pd.Timestamp,
                   end: pd.Timestamp) -> np.ndarray:
-    """Mean of the hourly values at the samples written in [start, end] (Prometheus 2.x
-    ranges hold both edges), each sample carrying its hour's value."""
+    """Mean of the hourly values at the samples written in [start, end): the minutes that
+    began within the window, each sample carrying its hour's value."""
     stamps = pd.date_range(hours[0], hours[-1] + pd.Timedelta(seconds=3600 - STEP_SECONDS),
                            freq=f"{STEP_SECONDS}s")
-    stamps = stamps[(stamps >= start) & (stamps <= end)]
+    stamps = stamps[(stamps >= start) & (stamps < end)]
     index = hours.get_indexer(stamps.floor("h"))
     result: np.ndarray = np.asarray(values)[:, index].mean(axis=1)
     return result
@@ -66,3 +67,20 @@ def test_confluent_cloud_figures_are_what_the_simulator_wrote(
     counts = series.groupby("resolution_seconds")["ts"].nunique()
     assert counts[86_400] >= 6 and counts[3_600] >= 40
     assert not series[["bytes_in_per_second", "log_size_bytes"]].isna().any().any()
+
+
+def test_bytes_per_principal_are_what_the_simulator_planted(
+        fleet_prometheus: PrometheusServer, tiny_fleet: Fleet) -> None:
+    """Produce request bytes and fetch response bytes per service account, for the whole
+    cluster (the export has no topic on them), within 1% of the planted traffic; the other
+    direction's requests (fetch requests, produce responses) are not counted."""
+    _, snapshot, _ = collect(fleet_prometheus, tiny_fleet, "confluent_cloud")
+    planted = planted_principals(tiny_fleet).set_index("principal_id")
+    got = {p.principal_id: p for p in snapshot.principals}
+    assert set(got) == set(planted.index)
+    for principal, row in planted.iterrows():
+        assert got[principal].topic is None
+        assert got[principal].bytes_in_per_second == pytest.approx(
+            row["bytes_in_per_second"], rel=0.01)
+        assert got[principal].bytes_out_per_second == pytest.approx(
+            row["bytes_out_per_second"], rel=0.01)

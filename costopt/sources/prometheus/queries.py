@@ -250,6 +250,12 @@ CONFLUENT_LABELS: dict[str, tuple[str, ...]] = {
     "response_bytes": ("kafka_id", "principal_id", "type"),
 }
 CONFLUENT_MINUTE_SECONDS = 60  # the interval one delta covers
+# A sample stamped t is the minute [t, t + 60): the minutes within a window [end - w, end) are
+# the samples stamped in [end - w, end - 1 s]. Shifting the range by a second reads exactly
+# those on every backend: Prometheus 2.x ranges hold both edges, Prometheus 3.x and
+# VictoriaMetrics only the right one, and unshifted each would count one edge minute
+# differently (at a coarse scrape, a large share of the window).
+_MINUTES_WITHIN = " offset 1s"
 # Confluent Cloud fixes every topic's replication factor at 3; the export has no RF metric.
 CONFLUENT_REPLICATION_FACTOR = 3
 
@@ -263,16 +269,17 @@ def _confluent_cloud() -> DialectQueries:
         # One series per topic (the export has no per-partition or per-broker split of bytes
         # and records): topics split the series.
         metric = confluent_metric(name)
-        return Query("sum by (topic) (avg_over_time(" + metric + "{{{sel}}}[{window}])) / "
-                     + str(CONFLUENT_MINUTE_SECONDS), metric, shard_label="topic")
+        return Query("sum by (topic) (avg_over_time(" + metric + "{{{sel}}}[{window}]"
+                     + _MINUTES_WITHIN + ")) / " + str(CONFLUENT_MINUTE_SECONDS), metric,
+                     shard_label="topic")
 
     def principal(name: str, request_type: str) -> Query:
         # Bytes per principal for the whole cluster (the export has no topic on these): the
         # requests of one Kafka API, Produce for bytes written and Fetch for bytes read.
         metric = confluent_metric(name)
         return Query("sum by (principal_id) (avg_over_time(" + metric + "{{{sel},type=\""
-                     + request_type + "\"}}[{window}])) / " + str(CONFLUENT_MINUTE_SECONDS),
-                     metric, shard_label="principal_id")
+                     + request_type + "\"}}[{window}]" + _MINUTES_WITHIN + ")) / "
+                     + str(CONFLUENT_MINUTE_SECONDS), metric, shard_label="principal_id")
 
     retained = confluent_metric("retained_bytes")
     lag = confluent_metric("consumer_lag_offsets")
