@@ -55,7 +55,6 @@ CONFLUENT_REPLICATION_FACTOR = 3  # Confluent Cloud's, for every topic
 # fetched, a produce response per byte produced (small, but there, so a reader must pick the
 # request type).
 _OTHER_DIRECTION_SHARE = 0.01
-PRINCIPAL_COLUMNS = ("cluster", "principal_id", "bytes_in_per_second", "bytes_out_per_second")
 SCRAPE_INTERVAL_SECONDS = 30
 GAUGES = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
           "log_size_bytes")
@@ -344,6 +343,33 @@ def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
            "kminion_kafka_consumer_group_members", members())
 
 
+def principal_rates(block: SeriesBlock, principals: pd.DataFrame
+                    ) -> dict[str, dict[str, np.ndarray | float]]:
+    """Bytes per second each principal produces and fetches on the block's cluster, per hour
+    of the block. `principals` either plants shares per topic (the fleet's own: cluster,
+    topic, principal_id, produce_share of the topic's bytes in, readers of it, each reading
+    all of it) or gives each principal fixed rates (cluster, principal_id,
+    bytes_in_per_second, bytes_out_per_second)."""
+    rows = principals[principals["cluster"] == block.cluster]
+    rates: dict[str, dict[str, np.ndarray | float]] = {}
+    if "produce_share" not in rows:
+        for row in rows.itertuples(index=False):
+            rates[str(row.principal_id)] = {
+                "bytes_in_per_second": float(row.bytes_in_per_second),
+                "bytes_out_per_second": float(row.bytes_out_per_second)}
+        return rates
+    index = {topic: i for i, topic in enumerate(block.topics["topic"])}
+    bytes_in = np.asarray(block.bytes_in_per_second, dtype=np.float64)
+    for principal, part in rows.groupby("principal_id", sort=True):
+        at = part["topic"].map(index).to_numpy()
+        rates[str(principal)] = {
+            "bytes_in_per_second": part["produce_share"].to_numpy(dtype=np.float64)
+            @ bytes_in[at],
+            "bytes_out_per_second": part["readers"].to_numpy(dtype=np.float64)
+            @ bytes_in[at]}
+    return rates
+
+
 def kafka_id(cluster: str) -> str:
     """A stable Confluent-style cluster id for a simulated cluster."""
     return f"lkc-{stable_seed('kafka_id', cluster) % 16**6:06x}"
@@ -418,13 +444,13 @@ def _confluent_cloud(fleet: Fleet, clusters: list[_Cluster], label: str,
 
     def by_principal(main: str, column: str, other: str) -> Series:
         for c in clusters:
-            rows = principals[principals["cluster"] == c.name]
-            for row in rows.itertuples(index=False):
-                rate = float(getattr(row, column))
-                base = {**ids(c), "principal_id": str(row.principal_id)}
-                yield ({**base, "type": main}, np.full(len(c.stamps), round(rate * minute)))
+            for principal, rates in principal_rates(c.block, principals).items():
+                values = np.broadcast_to(rates[column], len(c.hour)) if np.ndim(
+                    rates[column]) == 0 else np.asarray(rates[column])[c.hour]
+                base = {**ids(c), "principal_id": principal}
+                yield {**base, "type": main}, _whole(values * minute)
                 yield ({**base, "type": other},
-                       np.full(len(c.stamps), round(rate * minute * _OTHER_DIRECTION_SHARE)))
+                       _whole(values * minute * _OTHER_DIRECTION_SHARE))
     # Produce requests carry the bytes a principal writes; fetch responses those it reads.
     yield ("confluent_kafka_server_request_bytes", "gauge",
            "confluent_kafka_server_request_bytes",
@@ -513,9 +539,9 @@ def render(fleet: Fleet, dialect: Dialect, output: Literal["openmetrics", "victo
            progress: Callable[[str], None] | None = None,
            principals: pd.DataFrame | None = None) -> Iterator[str]:
     """The fleet's history (the `days` before the last `skip_days`, default all) as text
-    pieces in the chosen format, one series at a time. `principals` (cluster, principal_id,
-    bytes_in_per_second, bytes_out_per_second; default the fleet's own, if it has any) are
-    written by the `confluent_cloud` dialect, the only one that knows who sent a byte."""
+    pieces in the chosen format, one series at a time. `principals` (see `principal_rates`;
+    default the fleet's own) are written by the `confluent_cloud` dialect, the only one that
+    knows who sent a byte."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; dialects: {', '.join(DIALECTS)}")
     if step_seconds <= 0 or 3600 % step_seconds:
@@ -539,8 +565,6 @@ def render(fleet: Fleet, dialect: Dialect, output: Literal["openmetrics", "victo
     if dialect == "confluent_cloud":
         if principals is None:
             principals = getattr(fleet, "principals", None)
-            if principals is not None and not set(PRINCIPAL_COLUMNS) <= set(principals):
-                principals = None
         families = _confluent_cloud(fleet, clusters, cluster_label, partition_level, principals)
     else:
         emit = {"jmx": _jmx, "kafka_exporter": _kafka_exporter, "kminion": _kminion}[dialect]
