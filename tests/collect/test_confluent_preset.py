@@ -2,7 +2,8 @@
 accounts) written as Confluent Cloud's Metrics API export serves it, into a real Prometheus,
 and collected back cluster by cluster: each service account's bytes produced and fetched
 (Confluent's request and response bytes per `principal_id`, for the whole cluster) within 1%
-of the traffic the simulator planted, and every topic seen with its partitions."""
+of the traffic the simulator planted, and every topic seen with its partitions. Each cluster
+is selected by its `kafka_id` and its dialect detected (`dialect: auto`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import Fleet
-from costopt.simulate.openmetrics import principal_rates, write_openmetrics
+from costopt.simulate.openmetrics import kafka_id, principal_rates, write_openmetrics
 from costopt.simulate.series import cluster_series
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
@@ -54,9 +55,12 @@ def test_service_accounts_bytes_are_what_the_simulator_planted(
     window = CollectWindow(at=at.to_pydatetime(), window_seconds=3600, lookback_seconds=600,
                            history_days=1, hourly_days=1)
     for cluster in confluent.clusters["cluster"]:
-        settings = PrometheusSettings(url=exported.url, dialect="confluent_cloud")
-        data = collect_prometheus(PrometheusClient(settings, cluster), window,
-                                  "confluent_cloud")
+        # Selected as docs/collection.md configures it: by the export's own `kafka_id`, the
+        # dialect detected from the cluster's series.
+        settings = PrometheusSettings(url=exported.url, dialect="auto", cluster_label="kafka_id",
+                                      cluster_label_value=kafka_id(cluster))
+        data = collect_prometheus(PrometheusClient(settings, cluster), window, "auto")
+        assert data.dialect == "confluent_cloud"
         config = ClusterSettings(name=cluster, prometheus=settings)
         snapshot, _ = build_snapshot(config, window.at, data, None, {})
         truth = confluent.topics[confluent.topics["cluster"] == cluster]
