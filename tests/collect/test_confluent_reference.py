@@ -15,6 +15,11 @@ What the export section says and this file checks:
   {kafka_id="lkc-1",topic="topicA"} 10.0 1609459200`).
 - "Counter metrics are classified as the Prometheus `gauge` type ... Metrics API counters are
   represented as deltas": a COUNTER is the count within one one-minute interval.
+
+Confluent's own Grafana dashboard for the export (confluentinc/jmx-monitoring-stacks,
+`ccloud-prometheus-grafana/assets/grafana/provisioning/dashboards/ccloud.json`, 2025-03-25)
+agrees on the labels read here (`sum by (consumer_group_id, topic)` of the lag, `sum by
+(kafka_id, topic)` of retained bytes, which it says are counted "after replication").
 """
 
 from __future__ import annotations

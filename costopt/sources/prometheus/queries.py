@@ -257,6 +257,9 @@ CONFLUENT_MINUTE_SECONDS = 60  # the interval one delta covers
 # differently (at a coarse scrape, a large share of the window).
 _MINUTES_WITHIN = " offset 1s"
 # Confluent Cloud fixes every topic's replication factor at 3; the export has no RF metric.
+# retained_bytes counts every replica ("after replication thus needs to be divided by 3",
+# Confluent's own dashboard for the export, confluentinc/jmx-monitoring-stacks
+# ccloud-prometheus-grafana/.../ccloud.json, 2025-03-25), so one replica's size is a third.
 CONFLUENT_REPLICATION_FACTOR = 3
 
 
