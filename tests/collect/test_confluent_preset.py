@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.collect import build_snapshot
-from costopt.config import ClusterSettings, PrometheusSettings
+from costopt.collect import build_snapshot, collect_cluster
+from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import kafka_id, principal_rates, write_openmetrics
 from costopt.simulate.series import cluster_series
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
+from costopt.store import Store, sqlite_url
 from tests.fleets import fleet
 from tests.stack.prometheus_server import PrometheusServer
 
@@ -81,3 +82,29 @@ def test_service_accounts_bytes_are_what_the_simulator_planted(
                 measured = getattr(got[principal], column)
                 assert measured == pytest.approx(value, rel=0.01, abs=1.0), (cluster,
                                                                             principal, column)
+
+
+def test_a_collect_stores_the_principals_and_what_is_not_measured(
+        exported: PrometheusServer, confluent: Fleet, tmp_path: Path) -> None:
+    """`collect_cluster` end to end: the stored snapshot keeps each service account's bytes
+    (cluster-wide) and says which figures Confluent Cloud cannot give, and why."""
+    cluster = confluent.clusters["cluster"].iloc[1]
+    at = confluent.end - timedelta(minutes=10)
+    config = ClusterSettings(
+        name=cluster, catalog="confluent-cloud", window_seconds=3600, lookback_seconds=600,
+        hourly_days=1, prometheus=PrometheusSettings(
+            url=exported.url, cluster_label="kafka_id", cluster_label_value=kafka_id(cluster)))
+    settings = Settings(clusters=[config], schedule=ScheduleSettings(collect_every_minutes=1,
+                                                                     history_days=1))
+    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
+    result = collect_cluster(config, store, settings, at=at)
+    assert result.dialect == "confluent_cloud"
+    stored = store.latest_snapshot(cluster).snapshot
+    planted = set(confluent.principals.loc[confluent.principals["cluster"] == cluster,
+                                           "principal_id"])
+    assert {p.principal_id for p in stored.principals} == planted
+    assert all(p.topic is None and p.bytes_in_per_second >= 0 for p in stored.principals)
+    assert sum(p.bytes_in_per_second for p in stored.principals) > 0
+    assert set(stored.labels["not_measured"].split(",")) >= {"broker_cpu", "broker_disk",
+                                                             "broker_count"}
+    assert "Confluent Cloud runs the brokers" in stored.labels["not_measured.broker_disk"]
