@@ -91,7 +91,9 @@ def version() -> None:
 def demo(
     out: Annotated[Path, typer.Option(help="directory for the database, report and exports")]
     = Path("costopt-demo"),
-    preset: Annotated[str, typer.Option(help="fleet size: tiny, small, wix or huge")] = "small",
+    preset: Annotated[str, typer.Option(
+        help="fleet: tiny, small, wix or huge; confluent for a Confluent Cloud fleet")]
+    = "small",
     seed: Annotated[int | None, typer.Option(help="simulator seed (default: the preset's)")]
     = None,
     serve: Annotated[bool, typer.Option(help="serve the API on the result afterwards")] = False,

@@ -12,7 +12,7 @@ from costopt.billing.focus_export import write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
-from costopt.billing.sample import focus_bill
+from costopt.billing.sample import confluent_bill, focus_bill
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -62,11 +62,15 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     analysis = cached_analysis(store, settings)
     month = Month.of(max(c.model.snapshot.taken_at for c in analysis.clusters.values()))
     bill = out / f"bill-{month.label}.csv"
-    bill.write_text(focus_bill(month_estimates(analysis, store, settings, month), month,
+    # A Confluent Cloud fleet is invoiced by Confluent (its cost export, by line type); the
+    # others get a FOCUS bill as their cloud exports it.
+    write_bill, bill_format = ((confluent_bill, "Confluent cost export") if fleet.is_confluent
+                               else (focus_bill, "FOCUS"))
+    bill.write_text(write_bill(month_estimates(analysis, store, settings, month), month,
                                DEMO_BILL_FACTOR))
     import_bill(store, settings, bill.read_bytes(), bill.name)
-    say(f"imported a simulated {month.label} invoice (FOCUS, {DEMO_BILL_FACTOR - 1:+.0%} on "
-        "the estimate) to show reconciliation")
+    say(f"imported a simulated {month.label} invoice ({bill_format}, "
+        f"{DEMO_BILL_FACTOR - 1:+.0%} on the estimate) to show reconciliation")
     allocation = reconcile(analysis, store, settings, month)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),

@@ -113,9 +113,16 @@ def _count_by(rows: list[dict[str, str]], key: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
+# The splits that move cost between owners, by what they rest on (docs/chargeback.md).
+SPLIT_BASES = ("principal", "group", "even")
+
+
 def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[str, Any]]:
-    """The owners that pay most, with what they pay as topic owners (producer side) and as
-    readers (consumer side), and how much of their reading cost rests on measured reads."""
+    """The owners that pay most, with what they pay as producers (the topics they own, or
+    their service accounts' writes) and as readers (consumer side), how much of their reading
+    cost rests on measured reads, and what the split of their cost rests on (`split_basis`:
+    the share, by magnitude, of the cost split by `principal` bytes, `group` reads or `even`
+    shares; the rest is their own topics' and unread sides)."""
     frames = analysis.chargeback_frames()
     if not frames:
         return []
@@ -128,6 +135,9 @@ def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[st
     by_side = rows.pivot_table(index="owner", columns="side", values="monthly_cost_micros",
                                aggfunc="sum", fill_value=0)
     consumer = rows[rows["side"] == "consumer"].groupby("owner")[["_w", "_m"]].sum()
+    by_basis = rows[rows["split"].isin(SPLIT_BASES)].pivot_table(
+        index="owner", columns="split", values="_w", aggfunc="sum", fill_value=0.0)
+    weights = rows.groupby("owner")["_w"].sum()
     out = []
     totals = by_side.sum(axis=1).sort_values(ascending=False)
     for owner in totals.index[:top]:
@@ -135,9 +145,14 @@ def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[st
         reads = int(by_side.at[owner, "consumer"]) if "consumer" in by_side else 0
         measured = (float(consumer.at[owner, "_m"] / consumer.at[owner, "_w"])
                     if owner in consumer.index and consumer.at[owner, "_w"] > 0 else None)
+        basis = {split: round(float(by_basis.at[owner, split] / weights[owner]), 4)
+                 for split in SPLIT_BASES if owner in by_basis.index
+                 and split in by_basis.columns and weights[owner] > 0
+                 and by_basis.at[owner, split] > 0}
         out.append({"owner": owner, "producer": rounded(producer), "consumer": rounded(reads),
                     "monthly_cost": rounded(producer + reads),
-                    "measured_share": round(measured, 4) if measured is not None else None})
+                    "measured_share": round(measured, 4) if measured is not None else None,
+                    "split_basis": basis})
     return out
 
 

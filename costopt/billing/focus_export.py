@@ -93,7 +93,7 @@ EXPORTED = [name for name, (level, _, _) in FOCUS_1_2_COLUMNS.items() if level =
     + ["ChargeFrequency", "ServiceSubcategory", "ResourceId", "ResourceName", "ResourceType",
        "RegionId", "Tags"]
 CUSTOM = ["x_Cluster", "x_Topic", "x_Owner", "x_TopicOwner", "x_Side", "x_ConsumerGroup",
-          "x_Basis", "x_Split", "x_MeasuredShare", "x_EstimatedCost",
+          "x_Principal", "x_Basis", "x_Split", "x_MeasuredShare", "x_EstimatedCost",
           *[f"x_{c.title().replace('_', '')}Cost" for c in (*COMPONENTS, "other")]]
 SERVICE = {"msk": "Amazon Managed Streaming for Apache Kafka",
            "confluent_cloud": "Confluent Cloud", "self_managed": "Apache Kafka",
@@ -128,8 +128,8 @@ def _account(allocation: MonthAllocation, cluster: str, basis: str) -> str:
 
 def focus_frame(allocation: MonthAllocation) -> pd.DataFrame:
     """The allocation as a FOCUS 1.2 table (every cell text; '' is null)."""
-    rows = allocation.rows.sort_values(["cluster", "side", "topic", "group"], kind="stable",
-                                       ignore_index=True)
+    rows = allocation.rows.sort_values(["cluster", "side", "topic", "group", "principal"],
+                                       kind="stable", ignore_index=True)
     catalogs = allocation.catalogs
     n = len(rows)
     cluster = rows["cluster"].astype(str)
@@ -141,16 +141,20 @@ def focus_frame(allocation: MonthAllocation) -> pd.DataFrame:
     estimated = _amounts(rows["estimated_micros"])
     special = rows["topic"].isin([IDLE, UNALLOCATED])
     consumer = rows["group"].astype(str)
+    principal = rows["principal"].astype(str)
+    reader = np.where(principal != "", "service account " + principal,
+                      np.where(consumer != "", "group " + consumer, "unknown readers"))
     description = np.where(
         special, rows["topic"] + " of Kafka cluster " + cluster,
         np.where(rows["side"] == "consumer",
-                 rows["topic"] + " on " + cluster + ": read by " +
-                 np.where(consumer != "", "group " + consumer, "unknown readers") + " (" +
+                 rows["topic"] + " on " + cluster + ": read by " + reader + " (" +
                  rows["split"] + ")",
-                 rows["topic"] + " on " + cluster + ": producer side"))
-    tags = [json.dumps({"owner": o, "side": s, **({"consumer_group": g} if g else {})},
-                       separators=(",", ":"))
-            for o, s, g in zip(rows["owner"], rows["side"], consumer, strict=True)]
+                 rows["topic"] + " on " + cluster + ": producer side" + np.where(
+                     principal != "", ", written by service account " + principal, "")))
+    tags = [json.dumps({"owner": o, "side": s, **({"consumer_group": g} if g else {}),
+                        **({"principal": p} if p else {})}, separators=(",", ":"))
+            for o, s, g, p in zip(rows["owner"], rows["side"], consumer, principal,
+                                  strict=True)]
     start, end = _iso(allocation.month.start), _iso(allocation.month.end)
     out = pd.DataFrame({
         "BilledCost": billed, "BillingAccountId": [
@@ -171,7 +175,8 @@ def focus_frame(allocation: MonthAllocation) -> pd.DataFrame:
         "Tags": tags,
         "x_Cluster": cluster, "x_Topic": rows["topic"], "x_Owner": rows["owner"],
         "x_TopicOwner": rows["topic_owner"], "x_Side": rows["side"],
-        "x_ConsumerGroup": consumer, "x_Basis": rows["basis"], "x_Split": rows["split"],
+        "x_ConsumerGroup": consumer, "x_Principal": principal, "x_Basis": rows["basis"],
+        "x_Split": rows["split"],
         "x_MeasuredShare": [f"{v:.4f}" for v in rows["measured_share"]],
         "x_EstimatedCost": estimated,
         **{f"x_{c.title().replace('_', '')}Cost": _amounts(rows[f"{c}_micros"])

@@ -1,20 +1,36 @@
 """Chargeback rows: each topic's cost split between the team that owns it and the teams that
-read it.
+read it, or, where the source measures bytes per authenticated principal (Confluent Cloud's
+service accounts), among the services that write and read it.
 
 A topic's cost has two sides. The **producer** side (storage, replication, bytes in, partition
-fees, the compute its writes and partitions load) stays with the topic's owner. The
+fees, the compute its writes and partitions load) stays with the topic's owner, or is split
+among the principals that wrote to the topic by the bytes each wrote. The
 **consumer** side (`network_consumer`: egress and cross-zone reads; and the fetch load on
 compute, the bytes-out half of the throughput term) goes to the consumer groups that read the
 topic, in proportion to the bytes each read (`reads.py`), and from each group to its owner
 (`owners.group_rules`). `__idle__` and `__unallocated__` are `shared`: nobody's reads or
 writes.
 
+Where principals' fetched bytes are known for a topic, they split its consumer side instead
+(every client of a Confluent cluster authenticates, so they account for all of its reads).
+
 Where a group's read cannot be measured it gets an even share (1/n of the topic's consumer
 side, n the groups reading it); the measured groups split the rest by their measured bytes.
-Every row carries `split` (own, measured, even, unread) and `measured_share` (1 where the
-row's split rests on a measurement or needs none, 0 where it is an even share or nobody is
-known to read). A topic that someone reads but no known group does (`unread`) keeps its
-consumer side with its owner.
+Every row carries `split` (own, principal, group, even, unread), `principal` (the service
+account of a `principal` row) and `measured_share` (1 where the row's split rests on a
+measurement or needs none, 0 where it is an even share, nobody is known to read, or a
+principal's bytes were measured for the whole cluster only and placed on topics as below).
+A topic that someone reads but no known group does (`unread`) keeps its consumer side with
+its owner.
+
+**Principals measured per cluster only.** Confluent's `request_bytes`/`response_bytes` by
+`principal_id` may carry no topic. Such a principal's fetched bytes are placed on the topics
+its consumer groups read (a group is the principal's where the principal's display name, or
+its id, is the group's name or a prefix of it followed by `-`, `.` or `_`: `payments-svc-3`
+owns `payments-svc-3-g0`), in proportion to each topic's bytes in times the number of its
+groups that read it (a group reads every byte once); a principal with no such group places
+nothing. Its produced bytes cannot be placed: nothing says which topics it writes, so those
+topics' producer sides stay with their owners (`own`).
 
 Every split is of integer micro-units (`apportion.py`), so per cluster and component the rows
 still add up to the bill exactly.
@@ -33,7 +49,7 @@ from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED, ClusterCost, 
 from costopt.cost.apportion import apportion_groups
 from costopt.cost.owners import OwnerAttribution
 from costopt.cost.reads import GroupReads
-from costopt.snapshot.model import ConsumerGroup
+from costopt.snapshot.model import ConsumerGroup, PrincipalTraffic
 
 Side = Literal["producer", "consumer", "both"]
 PRODUCER, CONSUMER, SHARED = "producer", "consumer", "shared"
@@ -41,8 +57,10 @@ CONSUMER_COMPONENTS = ("network_consumer", "compute")
 # Bill lines that no component names (support, connectors, credits, taxes) land in `other`;
 # estimates have none.
 AMOUNT_COLUMNS = [f"{c}_micros" for c in COMPONENTS] + ["other_micros"]
-KEY_COLUMNS = ["cluster", "topic", "topic_owner", "owner", "side", "group", "split",
-               "measured_share"]
+KEY_COLUMNS = ["cluster", "topic", "topic_owner", "owner", "side", "group", "principal",
+               "split", "measured_share"]
+# How a row's amount was split from its topic's side (docs/chargeback.md).
+SPLITS = ("own", "principal", "group", "even", "unread")
 COLUMNS = [*KEY_COLUMNS, *AMOUNT_COLUMNS, "monthly_cost_micros"]
 
 
@@ -96,9 +114,73 @@ def reader_shares(readers: pd.DataFrame, topics: int) -> tuple[np.ndarray, np.nd
     return share, usable
 
 
+def _owns_group(name: str, group: str) -> bool:
+    return group == name or (group.startswith(name) and group[len(name)] in "-._")
+
+
+def principal_bytes(principals: Sequence[PrincipalTraffic], index: Mapping[str, int],
+                    groups: Sequence[ConsumerGroup], bytes_in: np.ndarray) -> pd.DataFrame:
+    """One row per (principal, topic row) with the bytes it wrote and fetched there, and
+    whether that was measured per topic (`exact`) or placed from a cluster-wide figure over
+    the topics its consumer groups read (module docstring)."""
+    rows: list[tuple[str, str | None, int, float, float, bool]] = []
+    readers: dict[str, list[int]] = {}
+    for group in groups:
+        if group.topic in index:
+            readers.setdefault(group.group, []).append(index[group.topic])
+    for p in principals:
+        if p.topic is not None:
+            if p.topic in index:
+                rows.append((p.principal_id, p.display_name, index[p.topic],
+                             p.bytes_in_per_second, p.bytes_out_per_second, True))
+            continue
+        if p.bytes_out_per_second <= 0:
+            continue
+        names = [n for n in (p.display_name, p.principal_id) if n]
+        touched = [row for group, topic_rows in readers.items()
+                   if any(_owns_group(n, group) for n in names) for row in topic_rows]
+        if not touched:
+            continue
+        place = np.bincount(np.asarray(touched, dtype=np.int64), minlength=len(bytes_in))
+        weights = place * bytes_in
+        total = float(weights.sum())
+        for row in np.flatnonzero(place):
+            share = weights[row] / total if total > 0 else place[row] / place.sum()
+            rows.append((p.principal_id, p.display_name, int(row), 0.0,
+                         p.bytes_out_per_second * float(share), False))
+    return pd.DataFrame(rows, columns=["principal", "display_name", "row", "bytes_in",
+                                       "bytes_out", "exact"])
+
+
+def _principal_rows(cost: ClusterCost, placed: pd.DataFrame, side: str, rate: str,
+                    amounts: Mapping[str, np.ndarray], components: Sequence[str],
+                    owners: OwnerAttribution, names: np.ndarray,
+                    topic_owner: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows splitting each topic's `side` among the principals that moved bytes there (by
+    those bytes), and the topic rows they cover."""
+    mine = placed[placed[rate] > 0].fillna({"display_name": ""})
+    mine = mine.groupby(["principal", "row"], as_index=False, sort=True).agg(
+        display_name=("display_name", "first"), bytes=(rate, "sum"), exact=("exact", "all"))
+    rows = mine["row"].to_numpy(dtype=np.int64)
+    covered = np.unique(rows)
+    weights = mine["bytes"].to_numpy(dtype=np.float64)
+    owner_of = {(p, d): owners.principal_owner_of(p, d or None)
+                for p, d in zip(mine["principal"], mine["display_name"], strict=True)}
+    frame = pd.DataFrame({
+        "cluster": cost.cluster, "topic": names[rows], "topic_owner": topic_owner[rows],
+        "owner": [owner_of[(p, d)] for p, d in zip(mine["principal"], mine["display_name"],
+                                                      strict=True)],
+        "side": side, "group": "", "principal": mine["principal"].to_numpy(dtype=object),
+        "split": "principal", "measured_share": mine["exact"].to_numpy(dtype=np.float64),
+        **{f"{c}_micros": (apportion_groups(amounts[c], rows, weights) if c in components
+                           else np.zeros(len(rows), np.int64)) for c in COMPONENTS}})
+    return frame, covered
+
+
 def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
                     reads: GroupReads | None = None,
-                    owners: OwnerAttribution | None = None) -> pd.DataFrame:
+                    owners: OwnerAttribution | None = None,
+                    principals: Sequence[PrincipalTraffic] = ()) -> pd.DataFrame:
     """The cluster's cost as producer, consumer and shared rows (columns `COLUMNS`): per
     component, they add up to `cost.rows` exactly."""
     owners = owners or OwnerAttribution()
@@ -108,43 +190,62 @@ def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
     topic_owner = topics["owner"].to_numpy()
     consumer = consumer_micros(cost)
     micros = {c: topics[f"{c}_micros"].to_numpy(dtype=np.int64) for c in COMPONENTS}
+    index = {str(t): i for i, t in enumerate(names)}
+    placed = principal_bytes(principals, index, groups,
+                             cost.frame["bytes_in_per_second"].to_numpy(dtype=np.float64))
 
-    producer = pd.DataFrame({"cluster": cost.cluster, "topic": names, "topic_owner": topic_owner,
-                             "owner": topic_owner, "side": PRODUCER, "group": "",
-                             "split": "own", "measured_share": 1.0,
-                             **{f"{c}_micros": micros[c] - consumer[c] for c in COMPONENTS}})
+    producer_micros = {c: micros[c] - consumer[c] for c in COMPONENTS}
+    written, by_principal = _principal_rows(cost, placed, PRODUCER, "bytes_in",
+                                            producer_micros, COMPONENTS, owners, names,
+                                            topic_owner)
+    own = np.setdiff1d(np.arange(n), by_principal)
+    producer = pd.DataFrame({"cluster": cost.cluster, "topic": names[own],
+                             "topic_owner": topic_owner[own], "owner": topic_owner[own],
+                             "side": PRODUCER, "group": "", "principal": "", "split": "own",
+                             "measured_share": 1.0,
+                             **{f"{c}_micros": producer_micros[c][own] for c in COMPONENTS}})
 
     consumer_total = np.sum([consumer[c] for c in CONSUMER_COMPONENTS], axis=0)
-    readers = _readers(groups, {str(t): i for i, t in enumerate(names)}, reads or {})
-    readers = readers[consumer_total[readers["row"].to_numpy()] != 0].reset_index(drop=True)
+    fetched, read_by_principal = _principal_rows(cost, placed, CONSUMER, "bytes_out", consumer,
+                                                 CONSUMER_COMPONENTS, owners, names,
+                                                 topic_owner)
+    fetched = fetched[consumer_total[fetched["topic"].map(index).to_numpy(dtype=np.int64)]
+                      != 0] if len(fetched) else fetched
+    readers = _readers(groups, index, reads or {})
+    keep = ((consumer_total[readers["row"].to_numpy()] != 0)
+            & ~np.isin(readers["row"].to_numpy(), read_by_principal))
+    readers = readers[keep].reset_index(drop=True)
     share, usable = reader_shares(readers, n)
     rows = readers["row"].to_numpy()
     group_owners = {g: owners.group_owner_of(g) for g in readers["group"].unique()}
     read = pd.DataFrame({
         "cluster": cost.cluster, "topic": names[rows], "topic_owner": topic_owner[rows],
         "owner": readers["group"].map(group_owners).to_numpy(dtype=object),
-        "side": CONSUMER, "group": readers["group"].to_numpy(dtype=object),
-        "split": np.where(usable, "measured", "even"),
+        "side": CONSUMER, "group": readers["group"].to_numpy(dtype=object), "principal": "",
+        "split": np.where(usable, "group", "even"),
         "measured_share": usable.astype(np.float64),
         **{f"{c}_micros": (apportion_groups(consumer[c], rows, share)
                            if c in CONSUMER_COMPONENTS else np.zeros(len(rows), np.int64))
            for c in COMPONENTS}})
 
-    unread = np.flatnonzero((consumer_total != 0) & (np.bincount(rows, minlength=n) == 0))
+    counted = np.bincount(rows, minlength=n) + np.bincount(
+        read_by_principal, minlength=n)
+    unread = np.flatnonzero((consumer_total != 0) & (counted == 0))
     nobody = pd.DataFrame({
         "cluster": cost.cluster, "topic": names[unread], "topic_owner": topic_owner[unread],
-        "owner": topic_owner[unread], "side": CONSUMER, "group": "", "split": "unread",
-        "measured_share": 0.0, **{f"{c}_micros": consumer[c][unread] for c in COMPONENTS}})
+        "owner": topic_owner[unread], "side": CONSUMER, "group": "", "principal": "",
+        "split": "unread", "measured_share": 0.0,
+        **{f"{c}_micros": consumer[c][unread] for c in COMPONENTS}})
 
     shared = cost.rows[cost.rows["topic"].isin([IDLE, UNALLOCATED])]
     special = pd.DataFrame({
         "cluster": cost.cluster, "topic": shared["topic"].to_numpy(),
         "topic_owner": shared["owner"].to_numpy(), "owner": shared["owner"].to_numpy(),
-        "side": SHARED, "group": "", "split": "own", "measured_share": 1.0,
+        "side": SHARED, "group": "", "principal": "", "split": "own", "measured_share": 1.0,
         **{f"{c}_micros": shared[f"{c}_micros"].to_numpy(dtype=np.int64) for c in COMPONENTS}})
 
-    frame = pd.concat([f for f in (producer, read, nobody, special) if len(f)],
-                      ignore_index=True)
+    frame = pd.concat([f for f in (producer, written, read, fetched, nobody, special)
+                       if len(f)], ignore_index=True)
     return finish(frame)
 
 
@@ -152,6 +253,8 @@ def finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Integer amounts, `other` where missing, and the row totals."""
     if "other_micros" not in frame:
         frame["other_micros"] = 0
+    if "principal" not in frame:  # rows of an analysis cached before principals
+        frame["principal"] = ""
     frame[AMOUNT_COLUMNS] = frame[AMOUNT_COLUMNS].astype(np.int64)
     frame["monthly_cost_micros"] = frame[AMOUNT_COLUMNS].sum(axis=1).astype(np.int64)
     frame["measured_share"] = frame["measured_share"].astype(np.float64)
@@ -159,7 +262,7 @@ def finish(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def empty_rows() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=object if name in KEY_COLUMNS[:7] else
+    return pd.DataFrame({name: pd.Series(dtype=object if name in KEY_COLUMNS[:-1] else
                                          np.float64 if name == "measured_share" else np.int64)
                          for name in COLUMNS})
 
