@@ -28,9 +28,10 @@ its owner.
 its consumer groups read (a group is the principal's where the principal's display name, or
 its id, is the group's name or a prefix of it followed by `-`, `.` or `_`: `payments-svc-3`
 owns `payments-svc-3-g0`), in proportion to each topic's bytes in times the number of its
-groups that read it (a group reads every byte once); a principal with no such group places
-nothing. Its produced bytes cannot be placed: nothing says which topics it writes, so those
-topics' producer sides stay with their owners (`own`).
+groups that read it (a group reads every byte once; a group whose source says it read
+nothing is left out); a principal with no such group places nothing. Its produced bytes
+cannot be placed: nothing says which topics it writes, so those topics' producer sides stay
+with their owners (`own`).
 
 Every split is of integer micro-units (`apportion.py`), so per cluster and component the rows
 still add up to the bill exactly.
@@ -125,8 +126,8 @@ def principal_bytes(principals: Sequence[PrincipalTraffic], index: Mapping[str, 
     the topics its consumer groups read (module docstring)."""
     rows: list[tuple[str, str | None, int, float, float, bool]] = []
     readers: dict[str, list[int]] = {}
-    for group in groups:
-        if group.topic in index:
+    for group in groups:  # a group known to read nothing (abandoned) places nothing
+        if group.topic in index and group.bytes_out_per_second != 0:
             readers.setdefault(group.group, []).append(index[group.topic])
     for p in principals:
         if p.topic is not None:

@@ -1,0 +1,220 @@
+"""The `confluent` preset end to end, through the store: chargeback by service account against
+the traffic the simulator planted per account, reconciliation against a simulated Confluent
+invoice per cluster and line type, and no advice Confluent Cloud gives no way to act on.
+
+The fleet is stored and analyzed as `costopt demo --preset confluent` does (SQLite; the
+principals' PostgreSQL round trip is `tests/store/test_principals.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from costopt.analysis import FleetAnalysis, cached_analysis, owner_attribution
+from costopt.billing.importer import import_bill
+from costopt.billing.month import month_estimates, reconcile
+from costopt.billing.reconcile import Month, MonthAllocation
+from costopt.billing.sample import CONFLUENT_LINES, confluent_bill
+from costopt.config import Settings
+from costopt.cost.allocation import COMPONENTS, ClusterCost
+from costopt.cost.chargeback import consumer_micros
+from costopt.simulate.fleet import Fleet
+from costopt.simulate.load import load_fleet
+from costopt.snapshot.model import PrincipalTraffic
+from costopt.store import Store, sqlite_url
+from costopt.whatif import run_whatif
+from tests.fleets import fleet
+
+TOLERANCE = 0.02  # the issue's bar: within 2% of the planted traffic per service account
+FACTOR = Decimal("1.07")  # the simulated invoice: the estimate plus 7%
+
+
+@dataclass(frozen=True)
+class Stored:
+    fleet: Fleet
+    store: Store
+    settings: Settings
+    analysis: FleetAnalysis
+    allocation: MonthAllocation
+    invoice: str
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
+    simulated = fleet("confluent")
+    url = sqlite_url(tmp_path_factory.mktemp("confluent") / "costopt.db")
+    store = Store.open(url)
+    load_fleet(store, simulated, sampled_topics_per_cluster=10, records_per_topic=40)
+    settings = Settings(store_url=url)
+    analysis = cached_analysis(store, settings)
+    month = Month.of(simulated.end)
+    invoice = confluent_bill(month_estimates(analysis, store, settings, month), month, FACTOR)
+    import_bill(store, settings, invoice.encode(), "confluent-invoice.csv")
+    yield Stored(simulated, store, settings, analysis, reconcile(analysis, store, settings,
+                                                                month), invoice)
+    store.close()
+
+
+def _sides(cost: ClusterCost) -> pd.DataFrame:
+    """Each topic's producer and consumer side (micros), as the cost model defines them."""
+    topics = cost.topic_rows().reset_index(drop=True)
+    consumer = np.sum(list(consumer_micros(cost).values()), axis=0)
+    return pd.DataFrame({"topic": topics["topic"],
+                         "producer": topics["monthly_cost_micros"].to_numpy() - consumer,
+                         "consumer": consumer,
+                         "bytes_in": cost.frame["bytes_in_per_second"].to_numpy()})
+
+
+def _planted_cost(simulated: Fleet, cluster: str, cost: ClusterCost) -> pd.DataFrame:
+    """What each service account should pay on the cluster from the planted traffic alone:
+    its planted share of each topic's bytes written times the topic's producer side, and its
+    live groups' share of the topic's readers times the consumer side."""
+    sides = _sides(cost).set_index("topic")
+    planted = simulated.principals[simulated.principals["cluster"] == cluster]
+    readers = simulated.topics.set_index(["cluster", "topic"])["active_readers"]
+    written = planted["topic"].map(sides["bytes_in"]) > 0
+    producer = np.where(written, planted["produce_share"]
+                        * planted["topic"].map(sides["producer"]), 0.0)
+    active = planted["topic"].map(lambda t: readers[(cluster, t)]).to_numpy(dtype=float)
+    consumer = np.where(active > 0, planted["readers"] / np.maximum(active, 1)
+                        * planted["topic"].map(sides["consumer"]), 0.0)
+    return (pd.DataFrame({"principal": planted["principal_id"], "producer": producer,
+                          "consumer": consumer})
+            .groupby("principal").sum())
+
+
+def _charged(rows: pd.DataFrame) -> pd.DataFrame:
+    mine = rows[rows["split"] == "principal"]
+    return (mine.pivot_table(index="principal", columns="side", values="monthly_cost_micros",
+                             aggfunc="sum", fill_value=0)
+            .reindex(columns=["producer", "consumer"], fill_value=0))
+
+
+def _errors(expected: pd.DataFrame, charged: pd.DataFrame, floor_micros: float) -> list[float]:
+    both = expected.merge(charged, how="outer", left_index=True, right_index=True,
+                          suffixes=("", "_charged")).fillna(0.0)
+    errors = []
+    for side in ("producer", "consumer"):
+        material = both[side] >= floor_micros
+        errors.extend((abs(both.loc[material, f"{side}_charged"] - both.loc[material, side])
+                       / both.loc[material, side]).tolist())
+        # An account planted no traffic on a side is charged (next to) nothing on it.
+        assert (both.loc[both[side] == 0, f"{side}_charged"] <= 1).all()
+    return errors
+
+
+def test_the_split_by_service_account_matches_the_planted_traffic(stored: Stored) -> None:
+    errors: list[float] = []
+    for name, cluster in stored.analysis.clusters.items():
+        assert cluster.chargeback is not None
+        cost = cluster.model.cost
+        expected = _planted_cost(stored.fleet, name, cost)
+        charged = _charged(cluster.chargeback)
+        assert len(charged) >= 40, name  # every service account that touched the cluster
+        errors += _errors(expected, charged, floor_micros=10_000)  # from one cent a month
+        # Accounts pay what their principals moved; nobody else is charged for those topics.
+        principal_topics = set(cluster.chargeback.loc[
+            cluster.chargeback["split"] == "principal", "topic"])
+        groups = cluster.chargeback[(cluster.chargeback["split"].isin(["group", "even"]))
+                                    & cluster.chargeback["topic"].isin(principal_topics)]
+        assert groups.empty
+    assert errors and max(errors) <= TOLERANCE, max(errors)
+
+
+def test_cluster_wide_principal_bytes_split_reads_by_their_groups(stored: Stored) -> None:
+    """Confluent may give a principal's bytes for the whole cluster (no topic): its reads are
+    placed on the topics its groups read, its writes cannot be placed (owners keep them)."""
+    from costopt.cost.chargeback import chargeback_rows
+
+    name = "dedicated-core"
+    cluster = stored.analysis.clusters[name]
+    snapshot = cluster.model.snapshot
+    totals: dict[tuple[str, str | None], list[float]] = {}
+    for p in snapshot.principals:
+        totals.setdefault((p.principal_id, p.display_name), [0.0, 0.0])
+        totals[(p.principal_id, p.display_name)][0] += p.bytes_in_per_second
+        totals[(p.principal_id, p.display_name)][1] += p.bytes_out_per_second
+    cluster_wide = tuple(PrincipalTraffic(pid, None, b_in, b_out, display)
+                         for (pid, display), (b_in, b_out) in totals.items())
+    rows = chargeback_rows(cluster.model.cost, snapshot.groups,
+                           owners=owner_attribution(stored.settings), principals=cluster_wide)
+    assert set(rows.loc[rows["side"] == "producer", "split"]) == {"own"}
+    fetched = rows[rows["split"] == "principal"]
+    assert set(fetched["side"]) == {"consumer"} and (fetched["measured_share"] == 0).all()
+    expected = _planted_cost(stored.fleet, name, cluster.model.cost)[["consumer"]]
+    charged = _charged(rows)[["consumer"]]
+    both = expected.merge(charged, how="left", left_index=True, right_index=True,
+                          suffixes=("", "_charged")).fillna(0.0)
+    material = both["consumer"] >= 10_000
+    errors = abs(both.loc[material, "consumer_charged"] - both.loc[material, "consumer"]) / \
+        both.loc[material, "consumer"]
+    assert len(errors) >= 20 and errors.max() <= TOLERANCE, errors.max()
+    for component in COMPONENTS:  # still exact: the rows add up to the cluster's bill
+        assert rows[f"{component}_micros"].sum() == cluster.model.cost.bill_micros[component]
+
+
+def test_the_estimate_reconciles_to_the_invoice_per_cluster_and_line_type(
+        stored: Stored) -> None:
+    invoice = pd.read_csv(pd.io.common.StringIO(stored.invoice))
+    clusters = {c.cluster: c for c in stored.allocation.clusters}
+    assert set(clusters) == set(stored.fleet.clusters["cluster"])
+    line_targets = {"KAFKA_NUM_CKUS": "compute", "KAFKA_STORAGE": "storage",
+                    "KAFKA_NETWORK_WRITE": "network_producer",
+                    "KAFKA_NETWORK_READ": "network_consumer"}
+    assert {label for label, _ in CONFLUENT_LINES} >= set(line_targets)
+    for name, rec in clusters.items():
+        assert rec.basis == "billed" and rec.error_pct == pytest.approx(7.0, abs=0.01), name
+        types = set(invoice.loc[invoice["resource_name"] == name, "line_type"])
+        assert types == set(line_targets), (name, types)  # eCKU and CKU alike: KAFKA_NUM_CKUS
+        by_target = {t.target: t for t in rec.targets}
+        for line_type, target in line_targets.items():
+            billed = invoice.loc[(invoice["resource_name"] == name)
+                                 & (invoice["line_type"] == line_type), "amount"]
+            amount = sum(Decimal(v.lstrip("$")) for v in billed)
+            assert by_target[target].bill_micros == int(amount * 10**6), (name, line_type)
+            assert by_target[target].error_pct == pytest.approx(7.0, abs=0.01), (name, target)
+        rows = stored.allocation.rows[stored.allocation.rows["cluster"] == name]
+        assert int(rows["monthly_cost_micros"].sum()) == rec.bill_micros  # to the micro-unit
+        assert "principal" in set(rows["split"])  # the bill is split by service account too
+
+
+def test_no_sizing_or_rack_aware_advice_and_savings_are_whatifs(stored: Stored) -> None:
+    analysis = stored.analysis
+    kinds = {r.kind for r in analysis.recommendations}
+    assert not kinds & {"broker_sizing", "rack_aware_fetch", "replication", "tiered_storage"}
+    assert {"retention", "idle_topic", "compression"} <= kinds  # priced by Confluent's terms
+    skipped = {(s.cluster, s.rule) for c in analysis.clusters.values() for s in c.skipped}
+    for name in analysis.clusters:
+        assert {(name, "broker_sizing"), (name, "rack_aware_fetch")} <= skipped
+    for rec in analysis.recommendations:
+        if rec.category == "saving" and rec.whatif:
+            result = run_whatif(analysis.models, rec.whatif)
+            assert (result.baseline - result.projected).amount == rec.monthly_savings.amount
+    plan = analysis.plan()
+    assert plan.steps and all(s.recommendation.kind != "broker_sizing" for s in plan.steps)
+    combined = run_whatif(analysis.models, plan.changes())
+    assert (combined.baseline - combined.projected).amount == plan.total_savings.amount
+
+
+def test_the_demo_preset_writes_the_split_and_the_confluent_invoice(tmp_path: Path) -> None:
+    from jobs.demo import run_demo
+
+    result = run_demo(tmp_path, "confluent", echo=lambda *_: None)
+    costs = pd.read_csv(tmp_path / "costs.csv", keep_default_na=False)
+    assert "principal" in set(costs["split"])
+    assert (costs.loc[costs["split"] == "principal", "principal"].str.startswith("sa-")).all()
+    focus = pd.read_csv(tmp_path / "focus.csv", keep_default_na=False)
+    assert set(focus.loc[focus["x_Split"] == "principal", "x_Principal"]) == set(
+        costs.loc[costs["split"] == "principal", "principal"])
+    bill = next(p for p in result.files if p.name.startswith("bill-"))
+    assert bill.read_text().startswith("start_date,end_date,granularity,line_type")
+    report = (tmp_path / "report.html").read_text()
+    assert "split by" in report and "principal " in report
+
