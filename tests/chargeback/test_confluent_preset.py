@@ -218,3 +218,21 @@ def test_the_demo_preset_writes_the_split_and_the_confluent_invoice(tmp_path: Pa
     report = (tmp_path / "report.html").read_text()
     assert "split by" in report and "principal " in report
 
+
+
+def test_cluster_linking_lines_stay_with_their_cluster_as_unattributed(stored: Stored) -> None:
+    """A cluster link is billed on its cluster's resource (CLUSTER_LINKING_* lines of product
+    CLUSTER_LINK): the line is that cluster's, `other`, not spread over the fleet."""
+    from costopt.billing.importer import mapper_for, parse_bill
+    from costopt.billing.lines import OTHER
+
+    link = ("\n{start},{end},MONTHLY,CLUSTER_LINKING_PER_LINK,CLUSTER_LINK,lkc-dedicated-core,"
+            "dedicated-core,env-demo,INTERNET,,$80.30,$0.00,$80.30")
+    first = stored.invoice.splitlines()[1].split(",")
+    text = stored.invoice.rstrip("\n") + link.format(start=first[0], end=first[1]) + "\n"
+    parsed = parse_bill(text.encode(), "with-link.csv",
+                        mapper_for(stored.settings, stored.fleet.clusters["cluster"]))
+    (bill,) = parsed.bills
+    linked = [line for line in bill.lines if line.description.startswith("CLUSTER_LINK")]
+    assert [(line.cluster, line.target, line.amount_micros) for line in linked] == [
+        ("dedicated-core", OTHER, 80_300_000)]
