@@ -18,20 +18,19 @@ Where a group's read cannot be measured it gets an even share (1/n of the topic'
 side, n the groups reading it); the measured groups split the rest by their measured bytes.
 Every row carries `split` (own, principal, group, even, unread), `principal` (the service
 account of a `principal` row) and `measured_share` (1 where the row's split rests on a
-measurement or needs none, 0 where it is an even share, nobody is known to read, or a
-principal's bytes were measured for the whole cluster only and placed on topics as below).
+measurement or needs none, 0 where it is an even share or nobody is known to read).
 A topic that someone reads but no known group does (`unread`) keeps its consumer side with
 its owner.
 
 **Principals measured per cluster only.** Confluent's `request_bytes`/`response_bytes` by
-`principal_id` may carry no topic. Such a principal's fetched bytes are placed on the topics
-its consumer groups read (a group is the principal's where the principal's display name, or
-its id, is the group's name or a prefix of it followed by `-`, `.` or `_`: `payments-svc-3`
-owns `payments-svc-3-g0`), in proportion to each topic's bytes in times the number of its
-groups that read it (a group reads every byte once; a group whose source says it read
-nothing is left out); a principal with no such group places nothing. Its produced bytes
-cannot be placed: nothing says which topics it writes, so those topics' producer sides stay
-with their owners (`own`).
+`principal_id` carry no topic: they say how much each principal wrote and fetched, not where.
+What those bytes drive is then charged per principal for the cluster as a whole, on one row
+per principal and side whose topic is `ALL_TOPICS` (`*`): on the producer side the bytes-in
+components of every topic (`network_producer` and the write part of compute's throughput
+term), on the consumer side every topic's consumer components, each pool split among the
+principals by their bytes. Every byte of a Confluent cluster is priced alike, so a
+principal's share is exact for the cluster even though no topic is named. What bytes do not
+drive (storage, partitions, the partition part of compute) stays with each topic's owner.
 
 Every split is of integer micro-units (`apportion.py`), so per cluster and component the rows
 still add up to the bill exactly.
@@ -47,7 +46,7 @@ import pandas as pd
 
 from costopt.cost import formulas
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED, ClusterCost, to_micros
-from costopt.cost.apportion import apportion_groups
+from costopt.cost.apportion import apportion, apportion_groups
 from costopt.cost.owners import OwnerAttribution
 from costopt.cost.reads import GroupReads
 from costopt.snapshot.model import ConsumerGroup, PrincipalTraffic
@@ -62,6 +61,8 @@ KEY_COLUMNS = ["cluster", "topic", "topic_owner", "owner", "side", "group", "pri
                "split", "measured_share"]
 # How a row's amount was split from its topic's side (docs/chargeback.md).
 SPLITS = ("own", "principal", "group", "even", "unread")
+# The topic of a principal's row when its bytes were measured for the whole cluster.
+ALL_TOPICS = "*"
 COLUMNS = [*KEY_COLUMNS, *AMOUNT_COLUMNS, "monthly_cost_micros"]
 
 
@@ -115,42 +116,37 @@ def reader_shares(readers: pd.DataFrame, topics: int) -> tuple[np.ndarray, np.nd
     return share, usable
 
 
-def _owns_group(name: str, group: str) -> bool:
-    return group == name or (group.startswith(name) and group[len(name)] in "-._")
-
-
-def principal_bytes(principals: Sequence[PrincipalTraffic], index: Mapping[str, int],
-                    groups: Sequence[ConsumerGroup], bytes_in: np.ndarray) -> pd.DataFrame:
-    """One row per (principal, topic row) with the bytes it wrote and fetched there, and
-    whether that was measured per topic (`exact`) or placed from a cluster-wide figure over
-    the topics its consumer groups read (module docstring)."""
-    rows: list[tuple[str, str | None, int, float, float, bool]] = []
-    readers: dict[str, list[int]] = {}
-    for group in groups:  # a group known to read nothing (abandoned) places nothing
-        if group.topic in index and group.bytes_out_per_second != 0:
-            readers.setdefault(group.group, []).append(index[group.topic])
-    for p in principals:
-        if p.topic is not None:
-            if p.topic in index:
-                rows.append((p.principal_id, p.display_name, index[p.topic],
-                             p.bytes_in_per_second, p.bytes_out_per_second, True))
-            continue
-        if p.bytes_out_per_second <= 0:
-            continue
-        names = [n for n in (p.display_name, p.principal_id) if n]
-        touched = [row for group, topic_rows in readers.items()
-                   if any(_owns_group(n, group) for n in names) for row in topic_rows]
-        if not touched:
-            continue
-        place = np.bincount(np.asarray(touched, dtype=np.int64), minlength=len(bytes_in))
-        weights = place * bytes_in
-        total = float(weights.sum())
-        for row in np.flatnonzero(place):
-            share = weights[row] / total if total > 0 else place[row] / place.sum()
-            rows.append((p.principal_id, p.display_name, int(row), 0.0,
-                         p.bytes_out_per_second * float(share), False))
+def principal_bytes(principals: Sequence[PrincipalTraffic], index: Mapping[str, int]
+                    ) -> pd.DataFrame:
+    """One row per (principal, topic row) measured per topic: the bytes it wrote and fetched
+    there."""
+    rows = [(p.principal_id, p.display_name, index[p.topic], p.bytes_in_per_second,
+             p.bytes_out_per_second, True)
+            for p in principals if p.topic is not None and p.topic in index]
     return pd.DataFrame(rows, columns=["principal", "display_name", "row", "bytes_in",
                                        "bytes_out", "exact"])
+
+
+def _cluster_wide_rows(cost: ClusterCost, principals: Sequence[PrincipalTraffic], side: str,
+                       rate: str, pools: Mapping[str, int], owners: OwnerAttribution
+                       ) -> pd.DataFrame:
+    """One row per principal splitting the cluster's `pools` (micros per component) by the
+    bytes it moved for the whole cluster."""
+    mine = [p for p in principals if p.topic is None and getattr(p, rate) > 0]
+    if not mine or not any(pools.values()):
+        return pd.DataFrame()
+    totals: dict[str, float] = {}
+    names: dict[str, str | None] = {}
+    for p in mine:
+        totals[p.principal_id] = totals.get(p.principal_id, 0.0) + getattr(p, rate)
+        names[p.principal_id] = names.get(p.principal_id) or p.display_name
+    ids = sorted(totals)
+    weights = np.array([totals[i] for i in ids], dtype=np.float64)
+    return pd.DataFrame({
+        "cluster": cost.cluster, "topic": ALL_TOPICS, "topic_owner": ALL_TOPICS,
+        "owner": [owners.principal_owner_of(i, names[i]) for i in ids], "side": side,
+        "group": "", "principal": ids, "split": "principal", "measured_share": 1.0,
+        **{f"{c}_micros": apportion(int(pools.get(c, 0)), weights) for c in COMPONENTS}})
 
 
 def _principal_rows(cost: ClusterCost, placed: pd.DataFrame, side: str, rate: str,
@@ -192,19 +188,33 @@ def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
     consumer = consumer_micros(cost)
     micros = {c: topics[f"{c}_micros"].to_numpy(dtype=np.int64) for c in COMPONENTS}
     index = {str(t): i for i, t in enumerate(names)}
-    placed = principal_bytes(principals, index, groups,
-                             cost.frame["bytes_in_per_second"].to_numpy(dtype=np.float64))
+    placed = principal_bytes(principals, index)
+    basis = cost.basis
 
     producer_micros = {c: micros[c] - consumer[c] for c in COMPONENTS}
     written, by_principal = _principal_rows(cost, placed, PRODUCER, "bytes_in",
                                             producer_micros, COMPONENTS, owners, names,
                                             topic_owner)
     own = np.setdiff1d(np.arange(n), by_principal)
+    # Bytes measured per cluster only: what writes drive goes to the writers (module doc).
+    pooled_in = {c: np.zeros(n, dtype=np.int64) for c in COMPONENTS}
+    if any(p.topic is None and p.bytes_in_per_second > 0 for p in principals):
+        pooled_in["network_producer"][own] = producer_micros["network_producer"][own]
+        writes = to_micros(basis.compute_allocatable * formulas.fetch_compute_share(
+            cost.frame["bytes_in_per_second"].to_numpy(dtype=np.float64),
+            basis.throughput_total, basis.weight_throughput))
+        pooled_in["compute"][own] = np.clip(writes, 0, np.maximum(
+            producer_micros["compute"], 0))[own]
+    written_all = _cluster_wide_rows(cost, principals, PRODUCER, "bytes_in_per_second",
+                                     {c: int(v.sum()) for c, v in pooled_in.items()}, owners)
+    if written_all.empty:
+        pooled_in = {c: np.zeros(n, dtype=np.int64) for c in COMPONENTS}
     producer = pd.DataFrame({"cluster": cost.cluster, "topic": names[own],
                              "topic_owner": topic_owner[own], "owner": topic_owner[own],
                              "side": PRODUCER, "group": "", "principal": "", "split": "own",
                              "measured_share": 1.0,
-                             **{f"{c}_micros": producer_micros[c][own] for c in COMPONENTS}})
+                             **{f"{c}_micros": (producer_micros[c] - pooled_in[c])[own]
+                                for c in COMPONENTS}})
 
     consumer_total = np.sum([consumer[c] for c in CONSUMER_COMPONENTS], axis=0)
     fetched, read_by_principal = _principal_rows(cost, placed, CONSUMER, "bytes_out", consumer,
@@ -212,6 +222,12 @@ def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
                                                  topic_owner)
     fetched = fetched[consumer_total[fetched["topic"].map(index).to_numpy(dtype=np.int64)]
                       != 0] if len(fetched) else fetched
+    rest = np.setdiff1d(np.arange(n), read_by_principal)
+    fetched_all = _cluster_wide_rows(
+        cost, principals, CONSUMER, "bytes_out_per_second",
+        {c: int(consumer[c][rest].sum()) for c in CONSUMER_COMPONENTS}, owners)
+    if not fetched_all.empty:  # the principals fetched every byte read: no group splits
+        read_by_principal = np.arange(n)
     readers = _readers(groups, index, reads or {})
     keep = ((consumer_total[readers["row"].to_numpy()] != 0)
             & ~np.isin(readers["row"].to_numpy(), read_by_principal))
@@ -229,8 +245,7 @@ def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
                            if c in CONSUMER_COMPONENTS else np.zeros(len(rows), np.int64))
            for c in COMPONENTS}})
 
-    counted = np.bincount(rows, minlength=n) + np.bincount(
-        read_by_principal, minlength=n)
+    counted = np.bincount(rows, minlength=n) + np.bincount(read_by_principal, minlength=n)
     unread = np.flatnonzero((consumer_total != 0) & (counted == 0))
     nobody = pd.DataFrame({
         "cluster": cost.cluster, "topic": names[unread], "topic_owner": topic_owner[unread],
@@ -245,8 +260,8 @@ def chargeback_rows(cost: ClusterCost, groups: Sequence[ConsumerGroup] = (),
         "side": SHARED, "group": "", "principal": "", "split": "own", "measured_share": 1.0,
         **{f"{c}_micros": shared[f"{c}_micros"].to_numpy(dtype=np.int64) for c in COMPONENTS}})
 
-    frame = pd.concat([f for f in (producer, written, read, fetched, nobody, special)
-                       if len(f)], ignore_index=True)
+    frame = pd.concat([f for f in (producer, written, written_all, read, fetched, fetched_all,
+                                   nobody, special) if len(f)], ignore_index=True)
     return finish(frame)
 
 

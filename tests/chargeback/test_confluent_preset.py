@@ -128,36 +128,48 @@ def test_the_split_by_service_account_matches_the_planted_traffic(stored: Stored
     assert errors and max(errors) <= TOLERANCE, max(errors)
 
 
-def test_cluster_wide_principal_bytes_split_reads_by_their_groups(stored: Stored) -> None:
-    """Confluent may give a principal's bytes for the whole cluster (no topic): its reads are
-    placed on the topics its groups read, its writes cannot be placed (owners keep them)."""
-    from costopt.cost.chargeback import chargeback_rows
+def test_cluster_wide_principal_bytes_charge_what_bytes_drive(stored: Stored) -> None:
+    """Confluent gives a principal's bytes for the whole cluster (no topic), as the
+    `confluent_cloud` dialect collects them: each principal pays what its bytes drive (GB
+    written and read, the throughput part of the eCKUs) on one row per side, exactly; what
+    bytes do not drive (storage, partitions) stays with the topics' owners."""
+    from costopt.cost import formulas
+    from costopt.cost.chargeback import ALL_TOPICS, chargeback_rows
 
-    name = "dedicated-core"
-    cluster = stored.analysis.clusters[name]
-    snapshot = cluster.model.snapshot
-    totals: dict[tuple[str, str | None], list[float]] = {}
-    for p in snapshot.principals:
-        totals.setdefault((p.principal_id, p.display_name), [0.0, 0.0])
-        totals[(p.principal_id, p.display_name)][0] += p.bytes_in_per_second
-        totals[(p.principal_id, p.display_name)][1] += p.bytes_out_per_second
-    cluster_wide = tuple(PrincipalTraffic(pid, None, b_in, b_out, display)
-                         for (pid, display), (b_in, b_out) in totals.items())
-    rows = chargeback_rows(cluster.model.cost, snapshot.groups,
-                           owners=owner_attribution(stored.settings), principals=cluster_wide)
-    assert set(rows.loc[rows["side"] == "producer", "split"]) == {"own"}
-    fetched = rows[rows["split"] == "principal"]
-    assert set(fetched["side"]) == {"consumer"} and (fetched["measured_share"] == 0).all()
-    expected = _planted_cost(stored.fleet, name, cluster.model.cost)[["consumer"]]
-    charged = _charged(rows)[["consumer"]]
-    both = expected.merge(charged, how="left", left_index=True, right_index=True,
-                          suffixes=("", "_charged")).fillna(0.0)
-    material = both["consumer"] >= 10_000
-    errors = abs(both.loc[material, "consumer_charged"] - both.loc[material, "consumer"]) / \
-        both.loc[material, "consumer"]
-    assert len(errors) >= 20 and errors.max() <= TOLERANCE, errors.max()
-    for component in COMPONENTS:  # still exact: the rows add up to the cluster's bill
-        assert rows[f"{component}_micros"].sum() == cluster.model.cost.bill_micros[component]
+    errors: list[float] = []
+    for name, cluster in stored.analysis.clusters.items():
+        snapshot, cost = cluster.model.snapshot, cluster.model.cost
+        totals: dict[str, list[float]] = {}
+        for p in snapshot.principals:
+            totals.setdefault(p.principal_id, [0.0, 0.0])
+            totals[p.principal_id][0] += p.bytes_in_per_second
+            totals[p.principal_id][1] += p.bytes_out_per_second
+        cluster_wide = tuple(PrincipalTraffic(pid, None, b_in, b_out)  # no display names
+                             for pid, (b_in, b_out) in totals.items())
+        rows = chargeback_rows(cost, snapshot.groups, owners=owner_attribution(stored.settings),
+                               principals=cluster_wide)
+        for component in COMPONENTS:  # still exact: the rows add up to the cluster's bill
+            assert rows[f"{component}_micros"].sum() == cost.bill_micros[component]
+        mine = rows[rows["split"] == "principal"]
+        assert set(mine["topic"]) == {ALL_TOPICS} and (mine["measured_share"] == 1).all()
+        assert not set(rows["split"]) & {"group", "even", "unread"}  # principals read it all
+        topics = rows[rows["topic"] != ALL_TOPICS]
+        assert topics.loc[topics["side"] == "producer", "network_producer_micros"].eq(0).all()
+        assert topics["storage_local_micros"].sum() == cost.bill_micros["storage_local"] - int(
+            cost.rows.loc[cost.rows["topic"].str.startswith("__"), "storage_local_micros"].sum())
+        # Planted: each account's share of each topic's bytes-driven producer cost, and its
+        # groups' share of each topic's consumer side.
+        basis, frame = cost.basis, cost.frame.set_index("topic")
+        writes = (cost.topic_rows().set_index("topic")["network_producer_micros"]
+                  + basis.compute_allocatable * formulas.fetch_compute_share(
+                      frame["bytes_in_per_second"], basis.throughput_total,
+                      basis.weight_throughput) * 1e6)
+        planted = stored.fleet.principals[stored.fleet.principals["cluster"] == name]
+        producer = (planted["produce_share"] * planted["topic"].map(writes)).groupby(
+            planted["principal_id"]).sum()
+        expected = _planted_cost(stored.fleet, name, cost).assign(producer=producer)
+        errors += _errors(expected, _charged(rows), floor_micros=10_000)
+    assert len(errors) >= 100 and max(errors) <= TOLERANCE, max(errors)
 
 
 def test_the_estimate_reconciles_to_the_invoice_per_cluster_and_line_type(
