@@ -213,6 +213,7 @@ def test_no_sizing_or_rack_aware_advice_and_savings_are_whatifs(stored: Stored) 
     assert plan.steps and all(s.recommendation.kind != "broker_sizing" for s in plan.steps)
     combined = run_whatif(analysis.models, plan.changes())
     assert (combined.baseline - combined.projected).amount == plan.total_savings.amount
+    assert not [w for w in combined.warnings if "broker" in w]  # Confluent's to size
 
 
 def test_the_demo_preset_writes_the_split_and_the_confluent_invoice(tmp_path: Path) -> None:
