@@ -249,3 +249,30 @@ def test_cluster_linking_lines_stay_with_their_cluster_as_unattributed(stored: S
     linked = [line for line in bill.lines if line.description.startswith("CLUSTER_LINK")]
     assert [(line.cluster, line.target, line.amount_micros) for line in linked] == [
         ("dedicated-core", OTHER, 80_300_000)]
+
+
+def test_service_accounts_are_charged_to_their_mapped_owners(stored: Stored) -> None:
+    """`owners.principals` maps an account by id or display name; an unmapped one with a
+    display name goes by the group rules on it; one with neither is charged as its id."""
+    from costopt.config import Settings
+    from costopt.cost.chargeback import chargeback_rows
+
+    cluster = stored.analysis.clusters["standard-orders"]
+    snapshot = cluster.model.snapshot
+    by_id, by_name = snapshot.principals[0], snapshot.principals[-1]
+    assert by_id.principal_id != by_name.principal_id and by_name.display_name
+    bare = PrincipalTraffic("sa-nameless", None, 1e6, 0.0)
+    settings = Settings(owners={"principals": {by_id.principal_id: "team-by-id",
+                                               by_name.display_name: "team-by-name"}})
+    owners = owner_attribution(settings)
+    rows = chargeback_rows(cluster.model.cost, snapshot.groups, owners=owners,
+                           principals=snapshot.principals)
+    owner_of = rows[rows["principal"] != ""].groupby("principal")["owner"].agg(set)
+    assert owner_of[by_id.principal_id] == {"team-by-id"}
+    assert owner_of[by_name.principal_id] == {"team-by-name"}
+    alone = chargeback_rows(cluster.model.cost, snapshot.groups, owners=owners,
+                            principals=(bare,))
+    assert set(alone.loc[alone["principal"] == "sa-nameless", "owner"]) == {"sa-nameless"}
+    other = next(p for p in snapshot.principals
+                 if p.principal_id not in (by_id.principal_id, by_name.principal_id))
+    assert owner_of[other.principal_id] == {str(other.display_name).split("-")[0]}
