@@ -13,7 +13,10 @@ from costopt import __version__
 from costopt.money import micros_to_units
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from costopt.config import Settings
+    from costopt.pricing.catalog import PriceCatalog
     from costopt.store import Store
 
 app = typer.Typer(
@@ -289,15 +292,17 @@ def whatif(config: ConfigOption = None,
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the configuration and every price catalog it names; exit 2 naming the bad
-    field."""
+    field. Says, per catalog, the share of its price lines not checked against the vendor."""
     from costopt.pricing.catalog import CatalogError, resolve_catalog
     from costopt.rules import check_rule_settings
 
     settings = _settings(config)
     problems = []
+    catalogs: dict[str, PriceCatalog] = {}
     for index, cluster in enumerate(settings.clusters):
         try:
             catalog = resolve_catalog(cluster.catalog_ref)
+            catalogs.setdefault(catalog.name, catalog)
             if cluster.instance_type is not None:
                 catalog.compute_price_per_hour(cluster.instance_type)
             if cluster.volume_type is not None:
@@ -320,6 +325,23 @@ def config_check(config: ConfigOption = None) -> None:
         raise typer.Exit(2)
     store = settings.store_url.split("@")[-1]  # never print credentials in a URL
     typer.echo(f"ok: {len(settings.clusters)} cluster(s), store {store}")
+    for line in _price_checks(catalogs):
+        typer.echo(line)
+
+
+def _price_checks(catalogs: Mapping[str, PriceCatalog]) -> list[str]:
+    """Per catalog: how many of its price lines are unverified (not checked against the
+    vendor's own price list), and any region whose prices are a copy of another's."""
+    from costopt.pricing.catalog import copied_blocks, unverified_share
+
+    lines = []
+    for name, catalog in sorted(catalogs.items()):
+        unverified, total = unverified_share(catalog)
+        lines.append(f"prices {name}: {unverified} of {total} lines unverified "
+                     f"({unverified / total:.0%}); the rest checked against the vendor's list")
+        for region, other, line in copied_blocks(catalog):
+            lines.append(f"warning: prices {name}: {region}'s {line} is a copy of {other}'s")
+    return lines
 
 
 @bill_app.command("import")
