@@ -84,6 +84,20 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+FocusVersionOption = Annotated[str, typer.Option(
+    "--focus-version", help="the FOCUS version of focus.csv: 1.2, 1.3 (default) or 1.4")]
+
+
+def _checked_focus_version(version: str) -> str:
+    from costopt.billing.focus_export import check_version
+
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--focus-version") from None
+    return version
+
+
 @app.command()
 def version() -> None:
     """Print costopt's version."""
@@ -99,12 +113,14 @@ def demo(
     = None,
     serve: Annotated[bool, typer.Option(help="serve the API on the result afterwards")] = False,
     port: Annotated[int, typer.Option(help="API port with --serve")] = 8080,
+    focus_version: FocusVersionOption = "1.3",
 ) -> None:
     """Run the whole pipeline on a simulated fleet: store, analyze, report; optionally serve."""
     from jobs.demo import run_demo
 
+    _checked_focus_version(focus_version)
     try:
-        result = run_demo(out, preset, seed, echo=typer.echo)
+        result = run_demo(out, preset, seed, echo=typer.echo, focus_version=focus_version)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if serve:
@@ -399,15 +415,17 @@ def export_focus(
     month: Annotated[str, typer.Option(help="the month, YYYY-MM")],
     out: Annotated[Path, typer.Option(help="the CSV file to write")],
     config: ConfigOption = None,
+    focus_version: FocusVersionOption = "1.3",
 ) -> None:
-    """Write the month's allocation as FOCUS 1.2 rows: billed where a bill was imported,
-    estimated elsewhere."""
+    """Write the month's allocation as FOCUS rows (1.3 unless --focus-version says 1.2 or
+    1.4): billed where a bill was imported, estimated elsewhere."""
     from costopt.analysis import cached_analysis
     from costopt.billing.focus_export import write_focus_csv
     from costopt.billing.month import reconcile
     from costopt.billing.reconcile import Month
     from costopt.store import Store
 
+    _checked_focus_version(focus_version)
     settings = _settings(config)
     try:
         chosen = Month.parse(month)
@@ -419,9 +437,9 @@ def export_focus(
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    write_focus_csv(allocation, out)
+    write_focus_csv(allocation, out, focus_version)
     billed = sum(1 for c in allocation.clusters if c.basis == "billed")
-    typer.echo(f"{out}: {len(allocation.rows)} rows, {chosen.label}, "
+    typer.echo(f"{out}: FOCUS {focus_version}, {len(allocation.rows)} rows, {chosen.label}, "
                f"{micros_to_units(allocation.total_micros):,.2f} {allocation.currency} "
                f"({billed} of {len(allocation.clusters)} clusters billed)")
 
