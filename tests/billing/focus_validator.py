@@ -157,3 +157,25 @@ def validate(executable: Path, data: Path, version: str, rules: Path) -> Validat
     failed = sorted(set(re.findall(r"❌ (\S+): FAIL", output)))
     return Validation(version, len(re.findall(r"✅ \S+: PASS", output)), failed,
                       len(re.findall(r"⏭️ \S+: SKIPPED", output)), output)
+
+
+def contradictory_rules(rules: Path, version: str) -> set[str]:
+    """Rules of a model no file can pass: a column's "MUST be null when ..." and "MUST NOT be
+    null when ..." pair both without their condition (FOCUS 1.2.0.1's InvoiceId-C-004-C and
+    -C-005-C: a file with InvoiceId fails one of them whatever it holds). Read from the model,
+    so a validator that fixes them is held to them again."""
+    model = json.loads(next(rules.glob(f"model-{version}*.json")).read_text())
+    by_column: dict[tuple[str, str], list[str]] = {}
+    for rule_id, rule in model.get("ModelRules", {}).items():
+        criteria = rule.get("ValidationCriteria", {})
+        requirement = criteria.get("Requirement", {})
+        if (rule.get("Function") == "Nullability" and not criteria.get("Condition")
+                and requirement.get("Value", "") is None
+                and requirement.get("CheckFunction") in ("CheckValue", "CheckNotValue")):
+            by_column.setdefault((requirement.get("ColumnName", ""),
+                                  requirement["CheckFunction"]), []).append(rule_id)
+    out: set[str] = set()
+    for (column, check), ids in by_column.items():
+        if check == "CheckNotValue" and (column, "CheckValue") in by_column:
+            out |= set(ids)
+    return out

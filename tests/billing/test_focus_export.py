@@ -262,6 +262,7 @@ def test_focus_validator_passes_the_demos_focus_csv(demo_run: tuple[Path, Path],
     from tests.billing.focus_validator import (
         NoPython,
         as_typed_parquet,
+        contradictory_rules,
         ensure_validator,
         rules_cache,
         rules_for,
@@ -283,7 +284,11 @@ def test_focus_validator_passes_the_demos_focus_csv(demo_run: tuple[Path, Path],
     result = validate(executable, as_typed_parquet(csv, types, tmp_path / "focus.parquet",
                                                    executable), version, rules)
     assert result.passed > 50, result.output[-3000:]
-    assert result.failed == [], result.output[-6000:]
+    # costopt writes InvoiceId null (it holds no invoice numbers); the one rule allowed to fail
+    # is the model's own contradiction, if it still has it (see contradictory_rules).
+    unpassable = contradictory_rules(rules, version)
+    assert set(result.failed) <= unpassable, result.output[-6000:]
+    assert unpassable <= {"InvoiceId-C-005-C"}, unpassable
     if version == "1.2":
         broken = pd.read_csv(csv, dtype=str, keep_default_na=False)
         broken.loc[0, "ChargeCategory"] = "Usage!"
