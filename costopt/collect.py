@@ -28,6 +28,7 @@ from costopt.snapshot.model import (
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
+    PrincipalTraffic,
     Topic,
 )
 from costopt.sources.errors import SourceError
@@ -145,15 +146,32 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         labels["bootstrap_servers"] = cluster.bootstrap_servers
     if estimated:
         labels["estimated"] = ",".join(sorted(estimated))
+    if prom is not None and prom.not_measured:
+        # Figures the source cannot give (Confluent Cloud: no broker CPU or disk), and why.
+        labels["not_measured"] = ",".join(sorted(prom.not_measured))
+        labels.update({f"not_measured.{figure}": why
+                       for figure, why in prom.not_measured.items()})
     labels.update(pricing_labels(cluster, admin))
     snapshot = ClusterSnapshot(
         cluster=cluster.name, taken_at=taken_at, window_seconds=cluster.window_seconds,
         brokers=_brokers(cluster, admin, prom, topics), topics=tuple(topics), groups=groups,
-        rack_aware_fetch=cluster.rack_aware_fetch, labels=labels)
+        rack_aware_fetch=cluster.rack_aware_fetch, labels=labels,
+        principals=_principals(prom))
     series = prom.series if prom is not None else pd.DataFrame()
     if not series.empty:
         series = _fill_series(series, topics)
     return snapshot, series
+
+
+def _principals(prom: PrometheusData | None) -> tuple[PrincipalTraffic, ...]:
+    """Bytes per principal as the source measured them: for the whole cluster (Confluent's
+    request and response bytes carry no topic)."""
+    if prom is None or prom.principals.empty:
+        return ()
+    return tuple(PrincipalTraffic(principal_id=str(row.principal_id), topic=None,
+                                  bytes_in_per_second=float(row.bytes_in_per_second),
+                                  bytes_out_per_second=float(row.bytes_out_per_second))
+                 for row in prom.principals.itertuples(index=False))
 
 
 def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[str, str]:

@@ -32,7 +32,7 @@ from costopt.errors import InvalidInput
 from costopt.patterns import checked_regex
 from costopt.pricing.catalog import catalog_ref
 
-Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
+Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 CONFIG_ENV = "COSTOPT_CONFIG"
 
 
