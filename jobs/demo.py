@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, cached_analysis
-from costopt.billing.focus_export import write_focus_csv
+from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
@@ -36,7 +36,7 @@ class DemoResult:
 
 
 def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
-             echo: object = print) -> DemoResult:
+             echo: object = print, focus_version: str = DEFAULT_FOCUS_VERSION) -> DemoResult:
     say = echo if callable(echo) else print
     spec = preset(preset_name)
     if seed is not None:
@@ -74,7 +74,7 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     allocation = reconcile(analysis, store, settings, month)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
-        write_focus_csv(allocation, out / "focus.csv"),
+        write_focus_csv(allocation, out / "focus.csv", focus_version),
         bill,
         write_recommendations_json(analysis, out / "recommendations.json"),
         write_plan_json(analysis, out / "plan.json"),

@@ -258,11 +258,37 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
     }
 
 
+# The toolbar shows on hover only, at the chart's top right, with the few buttons a reader of a
+# report uses; the title sits in a band below it, left-aligned, so neither covers the other at
+# any width. Axes make room for their labels (automargin) rather than cutting them.
+MODEBAR_BAND_PX = 30
+TITLE_BAND_PX = 30
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                                           "autoScale2d", "toggleSpikelines",
+                                           "hoverClosestCartesian", "hoverCompareCartesian"]}
+# A horizontal bar chart's labels are cut to this many characters (the whole text is in the
+# hover and the tables), so on a phone they leave the bars most of the width.
+BAR_LABEL_CHARS = 22
+
+
+def _short(label: str, chars: int = BAR_LABEL_CHARS) -> str:
+    return label if len(label) <= chars else label[:chars - 1] + "…"
+
+
 def _figure_html(figure: go.Figure) -> str:
-    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360,
-                         autosize=True, template="plotly_white", legend={"orientation": "h"})
-    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False,
-                           config={"displaylogo": False, "responsive": True}))
+    height = figure.layout.height or 360
+    title = figure.layout.title.text
+    figure.update_layout(
+        margin={"l": 10, "r": 10, "t": MODEBAR_BAND_PX + TITLE_BAND_PX + 10, "b": 10},
+        height=height, autosize=True, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12},
+        title={"text": title, "font": {"size": 13}, "xref": "container", "x": 0.02,
+               "xanchor": "left", "yref": "container", "yanchor": "top",
+               "y": 1 - MODEBAR_BAND_PX / height})
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
+    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False, config=CHART_CONFIG))
 
 
 def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> dict[str, str]:
@@ -297,7 +323,7 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
                                  ("usage_micros", "usage (traffic, storage used, fees)")):
                 figure.add_trace(go.Scatter(x=fleet.index, y=micros_to_units(fleet[column]),
                                             mode="lines", stackgroup="one", name=name))
-            figure.update_layout(title=f"Provisioned and usage-driven cost ({currency}/month)")
+            figure.update_layout(title=f"Provisioned and usage cost ({currency}/month)")
             out["trend_by_basis"] = _figure_html(figure)
     if data["by_component"]:
         figure = go.Figure(go.Bar(x=list(data["by_component"]),
@@ -306,11 +332,12 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         out["components"] = _figure_html(figure)
     recs = data["top_recommendations"][:15]
     if recs:
+        labels = [f"{r['step']}. {r['kind']}: {r['target']}" for r in recs][::-1]
         figure = go.Figure(go.Bar(
-            y=[f"{r['step']}. {r['kind']}: {r['target'][:40]}" for r in recs][::-1],
+            y=[_short(label) for label in labels], hovertext=labels,
             x=[float(r["plan_savings"]) for r in recs][::-1], orientation="h"))
         figure.update_layout(title=f"First steps of the savings plan ({currency}/month)",
-                             height=480)
+                             height=480, yaxis={"tickfont": {"size": 11}})
         out["savings"] = _figure_html(figure)
     for cluster in closest_to_a_limit(analysis)[:FORECAST_CLUSTERS]:
         disk = cluster.forecast.forecasts.get("disk_used_bytes")

@@ -383,8 +383,18 @@ def block_price_per_gb_month(brokers: Sequence[Broker], catalog: PriceCatalog) -
     capacity = sum(b.disk_capacity_bytes for b in brokers)
     if catalog.storage_billing != "provisioned" or capacity <= 0:
         return catalog.block_storage_per_gb_month
-    return sum((Decimal(b.disk_capacity_bytes) * catalog.block_price_per_gb_month(b.volume_type)
-                for b in brokers), Decimal(0)) / Decimal(capacity)
+    return sum((disk_bill(b, catalog) for b in brokers), Decimal(0)) * catalog.gb_bytes \
+        / Decimal(capacity)
+
+
+def disk_bill(broker: Broker, catalog: PriceCatalog) -> Decimal:
+    """A broker's provisioned disk a month at list: by its size tier where its volume type is
+    sold in tiers (Azure Premium SSD), else per GB."""
+    tiers = catalog.disk_tiers(broker.volume_type)
+    if tiers is not None:
+        return formulas.tiered_disk_bill_per_month(broker.disk_capacity_bytes, tiers)
+    return formulas.disk_bill_per_month(broker.disk_capacity_bytes, catalog.gb_bytes,
+                                        catalog.block_price_per_gb_month(broker.volume_type))
 
 
 def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
@@ -402,9 +412,7 @@ def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
             formulas.hourly_bill_per_month(brokers_fee + catalog.cluster_per_hour)
             * catalog.discount_factor("compute"))
     if catalog.storage_billing == "provisioned":
-        disks = sum((formulas.disk_bill_per_month(
-            b.disk_capacity_bytes, catalog.gb_bytes,
-            catalog.block_price_per_gb_month(b.volume_type)) for b in brokers), Decimal(0))
+        disks = sum((disk_bill(b, catalog) for b in brokers), Decimal(0))
         bill["storage_local"] = decimal_to_micros(
             (disks + throughput_fee) * catalog.discount_factor("storage_local"))
     return bill, throughput_fee

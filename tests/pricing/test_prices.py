@@ -117,7 +117,7 @@ def test_every_region_names_its_source_and_date_and_unknown_regions_are_refused(
     catalog = resolve_catalog("aws-msk@ap-southeast-1")
     assert catalog.region == "ap-southeast-1" and "ap-southeast-1" in catalog.source
     assert catalog.internet_egress_per_gb == Decimal("0.12")
-    assert catalog.compute_price_per_hour("kafka.m5.2xlarge") == Decimal("1.008")
+    assert catalog.compute_price_per_hour("kafka.m5.2xlarge") == Decimal("1.052")
     with pytest.raises(CatalogError, match=r"no prices for region 'eu-north-1'.*eu-west-1"):
         resolve_catalog("aws-msk@eu-north-1")
     for name, regions in {"aws-self-managed": 5, "aws-msk": 5, "gcp-self-managed": 2,
