@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, cached_analysis
-from costopt.billing.focus_export import write_focus_csv
+from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
-from costopt.billing.sample import focus_bill
+from costopt.billing.sample import confluent_bill, focus_bill
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -50,7 +50,8 @@ def demo_end(as_of: date) -> datetime:
 
 
 def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
-             echo: object = print, as_of: date = DEMO_AS_OF) -> DemoResult:
+             echo: object = print, as_of: date = DEMO_AS_OF,
+             focus_version: str = DEFAULT_FOCUS_VERSION) -> DemoResult:
     say = echo if callable(echo) else print
     spec = preset(preset_name)
     end = demo_end(as_of)
@@ -77,15 +78,19 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     analysis = cached_analysis(store, settings)
     month = Month.of(max(c.model.snapshot.taken_at for c in analysis.clusters.values()))
     bill = out / f"bill-{month.label}.csv"
-    bill.write_text(focus_bill(month_estimates(analysis, store, settings, month), month,
+    # A Confluent Cloud fleet is invoiced by Confluent (its cost export, by line type); the
+    # others get a FOCUS bill as their cloud exports it.
+    write_bill, bill_format = ((confluent_bill, "Confluent cost export") if fleet.is_confluent
+                               else (focus_bill, "FOCUS"))
+    bill.write_text(write_bill(month_estimates(analysis, store, settings, month), month,
                                DEMO_BILL_FACTOR))
     import_bill(store, settings, bill.read_bytes(), bill.name)
-    say(f"imported a simulated {month.label} invoice (FOCUS, {DEMO_BILL_FACTOR - 1:+.0%} on "
-        "the estimate) to show reconciliation")
+    say(f"imported a simulated {month.label} invoice ({bill_format}, "
+        f"{DEMO_BILL_FACTOR - 1:+.0%} on the estimate) to show reconciliation")
     allocation = reconcile(analysis, store, settings, month)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
-        write_focus_csv(allocation, out / "focus.csv"),
+        write_focus_csv(allocation, out / "focus.csv", focus_version),
         bill,
         write_recommendations_json(analysis, out / "recommendations.json"),
         write_plan_json(analysis, out / "plan.json"),

@@ -7,6 +7,7 @@ as floats; `allocation.py` turns them into exact integer micro-units before anyt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -81,6 +82,20 @@ def disk_bill_per_month(capacity_bytes: int, gb_bytes: int,
                         price_per_gb_month: Decimal) -> Decimal:
     """Provisioned disk is billed on its size, whatever is stored on it."""
     return Decimal(capacity_bytes) / gb_bytes * price_per_gb_month
+
+
+def tiered_disk_bill_per_month(capacity_bytes: int,
+                               tiers: Sequence[tuple[int, Decimal]]) -> Decimal:
+    """A disk sold in size tiers (Azure Premium SSD: P30 1 TiB, P40 2 TiB, ...) is billed as the
+    smallest tier that holds it, whatever is stored on it. `tiers` are (size bytes, price per
+    month), smallest first. Capacity beyond the largest tier is more disks: whole disks of the
+    largest tier, and the smallest tier holding the rest."""
+    largest_bytes, largest_price = tiers[-1]
+    whole, rest = divmod(capacity_bytes, largest_bytes)
+    bill = whole * largest_price
+    if rest > 0:
+        bill += next(price for size, price in tiers if size >= rest)
+    return bill
 
 
 def throughput_fee_per_month(provisioned_mibps: Decimal, included_mibps: Decimal,

@@ -226,7 +226,8 @@ class _Baselines:
         capacity = _capacity(model, len(model.snapshot.brokers), basis, self.disk_now_bytes,
                              disk, compute, self.replicas, 0.0, 0.0)
         unchanged = _Outcome(dict(model.cost.bill_micros), at_horizon, capacity, None,
-                             list(warnings) + _capacity_warnings(capacity, horizon_days))
+                             list(warnings) + _capacity_warnings(capacity, horizon_days,
+                                                                 model.catalog.kind))
         return _Horizon(growth, sums, disk, compute, warnings, unchanged)
 
 
@@ -416,7 +417,8 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
         horizon.compute_micros - float(micros_before_h["compute"].sum())
         + float(micros_after_h["compute"].sum()),
         replicas, float((stored_before - stored_after).sum()), brokers_freed)
-    warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days)
+    warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days,
+                                                           model.catalog.kind)
     own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
     baseline_rows = base.row_totals[index]
     changed = (own_after != baseline_rows) | (not cluster_wide)
@@ -437,8 +439,16 @@ def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.n
     return bill_part(after, basis_after) - bill_part(before, basis_before)
 
 
-def _capacity_warnings(capacity: CapacityProjection, horizon_days: int) -> list[str]:
-    out = []
+# Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or
+# CKUs): no broker or disk warnings there.
+NO_BROKER_WARNINGS = ("confluent_cloud",)
+
+
+def _capacity_warnings(capacity: CapacityProjection, horizon_days: int,
+                       kind: str = "") -> list[str]:
+    out: list[str] = []
+    if kind in NO_BROKER_WARNINGS:
+        return out
     if capacity.disk_fill_projected > DISK_FILL_LIMIT:
         out.append(f"{capacity.cluster}: disk at {horizon_days} days would be "
                    f"{capacity.disk_fill_projected:.0%} of {capacity.brokers} brokers' disks "
