@@ -11,10 +11,10 @@ import json
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, 
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
 from tests.collect.conftest import BACKFILL_DAYS, STEP_SECONDS
-from tests.stack.processes import LOOPBACK
+from tests.stack.http_gateway import Answer, LoopbackGateway, Request
 from tests.stack.prometheus_server import PrometheusServer
 
 SAMPLE = re.compile(r'^(?P<name>[a-z_]+)\{(?P<labels>.*)\} (?P<value>\S+) (?P<ts>\d+)$')
@@ -204,60 +204,39 @@ class _DelayingProxy:
     Prometheus cannot be made slow on purpose without starving the whole test machine."""
 
     def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
         self.delay_s = 0.0
         # Rewrites successful answers: a malformed answer, which a real server does not give.
         self.mangle: Callable[[bytes], bytes] | None = None
         self.stopping = threading.Event()
-        proxy = self
+        self.gateway = LoopbackGateway(self._forward)
+        self.url = self.gateway.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._forward(None)
-
-            def do_POST(self) -> None:
-                self._forward(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-            def _forward(self, body: bytes | None) -> None:
-                if proxy.stopping.wait(proxy.delay_s):
-                    return
-                request = urllib.request.Request(upstream + self.path, data=body,
-                                                 method=self.command)
-                if body is not None:
-                    request.add_header("Content-Type", self.headers["Content-Type"])
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        status, payload = answer.status, answer.read()
-                except urllib.error.HTTPError as error:
-                    status, payload = error.code, error.read()
-                except OSError:  # the upstream is down: answer as a reverse proxy does
-                    status, payload = 502, b'{"status":"error","error":"bad gateway"}'
-                if status == 200 and proxy.mangle is not None:
-                    payload = proxy.mangle(payload)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting, as it should
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def _forward(self, request: Request) -> Answer | None:
+        if self.stopping.wait(self.delay_s):
+            return None
+        upstream = urllib.request.Request(self.upstream + request.path, data=request.body,
+                                          method=request.method)
+        if request.body is not None:
+            upstream.add_header("Content-Type", request.headers["Content-Type"])
+        try:
+            with urllib.request.urlopen(upstream, timeout=30) as answer:
+                status, payload = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        except OSError:  # the upstream is down: answer as a reverse proxy does
+            status, payload = 502, b'{"status":"error","error":"bad gateway"}'
+        if status == 200 and self.mangle is not None:
+            payload = self.mangle(payload)
+        return Answer(status, payload)
 
     def __enter__(self) -> _DelayingProxy:
-        self.thread.start()
+        self.gateway.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.gateway.stop()
 
 
 @pytest.fixture

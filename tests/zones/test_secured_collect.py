@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -19,7 +18,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from costopt.config import ClusterSettings, ScheduleSettings, Settings
 from costopt.sources.errors import AccessDenied
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
-from tests.stack.processes import LOOPBACK
+from tests.stack.http_gateway import Answer, LoopbackGateway, Request
 from tests.stack.stack import ZONE_CLUSTER_LABEL, ZoneStack
 from tests.zones import tokens
 
@@ -95,55 +93,34 @@ class Gateway:
     upstream: ZoneStack
     token: str
     seen: list[dict[str, str]] = field(default_factory=list)
-    server: ThreadingHTTPServer = field(init=False)
+    server: LoopbackGateway = field(init=False)
 
     def __post_init__(self) -> None:
-        gateway = self
+        self.server = LoopbackGateway(self._forward).start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._forward(None)
-
-            def do_POST(self) -> None:
-                self._forward(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-            def _forward(self, body: bytes | None) -> None:
-                gateway.seen.append(dict(self.headers.items()))
-                if self.headers.get("Authorization") != f"Bearer {gateway.token}":
-                    return self._answer(401, b"invalid bearer token")
-                if not self.headers.get("X-Scope-OrgID"):
-                    return self._answer(401, b"no org id")
-                try:
-                    self._answer(200, gateway.upstream.prometheus.request(
-                        self.path, method=self.command, body=body,
-                        content_type=self.headers.get("Content-Type")))
-                except urllib.error.HTTPError as error:
-                    self._answer(error.code, error.read())
-
-            def _answer(self, status: int, payload: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if status == 200
-                                 else "text/plain")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _forward(self, request: Request) -> Answer:
+        self.seen.append(dict(request.headers.items()))
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return Answer(401, b"invalid bearer token", "text/plain")
+        if not request.headers.get("X-Scope-OrgID"):
+            return Answer(401, b"no org id", "text/plain")
+        try:
+            return Answer(200, self.upstream.prometheus.request(
+                request.path, method=request.method, body=request.body,
+                content_type=request.headers.get("Content-Type")))
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read(), "text/plain")
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        return self.server.url
 
 
 @pytest.fixture(scope="module")
 def gateway(three_zone: ZoneStack) -> Iterator[Gateway]:
     running = Gateway(three_zone, token="bearer-SECRET-4c1d")
     yield running
-    running.server.shutdown()
+    running.server.stop()
 
 
 def _kafka_security(stack: ZoneStack, listener: str) -> tuple[str, dict[str, Any]]:
