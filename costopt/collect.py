@@ -20,24 +20,29 @@ import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
 from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
+from costopt.cost.zones import selector_is_rack_aware, with_zone_reads
 from costopt.snapshot.commits import with_commit_times
 from costopt.snapshot.metrics import SERIES_COLUMNS
 from costopt.snapshot.model import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
+    REPLICA_SELECTOR_LABEL,
     TIERED_SYSTEM_LABEL,
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
     Topic,
+    TopicBrokerTraffic,
 )
 from costopt.sources.errors import SourceError
 from costopt.sources.kafka.admin import AdminData, KafkaAdminSource
+from costopt.sources.prometheus.brokers import BrokerTopics, broker_topic_bytes
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import (
     CollectWindow,
     PrometheusData,
     collect_prometheus,
 )
+from costopt.sources.prometheus.queries import cluster_selector
 from costopt.store import Store
 
 SERIES_VALUE_COLUMNS = SERIES_COLUMNS
@@ -86,7 +91,8 @@ def _value(rows: Rows, topic: str, column: str) -> float:
 
 def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
                    prom: PrometheusData | None, admin: AdminData | None,
-                   samples: dict[str, list[bytes]]) -> tuple[ClusterSnapshot, pd.DataFrame]:
+                   samples: dict[str, list[bytes]], broker_topics: BrokerTopics | None = None
+                   ) -> tuple[ClusterSnapshot, pd.DataFrame]:
     estimated: set[str] = set()
     prom_topics = _rows(prom.topics) if prom is not None else {}
     names = sorted(admin.topics) if admin is not None else sorted(prom_topics)
@@ -146,14 +152,46 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
     if estimated:
         labels["estimated"] = ",".join(sorted(estimated))
     labels.update(pricing_labels(cluster, admin))
+    selector_on = rack_aware_fetch(cluster, admin)
     snapshot = ClusterSnapshot(
         cluster=cluster.name, taken_at=taken_at, window_seconds=cluster.window_seconds,
         brokers=_brokers(cluster, admin, prom, topics), topics=tuple(topics), groups=groups,
-        rack_aware_fetch=cluster.rack_aware_fetch, labels=labels)
+        rack_aware_fetch=bool(selector_on), labels=labels,
+        leaders={name: t.leaders for name, t in admin.topics.items() if t.leaders}
+        if admin is not None else {},
+        broker_traffic=_broker_traffic(broker_topics, admin))
+    snapshot = with_zone_reads(snapshot, selector_on)
     series = prom.series if prom is not None else pd.DataFrame()
     if not series.empty:
         series = _fill_series(series, topics)
     return snapshot, series
+
+
+def rack_aware_fetch(cluster: ClusterSettings, admin: AdminData | None) -> bool | None:
+    """Whether the brokers serve consumers from a replica in their zone: the configuration's
+    override, else the brokers' `replica.selector.class` as read; None where neither says."""
+    if cluster.rack_aware_fetch is not None:
+        return cluster.rack_aware_fetch
+    if admin is None:
+        return None
+    return selector_is_rack_aware(admin.broker_configs.get(REPLICA_SELECTOR_LABEL))
+
+
+def _broker_traffic(broker_topics: BrokerTopics | None, admin: AdminData | None
+                    ) -> tuple[TopicBrokerTraffic, ...]:
+    """Per topic and broker, bytes in and out, where Prometheus scraped each broker apart and
+    every scrape target with bytes maps to one broker the Admin API knows
+    (`sources/prometheus/brokers.py`); nothing otherwise (then nothing is measured)."""
+    if broker_topics is None or not broker_topics.complete:
+        return ()
+    known = {b.broker_id for b in admin.brokers} if admin is not None else set()
+    rows = [TopicBrokerTraffic(str(row.topic), int(row.broker_id),
+                               float(np.nan_to_num(row.bytes_in_per_second)),
+                               float(np.nan_to_num(row.bytes_out_per_second)))
+            for row in broker_topics.frame.itertuples(index=False)]
+    if any(row.broker_id not in known for row in rows):
+        return ()
+    return tuple(rows)
 
 
 def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[str, str]:
@@ -167,6 +205,8 @@ def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[st
         tiered = None if reported is None else reported.strip().lower() == "true"
     if tiered is not None:
         labels[TIERED_SYSTEM_LABEL] = "true" if tiered else "false"
+    if admin is not None and REPLICA_SELECTOR_LABEL in admin.broker_configs:
+        labels[REPLICA_SELECTOR_LABEL] = admin.broker_configs[REPLICA_SELECTOR_LABEL]
     if cluster.internet_egress_share:
         labels[INTERNET_EGRESS_LABEL] = str(cluster.internet_egress_share)
     if cluster.cross_region_egress_share:
@@ -284,7 +324,7 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
     taken_at = window_end(at, settings.schedule.collect_every_minutes)
     job_id = store.start_job("collect", cluster.name, {"window": taken_at.isoformat()})
     try:
-        prom = None
+        prom, client = None, None
         if cluster.prometheus is not None:
             since = store.last_series_time(cluster.name) if incremental else None
             say(f"{cluster.name}: querying Prometheus ({cluster.prometheus.url})")
@@ -308,7 +348,18 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
         if prom is None and admin is None:
             raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
                               "bootstrap_servers is configured")
-        snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples)
+        broker_topics = None
+        if client is not None and prom is not None and admin is not None \
+                and len({b.rack for b in admin.brokers}) > 1:
+            say(f"{cluster.name}: reading bytes per broker (cross-zone reads)")
+            settings_prom = client.settings
+            broker_topics = broker_topic_bytes(
+                client, cluster_selector(settings_prom.cluster_label,
+                                         settings_prom.cluster_label_value or cluster.name),
+                prom.dialect, taken_at, cluster.window_seconds, cluster.lookback_seconds,
+                [(b.broker_id, b.host) for b in admin.brokers])
+        snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples,
+                                          broker_topics)
         snapshot = with_commit_times(snapshot, store.latest_groups(cluster.name))
         snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog_ref,
                                           source="collect",
