@@ -139,3 +139,24 @@ def with_zone_reads(snapshot: ClusterSnapshot, selector_on: bool | None) -> Clus
 
 __all__ = ["RACK_AWARE_SELECTOR", "ZoneReads", "selector_is_rack_aware", "with_zone_reads",
            "zone_reads"]
+
+
+def read_shares(snapshot: ClusterSnapshot) -> dict[str, dict[str, float]]:
+    """Per consumer group, the share of each topic's bytes out it reads: by its measured reads
+    where any reader of the topic is measured, else split evenly over the topic's groups with
+    members (over all its groups where none has). What a group's `client.rack` moves in-zone."""
+    by_topic: dict[str, list[tuple[str, float | None, int]]] = {}
+    for group in snapshot.groups:
+        by_topic.setdefault(group.topic, []).append(
+            (group.group, group.bytes_out_per_second, group.members))
+    shares: dict[str, dict[str, float]] = {}
+    for topic, readers in by_topic.items():
+        measured = sum(max(r or 0.0, 0.0) for _, r, _ in readers)
+        if measured > 0:
+            split = {g: max(r or 0.0, 0.0) / measured for g, r, _ in readers}
+        else:
+            live = [g for g, _, members in readers if members > 0] or [g for g, _, _ in readers]
+            split = {g: 1.0 / len(live) if g in live else 0.0 for g, _, _ in readers}
+        for name, share in split.items():
+            shares.setdefault(name, {})[topic] = share
+    return shares

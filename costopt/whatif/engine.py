@@ -315,7 +315,7 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     brokers and basis: the one place a change is applied, for the record path, the full
     projection and the plan alike."""
     after = columns
-    context = ChangeContext(model.estimates, model.group_reads)
+    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
     for change in changes:
         if change.touches_topics:
             mask = select(after, model.cluster, change.selector, model.group_reads)
