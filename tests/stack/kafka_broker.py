@@ -7,9 +7,11 @@ runs start offline. The Prometheus JMX exporter agent rides on the broker JVM.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, free_port, port_open
@@ -67,12 +69,21 @@ def _java() -> str:
 
 
 class KafkaBroker(ServerLifecycle):
-    """One KRaft node that is both broker and controller, bound to 127.0.0.1 only."""
+    """One KRaft node that is both broker and controller, bound to 127.0.0.1 only.
+
+    Alone (the defaults) it is a one-node quorum on a PLAINTEXT listener in rack `az-a`. A
+    multi-node cluster (`tests/stack/kafka_cluster.py`) builds its nodes from this class and
+    changes only what differs: listeners, properties, format arguments and readiness.
+    """
 
     stop_timeout_s = 30.0
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, node_id: int = 1, rack: str = "az-a",
+                 heap: str = HEAP) -> None:
         self.workdir = workdir
+        self.node_id = node_id
+        self.rack = rack
+        self.heap = heap
         self.data_dir = workdir / "data"
         self.properties_path = workdir / "server.properties"
         self.log_path = workdir / "kafka.log"
@@ -90,28 +101,27 @@ class KafkaBroker(ServerLifecycle):
     def jmx_exporter_target(self) -> str:
         return f"{LOOPBACK}:{self.jmx_exporter_port}"
 
-    def _classpath(self) -> str:
-        assert self._libs is not None
-        return os.pathsep.join(str(jar) for jar in sorted(self._libs.glob("*.jar")))
+    def listeners(self) -> dict[str, tuple[str, int]]:
+        """Listener name -> (security protocol, port)."""
+        return {"PLAINTEXT": ("PLAINTEXT", self.port),
+                "CONTROLLER": ("PLAINTEXT", self.controller_port)}
 
-    def _agent_jar(self) -> Path:
-        assert self._libs is not None
-        return next(self._libs.glob("jmx_prometheus_javaagent-*.jar"))
-
-    def _write_properties(self) -> None:
-        listeners = (f"PLAINTEXT://{LOOPBACK}:{self.port},"
-                     f"CONTROLLER://{LOOPBACK}:{self.controller_port}")
-        properties = {
+    def properties(self) -> dict[str, str]:
+        listeners = self.listeners()
+        addresses = ",".join(f"{name}://{LOOPBACK}:{port}"
+                             for name, (_, port) in listeners.items())
+        return {
             "process.roles": "broker,controller",
-            "node.id": "1",
+            "node.id": str(self.node_id),
             "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{self.controller_port}",
-            "listeners": listeners,
-            "advertised.listeners": listeners,
+            "listeners": addresses,
+            "advertised.listeners": addresses,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(
+                f"{name}:{protocol}" for name, (protocol, _) in listeners.items()),
             "log.dirs": str(self.data_dir),
-            "broker.rack": "az-a",
+            "broker.rack": self.rack,
             "num.partitions": "1",
             "offsets.topic.replication.factor": "1",
             "offsets.topic.num.partitions": "3",
@@ -124,33 +134,56 @@ class KafkaBroker(ServerLifecycle):
             "log.retention.check.interval.ms": "2000",
             "log.segment.delete.delay.ms": "1000",
         }
+
+    def format_arguments(self) -> list[str]:
+        """What `StorageTool format` needs beyond the cluster id and the properties file."""
+        return ["--standalone"]
+
+    def _write_properties(self) -> None:
         self.properties_path.write_text(
-            "".join(f"{key}={value}\n" for key, value in properties.items())
+            "".join(f"{key}={value}\n" for key, value in self.properties().items())
         )
 
+    def _classpath(self) -> str:
+        assert self._libs is not None
+        return os.pathsep.join(str(jar) for jar in sorted(self._libs.glob("*.jar")))
+
+    def _agent_jar(self) -> Path:
+        assert self._libs is not None
+        return next(self._libs.glob("jmx_prometheus_javaagent-*.jar"))
+
     def _java_command(self, main_class: str, *args: str, agent: bool = False) -> list[str]:
-        command = [_java(), HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        self._libs = self._libs or ensure_jars()
+        command = [_java(), self.heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
                    f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"]
         if agent:
             command.append(f"-javaagent:{self._agent_jar()}="
                            f"{LOOPBACK}:{self.jmx_exporter_port}:{JMX_RULES}")
         return [*command, "-cp", self._classpath(), main_class, *args]
 
-    def format_storage(self) -> None:
-        uuid = subprocess.run(
-            self._java_command("kafka.tools.StorageTool", "random-uuid"),
-            capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]
+    @staticmethod
+    def random_cluster_id() -> str:
+        """What `StorageTool random-uuid` prints (Kafka's `Uuid.randomUuid`: 16 random bytes,
+        URL-safe base64 without padding, never starting with '-'), without a JVM start."""
+        while True:
+            text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            if not text.startswith("-"):
+                return text
+
+    def format_storage(self, cluster_id: str | None = None) -> None:
         result = subprocess.run(
-            self._java_command("kafka.tools.StorageTool", "format", "--standalone",
-                               "-t", uuid, "-c", str(self.properties_path)),
+            self._java_command("kafka.tools.StorageTool", "format",
+                               "-t", cluster_id or self.random_cluster_id(),
+                               "-c", str(self.properties_path), *self.format_arguments()),
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
 
     def _ready(self) -> bool:
-        if not (port_open(self.port) and port_open(self.jmx_exporter_port)):
+        if not all(port_open(port) for _, port in self.listeners().values()):
+            return False
+        if not port_open(self.jmx_exporter_port):
             return False
         from confluent_kafka.admin import AdminClient
 
@@ -158,17 +191,28 @@ class KafkaBroker(ServerLifecycle):
         metadata = admin.list_topics(timeout=2)
         return len(metadata.brokers) >= 1
 
-    def start(self, timeout_s: float = 90.0) -> None:
-        """Format storage on first start; a restart keeps the data (for fault tests)."""
-        self._libs = ensure_jars()
+    def prepare(self, cluster_id: str | None = None) -> None:
+        """Write the properties and, on first start, format storage (a restart keeps the data,
+        for fault tests and for restarts with other settings)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._write_properties()
         if not self.data_dir.exists():
-            self._write_properties()
-            self.format_storage()
+            self.format_storage(cluster_id)
+
+    def launch(self, cluster_id: str | None = None) -> None:
+        """`prepare`, then start the JVM without waiting for it to be ready."""
+        self.prepare(cluster_id)
         self._process = ManagedProcess(
-            "kafka",
+            f"kafka node {self.node_id}",
             self._java_command("kafka.Kafka", str(self.properties_path), agent=True),
             self.log_path,
         )
-        self._process.start(self._ready, timeout_s=timeout_s)
+        self._process.start(lambda: True, timeout_s=1)
 
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        assert self._process is not None, "launch() first"
+        self._process.wait_ready(self._ready, timeout_s=timeout_s)
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        self.launch()
+        self.wait_ready(timeout_s)

@@ -62,6 +62,13 @@ class ManagedProcess:
             env=self.env, cwd=self.cwd, start_new_session=True,
         )
         log.close()
+        self.wait_ready(ready, timeout_s)
+
+    def wait_ready(self, ready: Callable[[], bool], timeout_s: float = 90.0) -> None:
+        """Poll `ready` until it holds; a process that exits meanwhile fails with its log tail.
+        Apart from `start` so that servers that need each other (a controller quorum) can all
+        be launched before any is waited for."""
+        assert self.proc is not None, "start() first"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

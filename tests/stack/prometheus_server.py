@@ -6,17 +6,22 @@ only notice new blocks at its next compaction cycle (a minute or more). Recorded
 backfilled the same way, with `promtool tsdb create-blocks-from rules` evaluating the rules
 against the running server. Optional: extra flags (e.g. low `--query.max-samples` and
 `--query.timeout`), rule files, and a query log (one JSON line per query, with the samples it
-read) that tests read to see what a collect asked.
+read) that tests read to see what a collect asked. With `web=WebSecurity(...)` the server
+serves its API over TLS behind basic auth (`--web.config.file`, users' passwords bcrypt-hashed),
+as a company's Prometheus often does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,17 @@ from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, fre
 
 # promtool writes one block per 2 h by default, which is many times slower for long histories.
 MAX_BLOCK_DURATION = "720h"
+
+
+@dataclass(frozen=True)
+class WebSecurity:
+    """TLS (a certificate signed by `ca_path`) and basic-auth users (name -> password) for the
+    server's HTTP API."""
+
+    cert_path: Path
+    key_path: Path
+    ca_path: Path
+    users: dict[str, str] = field(default_factory=dict)
 
 
 def prometheus_binary(name: str = "prometheus") -> str:
@@ -40,8 +56,12 @@ def prometheus_binary(name: str = "prometheus") -> str:
 class PrometheusServer(ServerLifecycle):
     def __init__(self, workdir: Path, scrape_targets: list[str] | None = None,
                  scrape_interval_s: int = 5, flags: list[str] | None = None,
-                 rule_files: list[Path] | None = None, query_log: bool = False) -> None:
+                 rule_files: list[Path] | None = None, query_log: bool = False,
+                 web: WebSecurity | None = None, cluster_label: str = "stack") -> None:
         self.workdir = workdir
+        self.web = web
+        self.cluster_label = cluster_label
+        self.web_config_path = workdir / "web.yml"
         self.flags = list(flags or [])
         self.rule_files = list(rule_files or [])
         self.query_log_path = workdir / "query.log" if query_log else None
@@ -56,7 +76,41 @@ class PrometheusServer(ServerLifecycle):
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        scheme = "https" if self.web is not None else "http"
+        return f"{scheme}://{LOOPBACK}:{self.port}"
+
+    def _write_web_config(self) -> None:
+        """`--web.config.file`: TLS and bcrypt-hashed basic-auth users, checked by promtool
+        so a mistake fails here with promtool's words, not as a server that never gets ready."""
+        import bcrypt
+
+        assert self.web is not None
+        users = "".join(
+            f"  {name}: {bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=6)).decode()}\n"
+            for name, password in self.web.users.items())
+        self.web_config_path.write_text(
+            "tls_server_config:\n"
+            f"  cert_file: {self.web.cert_path}\n"
+            f"  key_file: {self.web.key_path}\n"
+            + ("basic_auth_users:\n" + users if users else ""))
+        result = subprocess.run(
+            [prometheus_binary("promtool"), "check", "web-config", str(self.web_config_path)],
+            capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"promtool check web-config: {result.stdout}{result.stderr}")
+
+    def request(self, path: str, method: str = "GET") -> bytes:
+        """One call to the server's own API, with its CA and first user when secured."""
+        request = urllib.request.Request(f"{self.url}{path}", method=method)
+        context = None
+        if self.web is not None:
+            context = ssl.create_default_context(cafile=str(self.web.ca_path))
+            if self.web.users:
+                user, password = next(iter(self.web.users.items()))
+                token = base64.b64encode(f"{user}:{password}".encode()).decode()
+                request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return bytes(response.read())
 
     def _write_config(self) -> None:
         if not self.scrape_targets:
@@ -69,7 +123,7 @@ class PrometheusServer(ServerLifecycle):
                 "    static_configs:\n"
                 f"      - targets: [{targets}]\n"
                 "        labels:\n"
-                "          cluster: stack\n"
+                f"          cluster: {self.cluster_label}\n"
             )
         for job, target in self.extra_jobs:
             if scrape.startswith("scrape_configs: []"):
@@ -90,19 +144,20 @@ class PrometheusServer(ServerLifecycle):
         """Scrape one more target (keeping its own labels) and reload the running server."""
         self.extra_jobs.append((job, target))
         self._write_config()
-        response = urllib.request.urlopen(urllib.request.Request(
-            f"{self.url}/-/reload", method="POST"), timeout=10)
-        if response.status != 200:
-            raise RuntimeError(f"Prometheus refused to reload: {response.status}")
+        self.request("/-/reload", method="POST")  # urllib raises on a refusal
 
     def _ready(self) -> bool:
-        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-            return bool(response.status == 200)
+        self.request("/-/ready")  # raises until ready
+        return True
 
     def start(self, timeout_s: float = 90.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
         self._write_config()
+        web_flags = []
+        if self.web is not None:
+            self._write_web_config()
+            web_flags = [f"--web.config.file={self.web_config_path}"]
         self._process = ManagedProcess(
             "prometheus",
             [
@@ -113,6 +168,7 @@ class PrometheusServer(ServerLifecycle):
                 f"--web.listen-address={LOOPBACK}:{self.port}",
                 "--web.enable-admin-api",
                 "--web.enable-lifecycle",
+                *web_flags,
                 *self.flags,
             ],
             self.log_path,

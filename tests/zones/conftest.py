@@ -1,0 +1,27 @@
+"""The three-zone, secured cluster and its authenticated Prometheus, started once for every test
+in `tests/zones/` (package scope: about a minute of JVM starts, paid once).
+
+A missing server is a failure, never a skip: the start raises with the server's log tail.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.stack.stack import ZoneStack, new_zone_stack
+
+
+@pytest.fixture(scope="package")
+def three_zone() -> Iterator[ZoneStack]:
+    """Three KRaft nodes (az-a, az-b, az-c; SASL_SSL SCRAM-SHA-512 and OAUTHBEARER, mTLS,
+    SASL_SSL PLAIN, loopback PLAINTEXT) and a Prometheus scraping them behind TLS and basic
+    auth. Tests that restart the brokers (`three_zone.kafka.restart(...)`) leave the selector
+    as they found it."""
+    running = new_zone_stack()
+    running.start()
+    yield running
+    running.stop()
+    shutil.rmtree(running.workdir, ignore_errors=True)
