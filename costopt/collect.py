@@ -314,56 +314,75 @@ def _brokers(cluster: ClusterSettings, admin: AdminData | None, prom: Prometheus
                  for broker_id, rack in identities)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What the sources said about one cluster for one window, before it is stored."""
+
+    snapshot: ClusterSnapshot
+    series: pd.DataFrame
+    samples: dict[str, list[bytes]]
+    dialect: str | None
+
+
+def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
+           since: datetime | None = None,
+           progress: Callable[[str], None] | None = None) -> Gathered:
+    """Read Prometheus and the Kafka Admin API for the window ending at `taken_at` and build
+    the snapshot (nothing stored). `since`: fetch history only after it (incremental)."""
+    say = progress or (lambda _message: None)
+    prom, client = None, None
+    if cluster.prometheus is not None:
+        say(f"{cluster.name}: querying Prometheus ({cluster.prometheus.url})")
+        client = PrometheusClient(cluster.prometheus, cluster.name)
+        prom = collect_prometheus(client, CollectWindow(
+            at=taken_at, window_seconds=cluster.window_seconds,
+            lookback_seconds=cluster.lookback_seconds,
+            history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
+            since=since), dialect=cluster.prometheus.dialect, progress=progress)
+    admin = None
+    samples: dict[str, list[bytes]] = {}
+    if cluster.bootstrap_servers is not None:
+        say(f"{cluster.name}: reading topics, configs and groups from Kafka")
+        source = KafkaAdminSource(cluster)
+        admin = source.describe()
+        busiest = sorted(admin.topics.values(), key=lambda t: -(
+            t.end_offset_sum - sum(t.start_offsets.values())))
+        sampled = [t for t in busiest if not t.name.startswith("__")][:50]
+        say(f"{cluster.name}: sampling records of {len(sampled)} topics")
+        samples = source.sample(sampled, cluster.sample_records_per_topic)
+    if prom is None and admin is None:
+        raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
+                          "bootstrap_servers is configured")
+    broker_topics = None
+    if client is not None and prom is not None and admin is not None \
+            and len({b.rack for b in admin.brokers}) > 1:
+        say(f"{cluster.name}: reading bytes per broker (cross-zone reads)")
+        prom_settings = client.settings
+        broker_topics = broker_topic_bytes(
+            client, cluster_selector(prom_settings.cluster_label,
+                                     prom_settings.cluster_label_value or cluster.name),
+            prom.dialect, taken_at, cluster.window_seconds, cluster.lookback_seconds,
+            [(b.broker_id, b.host) for b in admin.brokers])
+    snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples, broker_topics)
+    return Gathered(snapshot, series, samples, prom.dialect if prom else None)
+
+
 def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
                     at: datetime | None = None, incremental: bool = True,
                     progress: Callable[[str], None] | None = None) -> CollectResult:
     """Collect, build and store one snapshot; the job run records success or the error."""
-    say = progress or (lambda _message: None)
     started = time.monotonic()
     at = at or datetime.now(UTC)
     taken_at = window_end(at, settings.schedule.collect_every_minutes)
     job_id = store.start_job("collect", cluster.name, {"window": taken_at.isoformat()})
     try:
-        prom, client = None, None
-        if cluster.prometheus is not None:
-            since = store.last_series_time(cluster.name) if incremental else None
-            say(f"{cluster.name}: querying Prometheus ({cluster.prometheus.url})")
-            client = PrometheusClient(cluster.prometheus, cluster.name)
-            prom = collect_prometheus(client, CollectWindow(
-                at=taken_at, window_seconds=cluster.window_seconds,
-                lookback_seconds=cluster.lookback_seconds,
-                history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
-                since=since), dialect=cluster.prometheus.dialect, progress=progress)
-        admin = None
-        samples: dict[str, list[bytes]] = {}
-        if cluster.bootstrap_servers is not None:
-            say(f"{cluster.name}: reading topics, configs and groups from Kafka")
-            source = KafkaAdminSource(cluster)
-            admin = source.describe()
-            busiest = sorted(admin.topics.values(), key=lambda t: -(
-                t.end_offset_sum - sum(t.start_offsets.values())))
-            sampled = [t for t in busiest if not t.name.startswith("__")][:50]
-            say(f"{cluster.name}: sampling records of {len(sampled)} topics")
-            samples = source.sample(sampled, cluster.sample_records_per_topic)
-        if prom is None and admin is None:
-            raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
-                              "bootstrap_servers is configured")
-        broker_topics = None
-        if client is not None and prom is not None and admin is not None \
-                and len({b.rack for b in admin.brokers}) > 1:
-            say(f"{cluster.name}: reading bytes per broker (cross-zone reads)")
-            settings_prom = client.settings
-            broker_topics = broker_topic_bytes(
-                client, cluster_selector(settings_prom.cluster_label,
-                                         settings_prom.cluster_label_value or cluster.name),
-                prom.dialect, taken_at, cluster.window_seconds, cluster.lookback_seconds,
-                [(b.broker_id, b.host) for b in admin.brokers])
-        snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples,
-                                          broker_topics)
-        snapshot = with_commit_times(snapshot, store.latest_groups(cluster.name))
+        since = (store.last_series_time(cluster.name)
+                 if incremental and cluster.prometheus is not None else None)
+        gathered = gather(cluster, settings, taken_at, since, progress)
+        snapshot = with_commit_times(gathered.snapshot, store.latest_groups(cluster.name))
         snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog_ref,
-                                          source="collect",
-                                          series=series, samples=samples)
+                                          source="collect", series=gathered.series,
+                                          samples=gathered.samples)
     except Exception as exc:
         store.finish_job(job_id, "failed", error=str(exc))
         raise
@@ -371,9 +390,9 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
     store.finish_job(job_id, "succeeded", detail={
         "window": taken_at.isoformat(), "topics": len(snapshot.topics),
         "groups": len(snapshot.groups), "seconds": round(seconds, 3),
-        "dialect": prom.dialect if prom else None})
+        "dialect": gathered.dialect})
     return CollectResult(cluster.name, job_id, snapshot_id, taken_at, len(snapshot.topics),
-                         len(snapshot.groups), prom.dialect if prom else None, seconds)
+                         len(snapshot.groups), gathered.dialect, seconds)
 
 
 def backfill_windows(last: datetime | None, now: datetime, every_minutes: int,

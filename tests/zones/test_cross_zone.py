@@ -1,0 +1,404 @@
+"""Cross-zone traffic measured on the three-zone cluster, checked against the truth the test
+knows: what it produced and consumed per partition, which broker led each partition, and which
+zone each consumer sat in.
+
+Four consumer groups each read their own RF 3 topic (3 partitions, leaders one per zone),
+from zones az-a, az-b, az-c and az-a. Three phases, each a steady 30 s window of production
+and consumption, collected by costopt (`costopt.collect.gather`) from the authenticated
+Prometheus and the Admin API:
+
+- A, selector off: g1 and g2 set `client.rack`, g3 and g4 do not; everyone reads leaders;
+- B, brokers restarted with the rack-aware selector: the same consumers; g1 and g2 read in
+  their zone, g3 and g4 still read leaders;
+- C, g3 and g4 now set `client.rack` too: nobody crosses a zone.
+
+The truth of a consumer's cross-zone bytes is what it consumed from each partition in the
+window × (the rack of the broker serving it ≠ its zone), the serving broker being the leader
+(selector off, or no `client.rack`) or the replica in its zone; the brokers' own per-topic
+bytes out, read from each broker's exporter, confirm which broker served. Where the truth is
+zero, "within 10%" means within 10% of what those reads would cross from leaders.
+The brokers are restarted with the selector off at the end, as the other tests expect.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+
+from costopt.collect import gather
+from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
+from costopt.cost import formulas
+from costopt.cost.allocation import allocate
+from costopt.model import ClusterModel
+from costopt.pricing.catalog import resolve_catalog
+from costopt.realized import realized_savings
+from costopt.rules.history import History
+from costopt.rules.recommendation import Recommendation
+from costopt.rules.registry import run_rules
+from costopt.snapshot.model import ClusterSnapshot
+from tests.stack.stack import ZONE_CLUSTER_LABEL, ZoneStack
+
+WINDOW_S = 30
+RECORD_BYTES = 8192  # large records: the brokers' batch overhead stays under 1%
+RECORDS_PER_SECOND = 8  # per topic: 64 KiB/s
+GROUP_ZONES = {"g1": "az-a", "g2": "az-b", "g3": "az-c", "g4": "az-a"}
+RULES = {"rack_aware_fetch": {"min_monthly_savings": 0.001}}
+
+
+@dataclass
+class Truth:
+    """What the test itself saw in the window, per topic."""
+
+    produced: dict[str, int] = field(default_factory=dict)
+    # (group, partition) -> bytes consumed
+    consumed: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+@dataclass
+class Phase:
+    name: str
+    selector: bool
+    rack_set: frozenset[str]
+    snapshot: ClusterSnapshot
+    model: ClusterModel
+    recommendations: list[Recommendation]
+    truth: Truth
+    leaders: dict[str, dict[int, int]]  # topic -> partition -> leader broker id
+    replicas: dict[str, dict[int, list[int]]]
+    broker_out: dict[str, dict[int, float]]  # topic -> broker -> bytes out in the window
+    replication_in: float  # bytes, all brokers, the window
+    window_s: float
+    log_sizes: dict[str, float]  # topic -> bytes over every replica, as the brokers report
+
+
+def _scrape(target: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = urllib.request.urlopen(f"http://{target}/metrics", timeout=10).read().decode()
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
+    return values
+
+
+def _broker_counters(stack: ZoneStack, topics: list[str]) -> tuple[
+        dict[str, dict[int, float]], float, dict[str, float]]:
+    """Per topic and broker bytes out, all brokers' replication bytes in, and per topic the
+    log sizes of every replica, straight from each broker's exporter."""
+    out: dict[str, dict[int, float]] = {t: {} for t in topics}
+    replication, sizes = 0.0, dict.fromkeys(topics, 0.0)
+    for node in stack.kafka.node_info:
+        values = _scrape(node.jmx_exporter_target)
+        for (name, labels), value in values.items():
+            label = dict(labels)
+            if name == "kafka_server_brokertopicmetrics_bytesout_total" \
+                    and label.get("topic") in out:
+                out[label["topic"]][node.node_id] = value
+            elif name == "kafka_server_brokertopicmetrics_replicationbytesin_total" \
+                    and "topic" not in label:
+                replication += value
+            elif name == "kafka_log_log_size" and label.get("topic") in sizes:
+                sizes[label["topic"]] += value
+    return out, replication, sizes
+
+
+def _produce(bootstrap: str, topics: list[str], stop: threading.Event, truth: Truth,
+             window: list[float]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all",
+                         "compression.type": "none"})
+    payload = np.random.default_rng(1).bytes(RECORD_BYTES)
+    sent = 0
+    began = time.monotonic()
+
+    def delivered(err: object, topic: str) -> None:
+        if err is None and window[0] <= time.time() < window[1]:
+            truth.produced[topic] = truth.produced.get(topic, 0) + RECORD_BYTES
+
+    while not stop.is_set():
+        for topic in topics:
+            producer.produce(topic, payload, partition=sent % 3,
+                             on_delivery=lambda e, _m, t=topic: delivered(e, t))
+        sent += 1
+        producer.poll(0)
+        pause = began + sent / RECORDS_PER_SECOND - time.monotonic()
+        if pause > 0:
+            stop.wait(pause)
+    producer.flush(30)
+
+
+def _consume(bootstrap: str, group: str, topic: str, rack: str | None,
+             stop: threading.Event, truth: Truth, window: list[float], lock: threading.Lock,
+             ready: threading.Event) -> None:
+    config = {"bootstrap.servers": bootstrap, "group.id": group,
+              "auto.offset.reset": "latest", "enable.auto.commit": True,
+              "auto.commit.interval.ms": 1000, "fetch.wait.max.ms": 100}
+    if rack is not None:
+        config["client.rack"] = rack
+    consumer = Consumer(config)
+    consumer.subscribe([topic])
+    try:
+        while not stop.is_set():
+            for message in consumer.consume(num_messages=100, timeout=0.5):
+                if message.error() is not None:
+                    continue
+                ready.set()
+                if window[0] <= time.time() < window[1]:
+                    key = (group, message.partition())
+                    with lock:
+                        truth.consumed[key] = truth.consumed.get(key, 0) + len(
+                            message.value() or b"")
+    finally:
+        consumer.close()
+
+
+def _spread_leaders(admin: AdminClient, topics: list[str]) -> tuple[
+        dict[str, dict[int, int]], dict[str, dict[int, list[int]]]]:
+    """Leaders one per zone (preferred leaders, after a restart moved them)."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import ElectionType
+
+    deadline = time.monotonic() + 60
+    while True:
+        metadata = admin.list_topics(timeout=10)
+        leaders = {t: {p: m.leader for p, m in metadata.topics[t].partitions.items()}
+                   for t in topics}
+        replicas = {t: {p: list(m.replicas) for p, m in metadata.topics[t].partitions.items()}
+                    for t in topics}
+        if all(len(set(by_partition.values())) == 3 and -1 not in by_partition.values()
+               for by_partition in leaders.values()):
+            return leaders, replicas
+        assert time.monotonic() < deadline, f"leaders never spread over the zones: {leaders}"
+        # Already preferred, or an election in progress: look again.
+        with contextlib.suppress(Exception):
+            admin.elect_leaders(ElectionType.PREFERRED, [
+                TopicPartition(t, p) for t in topics for p in range(3)]).result(timeout=30)
+        time.sleep(1)
+
+
+def _run_phase(stack: ZoneStack, name: str, topics: dict[str, str],
+               rack_set: frozenset[str], cluster: ClusterSettings,
+               settings: Settings) -> Phase:
+    bootstrap = stack.kafka.bootstrap()
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    leaders, replicas = _spread_leaders(admin, list(topics.values()))
+    truth, lock = Truth(), threading.Lock()
+    window = [float("inf"), float("inf")]
+    stop = threading.Event()
+    readies = {g: threading.Event() for g in topics}
+    threads = [threading.Thread(target=_produce,
+                                args=(bootstrap, list(topics.values()), stop, truth, window))]
+    threads += [threading.Thread(target=_consume, args=(
+        bootstrap, group, topic, GROUP_ZONES[group] if group in rack_set else None, stop,
+        truth, window, lock, readies[group])) for group, topic in topics.items()]
+    for thread in threads:
+        thread.start()
+    try:
+        for group, ready in readies.items():
+            assert ready.wait(60), f"consumer {group} read nothing"
+        time.sleep(6)  # a scrape with every serving broker's meters, past the fetch switch
+        out_before, replication_before, _ = _broker_counters(stack, list(topics.values()))
+        window[0] = time.time()
+        window[1] = window[0] + WINDOW_S
+        time.sleep(WINDOW_S)
+        out_after, replication_after, _ = _broker_counters(stack, list(topics.values()))
+        time.sleep(7)  # Prometheus has scraped past the window's end
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    _, _, sizes = _broker_counters(stack, list(topics.values()))
+    broker_out = {t: {b: out_after[t].get(b, 0.0) - out_before[t].get(b, 0.0)
+                      for b in (1, 2, 3)} for t in topics.values()}
+    taken_at = datetime.fromtimestamp(window[1], tz=UTC)
+    snapshot = gather(cluster, settings, taken_at).snapshot
+    catalog = resolve_catalog("aws-self-managed")
+    cost = allocate(snapshot, catalog)
+    model = ClusterModel(snapshot, catalog, cost, {}, {})
+    recommendations = run_rules(model, History.empty(), RULES).recommendations
+    return Phase(name, stack.kafka.rack_aware_selector, rack_set, snapshot, model,
+                 recommendations, truth, leaders, replicas, broker_out,
+                 replication_after - replication_before, WINDOW_S, sizes)
+
+
+@pytest.fixture(scope="module")
+def phases(three_zone: ZoneStack) -> Iterator[dict[str, Phase]]:
+    kafka = three_zone.kafka
+    assert not kafka.rack_aware_selector, "the cluster should start with the selector off"
+    suffix = uuid.uuid4().hex[:6]
+    topics = {group: f"cz.{group}.{suffix}" for group in GROUP_ZONES}
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap()})
+    for future in admin.create_topics([NewTopic(t, 3, 3) for t in topics.values()]).values():
+        future.result(30)
+    topics = {g: f"cz.{g}.{suffix}" for g in GROUP_ZONES}
+    user = three_zone.prometheus_user
+    basic = base64.b64encode(f"{user.username}:{user.password}".encode()).decode()
+    cluster = ClusterSettings(
+        name=ZONE_CLUSTER_LABEL, bootstrap_servers=kafka.bootstrap(),
+        prometheus=PrometheusSettings(url=three_zone.prometheus.url,
+                                      auth_header=f"Basic {basic}"),
+        instance_type="m5.large", disk_capacity_bytes=100 * 2**30,
+        window_seconds=WINDOW_S, lookback_seconds=30, hourly_days=1,
+        sample_records_per_topic=0)
+    settings = Settings(clusters=[cluster], schedule=ScheduleSettings(
+        collect_every_minutes=1, history_days=1))
+    # The Prometheus serves TLS signed by the run's CA: trust it the way requests does.
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(three_zone.pki.ca_path)
+    half = frozenset({"g1", "g2"})
+    result: dict[str, Phase] = {}
+    try:
+        result["A"] = _run_phase(three_zone, "A", topics, half, cluster, settings)
+        kafka.restart(rack_aware_selector=True)
+        result["B"] = _run_phase(three_zone, "B", topics, half, cluster, settings)
+        result["C"] = _run_phase(three_zone, "C", topics, frozenset(GROUP_ZONES), cluster,
+                                 settings)
+        yield result
+    finally:
+        if previous is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous
+        if kafka.rack_aware_selector:
+            kafka.restart(rack_aware_selector=False)
+
+
+def _rack(broker: int) -> str:
+    return {1: "az-a", 2: "az-b", 3: "az-c"}[broker]
+
+
+def _serving_broker(phase: Phase, group: str, topic: str, partition: int) -> int:
+    if phase.selector and group in phase.rack_set:
+        [local] = [b for b in phase.replicas[topic][partition]
+                   if _rack(b) == GROUP_ZONES[group]]
+        return local
+    return phase.leaders[topic][partition]
+
+
+def _topics(phase: Phase) -> dict[str, str]:
+    return {g: next(t.name for t in phase.snapshot.topics if t.name.startswith(f"cz.{g}."))
+            for g in GROUP_ZONES}
+
+
+def _truth_cross_zone(phase: Phase) -> tuple[float, float]:
+    """Bytes/s that crossed a zone, and what would have crossed reading from leaders."""
+    crossed = from_leaders = 0.0
+    topics = _topics(phase)
+    for (group, partition), consumed in phase.truth.consumed.items():
+        topic = topics[group]
+        serving = _serving_broker(phase, group, topic, partition)
+        crossed += consumed * (_rack(serving) != GROUP_ZONES[group])
+        from_leaders += consumed * (_rack(phase.leaders[topic][partition])
+                                    != GROUP_ZONES[group])
+    return crossed / phase.window_s, from_leaders / phase.window_s
+
+
+def _costopt_cross_zone(phase: Phase) -> float:
+    names = set(_topics(phase).values())
+    basis = phase.model.cost.basis
+    total = 0.0
+    for topic in phase.snapshot.topics:
+        if topic.name not in names:
+            continue
+        share = (topic.rack_aware_read_bytes_per_second or 0.0) / topic.bytes_out_per_second \
+            if topic.bytes_out_per_second else 0.0
+        total += float(formulas.consumer_cross_zone_bytes_per_second(
+            topic.bytes_out_per_second, share, basis.consumer_cross_zone_share))
+    return total
+
+
+@pytest.mark.parametrize("name", ["A", "B", "C"])
+def test_the_brokers_served_whom_the_truth_says(phases: dict[str, Phase], name: str) -> None:
+    """Check the truth's premise on the brokers' own counters: each topic's bytes out came
+    from the brokers the test expects (leaders, or the replica in the reader's zone)."""
+    phase = phases[name]
+    for group, topic in _topics(phase).items():
+        expected = dict.fromkeys((1, 2, 3), 0.0)
+        for (reader, partition), consumed in phase.truth.consumed.items():
+            if reader == group:
+                expected[_serving_broker(phase, group, topic, partition)] += consumed
+        served = phase.broker_out[topic]
+        total = sum(expected.values())
+        assert total > 0
+        for broker in (1, 2, 3):
+            assert abs(served[broker] - expected[broker]) <= 0.05 * total, (
+                name, group, served, expected)
+
+
+@pytest.mark.parametrize("name", ["A", "B", "C"])
+def test_consumer_cross_zone_bytes_within_10_percent_of_the_truth(
+        phases: dict[str, Phase], name: str) -> None:
+    phase = phases[name]
+    truth, from_leaders = _truth_cross_zone(phase)
+    measured = _costopt_cross_zone(phase)
+    reference = truth if truth > 0.1 * from_leaders else from_leaders
+    error = abs(measured - truth) / reference
+    print(f"phase {name}: consumer cross-zone costopt {measured:,.0f} B/s, truth "
+          f"{truth:,.0f} B/s ({error:.1%} of {reference:,.0f})")
+    assert error <= 0.10
+    assert phase.snapshot.replica_selector == (
+        "org.apache.kafka.common.replica.RackAwareReplicaSelector" if phase.selector else "")
+    assert all(t.rack_aware_read_bytes_per_second is not None for t in phase.snapshot.topics
+               if t.name in _topics(phase).values()), "measured, not assumed"
+
+
+def test_bytes_in_storage_and_replication_match_the_brokers(phases: dict[str, Phase]) -> None:
+    for phase in phases.values():
+        topics = {t.name: t for t in phase.snapshot.topics}
+        replication = 0.0
+        for topic_name in _topics(phase).values():
+            topic = topics[topic_name]
+            produced = phase.truth.produced[topic_name] / phase.window_s
+            assert topic.replication_factor == 3
+            assert abs(topic.bytes_in_per_second - produced) <= 0.05 * produced, (
+                phase.name, topic_name, topic.bytes_in_per_second, produced)
+            stored = topic.log_size_bytes * topic.replication_factor
+            reported = phase.log_sizes[topic_name]
+            assert abs(stored - reported) <= 0.02 * reported, (topic_name, stored, reported)
+            replication += float(formulas.replication_bytes_per_second(
+                topic.bytes_in_per_second, topic.replication_factor))
+        brokers = phase.replication_in / phase.window_s
+        print(f"phase {phase.name}: replication costopt {replication:,.0f} B/s, brokers "
+              f"{brokers:,.0f} B/s")
+        assert abs(replication - brokers) <= 0.05 * brokers
+
+
+def _rack_aware(phase: Phase) -> list[Recommendation]:
+    return [r for r in phase.recommendations if r.kind == "rack_aware_fetch"]
+
+
+def test_rack_aware_advice_names_the_groups_that_still_cross(
+        phases: dict[str, Phase]) -> None:
+    [off] = _rack_aware(phases["A"])
+    assert off.target_type == "cluster"
+    assert set(off.proposed["groups"]) == set(GROUP_ZONES)
+    assert "replica.selector.class=" in off.change
+    half = _rack_aware(phases["B"])
+    assert {r.target for r in half} == {"g3", "g4"}
+    assert all(r.target_type == "group" and "client.rack=" in r.change for r in half)
+    assert any(e.value == "measured" for r in half for e in r.evidence)
+    assert _rack_aware(phases["C"]) == []
+
+
+def test_realized_saving_after_the_restart_is_within_15_percent_of_the_recommendation(
+        phases: dict[str, Phase]) -> None:
+    [recommended] = _rack_aware(phases["A"])
+    realized = realized_savings(recommended.to_dict(), phases["A"].model,
+                                phases["C"].snapshot)
+    assert realized.applied and realized.realized is not None
+    predicted = float(realized.predicted.amount)
+    got = float(realized.realized.amount)
+    print(f"rack-aware saving: recommended {predicted:.4f}, realized {got:.4f} USD/month")
+    assert abs(got - predicted) <= 0.15 * predicted
