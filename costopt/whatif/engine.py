@@ -295,7 +295,10 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
             catalog = resolve_catalog(catalog_ref(change.catalog, region))
     template = brokers[0]
     count = change.broker_count or len(brokers)
-    new = tuple(Broker(broker_id=i + 1, rack=brokers[i % len(brokers)].rack,
+    # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
+    # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
+    racks = list(dict.fromkeys(b.rack for b in brokers))
+    new = tuple(Broker(broker_id=i + 1, rack=racks[i % len(racks)],
                        instance_type=change.broker_type or brokers[i % len(brokers)].instance_type,
                        disk_capacity_bytes=change.broker_disk_bytes
                        or brokers[i % len(brokers)].disk_capacity_bytes,
