@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, ElectionType, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -167,9 +167,6 @@ def _consume(bootstrap: str, group: str, topic: str, rack: str | None,
 def _spread_leaders(admin: AdminClient, topics: list[str]) -> tuple[
         dict[str, dict[int, int]], dict[str, dict[int, list[int]]]]:
     """Leaders one per zone (preferred leaders, after a restart moved them)."""
-    from confluent_kafka import TopicPartition
-    from confluent_kafka.admin import ElectionType
-
     deadline = time.monotonic() + 60
     while True:
         metadata = admin.list_topics(timeout=10)
