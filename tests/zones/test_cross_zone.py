@@ -95,7 +95,14 @@ class Phase:
 
 
 def _scrape(target: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = urllib.request.urlopen(f"http://{target}/metrics", timeout=10).read().decode()
+    for attempt in range(3):  # a loaded machine's broker can be slow to answer its exporter
+        try:
+            text = urllib.request.urlopen(f"http://{target}/metrics",
+                                          timeout=30).read().decode()
+            break
+        except OSError:
+            if attempt == 2:
+                raise
     values = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
