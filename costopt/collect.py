@@ -30,6 +30,7 @@ from costopt.snapshot.model import (
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
+    PrincipalTraffic,
     Topic,
     TopicBrokerTraffic,
 )
@@ -151,12 +152,17 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         labels["bootstrap_servers"] = cluster.bootstrap_servers
     if estimated:
         labels["estimated"] = ",".join(sorted(estimated))
+    if prom is not None and prom.not_measured:
+        # Figures the source cannot give (Confluent Cloud: no broker CPU or disk), and why.
+        labels["not_measured"] = ",".join(sorted(prom.not_measured))
+        labels.update({f"not_measured.{figure}": why
+                       for figure, why in prom.not_measured.items()})
     labels.update(pricing_labels(cluster, admin))
     selector_on = rack_aware_fetch(cluster, admin)
     snapshot = ClusterSnapshot(
         cluster=cluster.name, taken_at=taken_at, window_seconds=cluster.window_seconds,
         brokers=_brokers(cluster, admin, prom, topics), topics=tuple(topics), groups=groups,
-        rack_aware_fetch=bool(selector_on), labels=labels,
+        rack_aware_fetch=bool(selector_on), labels=labels, principals=_principals(prom),
         leaders={name: t.leaders for name, t in admin.topics.items() if t.leaders}
         if admin is not None else {},
         broker_traffic=_broker_traffic(broker_topics, admin))
@@ -192,6 +198,17 @@ def _broker_traffic(broker_topics: BrokerTopics | None, admin: AdminData | None
     if any(row.broker_id not in known for row in rows):
         return ()
     return tuple(rows)
+
+
+def _principals(prom: PrometheusData | None) -> tuple[PrincipalTraffic, ...]:
+    """Bytes per principal as the source measured them: for the whole cluster (Confluent's
+    request and response bytes carry no topic)."""
+    if prom is None or prom.principals.empty:
+        return ()
+    return tuple(PrincipalTraffic(principal_id=str(row.principal_id), topic=None,
+                                  bytes_in_per_second=float(row.bytes_in_per_second),
+                                  bytes_out_per_second=float(row.bytes_out_per_second))
+                 for row in prom.principals.itertuples(index=False))
 
 
 def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[str, str]:

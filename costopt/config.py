@@ -32,7 +32,7 @@ from costopt.errors import InvalidInput
 from costopt.patterns import checked_regex
 from costopt.pricing.catalog import catalog_ref
 
-Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion"]
+Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 CONFIG_ENV = "COSTOPT_CONFIG"
 
 
@@ -45,24 +45,64 @@ class _Strict(BaseModel):
 
 
 class KafkaSecurity(_Strict):
+    """How costopt's Kafka clients (admin, offsets, the sampler) authenticate, the way the
+    cluster's own clients do: SASL_SSL with SCRAM or PLAIN (e.g. a Confluent Cloud API key and
+    secret), mutual TLS (SSL with a client certificate), or OAUTHBEARER with a token from
+    `oauthbearer_token_provider` (e.g. MSK IAM). Paths are PEM files."""
+
     protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_ca_location: str | None = None
-    ssl_certificate_location: str | None = None
-    ssl_key_location: str | None = None
+    ssl_ca_location: str | None = Field(
+        None, description="CA certificate(s) to trust; default: the system's")
+    ssl_certificate_location: str | None = Field(
+        None, description="client certificate, for mutual TLS")
+    ssl_key_location: str | None = Field(None, description="client key, for mutual TLS")
+    ssl_key_password: SecretStr | None = Field(None, description="if the client key is "
+                                               "encrypted")
+    oauthbearer_token_provider: str | None = Field(
+        None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="`module:function` returning (token, expiry as Unix seconds) for "
+                    "OAUTHBEARER; it is called with `oauthbearer_config`")
+    oauthbearer_config: str | None = Field(
+        None, description="handed to the token provider as is (e.g. the AWS region)")
 
     @model_validator(mode="after")
-    def _sasl_complete(self) -> KafkaSecurity:
+    def _complete(self) -> KafkaSecurity:
         if self.protocol.startswith("SASL") and self.sasl_mechanism is None:
             raise ValueError("sasl_mechanism is required when protocol is SASL_*")
+        if not self.protocol.startswith("SASL") and self.sasl_mechanism is not None:
+            raise ValueError(f"sasl_mechanism is set but protocol {self.protocol} uses no SASL")
+        if self.sasl_mechanism == "OAUTHBEARER":
+            if self.oauthbearer_token_provider is None:
+                raise ValueError("sasl_mechanism OAUTHBEARER needs oauthbearer_token_provider "
+                                 "(`module:function`, see docs/collection.md)")
+        elif self.sasl_mechanism is not None and (self.sasl_username is None
+                                                  or self.sasl_password is None):
+            raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs sasl_username and "
+                             "sasl_password")
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError("ssl_certificate_location and ssl_key_location go together "
+                             "(mutual TLS)")
         return self
+
+
+class BasicAuth(_Strict):
+    username: str = Field(min_length=1)
+    password: SecretStr
 
 
 class PrometheusSettings(_Strict):
     url: str = Field(description="Prometheus-compatible HTTP API base URL")
-    auth_header: SecretStr | None = Field(None, description="e.g. 'Bearer xyz'")
+    auth_header: SecretStr | None = Field(None, description="the Authorization header, e.g. "
+                                          "'Bearer xyz'")
+    basic_auth: BasicAuth | None = Field(None, description="username and password")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="extra headers on every request, e.g. "
+        "X-Scope-OrgID for Mimir or Cortex; values are treated as secrets")
+    ca_file: str | None = Field(None, description="PEM CA certificate(s) to trust for an "
+                                "https url; default: the system's")
     dialect: Dialect = "auto"
     cluster_label: str = "cluster"
     cluster_label_value: str | None = Field(
@@ -86,6 +126,17 @@ class PrometheusSettings(_Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> PrometheusSettings:
+        authorizations = [name for name in self.headers if name.lower() == "authorization"]
+        if sum(1 for given in (self.auth_header, self.basic_auth, authorizations or None)
+               if given) > 1:
+            raise ValueError("give one of auth_header, basic_auth or an Authorization entry "
+                             "in headers")
+        if self.ca_file is not None and not self.verify_tls:
+            raise ValueError("ca_file is set but verify_tls is false: nothing would be checked")
+        return self
 
 
 class ClusterSettings(_Strict):

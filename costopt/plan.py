@@ -320,6 +320,7 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
         history = histories.get(name, History.empty())
         # Removing brokers on thin evidence is not a plan: the window must be what sizing needs.
         resize = (bool(resize_enabled) and name not in no_resize
+                  and model.catalog.kind not in BrokerSizingRule.not_on
                   and history.observed_days >= float(sizing_settings.get("min_window_days", 7)))
         variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
                                   keep_costly) for keep_costly in (False, True)]

@@ -87,10 +87,13 @@ class BaseRule:
     - `needed_days`: the history the rule needs; with less, its findings are provisional
       (lower confidence, `provisional: true`), and a `destructive` rule's findings (deleting,
       cutting retention, migrating, removing brokers) become "watch" items, never advice.
+    - `not_on`: the offerings (catalog kinds) where the rule's advice cannot be acted on, with
+      why; `run_rules` does not run it there and records the skip.
     """
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
+    not_on: ClassVar[dict[str, str]] = {}
     target_type: ClassVar[str] = "topic"
     destructive: ClassVar[bool] = False
 

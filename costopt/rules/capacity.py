@@ -36,6 +36,9 @@ def _gib(value: float) -> str:
 class BrokerSizingRule(BaseRule):
     name = "broker_sizing"
     target_type = "cluster"
+    not_on: ClassVar[dict[str, str]] = {
+        "confluent_cloud": "Confluent Cloud runs the brokers and disks: a cluster is billed by "
+        "eCKUs its load needs (or CKUs it is provisioned with), never by broker or disk"}
     destructive = True  # removing brokers on a week of evidence is not advice
     defaults: ClassVar[dict[str, Any]] = {**DEFAULTS, "min_window_days": 7}
 

@@ -90,6 +90,8 @@ def _span(model: ClusterModel) -> tuple[str, str]:
 class RackAwareFetchRule(BaseRule):
     name = "rack_aware_fetch"
     target_type = "group"
+    not_on: ClassVar[dict[str, str]] = {
+        "confluent_cloud": "Confluent Cloud does not bill traffic between zones separately"}
     defaults: ClassVar[dict[str, Any]] = {"min_monthly_savings": 10.0,
                                           "min_cross_zone_share": 0.1}
 

@@ -71,9 +71,14 @@ def run_rules(model: ClusterModel, history: History,
     abandoned = settings.get("abandoned_group", {}).get("abandoned_after_days")
     context = RuleContext(model, history, protection(settings), abandoned)
     results = RuleResults()
+    kind = model.catalog.kind
     for rule in rules:
         rule_settings = dict(settings.get(rule.name, {}))
         if not rule_settings.pop("enabled", True):
+            continue
+        reason = rule.not_on.get(kind)
+        if reason is not None:  # advice the offering gives no way to act on
+            results.skipped.append(Skip(model.cluster, rule.name, model.cluster, reason))
             continue
         results.recommendations.extend(
             rule.evaluate(model, history, rule_settings, context, results.skipped))

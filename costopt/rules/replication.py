@@ -24,6 +24,9 @@ from costopt.rules.recommendation import Evidence, Recommendation
 
 class ReplicationRule(BaseRule):
     name = "replication"
+    not_on: ClassVar[dict[str, str]] = {
+        "confluent_cloud": "Confluent Cloud sets every topic's replication (3) and "
+        "min.insync.replicas (2) itself and bills stored bytes once"}
     defaults: ClassVar[dict[str, Any]] = {"max_replication_factor": 3}
 
     def evaluate(self, model: ClusterModel, history: History, settings: Mapping[str, Any],

@@ -35,6 +35,8 @@ from costopt.snapshot.model import TIERED_SYSTEM_LABEL
 
 class TieredStorageRule(BaseRule):
     name = "tiered_storage"
+    not_on: ClassVar[dict[str, str]] = {
+        "confluent_cloud": "Confluent Cloud tiers storage itself and bills stored bytes alike"}
     defaults: ClassVar[dict[str, Any]] = {
         "min_retention_days": 7,
         "local_retention_hours": 24,

@@ -48,6 +48,18 @@ CLUSTER_SHAPES = (
     ("aws-self-managed", "r6i.xlarge", 2 * 1024 * GIB, 150e6),
     ("aws-msk", "kafka.m5.2xlarge", 4 * 1024 * GIB, 250e6),
 )
+# Confluent Cloud clusters of the `confluent` preset: (name, catalog, capacity unit). Standard
+# and Freight scale in eCKUs with the load; a Dedicated cluster is provisioned in CKUs.
+CONFLUENT_SHAPES = (
+    ("standard-orders", "confluent-cloud", "eCKU.standard"),
+    ("dedicated-core", "confluent-cloud", "CKU"),
+    ("freight-analytics", "confluent-cloud", "eCKU.freight"),
+)
+# What one Dedicated CKU carries (ingress, egress bytes/s; partitions), to size the simulated
+# Dedicated cluster as its operator would: twice what the load needs, at least two CKUs.
+CKU_CAPACITY = (60e6, 180e6, 4_500)
+PRINCIPAL_COLUMNS = ("cluster", "topic", "principal_id", "display_name", "produce_share",
+                     "readers")
 PLANTED_KINDS = ("idle_topic", "over_partitioned", "over_retained", "uncompressed",
                  "abandoned_group")
 
@@ -63,6 +75,15 @@ class Fleet:
     topics: pd.DataFrame
     groups: pd.DataFrame
     planted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # Service accounts' traffic per topic, planted (Confluent fleets): cluster, topic,
+    # principal_id, display_name, produce_share (of the topic's bytes in) and readers (how
+    # many of the principal's live consumer groups read the topic, each all of it).
+    principals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(
+        PRINCIPAL_COLUMNS)))
+
+    @property
+    def is_confluent(self) -> bool:
+        return self.spec.platform == "confluent_cloud"
 
     @property
     def start(self) -> datetime:
@@ -109,7 +130,13 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     rng = np.random.default_rng(spec.seed)
     n = spec.topics
 
-    cluster_names = [f"{REGIONS[i % len(REGIONS)]}-{CLUSTER_PURPOSES[i % len(CLUSTER_PURPOSES)]}"
+    confluent = spec.platform == "confluent_cloud"
+    if spec.platform not in ("kafka", "confluent_cloud"):
+        raise ValueError(f"unknown fleet platform {spec.platform!r} (kafka, confluent_cloud)")
+    if confluent and spec.clusters > len(CONFLUENT_SHAPES):
+        raise ValueError(f"a Confluent fleet has at most {len(CONFLUENT_SHAPES)} clusters")
+    cluster_names = [shape[0] for shape in CONFLUENT_SHAPES[:spec.clusters]] if confluent else [
+        f"{REGIONS[i % len(REGIONS)]}-{CLUSTER_PURPOSES[i % len(CLUSTER_PURPOSES)]}"
                      + (f"-{i // (len(REGIONS) * len(CLUSTER_PURPOSES))}"
                         if i >= len(REGIONS) * len(CLUSTER_PURPOSES) else "")
                      for i in range(spec.clusters)]
@@ -238,13 +265,16 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
         "is_platform": False,
     })
     planted_rows = topics.copy()
-    topics = pd.concat([topics, _platform_topics(cluster_names)], ignore_index=True)
+    if not confluent:  # Confluent Cloud runs no Connect or registry topics in the cluster
+        topics = pd.concat([topics, _platform_topics(cluster_names)], ignore_index=True)
     groups = _generate_groups(rng, spec, topics)
-    groups = pd.concat([groups, _platform_groups(topics)], ignore_index=True)
+    if not confluent:
+        groups = pd.concat([groups, _platform_groups(topics)], ignore_index=True)
     readers = groups[groups["kind"] != "abandoned"].groupby(["cluster", "topic"]).size()
     topics["active_readers"] = (topics.set_index(["cluster", "topic"]).index.map(readers)
                                 .fillna(0).astype(np.int64).to_numpy())
-    clusters, brokers = _size_clusters(rng, cluster_names, topics)
+    clusters, brokers = (_confluent_clusters(cluster_names, topics) if confluent
+                         else _size_clusters(rng, cluster_names, topics))
     # Only fleets Kafka would accept: no more replicas than brokers, min.insync ≤ RF.
     broker_count = topics["cluster"].map(clusters.set_index("cluster")["brokers"])
     topics["replication_factor"] = np.minimum(topics["replication_factor"], broker_count)
@@ -263,7 +293,10 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
         "abandoned_group": set(zip(groups.cluster[groups.kind == "abandoned"],
                                    groups.group[groups.kind == "abandoned"], strict=True)),
     }
-    return Fleet(spec, end, clusters, brokers, topics, groups, planted)
+    principals = (_plant_principals(np.random.default_rng(stable_seed(spec.seed, "principals")),
+                                    topics, groups) if confluent
+                  else pd.DataFrame(columns=list(PRINCIPAL_COLUMNS)))
+    return Fleet(spec, end, clusters, brokers, topics, groups, planted, principals)
 
 
 # Topics every platform has (`rules/protected.py`): quiet, compacted or kept for years, never
@@ -426,6 +459,90 @@ def _size_clusters(rng: np.random.Generator, cluster_names: list[str],
             "cpu_utilisation": float(np.clip(cpu * rng.uniform(0.85, 1.15), 0.02, 0.99)),
         } for broker_id in range(broker_count))
     return pd.DataFrame(cluster_rows), pd.DataFrame(broker_rows)
+
+
+def _confluent_clusters(cluster_names: list[str], topics: pd.DataFrame
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Confluent Cloud clusters: no brokers to see, only the capacity unit billed. Elastic
+    clusters (eCKUs) get one row standing for the unit; a Dedicated cluster a row per CKU,
+    sized at twice what its load needs (at least two: multi-zone)."""
+    shapes = {name: (catalog, unit) for name, catalog, unit in CONFLUENT_SHAPES}
+    cluster_rows: list[dict[str, Any]] = []
+    broker_rows: list[dict[str, Any]] = []
+    for name in cluster_names:
+        catalog, unit = shapes[name]
+        mine = topics["cluster"] == name
+        units = 1
+        if not unit.startswith("eCKU"):
+            rate_in = float(topics.loc[mine, "base_bytes_in_per_second"].sum())
+            rate_out = float((topics.loc[mine, "base_bytes_in_per_second"]
+                              * topics.loc[mine, "active_readers"]).sum())
+            needed = max(rate_in / CKU_CAPACITY[0], rate_out / CKU_CAPACITY[1],
+                         float(topics.loc[mine, "partitions"].sum()) / CKU_CAPACITY[2])
+            units = max(2, int(np.ceil(2 * needed)))
+        cluster_rows.append({"cluster": name, "catalog": catalog, "region": None,
+                             "tiered_storage": False, "instance_type": unit,
+                             "brokers": units, "zones": 1, "rack_aware_fetch": False})
+        broker_rows.extend({"cluster": name, "broker_id": index + 1, "rack": None,
+                            "instance_type": unit, "disk_capacity_bytes": 0,
+                            "cpu_utilisation": None} for index in range(units))
+    return pd.DataFrame(cluster_rows), pd.DataFrame(broker_rows)
+
+
+_SERVICE = r"^(?P<service>[A-Za-z]+-svc-\d+)(?:-g\d+)?$"
+
+
+def principal_id_of(display_name: str) -> str:
+    """A stable Confluent-style service account id (`sa-` and six base-36 characters)."""
+    value = stable_seed("principal", display_name)
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    for _ in range(6):
+        value, rest = divmod(value, 36)
+        text += digits[rest]
+    return f"sa-{text}"
+
+
+def _plant_principals(rng: np.random.Generator, topics: pd.DataFrame, groups: pd.DataFrame
+                      ) -> pd.DataFrame:
+    """Each service authenticates as its own service account. A topic is written by one to
+    three services (its owner team's first where the team has one), in planted shares; it is
+    read by the services whose live consumer groups read it, each group all of its bytes."""
+    service = groups["group"].str.extract(_SERVICE)["service"]
+    live = groups.assign(service=service)[service.notna() & (groups["kind"] != "abandoned")]
+    services = sorted(set(service.dropna()))
+    if not services:
+        return pd.DataFrame(columns=list(PRINCIPAL_COLUMNS))
+    by_team: dict[str, list[str]] = {}
+    for name in services:
+        by_team.setdefault(name.split("-")[0], []).append(name)
+    rows: list[dict[str, Any]] = []
+    writable = topics[~topics["is_idle"]]
+    counts = rng.choice([1, 2, 3], size=len(writable), p=(0.5, 0.35, 0.15))
+    for (cluster, topic, owner), k in zip(
+            writable[["cluster", "topic", "owner"]].itertuples(index=False, name=None), counts,
+            strict=True):
+        team = by_team.get(str(owner), [])
+        first = [team[int(rng.integers(len(team)))]] if team else []
+        others = [s for s in rng.choice(services, size=min(int(k), len(services)),
+                                        replace=False) if s not in first]
+        writers = (first + others)[:int(k)]
+        shares = rng.dirichlet(np.full(len(writers), 2.0))
+        rows.extend({"cluster": cluster, "topic": topic, "service": writer,
+                     "produce_share": float(share), "readers": 0}
+                    for writer, share in zip(writers, shares, strict=True))
+    reads = live.groupby(["cluster", "topic", "service"]).size().rename("readers").reset_index()
+    reads["produce_share"] = 0.0
+    frame = pd.concat([pd.DataFrame(rows), reads], ignore_index=True)
+    frame = frame.groupby(["cluster", "topic", "service"], as_index=False)[
+        ["produce_share", "readers"]].sum()
+    frame["display_name"] = frame["service"]
+    ids = {name: principal_id_of(name) for name in services}
+    if len(set(ids.values())) != len(ids):  # a clash of six base-36 characters: say so
+        raise ValueError("simulated service account ids collide; change the fleet seed")
+    frame["principal_id"] = frame["service"].map(ids)
+    frame["readers"] = frame["readers"].astype(np.int64)
+    return frame[list(PRINCIPAL_COLUMNS)].reset_index(drop=True)
 
 
 def steady_state_log_size_bytes(topics: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,13 @@ scrapes), and each dialect has the cardinality of its exporter (see docs/collect
   partition; consumer-group lag per group × topic and members per group. No bytes, no sizes.
 - `kminion`: per topic, as kminion reports it: topic info (partitions, RF, cleanup policy),
   log dir size (all replicas), high/low water mark sums; consumer-group lag and members.
+- `confluent_cloud`: Confluent Cloud's Metrics API export endpoint as Prometheus stores it
+  (scraped with `honor_timestamps`), labelled `kafka_id` (an `lkc-` id derived from the
+  cluster's name) besides the cluster label: bytes and records received and sent per topic as
+  one-minute deltas (gauges, not counters), retained bytes per partition counting every
+  replica (Confluent's RF is 3 for every topic), the partition count, consumer lag per group ×
+  topic × partition, and, where `principals` are given, request and response bytes per
+  principal and request type for the whole cluster. A sample at t is the minute [t, t+60).
 
 Partitions are placed as Kafka places them: partition p's replicas on consecutive brokers from
 a per-topic starting broker, the first replica leading. A topic's traffic and size are split
@@ -41,8 +48,13 @@ import pandas as pd
 from costopt.simulate.fleet import Fleet, stable_seed
 from costopt.simulate.series import SeriesBlock, cluster_series
 
-Dialect = Literal["jmx", "kafka_exporter", "kminion"]
-DIALECTS: tuple[Dialect, ...] = ("jmx", "kafka_exporter", "kminion")
+Dialect = Literal["jmx", "kafka_exporter", "kminion", "confluent_cloud"]
+DIALECTS: tuple[Dialect, ...] = ("jmx", "kafka_exporter", "kminion", "confluent_cloud")
+CONFLUENT_REPLICATION_FACTOR = 3  # Confluent Cloud's, for every topic
+# Bytes of a request of the other direction, per byte of payload: a fetch request per byte
+# fetched, a produce response per byte produced (small, but there, so a reader must pick the
+# request type).
+_OTHER_DIRECTION_SHARE = 0.01
 SCRAPE_INTERVAL_SECONDS = 30
 GAUGES = ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second",
           "log_size_bytes")
@@ -331,6 +343,123 @@ def _kminion(fleet: Fleet, clusters: list[_Cluster], label: str,
            "kminion_kafka_consumer_group_members", members())
 
 
+def principal_rates(block: SeriesBlock, principals: pd.DataFrame
+                    ) -> dict[str, dict[str, np.ndarray | float]]:
+    """Bytes per second each principal produces and fetches on the block's cluster, per hour
+    of the block. `principals` either plants shares per topic (the fleet's own: cluster,
+    topic, principal_id, produce_share of the topic's bytes in, readers of it, each reading
+    all of it) or gives each principal fixed rates (cluster, principal_id,
+    bytes_in_per_second, bytes_out_per_second)."""
+    rows = principals[principals["cluster"] == block.cluster]
+    rates: dict[str, dict[str, np.ndarray | float]] = {}
+    if "produce_share" not in rows:
+        for row in rows.itertuples(index=False):
+            rates[str(row.principal_id)] = {
+                "bytes_in_per_second": float(row.bytes_in_per_second),
+                "bytes_out_per_second": float(row.bytes_out_per_second)}
+        return rates
+    index = {topic: i for i, topic in enumerate(block.topics["topic"])}
+    bytes_in = np.asarray(block.bytes_in_per_second, dtype=np.float64)
+    for principal, part in rows.groupby("principal_id", sort=True):
+        at = part["topic"].map(index).to_numpy()
+        rates[str(principal)] = {
+            "bytes_in_per_second": part["produce_share"].to_numpy(dtype=np.float64)
+            @ bytes_in[at],
+            "bytes_out_per_second": part["readers"].to_numpy(dtype=np.float64)
+            @ bytes_in[at]}
+    return rates
+
+
+def kafka_id(cluster: str) -> str:
+    """A stable Confluent-style cluster id for a simulated cluster."""
+    return f"lkc-{stable_seed('kafka_id', cluster) % 16**6:06x}"
+
+
+def _confluent_cloud(fleet: Fleet, clusters: list[_Cluster], label: str,
+                     partition_level: bool, principals: pd.DataFrame | None = None
+                     ) -> Iterator[Family]:
+    minute = 60.0
+
+    def ids(c: _Cluster) -> Labels:
+        return {label: c.name, "kafka_id": kafka_id(c.name)}
+
+    def per_topic(values: Callable[[_Cluster], np.ndarray]) -> Series:
+        for c in clusters:
+            array = values(c)
+            for i, topic in enumerate(c.block.topics["topic"]):
+                yield {**ids(c), "topic": topic}, array[i]
+
+    def deltas(column: str) -> Callable[[_Cluster], np.ndarray]:
+        return lambda c: _whole(c.gauge(column) * minute)
+
+    def sent_records(c: _Cluster) -> np.ndarray:
+        # Records read: records written × how many times their bytes are read.
+        bytes_in = c.gauge("bytes_in_per_second").astype(np.float64)
+        fan_out = np.divide(c.gauge("bytes_out_per_second"), bytes_in,
+                            out=np.zeros_like(bytes_in), where=bytes_in > 0)
+        return _whole(c.gauge("messages_in_per_second") * fan_out * minute)
+
+    for name, values in (("received_bytes", deltas("bytes_in_per_second")),
+                         ("sent_bytes", deltas("bytes_out_per_second")),
+                         ("received_records", deltas("messages_in_per_second")),
+                         ("sent_records", sent_records)):
+        metric = f"confluent_kafka_server_{name}"
+        yield metric, "gauge", metric, per_topic(values)
+
+    def retained() -> Series:
+        for c in clusters:
+            sizes = c.growing("log_size_bytes") * CONFLUENT_REPLICATION_FACTOR
+            for i, topic in enumerate(c.block.topics["topic"]):
+                partitions = int(c.block.topics["partitions"].iloc[i]) if partition_level else 1
+                values = _whole(sizes[i] / partitions)
+                for partition in range(partitions):
+                    yield ({**ids(c), "topic": topic,
+                            "partition": str(partition) if partition_level else "all"}, values)
+    yield ("confluent_kafka_server_retained_bytes", "gauge",
+           "confluent_kafka_server_retained_bytes", retained())
+
+    def partition_count() -> Series:
+        for c in clusters:
+            total = int(c.block.topics["partitions"].sum())
+            yield ids(c), np.full(len(c.stamps), total)
+    yield ("confluent_kafka_server_partition_count", "gauge",
+           "confluent_kafka_server_partition_count", partition_count())
+
+    def lag() -> Series:
+        for c in clusters:
+            partitions = dict(zip(c.block.topics["topic"], c.block.topics["partitions"],
+                                  strict=True))
+            for group, topic, values in _lag_messages(fleet, c):
+                count = int(partitions[topic]) if partition_level else 1
+                for k in range(count):
+                    # Partition k's share: the shares sum to the group's lag exactly.
+                    yield ({**ids(c), "consumer_group_id": group, "topic": topic,
+                            "partition": str(k) if partition_level else "all"},
+                           (values + (count - 1 - k)) // count)
+    yield ("confluent_kafka_server_consumer_lag_offsets", "gauge",
+           "confluent_kafka_server_consumer_lag_offsets", lag())
+
+    if principals is None or principals.empty:
+        return
+
+    def by_principal(main: str, column: str, other: str) -> Series:
+        for c in clusters:
+            for principal, rates in principal_rates(c.block, principals).items():
+                values = np.broadcast_to(rates[column], len(c.hour)) if np.ndim(
+                    rates[column]) == 0 else np.asarray(rates[column])[c.hour]
+                base = {**ids(c), "principal_id": principal}
+                yield {**base, "type": main}, _whole(values * minute)
+                yield ({**base, "type": other},
+                       _whole(values * minute * _OTHER_DIRECTION_SHARE))
+    # Produce requests carry the bytes a principal writes; fetch responses those it reads.
+    yield ("confluent_kafka_server_request_bytes", "gauge",
+           "confluent_kafka_server_request_bytes",
+           by_principal("Produce", "bytes_in_per_second", "Fetch"))
+    yield ("confluent_kafka_server_response_bytes", "gauge",
+           "confluent_kafka_server_response_bytes",
+           by_principal("Fetch", "bytes_out_per_second", "Produce"))
+
+
 # Output formats ------------------------------------------------------------------------------
 
 class _Texts:
@@ -407,9 +536,12 @@ def render(fleet: Fleet, dialect: Dialect, output: Literal["openmetrics", "victo
            *, days: float | None = None, step_seconds: int = SCRAPE_INTERVAL_SECONDS,
            cluster_label: str = "cluster", partition_level: bool = True,
            skip_days: float = 0, count: Count | None = None,
-           progress: Callable[[str], None] | None = None) -> Iterator[str]:
+           progress: Callable[[str], None] | None = None,
+           principals: pd.DataFrame | None = None) -> Iterator[str]:
     """The fleet's history (the `days` before the last `skip_days`, default all) as text
-    pieces in the chosen format, one series at a time."""
+    pieces in the chosen format, one series at a time. `principals` (see `principal_rates`;
+    default the fleet's own) are written by the `confluent_cloud` dialect, the only one that
+    knows who sent a byte."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; dialects: {', '.join(DIALECTS)}")
     if step_seconds <= 0 or 3600 % step_seconds:
@@ -430,9 +562,14 @@ def render(fleet: Fleet, dialect: Dialect, output: Literal["openmetrics", "victo
     count = count if count is not None else Count()
     writer = (_OpenMetrics if output == "openmetrics" else _VictoriaMetricsJson)(
         clusters[0].stamps)
-    emit = {"jmx": _jmx, "kafka_exporter": _kafka_exporter, "kminion": _kminion}[dialect]
-    for name, kind, sample_name, series in emit(fleet, clusters, cluster_label,
-                                                partition_level):
+    if dialect == "confluent_cloud":
+        if principals is None:
+            principals = getattr(fleet, "principals", None)
+        families = _confluent_cloud(fleet, clusters, cluster_label, partition_level, principals)
+    else:
+        emit = {"jmx": _jmx, "kafka_exporter": _kafka_exporter, "kminion": _kminion}[dialect]
+        families = emit(fleet, clusters, cluster_label, partition_level)
+    for name, kind, sample_name, series in families:
         yield writer.family(name, kind)
         for labels, values in series:
             yield writer.series(sample_name, labels, values)

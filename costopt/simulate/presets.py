@@ -9,6 +9,11 @@ messages a day in all. Consumer groups keep their 2021 proportion to topics (4,0
 from 2021 (70 billion a day across 20,000 topics and 200,000+ partitions), so the fleet's
 traffic stays near the 2021 preset's 800 MB/s: the median topic is slower (2.4 KB/s against
 6 KB/s), with the same lognormal spread.
+
+`confluent` is a multi-cluster Confluent Cloud fleet as a company that moved there runs it: a
+Standard cluster (elastic eCKUs), a Dedicated one (provisioned CKUs) and a Freight one for the
+analytics lanes, with a service account per service and the bytes each one wrote and read
+planted per topic (`Fleet.principals`), which chargeback by principal is measured against.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class FleetSpec:
     uncompressed_share: float = 0.15
     abandoned_group_share: float = 0.10
     tiered_share: float = 0.03
+    # `kafka`: brokers the operator runs (self-managed or MSK); `confluent_cloud`: Confluent
+    # Cloud clusters (Standard, Dedicated, Freight) with service accounts per service.
+    platform: str = "kafka"
 
     def with_seed(self, seed: int) -> FleetSpec:
         return replace(self, seed=seed)
@@ -47,6 +55,9 @@ PRESETS: dict[str, FleetSpec] = {
     "wix": FleetSpec("wix", clusters=12, topics=50_000, partitions=500_000,
                      consumer_groups=10_000, services=2_200,
                      median_topic_bytes_per_second=2_400.0),
+    "confluent": FleetSpec("confluent", clusters=3, topics=400, partitions=3_000,
+                           consumer_groups=150, days=14, services=60, tiered_share=0.0,
+                           platform="confluent_cloud"),
     "huge": FleetSpec("huge", clusters=40, topics=100_000, partitions=1_000_000,
                       consumer_groups=20_000),
 }

@@ -18,6 +18,7 @@ from costopt.snapshot.model import (
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
+    PrincipalTraffic,
     Topic,
 )
 
@@ -111,6 +112,10 @@ def _group_history(fleet: Fleet, cluster: str, groups: tuple[ConsumerGroup, ...]
 
 def _brokers(fleet: Fleet, cluster: str, topics: tuple[Topic, ...]) -> tuple[Broker, ...]:
     rows = fleet.brokers[fleet.brokers["cluster"] == cluster]
+    if fleet.is_confluent:  # the capacity unit billed; Confluent shows no broker CPU or disk
+        return tuple(Broker(broker_id=int(row.broker_id), rack=None,
+                            instance_type=str(row.instance_type), disk_capacity_bytes=0)
+                     for row in rows.itertuples(index=False))
     used = sum(t.log_size_bytes * t.replication_factor for t in topics)
     per_broker_used = int(used * (1 + DISK_OVERHEAD_SHARE) / max(len(rows), 1))
     replicas = sum(t.partitions * t.replication_factor for t in topics) // max(len(rows), 1)
@@ -121,6 +126,22 @@ def _brokers(fleet: Fleet, cluster: str, topics: tuple[Topic, ...]) -> tuple[Bro
                partition_replicas=int(replicas))
         for row in rows.itertuples(index=False)
     )
+
+
+def principal_traffic(fleet: Fleet, cluster: str, topics: dict[str, Topic]
+                      ) -> tuple[PrincipalTraffic, ...]:
+    """Bytes each service account wrote to and read from each topic over the window, as
+    planted: its share of the topic's bytes in, and the topic's bytes in once per live
+    consumer group of its own that reads the topic (what each group fetches)."""
+    rows = fleet.principals[fleet.principals["cluster"] == cluster]
+    return tuple(
+        PrincipalTraffic(principal_id=str(row.principal_id), topic=str(row.topic),
+                         bytes_in_per_second=float(row.produce_share)
+                         * topics[row.topic].bytes_in_per_second,
+                         bytes_out_per_second=int(row.readers)
+                         * topics[row.topic].bytes_in_per_second,
+                         display_name=str(row.display_name))
+        for row in rows.itertuples(index=False))
 
 
 def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
@@ -135,8 +156,11 @@ def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
         brokers=_brokers(fleet, cluster, topics), topics=topics, groups=groups,
         rack_aware_fetch=bool(meta["rack_aware_fetch"]),
         labels={TIERED_SYSTEM_LABEL: "true" if meta["tiered_storage"] else "false"},
+        principals=principal_traffic(fleet, cluster, by_name),
     )
-    return SimulatedCluster(snapshot, catalog_ref(str(meta["catalog"]), str(meta["region"])),
+    region = meta["region"]
+    return SimulatedCluster(snapshot, catalog_ref(str(meta["catalog"]),
+                                                  str(region) if region else None),
                             block,
                             _group_history(fleet, cluster, groups))
 

@@ -18,3 +18,9 @@ class BadSourceData(SourceError, BadData):
 class QueryTooBig(SourceError):
     """The server refused a query as too large for its limits (too many samples, or its
     query timeout): the same question asked in smaller parts may succeed."""
+
+
+class AccessDenied(SourceError):
+    """The server refused costopt's credentials or TLS: a wrong password or API key, a
+    certificate signed by a CA costopt does not trust, a missing client certificate or header.
+    Asking again does not help until the configuration changes."""

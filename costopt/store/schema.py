@@ -94,6 +94,20 @@ snapshot_groups = Table(
     Index("ix_snapshot_groups_snapshot", "snapshot_id"),
 )
 
+# Bytes per authenticated principal (Confluent's service accounts): `topic` NULL where the
+# source gives the principal's bytes for the whole cluster only.
+snapshot_principals = Table(
+    "snapshot_principals", metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("principal_id", String(255), nullable=False),
+    Column("topic", String(512)),
+    Column("bytes_in_per_second", Float, nullable=False),
+    Column("bytes_out_per_second", Float, nullable=False),
+    Column("display_name", String(512)),
+    Index("ix_snapshot_principals_snapshot", "snapshot_id"),
+)
+
 # Series: one block per cluster, resolution and time holding every topic's values at that time
 # (`series_blocks.py`); topic names once per cluster.
 series_topics = Table(

@@ -22,7 +22,13 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select
 
 from costopt.errors import CostoptError, InvalidInput, NotFound
-from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.model import (
+    Broker,
+    ClusterSnapshot,
+    ConsumerGroup,
+    PrincipalTraffic,
+    Topic,
+)
 from costopt.store import schema, series_blocks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -149,6 +155,12 @@ class Store:
                  "bytes_out_per_second": g.bytes_out_per_second,
                  "last_commit_at": _utc(g.last_commit_at) if g.last_commit_at else None}
                 for g in snapshot.groups))
+            _insert_many(connection, schema.snapshot_principals, (
+                {"snapshot_id": snapshot_id, "principal_id": p.principal_id, "topic": p.topic,
+                 "bytes_in_per_second": p.bytes_in_per_second,
+                 "bytes_out_per_second": p.bytes_out_per_second,
+                 "display_name": p.display_name}
+                for p in snapshot.principals))
             if series is not None and not series.empty:
                 self._replace_series(connection, snapshot.cluster, series)
             for topic, payloads in (samples or {}).items():
@@ -522,6 +534,13 @@ def _check_finite(snapshot: ClusterSnapshot, series: pd.DataFrame | None) -> Non
             if not math.isfinite(getattr(topic, name)):
                 raise RefusedData(f"cluster {snapshot.cluster}: topic {topic.name!r} has a "
                                  f"non-finite {name}; nothing was stored")
+    for principal in snapshot.principals:
+        for name in ("bytes_in_per_second", "bytes_out_per_second"):
+            value = getattr(principal, name)
+            if not math.isfinite(value) or value < 0:
+                raise RefusedData(f"cluster {snapshot.cluster}: principal "
+                                 f"{principal.principal_id!r} has {name} {value!r} (a rate is "
+                                 "finite and not negative); nothing was stored")
     if series is not None and not series.empty:
         values = series[list(SERIES_COLUMNS)].to_numpy(dtype=float)
         bad = ~np.isfinite(values)
@@ -589,10 +608,18 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
             select(*topic_columns).where(schema.snapshot_topics.c.snapshot_id == snapshot_id)
             .order_by(schema.snapshot_topics.c.name)).mappings())
     groups = _groups_of(connection, snapshot_id)
+    principal_columns = [c for c in schema.snapshot_principals.c if c.name != "snapshot_id"]
+    principals = tuple(
+        PrincipalTraffic(**dict(p)) for p in connection.execute(
+            select(*principal_columns).where(
+                schema.snapshot_principals.c.snapshot_id == snapshot_id)
+            .order_by(schema.snapshot_principals.c.principal_id,
+                      schema.snapshot_principals.c.topic)).mappings())
     snapshot = ClusterSnapshot(
         cluster=row["cluster"], taken_at=_utc(row["taken_at"]),
         window_seconds=row["window_seconds"], brokers=brokers, topics=topics, groups=groups,
-        rack_aware_fetch=bool(row["rack_aware_fetch"]), labels=dict(row["labels"] or {}))
+        rack_aware_fetch=bool(row["rack_aware_fetch"]), labels=dict(row["labels"] or {}),
+        principals=principals)
     return StoredSnapshot(snapshot_id, snapshot, row["catalog"], row["source"])
 
 

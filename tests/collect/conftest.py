@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from costopt.simulate.fleet import Fleet
@@ -24,6 +27,23 @@ def tiny_fleet() -> Fleet:
     return fleet("tiny")
 
 
+def planted_principals(tiny: Fleet) -> pd.DataFrame:
+    """Service accounts for the tiny fleet's cluster, each producing and fetching a fixed
+    share of its traffic (Confluent's request and response bytes are per principal for the
+    whole cluster)."""
+    (cluster,) = tiny.clusters["cluster"]
+    shares = np.array([0.4, 0.3, 0.2, 0.1])
+    return pd.DataFrame({"cluster": cluster,
+                         "principal_id": [f"sa-{n:05d}" for n in (101, 202, 303, 404)],
+                         "bytes_in_per_second": 2.0e6 * shares,
+                         "bytes_out_per_second": 5.0e6 * shares[::-1]})
+
+
+def _options(tiny: Fleet, dialect: str) -> dict[str, Any]:
+    """What each dialect is written with: Confluent's export also says who sent the bytes."""
+    return {"principals": planted_principals(tiny)} if dialect == "confluent_cloud" else {}
+
+
 @pytest.fixture(scope="session")
 def fleet_prometheus(tmp_path_factory: pytest.TempPathFactory,
                      tiny_fleet: Fleet) -> Iterator[PrometheusServer]:
@@ -33,7 +53,8 @@ def fleet_prometheus(tmp_path_factory: pytest.TempPathFactory,
     for dialect in DIALECTS:
         text = io.StringIO()
         write_openmetrics(tiny_fleet, text, dialect, days=BACKFILL_DAYS,
-                          step_seconds=STEP_SECONDS, cluster_label=f"cluster_{dialect}")
+                          step_seconds=STEP_SECONDS, cluster_label=f"cluster_{dialect}",
+                          **_options(tiny_fleet, dialect))
         server.backfill(text.getvalue())
     yield server
     server.stop()
@@ -48,7 +69,7 @@ def fleet_victoriametrics(tmp_path_factory: pytest.TempPathFactory,
     for dialect in DIALECTS:
         server.import_lines(victoriametrics_import(
             tiny_fleet, dialect, days=BACKFILL_DAYS, step_seconds=STEP_SECONDS,
-            cluster_label=f"cluster_{dialect}"))
+            cluster_label=f"cluster_{dialect}", **_options(tiny_fleet, dialect)))
     yield server
     server.stop()
 

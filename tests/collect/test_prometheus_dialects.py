@@ -54,6 +54,10 @@ def test_every_dialect_sees_every_topic_with_its_partitions(snapshots: dict,
         got = frame(snapshot)
         assert set(got.index) == set(truth.index), dialect
         assert (got["partitions"] == truth.loc[got.index, "partitions"]).all(), dialect
+        if dialect == "confluent_cloud":
+            # The Metrics API exports no RF: Confluent Cloud's is 3 for every topic.
+            assert (got["replication_factor"] == 3).all()
+            continue
         assert (got["replication_factor"] == truth.loc[got.index, "replication_factor"]).all()
 
 
@@ -115,7 +119,7 @@ def test_dialect_is_detected_from_metric_names(fleet_prometheus: PrometheusServe
 
     client = PrometheusClient(PrometheusSettings(url=fleet_prometheus.url), "x")
     assert detect_dialect(client, tiny_fleet.end - timedelta(days=7),
-                          tiny_fleet.end) == "kminion"  # all three present: most specific wins
+                          tiny_fleet.end) == "confluent_cloud"  # all present: first in DETECTION
     with pytest.raises(SourceError, match="none of the Kafka metrics"):
         detect_dialect(client, tiny_fleet.end - timedelta(days=900),
                        tiny_fleet.end - timedelta(days=800))

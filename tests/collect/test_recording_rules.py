@@ -6,6 +6,7 @@ exporter series only before the rules began. Recorded history is backfilled with
 
 from __future__ import annotations
 
+import io
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,6 +18,7 @@ import pytest
 
 from costopt.config import PrometheusSettings
 from costopt.simulate.fleet import Fleet
+from costopt.simulate.openmetrics import write_openmetrics
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.rules import rules_yaml
@@ -132,3 +134,47 @@ def _assert_same(got: PrometheusData, raw: PrometheusData) -> None:
                                joined.loc[live, "bytes_in_per_second_raw"], rtol=0.08)
     np.testing.assert_allclose(joined["log_size_bytes"], joined["log_size_bytes_raw"],
                                rtol=0.01)
+
+
+@pytest.fixture(scope="module")
+def confluent_recording(tmp_path_factory: pytest.TempPathFactory,
+                        tiny_fleet: Fleet) -> Iterator[PrometheusServer]:
+    """The tiny fleet's last day as Confluent Cloud's export serves it (a sample every 5
+    minutes: the dialect's figures do not depend on the scrape interval), with costopt's rules
+    evaluated over all of it."""
+    server = PrometheusServer(Path(tmp_path_factory.mktemp("confluent-recording")),
+                              rule_files=[RULES], query_log=True)
+    text = io.StringIO()
+    write_openmetrics(tiny_fleet, text, "confluent_cloud", days=1, step_seconds=300)
+    server.backfill(text.getvalue())
+    server.start()
+    server.backfill_rules(RULES, FIXED_END - timedelta(days=1, hours=2), FIXED_END)
+    yield server
+    server.stop()
+
+
+def test_confluent_recorded_series_give_the_raw_figures(confluent_recording: PrometheusServer,
+                                                        tiny_fleet: Fleet) -> None:
+    """With the Confluent rules recorded over the whole history, a collect reads every
+    history point and the current rates and sizes from them, not from the export's raw
+    per-minute series, and gets the figures the raw series give."""
+    cluster = tiny_fleet.clusters["cluster"].iloc[0]
+
+    def collect(rules: str) -> tuple[PrometheusData, list[dict]]:
+        mark = len(confluent_recording.queries())
+        settings = PrometheusSettings(url=confluent_recording.url, dialect="confluent_cloud",
+                                      recording_rules=rules)
+        data = collect_prometheus(PrometheusClient(settings, cluster), WINDOW,
+                                  "confluent_cloud")
+        return data, [e for e in confluent_recording.queries()[mark:]
+                      if f'cluster="{cluster}"' in e["params"]["query"]]
+
+    raw, _ = collect("off")
+    ruled, log = collect("on")
+    assert {"bytes_in_range@86400", "log_size_range@86400", "bytes_in_range@3600",
+            "messages_in_range@3600", "bytes_in_rate", "log_size_bytes"} <= set(ruled.recorded)
+    history = [e["params"]["query"] for e in log if e["params"]["step"]]
+    assert history and not any(f"{name}{{" in query for query in history for name in (
+        "confluent_kafka_server_received_bytes", "confluent_kafka_server_sent_bytes",
+        "confluent_kafka_server_received_records", "confluent_kafka_server_retained_bytes"))
+    _assert_same(ruled, raw)

@@ -1,6 +1,8 @@
-"""No secret leaves costopt: a Prometheus auth header, a SASL password, a webhook URL (a
-Slack webhook's URL is its credential) and an API token never appear in logs (any level),
-error messages, job records, reports, API answers, `/metrics` or `config check`."""
+"""No secret leaves costopt: a Prometheus auth header, basic-auth password or extra header
+value (a tenant id), a SASL password, a client key's password, a webhook URL (a Slack webhook's
+URL is its credential) and an API token never appear in logs (any level), error messages, job
+records, reports, API answers, `/metrics` or `config check`. The same holds for refusals by the
+real secured cluster, with the key file's content too: tests/zones/test_secured_collect.py."""
 
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ from reports.run import make_report
 from tests.reports.test_delivery import Hook
 from tests.stack.processes import LOOPBACK, free_port
 from tests.stack.prometheus_server import PrometheusServer
+from tests.stack.tls import make_pki
 
-SECRETS = ("prom-SECRET-7f3a", "sasl-SECRET-91bc", "hook-SECRET-55de", "api-SECRET-0c2e")
+SECRETS = ("prom-SECRET-7f3a", "sasl-SECRET-91bc", "hook-SECRET-55de", "api-SECRET-0c2e",
+           "basic-SECRET-3e77", "tenant-SECRET-d40b", "keypass-SECRET-8a1f", "scram-SECRET-e2c9")
 
 
 def _config(path: Path, prometheus_url: str, tiny_cluster: str, hook_url: str) -> Path:
     dead = f"{LOOPBACK}:{free_port()}"
+    pki = make_pki(path.parent / "pki")
     path.write_text(yaml.safe_dump({
         "store_url": sqlite_url(path.parent / "costopt.db"),
         "clusters": [
@@ -42,7 +47,17 @@ def _config(path: Path, prometheus_url: str, tiny_cluster: str, hook_url: str) -
                             "cluster_label": "cluster_jmx",
                             "auth_header": f"Bearer {SECRETS[0]}"}},
             {"name": "unreachable", "prometheus": {"url": f"http://{dead}",
-                                                   "auth_header": f"Bearer {SECRETS[0]}"}}],
+                                                   "auth_header": f"Bearer {SECRETS[0]}"}},
+            # SCRAM over TLS with an encrypted client key, and a Prometheus with basic auth, a
+            # tenant header and its own CA: each refused or unreachable in its own way.
+            {"name": "secured", "bootstrap_servers": dead, "admin_timeout_seconds": 3,
+             "security": {"protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                          "sasl_username": "costopt", "sasl_password": SECRETS[7],
+                          "ssl_ca_location": str(pki.ca_path),
+                          "ssl_key_password": SECRETS[6]},
+             "prometheus": {"url": f"https://{dead}", "ca_file": str(pki.ca_path),
+                            "basic_auth": {"username": "costopt", "password": SECRETS[4]},
+                            "headers": {"X-Scope-OrgID": SECRETS[5]}}}],
         "api": {"open_metrics": True, "tokens": []},
         "report": {"directory": str(path.parent / "reports"),
                    "webhook_url": f"{hook_url}/services/T0/B0/{SECRETS[2]}"},
@@ -65,7 +80,7 @@ def test_no_secret_in_logs_errors_reports_or_api(fleet_prometheus: PrometheusSer
         with pytest.raises(SourceError) as failure:
             collect_cluster(cluster, store, settings, at=tiny_fleet.end - timedelta(hours=1))
         seen.append(str(failure.value))
-    assert "Kafka cluster" in seen[0] and "unreachable" in seen[1]
+    assert "Kafka cluster" in seen[0] and "unreachable" in seen[1] and "unreachable" in seen[2]
     load_fleet(store, tiny_fleet, sampled_topics_per_cluster=3, records_per_topic=10)
     result = make_report(settings, store)
     hook.server.shutdown()

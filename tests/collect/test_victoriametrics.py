@@ -42,6 +42,13 @@ def test_prometheus_and_victoriametrics_give_the_same_snapshot(
                                    err_msg=column)
     lags = {(g.group, g.topic): g.lag_messages for g in prometheus.groups}
     assert {(g.group, g.topic): g.lag_messages for g in victoria.groups} == lags
+    # Bytes per principal (Confluent Cloud's export only).
+    assert [p.principal_id for p in victoria.principals] == [
+        p.principal_id for p in prometheus.principals]
+    for ours, theirs in zip(victoria.principals, prometheus.principals, strict=True):
+        assert ours.bytes_in_per_second == pytest.approx(theirs.bytes_in_per_second, rel=0.01)
+        assert ours.bytes_out_per_second == pytest.approx(theirs.bytes_out_per_second,
+                                                          rel=0.01)
     keys = ["topic", "ts", "resolution_seconds"]
     joined = victoria_series.merge(prometheus_series, on=keys, suffixes=("", "_prometheus"))
     assert len(joined) == len(prometheus_series) == len(victoria_series)

@@ -152,9 +152,14 @@ class KafkaBroker(ServerLifecycle):
         assert self._libs is not None
         return next(self._libs.glob("jmx_prometheus_javaagent-*.jar"))
 
-    def _java_command(self, main_class: str, *args: str, agent: bool = False) -> list[str]:
+    def _java_command(self, main_class: str, *args: str, agent: bool = False,
+                      tool: bool = False) -> list[str]:
+        """`tool`: a short-lived JVM (StorageTool) that starts faster with the client compiler
+        only and the serial collector, which matters when three format at once on two cores."""
         self._libs = self._libs or ensure_jars()
-        command = [_java(), self.heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        runtime = (["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m"] if tool
+                   else [self.heap, "-XX:+UseG1GC"])
+        command = [_java(), *runtime, "-Djava.awt.headless=true",
                    f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"]
         if agent:
             command.append(f"-javaagent:{self._agent_jar()}="
@@ -174,7 +179,8 @@ class KafkaBroker(ServerLifecycle):
         result = subprocess.run(
             self._java_command("kafka.tools.StorageTool", "format",
                                "-t", cluster_id or self.random_cluster_id(),
-                               "-c", str(self.properties_path), *self.format_arguments()),
+                               "-c", str(self.properties_path), *self.format_arguments(),
+                               tool=True),
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:

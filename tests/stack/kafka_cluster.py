@@ -168,6 +168,12 @@ class KafkaCluster:
         with ThreadPoolExecutor(len(self.nodes)) as pool:
             list(pool.map(lambda node: node.stop(), self.nodes))
 
+    def kill(self) -> None:
+        """SIGKILL every node: for a cluster whose data is thrown away next (no controlled
+        shutdown to wait for)."""
+        for node in self.nodes:
+            node.kill()
+
     def restart(self, rack_aware_selector: bool | None = None) -> None:
         """Stop every node and start them again on the same data; with `rack_aware_selector`
         given, `replica.selector.class` is set (True) or left at Kafka's default (False)."""

@@ -99,9 +99,12 @@ class PrometheusServer(ServerLifecycle):
         if result.returncode != 0:
             raise RuntimeError(f"promtool check web-config: {result.stdout}{result.stderr}")
 
-    def request(self, path: str, method: str = "GET") -> bytes:
+    def request(self, path: str, method: str = "GET", body: bytes | None = None,
+                content_type: str | None = None) -> bytes:
         """One call to the server's own API, with its CA and first user when secured."""
-        request = urllib.request.Request(f"{self.url}{path}", method=method)
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=body)
+        if content_type is not None:
+            request.add_header("Content-Type", content_type)
         context = None
         if self.web is not None:
             context = ssl.create_default_context(cafile=str(self.web.ca_path))

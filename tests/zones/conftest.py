@@ -23,5 +23,6 @@ def three_zone() -> Iterator[ZoneStack]:
     running = new_zone_stack()
     running.start()
     yield running
-    running.stop()
+    running.prometheus.stop()
+    running.kafka.kill()  # its data is deleted next: no controlled shutdown to wait for
     shutil.rmtree(running.workdir, ignore_errors=True)

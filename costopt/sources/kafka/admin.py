@@ -8,8 +8,11 @@ commits, and is closed at once.
 
 from __future__ import annotations
 
+import importlib
+import re
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +26,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec
 
 from costopt.config import ClusterSettings
-from costopt.sources.errors import SourceError, SourceUnavailable
+from costopt.sources.errors import AccessDenied, SourceError, SourceUnavailable
 
 TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compression.type",
                  "min.insync.replicas", "segment.bytes", "remote.storage.enable",
@@ -91,19 +94,62 @@ def client_config(cluster: ClusterSettings) -> dict[str, Any]:
         config["sasl.username"] = security.sasl_username
     if security.sasl_password is not None:
         config["sasl.password"] = security.sasl_password.get_secret_value()
+    if security.ssl_key_password is not None:
+        config["ssl.key.password"] = security.ssl_key_password.get_secret_value()
     files = {"ssl.ca.location": security.ssl_ca_location,
              "ssl.certificate.location": security.ssl_certificate_location,
              "ssl.key.location": security.ssl_key_location}
     config.update({option: value for option, value in files.items() if value})
+    if security.sasl_mechanism == "OAUTHBEARER":
+        if security.oauthbearer_config:
+            config["sasl.oauthbearer.config"] = security.oauthbearer_config
+        config["oauth_cb"] = _token_provider(cluster)
     return config
+
+
+def _token_provider(cluster: ClusterSettings) -> Callable[[str], tuple[str, float]]:
+    """The configured `module:function` as librdkafka's `oauth_cb`: called with
+    `oauthbearer_config`, it returns (token, expiry in Unix seconds). For MSK IAM the function
+    wraps `aws-msk-iam-sasl-signer-python` (docs/collection.md)."""
+    name = cluster.security.oauthbearer_token_provider
+    assert name is not None  # the config requires it with OAUTHBEARER
+    module_name, _, function_name = name.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise SourceError(f"Kafka cluster {cluster.name}: oauthbearer_token_provider {name} "
+                          f"cannot be loaded: {type(exc).__name__}: {exc}") from None
+    if not callable(function):
+        raise SourceError(f"Kafka cluster {cluster.name}: oauthbearer_token_provider {name} "
+                          "is not callable")
+
+    def provide(oauthbearer_config: str) -> tuple[str, float]:
+        token, expiry_seconds = function(oauthbearer_config)
+        return str(token), float(expiry_seconds)
+
+    return provide
+
+
+# librdkafka's words for a refusal that retrying will not cure, by error code; a broker that
+# wants a client certificate and gets none closes the TLS session with an alert, which
+# librdkafka reports as a transport error.
+_REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed",
+             KafkaError._SSL: "TLS handshake failed (is ssl_ca_location the CA that signed the "
+                              "brokers' certificates?)"}
+_CERTIFICATE_ALERT = re.compile(r"alert (bad certificate|certificate required|"
+                                r"unknown ca|handshake failure)", re.IGNORECASE)
 
 
 class KafkaAdminSource:
     def __init__(self, cluster: ClusterSettings) -> None:
         self.cluster = cluster
         self.timeout = cluster.admin_timeout_seconds
-        self.config = client_config(cluster)
-        self.admin = AdminClient(self.config)
+        self.errors: list[KafkaError] = []  # what librdkafka reported, served by poll()
+        self.config = {**client_config(cluster), "error_cb": self.errors.append}
+        try:
+            self.admin = AdminClient(self.config)
+        except KafkaException as exc:  # e.g. a certificate or key file that cannot be read
+            raise self._fail("setting up the client", exc) from None
 
     def _fail(self, what: str, exc: BaseException) -> SourceError:
         error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else exc
@@ -115,11 +161,42 @@ class KafkaAdminSource:
         return kind(f"Kafka cluster {self.cluster.name} ({self.cluster.bootstrap_servers}): "
                     f"{what} failed: {text}")
 
+    def _refusal(self) -> AccessDenied | None:
+        """A refusal librdkafka has reported so far (wrong password or API key, untrusted
+        broker certificate, client certificate refused), as the error to raise."""
+        self.admin.poll(0)
+        for error in self.errors:
+            cause = _REFUSALS.get(error.code())
+            if cause is None and _CERTIFICATE_ALERT.search(error.str()):
+                cause = "the broker refused the TLS session (client certificate missing or " \
+                        "not trusted: ssl_certificate_location, ssl_key_location)"
+            if cause is not None:
+                return AccessDenied(f"Kafka cluster {self.cluster.name} "
+                                    f"({self.cluster.bootstrap_servers}): {cause}: "
+                                    f"{error.str()}")
+        return None
+
+    def _metadata(self) -> Any:
+        """The cluster's metadata. A refusal fails at once with its cause: librdkafka would
+        retry it until the timeout and then report only a transport failure. So the request
+        is made in growing slices of the timeout, and what the client reported is read
+        between them."""
+        deadline = time.monotonic() + self.timeout
+        slice_seconds = 1.0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return self.admin.list_topics(timeout=max(0.1, min(slice_seconds, remaining)))
+            except KafkaException as exc:
+                refusal = self._refusal()
+                if refusal is not None:
+                    raise refusal from None
+                if time.monotonic() >= deadline:
+                    raise self._fail("listing topics", exc) from None
+            slice_seconds *= 2
+
     def describe(self) -> AdminData:
-        try:
-            metadata = self.admin.list_topics(timeout=self.timeout)
-        except KafkaException as exc:
-            raise self._fail("listing topics", exc) from None
+        metadata = self._metadata()
         if not metadata.brokers:
             raise SourceUnavailable(f"Kafka cluster {self.cluster.name} "
                                     f"({self.cluster.bootstrap_servers}) returned no brokers")
@@ -257,8 +334,6 @@ class KafkaAdminSource:
 
     def _sample_topic(self, consumer: Consumer, topic: AdminTopic, per_topic: int,
                       timeout_seconds: float) -> list[bytes]:
-        import time
-
         available = {p: topic.end_offsets.get(p, 0) - topic.start_offsets.get(p, 0)
                      for p in range(topic.partitions)}
         live = [p for p, n in available.items() if n > 0]

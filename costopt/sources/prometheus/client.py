@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +29,13 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from costopt.config import PrometheusSettings
-from costopt.sources.errors import BadSourceData, QueryTooBig, SourceError, SourceUnavailable
+from costopt.sources.errors import (
+    AccessDenied,
+    BadSourceData,
+    QueryTooBig,
+    SourceError,
+    SourceUnavailable,
+)
 
 MAX_POINTS_PER_SERIES = 11_000
 T = TypeVar("T")
@@ -39,6 +47,24 @@ TOO_BIG = ("too many samples", "query timed out", "maxsamplesperquery", "maxsamp
 UNAVAILABLE_RETRIES = 2
 
 
+def _tls_reason(exc: BaseException) -> str:
+    """The TLS library's own reason (e.g. `certificate verify failed: unable to get local
+    issuer certificate`), found down the exception chain; never the request."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        for arg in seen.args:
+            if isinstance(arg, ssl.SSLError):
+                return str(arg.reason or arg.__class__.__name__).replace("_", " ").lower() \
+                    + (f": {arg.verify_message}" if isinstance(arg, ssl.SSLCertVerificationError)
+                       and arg.verify_message else "")
+            if isinstance(arg, BaseException):
+                found = _tls_reason(arg)
+                if found != "TLS error":
+                    return found
+        seen = seen.__cause__ or seen.__context__
+    return "TLS error"
+
+
 def _as_datetime(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -47,15 +73,24 @@ class PrometheusClient:
     def __init__(self, settings: PrometheusSettings, cluster: str) -> None:
         self.settings = settings
         self.cluster = cluster
-        headers = {}
+        headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
         if settings.auth_header is not None:
             headers["Authorization"] = settings.auth_header.get_secret_value()
+        auth = None
+        if settings.basic_auth is not None:
+            auth = (settings.basic_auth.username,
+                    settings.basic_auth.password.get_secret_value())
+        if settings.ca_file is not None and not os.access(settings.ca_file, os.R_OK):
+            raise SourceError(f"Prometheus at {settings.url} (cluster {cluster}): ca_file "
+                              f"{settings.ca_file} cannot be read")
+        session = requests.Session()
+        session.verify = settings.ca_file or settings.verify_tls
         # 503 is not retried here: Prometheus answers a query timeout with it, and asking the
         # same query twice more would take the timeout three times (`_call` tells them apart).
         retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 504),
                       allowed_methods=("GET", "POST"))
-        self.connection = PrometheusConnect(url=settings.url, headers=headers,
-                                            disable_ssl=not settings.verify_tls, retry=retry,
+        self.connection = PrometheusConnect(url=settings.url, headers=headers, auth=auth,
+                                            session=session, retry=retry,
                                             timeout=settings.timeout_seconds)
         # Every HTTP request sent, as (path, params): benchmarks replay them as the floor.
         self.sent: list[tuple[str, dict[str, str]]] = []
@@ -70,12 +105,23 @@ class PrometheusClient:
                     raise QueryTooBig(f"Prometheus at {self.settings.url} (cluster "
                                       f"{self.cluster}) refused a query as too large: "
                                       f"{error}; query: {query}") from None
+                if status in (401, 403):
+                    said = error.replace("\\n", " ").strip()[:200]
+                    raise AccessDenied(f"Prometheus at {self.settings.url} (cluster "
+                                       f"{self.cluster}) refused costopt's credentials: "
+                                       f"HTTP {status}: {said} (check basic_auth, auth_header "
+                                       "and headers)") from None
                 if status == 503 and attempt < UNAVAILABLE_RETRIES:
                     time.sleep(0.2 * 2**attempt)
                     continue
                 raise SourceError(f"Prometheus at {self.settings.url} (cluster {self.cluster}) "
                                   f"refused a query: HTTP {status}: {error}; "
                                   f"query: {query}") from None
+            except requests.exceptions.SSLError as exc:
+                raise AccessDenied(f"Prometheus at {self.settings.url} (cluster "
+                                   f"{self.cluster}): TLS verification failed "
+                                   f"({_tls_reason(exc)}; is ca_file the CA that signed the "
+                                   "server's certificate?)") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = (f"timed out after {self.settings.timeout_seconds:g} s (3 tries)"
                         if _timed_out(exc) else "is unreachable")

@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,6 +51,7 @@ from costopt.sources.prometheus.rules import FIGURES, GRAINS, RULES_PATH
 
 log = logging.getLogger("costopt.collect")
 TOPIC_COLUMNS = (*SERIES_COLUMNS, "partitions", "replication_factor", "retained_messages")
+PRINCIPAL_COLUMNS = ("principal_id", "bytes_in_per_second", "bytes_out_per_second")
 DAY = 86_400
 _WARNED: set[tuple[str, str]] = set()  # (server, cluster) told about the rules already
 _WARNED_LOCK = threading.Lock()
@@ -76,6 +77,10 @@ class PrometheusData:
     queries: list[str]  # every query sent, the census first
     recorded: tuple[str, ...] = ()  # the figures read from recorded series, if any
     refused: int = 0  # queries the server refused as too large and that were split
+    # principal_id, bytes_in_per_second, bytes_out_per_second (cluster-wide; Confluent only)
+    principals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(PRINCIPAL_COLUMNS)))
+    not_measured: dict[str, str] = field(default_factory=dict)  # figure -> why
 
 
 def detect_dialect(client: PrometheusClient, start: datetime, end: datetime,
@@ -142,7 +147,9 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
                           groups=_group_frame(results, queries),
                           brokers=_broker_frame(results),
                           series=_series_frame(results, queries, window, topics),
-                          queries=sent, recorded=recorded, refused=outcome.refused)
+                          queries=sent, recorded=recorded, refused=outcome.refused,
+                          principals=_principal_frame(results, queries),
+                          not_measured=dict(queries.not_measured))
 
 
 def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQueries,
@@ -408,6 +415,8 @@ def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFra
     for column in TOPIC_COLUMNS:
         if column not in frame:
             frame[column] = np.nan
+    if queries.fixed_replication_factor is not None:
+        frame["replication_factor"] = float(queries.fixed_replication_factor)
     if queries.log_size_all_replicas:
         frame["log_size_bytes"] = frame["log_size_bytes"] / frame["replication_factor"]
     frame.index.name = "topic"
@@ -433,6 +442,20 @@ def _group_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFra
     frame = frame.reset_index()
     frame["members"] = frame["group"].map(members).fillna(0)
     return frame[columns]
+
+
+def _principal_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
+    """Bytes per second each principal produced and fetched; a principal seen in one
+    direction only has 0 in the other."""
+    label = queries.principal_label
+    if label is None:
+        return pd.DataFrame(columns=list(PRINCIPAL_COLUMNS))
+    frame = pd.DataFrame({
+        "bytes_in_per_second": _labelled(results, "principal_bytes_in", label),
+        "bytes_out_per_second": _labelled(results, "principal_bytes_out", label)}).fillna(0.0)
+    frame.index.name = "principal_id"
+    return frame.reset_index()[list(PRINCIPAL_COLUMNS)].sort_values("principal_id",
+                                                                     ignore_index=True)
 
 
 def _broker_frame(results: dict[str, Any]) -> pd.DataFrame:

@@ -21,11 +21,12 @@ from typing import Literal
 
 from costopt.sources.prometheus.rules import FIGURES, GRAINS, RecordedFigure
 
-Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion"]
+Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 Span = Literal["window", "lookback", "history", "rec_lookback"]
 
 # Metric names whose presence identifies a dialect, most specific first.
 DETECTION = (
+    ("confluent_cloud", "confluent_kafka_server_retained_bytes"),
     ("kminion", "kminion_kafka_topic_info"),
     ("kafka_exporter", "kafka_topic_partition_current_offset"),
     ("strimzi", "kafka_server_raftmetrics_commit_latency_avg"),
@@ -74,12 +75,22 @@ class DialectQueries:
     bytes_out_range: Query | None = None
     messages_in_range: Query | None = None
     log_size_range: Query | None = None
+    # Bytes each authenticated principal produced and fetched, per second (Confluent Cloud
+    # only: broker exporters never say who sent a byte). Their label is `principal_label`.
+    principal_bytes_in: Query | None = None
+    principal_bytes_out: Query | None = None
+    principal_label: str | None = None
+    # Where the source exports no replication factor but the service fixes it for every topic.
+    fixed_replication_factor: int | None = None
+    # Figures costopt needs that the source cannot give, with why: the snapshot says so.
+    not_measured: tuple[tuple[str, str], ...] = ()
 
 
 INSTANT_FIGURES = ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
                    "partitions", "replication_factor", "retained_messages",
                    "group_lag_messages", "group_max_lag_messages", "group_members",
-                   "broker_cpu", "broker_disk_used_bytes")
+                   "broker_cpu", "broker_disk_used_bytes", "principal_bytes_in",
+                   "principal_bytes_out")
 RANGE_FIGURES = ("bytes_in_range", "bytes_out_range", "messages_in_range", "log_size_range")
 # The recorded figure behind each per-topic query.
 RECORDED = {"bytes_in_rate": "bytes_in", "bytes_out_rate": "bytes_out",
@@ -206,6 +217,122 @@ CATALOG: dict[str, DialectQueries] = {
         log_size_all_replicas=True,
     ),
 }
+
+# Confluent Cloud ----------------------------------------------------------------------------
+# The Metrics API's export endpoint (`/v2/metrics/cloud/export`) as a team's Prometheus stores
+# it when it scrapes the endpoint (docs/collection.md). Per the API reference
+# (api.telemetry.confluent.cloud/docs, export endpoint): names are the API's with `/` and `.`
+# made `_` (`io.confluent.kafka.server/received_bytes` -> `confluent_kafka_server_received_bytes`),
+# label prefixes dropped (`resource.kafka.id` -> `kafka_id`, `metric.topic` -> `topic`), and
+# every value is exported as a gauge: a COUNTER is the count *within one one-minute interval*
+# (a delta, not an ever-growing counter), a GAUGE (retained_bytes) the value then. The endpoint
+# serves the last complete minute, a few minutes late, under that minute's own timestamp
+# (kept by `honor_timestamps`).
+#
+# So a rate is the mean of the per-minute deltas divided by 60, `avg_over_time(x[w]) / 60`,
+# never `rate()` or `increase()` (which would read every drop from one minute to the next as a
+# counter reset). The mean, not `sum_over_time(x[w]) / w`: the sum counts scrapes, so it is
+# right only at exactly one scrape a minute; a slower scrape interval, a missed scrape or a
+# sample scraped twice would bias it, while the mean of the minutes that were scraped does not
+# depend on how many there were.
+CONFLUENT_PREFIX = "confluent_kafka_server_"
+# Each metric costopt reads and the labels the export gives it (held to the API reference by
+# tests/collect/test_confluent_reference.py).
+CONFLUENT_LABELS: dict[str, tuple[str, ...]] = {
+    "received_bytes": ("kafka_id", "topic"),
+    "sent_bytes": ("kafka_id", "topic"),
+    "received_records": ("kafka_id", "topic"),
+    "sent_records": ("kafka_id", "topic"),
+    "retained_bytes": ("kafka_id", "topic", "partition"),
+    "partition_count": ("kafka_id",),
+    "consumer_lag_offsets": ("kafka_id", "consumer_group_id", "topic", "partition"),
+    "request_bytes": ("kafka_id", "principal_id", "type"),
+    "response_bytes": ("kafka_id", "principal_id", "type"),
+}
+CONFLUENT_MINUTE_SECONDS = 60  # the interval one delta covers
+# A sample stamped t is the minute [t, t + 60): the minutes within a window [end - w, end) are
+# the samples stamped in [end - w, end - 1 s]. Shifting the range by a second reads exactly
+# those on every backend: Prometheus 2.x ranges hold both edges, Prometheus 3.x and
+# VictoriaMetrics only the right one, and unshifted each would count one edge minute
+# differently (at a coarse scrape, a large share of the window).
+_MINUTES_WITHIN = " offset 1s"
+# Confluent Cloud fixes every topic's replication factor at 3; the export has no RF metric.
+# retained_bytes counts every replica ("after replication thus needs to be divided by 3",
+# Confluent's own dashboard for the export, confluentinc/jmx-monitoring-stacks
+# ccloud-prometheus-grafana/.../ccloud.json, 2025-03-25), so one replica's size is a third.
+CONFLUENT_REPLICATION_FACTOR = 3
+
+
+def confluent_metric(name: str) -> str:
+    return CONFLUENT_PREFIX + name
+
+
+def _confluent_cloud() -> DialectQueries:
+    def per_second(name: str) -> Query:
+        # One series per topic (the export has no per-partition or per-broker split of bytes
+        # and records): topics split the series.
+        metric = confluent_metric(name)
+        return Query("sum by (topic) (avg_over_time(" + metric + "{{{sel}}}[{window}]"
+                     + _MINUTES_WITHIN + ")) / " + str(CONFLUENT_MINUTE_SECONDS), metric,
+                     shard_label="topic")
+
+    def principal(name: str, request_type: str) -> Query:
+        # Bytes per principal for the whole cluster (the export has no topic on these): the
+        # requests of one Kafka API, Produce for bytes written and Fetch for bytes read.
+        metric = confluent_metric(name)
+        return Query("sum by (principal_id) (avg_over_time(" + metric + "{{{sel},type=\""
+                     + request_type + "\"}}[{window}]" + _MINUTES_WITHIN + ")) / "
+                     + str(CONFLUENT_MINUTE_SECONDS), metric, shard_label="principal_id")
+
+    retained = confluent_metric("retained_bytes")
+    lag = confluent_metric("consumer_lag_offsets")
+
+    def size(function: str, span: Span) -> Query:
+        # Per partition: partitions split the series.
+        return Query("sum by (topic) (" + function + "(" + retained + "{{{sel}}}[{" + span
+                     + "}]))", retained, span=span, shard_label="partition")
+
+    why = ("Confluent Cloud runs the brokers; its Metrics API exports no broker CPU, disk or "
+           "broker count (the cost model prices the cluster by its billing dimensions)")
+    return DialectQueries(
+        topic_label="topic", group_label="consumer_group_id",
+        bytes_in_rate=per_second("received_bytes"),
+        bytes_out_rate=per_second("sent_bytes"),
+        messages_in_rate=per_second("received_records"),
+        # retained_bytes counts every replica's copy (see log_size_all_replicas).
+        log_size_bytes=size("last_over_time", "lookback"),
+        partitions=Query("count by (topic) (last_over_time(" + retained
+                         + "{{{sel}}}[{lookback}]))", retained, span="lookback",
+                         shard_label="partition"),
+        replication_factor=None,
+        group_lag_messages=Query("sum by (consumer_group_id, topic) (last_over_time(" + lag
+                                 + "{{{sel}}}[{lookback}]))", lag, span="lookback",
+                                 shard_label="consumer_group_id"),
+        # Each partition's peak, summed: at most the group's peak lag on the topic (the
+        # partitions need not peak together), read without a subquery over the history.
+        group_max_lag_messages=Query("sum by (consumer_group_id, topic) (max_over_time("
+                                     + lag + "{{{sel}}}[{history}]))", lag, span="history",
+                                     shard_label="consumer_group_id"),
+        group_members=None,
+        broker_cpu=None, broker_disk_used_bytes=None,
+        bytes_in_range=per_second("received_bytes"),
+        bytes_out_range=per_second("sent_bytes"),
+        messages_in_range=per_second("received_records"),
+        log_size_range=size("max_over_time", "window"),
+        log_size_all_replicas=True,
+        principal_bytes_in=principal("request_bytes", "Produce"),
+        principal_bytes_out=principal("response_bytes", "Fetch"),
+        principal_label="principal_id",
+        fixed_replication_factor=CONFLUENT_REPLICATION_FACTOR,
+        not_measured=(
+            ("broker_cpu", why), ("broker_disk", why), ("broker_count", why),
+            ("replication_factor", "the Metrics API exports none; Confluent Cloud fixes it "
+                                   f"at {CONFLUENT_REPLICATION_FACTOR} for every topic"),
+            ("group_members", "the Metrics API exports consumer lag, not group members")),
+    )
+
+
+CATALOG["confluent_cloud"] = _confluent_cloud()
 
 ALL_METRIC_NAMES = tuple(name for _, name in DETECTION)
 

@@ -34,6 +34,7 @@ class RecordedFigure:
     metric: str  # the exporter's metric name, `_total` dropped
     operation: str  # rate (per second over the grain) or max (over the grain)
     expr: str  # PromQL with {by} (cluster label, topic) and {grain}
+    keep: tuple[str, ...] = ()  # labels kept besides the cluster label and topic
 
     def record(self, grain: str) -> str:
         return f"{LEVEL}:{self.metric}:{self.operation}{grain}"
@@ -59,17 +60,40 @@ KAFKA_EXPORTER_FIGURES = (
     RecordedFigure("messages_in", "kafka_topic_partition_current_offset", "rate",
                    "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))"),
 )
-# Dialects whose raw series are per partition or per broker; kminion is per topic already.
+
+
+def _per_minute(figure: str, metric: str) -> RecordedFigure:
+    # Confluent Cloud's export: each sample is one minute's delta, so the rate over the grain
+    # is their mean divided by 60 (queries.py says why not rate() or sum_over_time).
+    return RecordedFigure(figure, metric, "rate",
+                          "sum by ({by}) (avg_over_time(" + metric + "[{grain}])) / 60",
+                          keep=("kafka_id",))
+
+
+CONFLUENT_FIGURES = (
+    _per_minute("bytes_in", "confluent_kafka_server_received_bytes"),
+    _per_minute("bytes_out", "confluent_kafka_server_sent_bytes"),
+    _per_minute("messages_in", "confluent_kafka_server_received_records"),
+    # Every replica's copy, per partition: the largest over the grain, summed per topic.
+    RecordedFigure("log_size", "confluent_kafka_server_retained_bytes", "max",
+                   "sum by ({by}) (max_over_time(confluent_kafka_server_retained_bytes"
+                   "[{grain}]))", keep=("kafka_id",)),
+)
+# Dialects whose raw series are per partition, per broker or per minute; kminion is per topic
+# already.
 FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
-    "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES}
-GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES))
+    "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES,
+    "confluent_cloud": CONFLUENT_FIGURES}
+GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES),
+          ("confluent-cloud", CONFLUENT_FIGURES))
 
 # kminion names the topic `topic_name`: renamed, so its series join the others by `topic`.
 _KMINION_TOPIC = 'label_replace({series}, "topic", "$1", "topic_name", "(.+)")'
 # Series named the same whatever the exporter, for the Grafana topic dashboard: its panels
-# then work for JMX, Strimzi, kafka_exporter and kminion alike, for every topic (costopt's own
-# /metrics carry per-topic series for the top topics by cost only). Each dialect records the
-# figures its exporter has: kafka_exporter has no bytes and no log size, kminion no bytes.
+# then work for JMX, Strimzi, kafka_exporter, kminion and Confluent Cloud alike, for every topic
+# (costopt's own /metrics carry per-topic series for the top topics by cost only). Each dialect
+# records the figures its exporter has: kafka_exporter has no bytes and no log size, kminion
+# no bytes; Confluent Cloud's export has all four.
 # 5-minute grain only: dashboards show the recent past; costopt reads the groups above.
 # One rule per figure, the dialects' expressions joined by `or` (one name, one rule, so no
 # duplicate recording: a cluster is read in one dialect, and the first that has it wins).
@@ -83,18 +107,23 @@ DASHBOARD_FIGURES: dict[str, dict[str, str]] = {
                '{{topic!=""}}[{grain}]))',
         "kafka_exporter": "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))",
         "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
-            series="rate(kminion_kafka_topic_high_water_mark_sum[{grain}])") + ")"},
+            series="rate(kminion_kafka_topic_high_water_mark_sum[{grain}])") + ")",
+        "confluent_cloud": CONFLUENT_FIGURES[2].expr},
     "bytes_in": {
         "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesin_total'
-               '{{topic!=""}}[{grain}]))'},
+               '{{topic!=""}}[{grain}]))',
+        "confluent_cloud": CONFLUENT_FIGURES[0].expr},
     "bytes_out": {
         "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesout_total'
-               '{{topic!=""}}[{grain}]))'},
+               '{{topic!=""}}[{grain}]))',
+        "confluent_cloud": CONFLUENT_FIGURES[1].expr},
     "log_size": {
         "jmx": "sum by ({by}) (max_over_time(kafka_log_log_size[{grain}]))",
         "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
             series="max_over_time(kminion_kafka_topic_log_dir_size_total_bytes[{grain}])")
-                   + ")"},
+                   + ")",
+        # retained_bytes counts every replica's copy already.
+        "confluent_cloud": CONFLUENT_FIGURES[3].expr},
 }
 DASHBOARD_GRAIN = "5m"
 
@@ -107,9 +136,13 @@ def dashboard_record(figure: str) -> str:
 def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
     """The rule groups, grouping by `cluster_label` and topic."""
     by = f"{cluster_label}, topic"
+
+    def keeping(figure: RecordedFigure) -> str:
+        return ", ".join(dict.fromkeys((cluster_label, *figure.keep, "topic")))
+
     groups = [{"name": f"costopt-{name}-{grain}", "interval": grain,
                "rules": [{"record": f.record(grain),
-                          "expr": f.expr.format(by=by, grain=grain)} for f in figures]}
+                          "expr": f.expr.format(by=keeping(f), grain=grain)} for f in figures]}
               for name, figures in GROUPS for grain in GRAINS]
     groups.append({
         "name": "costopt-dashboards", "interval": DASHBOARD_GRAIN,

@@ -2,7 +2,7 @@
 replica in their own zone, from bytes out per broker against the partitions' leaders. NULL:
 not measured (the cluster's rack-aware setting then decides, by formula).
 
-Revision ID: 0009
+Revision ID: 0010
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
