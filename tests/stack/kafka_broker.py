@@ -77,6 +77,7 @@ class KafkaBroker(ServerLifecycle):
     """
 
     stop_timeout_s = 30.0
+    expected_brokers = 1  # ready once its metadata shows this many brokers
 
     def __init__(self, workdir: Path, node_id: int = 1, rack: str = "az-a",
                  heap: str = HEAP) -> None:
@@ -195,7 +196,7 @@ class KafkaBroker(ServerLifecycle):
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         metadata = admin.list_topics(timeout=2)
-        return len(metadata.brokers) >= 1
+        return len(metadata.brokers) >= self.expected_brokers
 
     def prepare(self, cluster_id: str | None = None) -> None:
         """Write the properties and, on first start, format storage (a restart keeps the data,

@@ -96,7 +96,7 @@ class ZoneStack:
         began = time.monotonic()
         try:
             self.prometheus.start()
-            self._wait_scraped(began + 60)
+            self._wait_scraped(began + 120)
         except Exception:
             self.stop()
             raise

@@ -187,6 +187,21 @@ def _settings(bootstrap: str | None, security: dict[str, Any] | None,
                              schedule=ScheduleSettings(collect_every_minutes=1, history_days=1))
 
 
+def _secrets(stack: ZoneStack) -> list[str]:
+    """Every credential of the stack: passwords, the API secret, the client key's body."""
+    key_body = stack.pki.client_key_path.read_text().splitlines()[1]
+    return [stack.kafka.scram.password, stack.kafka.plain.password,
+            stack.prometheus_user.password, key_body]
+
+
+def _nothing_secret_stored(directory: Path, secrets: list[str]) -> None:
+    """The store's files (database, journal) hold none of the secrets."""
+    stored = b"".join(path.read_bytes() for path in directory.glob("costopt.db*"))
+    assert stored
+    for secret in secrets:
+        assert secret.encode() not in stored
+
+
 def _failed_visibly(cluster: ClusterSettings, settings: Settings, store: Store,
                     patterns: list[str], secret: str, caplog: pytest.LogCaptureFixture,
                     capfd: pytest.CaptureFixture[str]) -> str:
@@ -312,6 +327,7 @@ def test_collect_over_each_secured_listener(three_zone: ZoneStack, collectable: 
     sampled = store.samples("zones", TOPIC)
     assert 0 < len(sampled) <= 30 and all(b'"status": "PAID"' in r for r in sampled)
     assert result.dialect == "jmx"
+    _nothing_secret_stored(tmp_path, _secrets(three_zone))
     if listener == "OAUTHBEARER":
         assert tokens.calls[calls_before:] and \
             set(tokens.calls[calls_before:]) == {"principal=costopt-collector"}
@@ -335,6 +351,9 @@ def test_collect_from_prometheus_with_basic_auth_a_bearer_token_and_a_tenant_hea
         topic = next(t for t in store.latest_snapshot("zones").snapshot.topics
                      if t.name == TOPIC)
         assert topic.log_size_bytes > 0
+        stored = b"".join(path.read_bytes() for path in tmp_path.glob(f"{name}.db*"))
+        for secret in (three_zone.prometheus_user.password, gateway.token, TENANT):
+            assert secret.encode() not in stored
         if name == "bearer":
             sent = gateway.seen[seen_before:]
             assert sent and all(h["X-Scope-OrgID"] == TENANT for h in sent)
