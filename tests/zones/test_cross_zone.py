@@ -147,14 +147,16 @@ def _produce(bootstrap: str, topics: list[str], stop: threading.Event, truth: Tr
     sent = 0
     next_at = time.monotonic()
 
-    def delivered(err: object, topic: str) -> None:
-        if err is None and window[0] <= time.time() < window[1]:
+    def delivered(err: object, topic: str, sent_at: float) -> None:
+        # Counted by when it was sent (the broker counts it on arrival), once acknowledged.
+        if err is None and window[0] <= sent_at < window[1]:
             truth.produced[topic] = truth.produced.get(topic, 0) + RECORD_BYTES
 
     while not stop.is_set():
+        sent_at = time.time()
         for topic in topics:
             producer.produce(topic, payload, partition=sent % 3,
-                             on_delivery=lambda e, _m, t=topic: delivered(e, t))
+                             on_delivery=lambda e, _m, t=topic, at=sent_at: delivered(e, t, at))
         sent += 1
         producer.poll(0)
         # Steady, never catching up in a burst: Prometheus's rates assume a steady counter.
