@@ -4,9 +4,9 @@ is a promise to scripts and dashboards, the domain is free to change."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from costopt.cost.allocation import COMPONENTS
 from costopt.whatif.changes import Change
@@ -155,7 +155,10 @@ class Recommendation(BaseModel):
     evidence: list[Evidence]
     current: dict[str, Any]
     proposed: dict[str, Any]
-    monthly_savings: Money = Field(description="what the bill loses now; never negative")
+    monthly_savings: Money = Field(
+        description="what the bill loses now: exactly what POST /v1/whatif of `whatif` says, "
+                    "sign included (negative: the change costs money now, e.g. it only frees "
+                    "capacity)")
     monthly_cost: Money | None = Field(
         None, description="what the change adds to the bill, where it adds (a capacity need, "
                           "object storage for tiering)")
@@ -210,8 +213,24 @@ class PlanStep(BaseModel):
     currency: str
     period: Literal["month"] = "month"
     capacity_freed: dict[str, float]
+    capacity_basis: str | None = Field(
+        None, description="for a retention cut or tiering: whether the disk it frees is "
+                          "counted at steady state (the log has run for its retention) or now")
     change: str
     whatif: list[dict[str, Any]]
+    pays_off_with: PaysOffWith | None = Field(
+        None, description="a step that saves nothing by itself (it frees capacity): the "
+                          "capacity step that turns it into money, and what the pair saves")
+
+
+class PaysOffWith(BaseModel):
+    step: int
+    id: str
+    capacity_share: Money
+    pair_savings: Money
+    currency: str
+    period: Literal["month"] = "month"
+    basis: str
 
 
 class Plan(BaseModel):
@@ -224,6 +243,8 @@ class Plan(BaseModel):
     skipped: dict[str, int]
     steps: list[PlanStep]
     next_cursor: str | None = None
+    replay: dict[str, Any] = Field(description="how to project this plan, or it less some "
+                                                "steps, in one what-if")
 
 
 class TopicForecastPoint(BaseModel):
@@ -260,12 +281,53 @@ class StatusChange(BaseModel):
     until: datetime | None = Field(None, description="snooze only: until when")
 
 
+StepId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PlanReplay(BaseModel):
+    """Which of the savings plan's steps (`GET /v1/plan` ids) to project: all (`{}`), all but
+    `exclude`, or only `include`. The plan is rebuilt by its own rules without the steps left
+    out; a broker-sizing step left out leaves its cluster unresized."""
+
+    model_config = ConfigDict(extra="forbid")
+    exclude: list[StepId] | None = Field(None, max_length=100_000)
+    include: list[StepId] | None = Field(None, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PlanReplay:
+        if self.exclude is not None and self.include is not None:
+            raise ValueError("`exclude` and `include` exclude each other: give one")
+        return self
+
+
+class PlanReplayed(BaseModel):
+    steps: int = Field(description="steps of the plan as projected")
+    left_out: int = Field(description="steps of the current plan left out")
+    savings: Money = Field(description="the projected plan's total; equals -delta")
+    currency: str
+    period: Literal["month"] = "month"
+
+
 class WhatIfRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
         "changes": [{"selector": {"topic": "payments.orders.v1"}, "retention_ms": 259200000,
                      "compression": "zstd"}], "horizon_days": 90}})
-    changes: list[Change] = Field(max_length=100)
+    changes: list[Change] = Field(
+        default_factory=list, max_length=100,
+        description="changes applied in order; or give `plan` instead, not both")
+    plan: PlanReplay | None = Field(
+        None, description="project the savings plan (`{}`), or the plan rebuilt without some "
+                          "steps (`exclude`) or from only some (`include`), in one call")
     horizon_days: int = Field(90, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _changes_or_plan(self) -> WhatIfRequest:
+        if self.plan is None and "changes" not in self.model_fields_set:
+            raise ValueError("give `changes` (a list, at most 100) or `plan` "
+                             "(e.g. {\"plan\": {}} for the whole savings plan)")
+        if self.plan is not None and self.changes:
+            raise ValueError("`changes` and `plan` exclude each other: give one")
+        return self
 
 
 class Total(BaseModel):
@@ -316,6 +378,8 @@ class WhatIfResponse(BaseModel):
     topics_next_cursor: str | None = None
     capacity: list[Capacity]
     warnings: list[str]
+    plan: PlanReplayed | None = Field(None, description="with a `plan` request: the plan "
+                                                        "projected")
 
 
 class ForecastPoint(BaseModel):

@@ -131,7 +131,8 @@ def chargeback_of(analysis: ClusterAnalysis) -> pd.DataFrame:
     found = getattr(analysis, "chargeback", None)
     if found is None:
         snapshot = analysis.model.snapshot
-        found = chargeback_rows(analysis.model.cost, snapshot.groups)
+        found = chargeback_rows(analysis.model.cost, snapshot.groups,
+                                principals=snapshot.principals)
     return found
 
 
@@ -147,7 +148,8 @@ def owner_attribution(settings: Settings) -> OwnerAttribution:
         mapping.update(OwnerAttribution.from_mapping_file(owners.mapping_file,
                                                           rules=rules).mapping)
     return OwnerAttribution(mapping=mapping, rules=rules, default_owner=owners.default_owner,
-                            group_rules=tuple(owners.group_rules))
+                            group_rules=tuple(owners.group_rules),
+                            principals=dict(owners.principals))
 
 
 def catalog_for(stored: StoredSnapshot, settings: Settings,
@@ -214,7 +216,8 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
     measured, the others get even shares."""
     snapshot = stored.snapshot
     model = cluster_model(stored, catalog, history, samples, settings, owners)
-    chargeback = chargeback_rows(model.cost, snapshot.groups, reads, owners)
+    chargeback = chargeback_rows(model.cost, snapshot.groups, reads, owners,
+                                 snapshot.principals)
     daily = history.daily
     results = run_rules(model, history, settings.rules)
     replication = pd.Series({t.name: float(t.replication_factor) for t in snapshot.topics})

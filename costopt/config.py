@@ -239,6 +239,9 @@ class OwnerSettings(_Strict):
     rules: list[OwnerRule] = list(DEFAULT_RULES)
     group_rules: list[OwnerRule] = Field(
         list(DEFAULT_GROUP_RULES), description="consumer group -> owner, first match")
+    principals: dict[str, str] = Field(
+        default_factory=dict, description="principal (service account) id or display name "
+        "-> owner; unmapped: group_rules on the display name, else the id")
     default_owner: str = "unowned"
 
 

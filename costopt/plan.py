@@ -19,19 +19,25 @@ How it is built, per cluster (clusters do not affect each other):
    broker sizing.
 4. Steps that cost money for capacity are kept only if the cluster's plan is worth more with
    them than without them.
+
+A plan replays (`replay_plan`, `POST /v1/whatif` with `{"plan": {...}}`): the plan rebuilt
+without some of its steps (`exclude`) or from only some (`include`), by the same rules, so a
+user can ask what the plan is worth without the three steps they will not take. Leaving out a
+broker-sizing step leaves its cluster unresized.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take, topic_micros
 from costopt.decisions import Decisions
+from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
@@ -46,6 +52,23 @@ from costopt.whatif.engine import apply_changes, bill_delta_micros, rows_of
 RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
 
 
+PAIR_BASIS = ("the capacity step's saving shared among the cluster's steps by what the "
+              "capacity each frees is worth (disk at the disk price, brokers at the broker "
+              "price); POST /v1/whatif with {\"plan\": {\"exclude\": [this step]}} gives "
+              "the plan without it")
+
+
+@dataclass(frozen=True)
+class CapacityPair:
+    """A step that pays off only through its cluster's later capacity step: that step, the
+    share of its saving this step's freed capacity accounts for, and what the two save."""
+
+    step: int
+    id: str
+    capacity_share_micros: int
+    pair_savings_micros: int
+
+
 @dataclass(frozen=True)
 class PlanStep:
     number: int
@@ -54,6 +77,7 @@ class PlanStep:
     cumulative_savings_micros: int
     disk_bytes_freed: float
     brokers_freed: float
+    pays_off_with: CapacityPair | None = None
 
     def to_dict(self, currency: str) -> dict[str, Any]:
         rec = self.recommendation
@@ -68,8 +92,17 @@ class PlanStep:
             "currency": currency, "period": "month",
             "capacity_freed": {"disk_bytes": round(self.disk_bytes_freed),
                                "brokers": round(self.brokers_freed, 3)},
+            "capacity_basis": next((str(e.value) for e in rec.evidence
+                                    if e.name == "capacity_freed_basis"), None),
             "change": rec.change,
             "whatif": [c.model_dump(exclude_none=True) for c in rec.whatif],
+            "pays_off_with": None if self.pays_off_with is None else {
+                "step": self.pays_off_with.step, "id": self.pays_off_with.id,
+                "capacity_share": str(Money.from_micros(
+                    self.pays_off_with.capacity_share_micros, currency).rounded()),
+                "pair_savings": str(Money.from_micros(
+                    self.pays_off_with.pair_savings_micros, currency).rounded()),
+                "currency": currency, "period": "month", "basis": PAIR_BASIS},
         }
 
 
@@ -79,6 +112,7 @@ class SavingsPlan:
     bill_micros: int
     steps: tuple[PlanStep, ...]
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    skipped_by_cluster: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total_savings_micros(self) -> int:
@@ -226,9 +260,8 @@ def _capacity_value_micros(model: ClusterModel, rec: Recommendation) -> float:
 
 
 def _order_key(model: ClusterModel, rec: Recommendation) -> tuple[float, str]:
-    saving = int(rec.monthly_savings.amount * MICROS_PER_UNIT)
-    cost = int(rec.monthly_cost.amount * MICROS_PER_UNIT) if rec.monthly_cost else 0
-    value = saving - cost + _capacity_value_micros(model, rec)
+    saving = int(rec.monthly_savings.amount * MICROS_PER_UNIT)  # signed: less any cost
+    value = saving + _capacity_value_micros(model, rec)
     return (-value / RISK_WEIGHT.get(rec.risk, 2.0), rec.id)
 
 
@@ -303,17 +336,34 @@ def _capacity_recommendation(model: ClusterModel, history: History,
 def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, History],
                recommendations: Sequence[Recommendation], decisions: Decisions | None = None,
                rule_settings: Mapping[str, Any] | None = None,
-               currency: str = "USD") -> SavingsPlan:
+               currency: str = "USD", without: Collection[str] = (),
+               unresized: Collection[str] = (), previous: SavingsPlan | None = None,
+               rebuild: Collection[str] = ()) -> SavingsPlan:
+    """The plan of the open recommendations, less those whose id is in `without`, resizing
+    no cluster named in `unresized`. With `previous` (a plan of the same analysis and
+    decisions), only the clusters in `rebuild` are planned again: clusters do not affect each
+    other, so the others' steps are `previous`'s."""
     decisions = decisions or Decisions()
     decided = decisions.decide(recommendations)
-    open_recs = [d.recommendation for d in decided if d.status == "open"]
+    left_out = set(without)
+    open_recs = [d.recommendation for d in decided
+                 if d.status == "open" and d.recommendation.id not in left_out]
     no_resize = {d.recommendation.cluster for d in decided
                  if d.recommendation.kind == "broker_sizing" and d.status != "open"}
+    no_resize.update(unresized)
     sizing_settings = dict((rule_settings or {}).get("broker_sizing", {}))
     resize_enabled = sizing_settings.pop("enabled", True)
-    skipped: dict[str, int] = {}
+    skipped: dict[str, dict[str, int]] = {}
     merged: list[_Step] = []
     for name, model in models.items():
+        if previous is not None and name not in rebuild:
+            merged.extend(_Step((float("inf"), s.recommendation.id)
+                                if s.recommendation.kind == "broker_sizing"
+                                else _order_key(model, s.recommendation), s.recommendation,
+                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed)
+                          for s in previous.steps if s.recommendation.cluster == name)
+            skipped[name] = dict(previous.skipped_by_cluster.get(name, {}))
+            continue
         candidates = sorted(
             (r for r in open_recs if r.cluster == name and r.category == "saving" and r.whatif
              and r.kind != "broker_sizing"), key=lambda r: _order_key(model, r))
@@ -324,15 +374,89 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
                   and history.observed_days >= float(sizing_settings.get("min_window_days", 7)))
         variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
                                   keep_costly) for keep_costly in (False, True)]
-        best_steps, best_skipped = max(variants, key=lambda v: sum(s.saving for s in v[0]))
+        best_steps, skipped[name] = max(variants, key=lambda v: sum(s.saving for s in v[0]))
         merged.extend(best_steps)
-        for reason, count in best_skipped.items():
-            skipped[reason] = skipped.get(reason, 0) + count
     merged.sort(key=lambda step: step.order)
     steps, cumulative = [], 0
     for number, step in enumerate(merged, start=1):
         cumulative += step.saving
         steps.append(PlanStep(number, step.recommendation, step.saving, cumulative, step.disk,
                               step.brokers))
+    steps = _paired(steps, models)
     bill = sum(sum(m.cost.bill_micros[c] for c in COMPONENTS) for m in models.values())
-    return SavingsPlan(currency, bill, tuple(steps), skipped)
+    total: dict[str, int] = {}
+    for reasons in skipped.values():
+        for reason, count in reasons.items():
+            total[reason] = total.get(reason, 0) + count
+    return SavingsPlan(currency, bill, tuple(steps), total, skipped)
+
+
+def _freed_value_micros(model: ClusterModel, disk_bytes: float, brokers: float) -> float:
+    basis = model.cost.basis
+    value = 0.0
+    if "storage_local" in basis.capacity_bill_micros and basis.disk_capacity_bytes:
+        value += max(disk_bytes, 0.0) * (basis.capacity_bill_micros["storage_local"]
+                                         / basis.disk_capacity_bytes)
+    return value + max(brokers, 0.0) * basis.broker_month_price * MICROS_PER_UNIT
+
+
+def _paired(steps: list[PlanStep], models: Mapping[str, ClusterModel]) -> list[PlanStep]:
+    """Each step that saves nothing by itself (it costs a little, or nothing, and frees
+    capacity) paired with its cluster's capacity step, with its share of that step's saving."""
+    resizes = {s.recommendation.cluster: s for s in steps
+               if s.recommendation.kind == "broker_sizing"}
+    values = {s.number: _freed_value_micros(models[s.recommendation.cluster],
+                                            s.disk_bytes_freed, s.brokers_freed)
+              for s in steps if s.recommendation.cluster in resizes
+              and s.recommendation.kind != "broker_sizing"}
+    totals: dict[str, float] = {}
+    for s in steps:
+        if s.number in values:
+            totals[s.recommendation.cluster] = (totals.get(s.recommendation.cluster, 0.0)
+                                                + values[s.number])
+    out = []
+    for s in steps:
+        cluster = s.recommendation.cluster
+        if s.number in values and s.marginal_savings_micros <= 0 and values[s.number] > 0:
+            resize = resizes[cluster]
+            share = round(resize.marginal_savings_micros * values[s.number] / totals[cluster])
+            s = replace(s, pays_off_with=CapacityPair(
+                resize.number, resize.recommendation.id, share,
+                s.marginal_savings_micros + share))
+        out.append(s)
+    return out
+
+
+def replay_plan(plan: SavingsPlan, models: Mapping[str, ClusterModel],
+                histories: Mapping[str, History], recommendations: Sequence[Recommendation],
+                decisions: Decisions | None = None,
+                rule_settings: Mapping[str, Any] | None = None,
+                exclude: Collection[str] = (), include: Collection[str] | None = None
+                ) -> SavingsPlan:
+    """`plan` rebuilt without the steps whose ids are in `exclude`, or from only those in
+    `include` (by the same rules, so a step the left-out ones made pointless may go, and an
+    alternative they displaced may come in); `plan` itself when nothing is left out. Step ids
+    not in `plan` are refused, all named at once."""
+    ids = {step.recommendation.id: step for step in plan.steps}
+    asked = list(include if include is not None else exclude)
+    unknown = sorted({i for i in asked if i not in ids})
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more"
+                                            if len(unknown) > 20 else "")
+        raise InvalidInput(f"not steps of the plan: {shown} (GET /v1/plan lists its steps)")
+    left_out = (set(ids) - set(include)) if include is not None else set(exclude)
+    if not left_out:
+        return plan
+    unresized = {ids[i].recommendation.cluster for i in left_out
+                 if ids[i].recommendation.kind == "broker_sizing"}
+    if include is not None:  # only the included steps are candidates, not what the plan skipped
+        kept = set(include)
+        without: set[str] = {r.id for r in recommendations if r.id not in kept}
+    else:
+        without = left_out
+    # Only the clusters of the steps left out are planned again (all of them with `include`).
+    rebuild = ({r.cluster for r in recommendations} if include is not None
+               else {ids[i].recommendation.cluster for i in left_out})
+    return build_plan(models, histories, recommendations, decisions, rule_settings,
+                      plan.currency, without=without, unresized=unresized, previous=plan,
+                      rebuild=rebuild)

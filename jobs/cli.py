@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +14,10 @@ from costopt import __version__
 from costopt.money import micros_to_units
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from costopt.config import Settings
+    from costopt.pricing.catalog import PriceCatalog
     from costopt.store import Store
 
 app = typer.Typer(
@@ -81,6 +85,20 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+FocusVersionOption = Annotated[str, typer.Option(
+    "--focus-version", help="the FOCUS version of focus.csv: 1.2, 1.3 (default) or 1.4")]
+
+
+def _checked_focus_version(version: str) -> str:
+    from costopt.billing.focus_export import check_version
+
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--focus-version") from None
+    return version
+
+
 @app.command()
 def version() -> None:
     """Print costopt's version."""
@@ -91,17 +109,27 @@ def version() -> None:
 def demo(
     out: Annotated[Path, typer.Option(help="directory for the database, report and exports")]
     = Path("costopt-demo"),
-    preset: Annotated[str, typer.Option(help="fleet size: tiny, small, wix or huge")] = "small",
+    preset: Annotated[str, typer.Option(
+        help="fleet: tiny, small, wix or huge; confluent for a Confluent Cloud fleet")]
+    = "small",
     seed: Annotated[int | None, typer.Option(help="simulator seed (default: the preset's)")]
     = None,
     serve: Annotated[bool, typer.Option(help="serve the API on the result afterwards")] = False,
     port: Annotated[int, typer.Option(help="API port with --serve")] = 8080,
+    as_of: Annotated[datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"],
+        help="the day (YYYY-MM-DD) the simulated snapshot is taken, at 00:00 UTC; default "
+             "2026-11-20, so the figures are the same on any day")] = None,
+    focus_version: FocusVersionOption = "1.3",
 ) -> None:
     """Run the whole pipeline on a simulated fleet: store, analyze, report; optionally serve."""
-    from jobs.demo import run_demo
+    from jobs.demo import DEMO_AS_OF, run_demo
 
+    _checked_focus_version(focus_version)
     try:
-        result = run_demo(out, preset, seed, echo=typer.echo)
+        result = run_demo(out, preset, seed, echo=typer.echo,
+                          as_of=as_of.date() if as_of is not None else DEMO_AS_OF,
+                          focus_version=focus_version)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if serve:
@@ -289,15 +317,17 @@ def whatif(config: ConfigOption = None,
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the configuration and every price catalog it names; exit 2 naming the bad
-    field."""
+    field. Says, per catalog, the share of its price lines not checked against the vendor."""
     from costopt.pricing.catalog import CatalogError, resolve_catalog
     from costopt.rules import check_rule_settings
 
     settings = _settings(config)
     problems = []
+    catalogs: dict[str, PriceCatalog] = {}
     for index, cluster in enumerate(settings.clusters):
         try:
             catalog = resolve_catalog(cluster.catalog_ref)
+            catalogs.setdefault(catalog.name, catalog)
             if cluster.instance_type is not None:
                 catalog.compute_price_per_hour(cluster.instance_type)
             if cluster.volume_type is not None:
@@ -320,6 +350,23 @@ def config_check(config: ConfigOption = None) -> None:
         raise typer.Exit(2)
     store = settings.store_url.split("@")[-1]  # never print credentials in a URL
     typer.echo(f"ok: {len(settings.clusters)} cluster(s), store {store}")
+    for line in _price_checks(catalogs):
+        typer.echo(line)
+
+
+def _price_checks(catalogs: Mapping[str, PriceCatalog]) -> list[str]:
+    """Per catalog: how many of its price lines are unverified (not checked against the
+    vendor's own price list), and any region whose prices are a copy of another's."""
+    from costopt.pricing.catalog import copied_blocks, unverified_share
+
+    lines = []
+    for name, catalog in sorted(catalogs.items()):
+        unverified, total = unverified_share(catalog)
+        lines.append(f"prices {name}: {unverified} of {total} lines unverified "
+                     f"({unverified / total:.0%}); the rest checked against the vendor's list")
+        for region, other, line in copied_blocks(catalog):
+            lines.append(f"warning: prices {name}: {region}'s {line} is a copy of {other}'s")
+    return lines
 
 
 @bill_app.command("import")
@@ -377,15 +424,17 @@ def export_focus(
     month: Annotated[str, typer.Option(help="the month, YYYY-MM")],
     out: Annotated[Path, typer.Option(help="the CSV file to write")],
     config: ConfigOption = None,
+    focus_version: FocusVersionOption = "1.3",
 ) -> None:
-    """Write the month's allocation as FOCUS 1.2 rows: billed where a bill was imported,
-    estimated elsewhere."""
+    """Write the month's allocation as FOCUS rows (1.3 unless --focus-version says 1.2 or
+    1.4): billed where a bill was imported, estimated elsewhere."""
     from costopt.analysis import cached_analysis
     from costopt.billing.focus_export import write_focus_csv
     from costopt.billing.month import reconcile
     from costopt.billing.reconcile import Month
     from costopt.store import Store
 
+    _checked_focus_version(focus_version)
     settings = _settings(config)
     try:
         chosen = Month.parse(month)
@@ -397,9 +446,9 @@ def export_focus(
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    write_focus_csv(allocation, out)
+    write_focus_csv(allocation, out, focus_version)
     billed = sum(1 for c in allocation.clusters if c.basis == "billed")
-    typer.echo(f"{out}: {len(allocation.rows)} rows, {chosen.label}, "
+    typer.echo(f"{out}: FOCUS {focus_version}, {len(allocation.rows)} rows, {chosen.label}, "
                f"{micros_to_units(allocation.total_micros):,.2f} {allocation.currency} "
                f"({billed} of {len(allocation.clusters)} clusters billed)")
 

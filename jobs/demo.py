@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, cached_analysis
-from costopt.billing.focus_export import write_focus_csv
+from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
-from costopt.billing.sample import focus_bill
+from costopt.billing.sample import confluent_bill, focus_bill
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -25,6 +26,9 @@ from reports.weekly import write_report
 
 # The demo's simulated invoice: the estimate plus 7%, so reconciliation has something to show.
 DEMO_BILL_FACTOR = Decimal("1.07")
+# The day the demo's simulated snapshot is taken (00:00 UTC), after the preset's days of history.
+# Fixed, so the demo prints the same figures on any day, and the README's (`--as-of` moves it).
+DEMO_AS_OF = date(2026, 11, 20)
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,22 @@ class DemoResult:
     files: list[Path]
 
 
+def demo_end(as_of: date) -> datetime:
+    """When the simulated snapshot is taken: 00:00 UTC on `as_of`, which must not be later
+    than today (UTC), since the history before it is what the demo pretends to have seen."""
+    today = datetime.now(UTC).date()
+    if as_of > today:
+        raise ValueError(f"--as-of {as_of.isoformat()} is in the future (today is "
+                         f"{today.isoformat()} UTC)")
+    return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+
+
 def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
-             echo: object = print) -> DemoResult:
+             echo: object = print, as_of: date = DEMO_AS_OF,
+             focus_version: str = DEFAULT_FOCUS_VERSION) -> DemoResult:
     say = echo if callable(echo) else print
     spec = preset(preset_name)
+    end = demo_end(as_of)
     if seed is not None:
         spec = spec.with_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -50,8 +66,8 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     store = Store.open(url)
     started = time.monotonic()
     say(f"simulating the '{spec.name}' fleet: {spec.clusters} clusters, {spec.topics:,} topics, "
-        f"{spec.days} days of history (seed {spec.seed})")
-    fleet = generate_fleet(spec)
+        f"{spec.days} days of history to {end:%Y-%m-%d %H:%M} UTC (seed {spec.seed})")
+    fleet = generate_fleet(spec, end=end)
 
     def progress(cluster: str, done: int, total: int) -> None:
         say(f"  [{done}/{total}] stored {cluster}")
@@ -62,15 +78,19 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     analysis = cached_analysis(store, settings)
     month = Month.of(max(c.model.snapshot.taken_at for c in analysis.clusters.values()))
     bill = out / f"bill-{month.label}.csv"
-    bill.write_text(focus_bill(month_estimates(analysis, store, settings, month), month,
+    # A Confluent Cloud fleet is invoiced by Confluent (its cost export, by line type); the
+    # others get a FOCUS bill as their cloud exports it.
+    write_bill, bill_format = ((confluent_bill, "Confluent cost export") if fleet.is_confluent
+                               else (focus_bill, "FOCUS"))
+    bill.write_text(write_bill(month_estimates(analysis, store, settings, month), month,
                                DEMO_BILL_FACTOR))
     import_bill(store, settings, bill.read_bytes(), bill.name)
-    say(f"imported a simulated {month.label} invoice (FOCUS, {DEMO_BILL_FACTOR - 1:+.0%} on "
-        "the estimate) to show reconciliation")
+    say(f"imported a simulated {month.label} invoice ({bill_format}, "
+        f"{DEMO_BILL_FACTOR - 1:+.0%} on the estimate) to show reconciliation")
     allocation = reconcile(analysis, store, settings, month)
     files = [
         write_costs_csv(analysis, out / "costs.csv"),
-        write_focus_csv(allocation, out / "focus.csv"),
+        write_focus_csv(allocation, out / "focus.csv", focus_version),
         bill,
         write_recommendations_json(analysis, out / "recommendations.json"),
         write_plan_json(analysis, out / "plan.json"),

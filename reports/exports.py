@@ -19,20 +19,24 @@ def money(micros: int) -> str:
     return str(micros_to_decimal(int(micros)).quantize(Decimal("0.000001")))
 
 
-COST_FIELDS = ["cluster", "topic", "owner", "side", "consumer_group", "topic_owner", "split",
-               "measured_share", "basis", "monthly_cost", "currency", "period", *COMPONENTS]
+COST_FIELDS = ["cluster", "topic", "owner", "side", "consumer_group", "principal",
+               "topic_owner", "split", "measured_share", "basis", "monthly_cost", "currency",
+               "period", *COMPONENTS]
 
 
 def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
-    """Per cluster × topic a `producer` row (its owner's) and a `consumer` row per consumer
-    group that reads it (the group owner's: the reader pays its share), plus each cluster's
-    `__idle__` and `__unallocated__` (`shared`). Estimates at the monthly rate."""
+    """Per cluster × topic a `producer` row (its owner's, or one per service account that
+    wrote to it) and a `consumer` row per service account that fetched it, else per consumer
+    group that reads it (the reader pays its share), plus each cluster's `__idle__` and
+    `__unallocated__` (`shared`). `split` says what each row's share rests on: `principal`
+    bytes, `group` reads, `even` shares, `own`, `unread`. Estimates at the monthly rate."""
     rows = []
     for frame in analysis.chargeback_frames():
         for record in frame.itertuples(index=False):
             row: dict[str, Any] = {
                 "cluster": record.cluster, "topic": record.topic, "owner": record.owner,
                 "side": record.side, "consumer_group": record.group,
+                "principal": record.principal,
                 "topic_owner": record.topic_owner, "split": record.split,
                 "measured_share": f"{record.measured_share:.4f}", "basis": "estimated",
                 "monthly_cost": money(record.monthly_cost_micros),

@@ -28,6 +28,7 @@ from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, micros_to_units, rounded
+from costopt.plan import SavingsPlan
 from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
@@ -35,6 +36,7 @@ from reports.grafana_links import panel_link
 
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
+TOP_PAIRS = 10  # steps shown beside each capacity step they pay off through
 TOP_RISKS = 50
 TOP_SKIPPED = 100
 TOP_OWNERS = 8
@@ -113,9 +115,16 @@ def _count_by(rows: list[dict[str, str]], key: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
+# The splits that move cost between owners, by what they rest on (docs/chargeback.md).
+SPLIT_BASES = ("principal", "group", "even")
+
+
 def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[str, Any]]:
-    """The owners that pay most, with what they pay as topic owners (producer side) and as
-    readers (consumer side), and how much of their reading cost rests on measured reads."""
+    """The owners that pay most, with what they pay as producers (the topics they own, or
+    their service accounts' writes) and as readers (consumer side), how much of their reading
+    cost rests on measured reads, and what the split of their cost rests on (`split_basis`:
+    the share, by magnitude, of the cost split by `principal` bytes, `group` reads or `even`
+    shares; the rest is their own topics' and unread sides)."""
     frames = analysis.chargeback_frames()
     if not frames:
         return []
@@ -128,6 +137,9 @@ def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[st
     by_side = rows.pivot_table(index="owner", columns="side", values="monthly_cost_micros",
                                aggfunc="sum", fill_value=0)
     consumer = rows[rows["side"] == "consumer"].groupby("owner")[["_w", "_m"]].sum()
+    by_basis = rows[rows["split"].isin(SPLIT_BASES)].pivot_table(
+        index="owner", columns="split", values="_w", aggfunc="sum", fill_value=0.0)
+    weights = rows.groupby("owner")["_w"].sum()
     out = []
     totals = by_side.sum(axis=1).sort_values(ascending=False)
     for owner in totals.index[:top]:
@@ -135,9 +147,14 @@ def who_pays(analysis: FleetAnalysis, top: int = TOP_OWNERS * 2) -> list[dict[st
         reads = int(by_side.at[owner, "consumer"]) if "consumer" in by_side else 0
         measured = (float(consumer.at[owner, "_m"] / consumer.at[owner, "_w"])
                     if owner in consumer.index and consumer.at[owner, "_w"] > 0 else None)
+        basis = {split: round(float(by_basis.at[owner, split] / weights[owner]), 4)
+                 for split in SPLIT_BASES if owner in by_basis.index
+                 and split in by_basis.columns and weights[owner] > 0
+                 and by_basis.at[owner, split] > 0}
         out.append({"owner": owner, "producer": rounded(producer), "consumer": rounded(reads),
                     "monthly_cost": rounded(producer + reads),
-                    "measured_share": round(measured, 4) if measured is not None else None})
+                    "measured_share": round(measured, 4) if measured is not None else None,
+                    "split_basis": basis})
     return out
 
 
@@ -154,6 +171,30 @@ def estimate_vs_bill(reconciliation: Mapping[str, Any] | None) -> dict[str, Any]
                           "components": [{**t, "error": _signed_pct(t["error_pct"])}
                                          for t in c["components"]]}
                          for c in reconciliation["clusters"]]}
+
+
+def _capacity_pairs(plan: SavingsPlan) -> list[dict[str, Any]]:
+    """Each capacity step with the steps that pay off only through it (they free disk or
+    brokers and save nothing by themselves), largest pair saving first."""
+    out = []
+    for resize in (s for s in plan.steps if s.recommendation.kind == "broker_sizing"):
+        paired = sorted((s for s in plan.steps if s.pays_off_with is not None
+                         and s.pays_off_with.step == resize.number),
+                        key=lambda s: -(s.pays_off_with.pair_savings_micros
+                                        if s.pays_off_with else 0))
+        if not paired:
+            continue
+        out.append({
+            "step": resize.number, "cluster": resize.recommendation.cluster,
+            "title": resize.recommendation.title,
+            "plan_savings": rounded(resize.marginal_savings_micros), "steps": len(paired),
+            "paired": [{"step": s.number, "kind": s.recommendation.kind,
+                        "target": s.recommendation.target,
+                        "plan_savings": rounded(s.marginal_savings_micros),
+                        "capacity_share": rounded(s.pays_off_with.capacity_share_micros),
+                        "pair_savings": rounded(s.pays_off_with.pair_savings_micros)}
+                       for s in paired[:TOP_PAIRS] if s.pays_off_with is not None]})
+    return out
 
 
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
@@ -221,6 +262,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "plan_savings": rounded(step.marginal_savings_micros),
             "grafana": _recommendation_link(grafana_url, step.recommendation, start, end),
         } for step in plan.steps[:TOP_RECOMMENDATIONS]],
+        "capacity_pairs": _capacity_pairs(plan),
         "risks": [{**r.to_dict(), "grafana": _recommendation_link(grafana_url, r, start, end)}
                   for r in risks[:TOP_RISKS]],
         "watch": [r.to_dict() for r in open_recs if r.category == "watch"][:TOP_RISKS],
@@ -243,11 +285,37 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
     }
 
 
+# The toolbar shows on hover only, at the chart's top right, with the few buttons a reader of a
+# report uses; the title sits in a band below it, left-aligned, so neither covers the other at
+# any width. Axes make room for their labels (automargin) rather than cutting them.
+MODEBAR_BAND_PX = 30
+TITLE_BAND_PX = 30
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                                           "autoScale2d", "toggleSpikelines",
+                                           "hoverClosestCartesian", "hoverCompareCartesian"]}
+# A horizontal bar chart's labels are cut to this many characters (the whole text is in the
+# hover and the tables), so on a phone they leave the bars most of the width.
+BAR_LABEL_CHARS = 22
+
+
+def _short(label: str, chars: int = BAR_LABEL_CHARS) -> str:
+    return label if len(label) <= chars else label[:chars - 1] + "…"
+
+
 def _figure_html(figure: go.Figure) -> str:
-    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=360,
-                         autosize=True, template="plotly_white", legend={"orientation": "h"})
-    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False,
-                           config={"displaylogo": False, "responsive": True}))
+    height = figure.layout.height or 360
+    title = figure.layout.title.text
+    figure.update_layout(
+        margin={"l": 10, "r": 10, "t": MODEBAR_BAND_PX + TITLE_BAND_PX + 10, "b": 10},
+        height=height, autosize=True, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12},
+        title={"text": title, "font": {"size": 13}, "xref": "container", "x": 0.02,
+               "xanchor": "left", "yref": "container", "yanchor": "top",
+               "y": 1 - MODEBAR_BAND_PX / height})
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
+    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False, config=CHART_CONFIG))
 
 
 def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> dict[str, str]:
@@ -282,7 +350,7 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
                                  ("usage_micros", "usage (traffic, storage used, fees)")):
                 figure.add_trace(go.Scatter(x=fleet.index, y=micros_to_units(fleet[column]),
                                             mode="lines", stackgroup="one", name=name))
-            figure.update_layout(title=f"Provisioned and usage-driven cost ({currency}/month)")
+            figure.update_layout(title=f"Provisioned and usage cost ({currency}/month)")
             out["trend_by_basis"] = _figure_html(figure)
     if data["by_component"]:
         figure = go.Figure(go.Bar(x=list(data["by_component"]),
@@ -291,11 +359,12 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
         out["components"] = _figure_html(figure)
     recs = data["top_recommendations"][:15]
     if recs:
+        labels = [f"{r['step']}. {r['kind']}: {r['target']}" for r in recs][::-1]
         figure = go.Figure(go.Bar(
-            y=[f"{r['step']}. {r['kind']}: {r['target'][:40]}" for r in recs][::-1],
+            y=[_short(label) for label in labels], hovertext=labels,
             x=[float(r["plan_savings"]) for r in recs][::-1], orientation="h"))
         figure.update_layout(title=f"First steps of the savings plan ({currency}/month)",
-                             height=480)
+                             height=480, yaxis={"tickfont": {"size": 11}})
         out["savings"] = _figure_html(figure)
     for cluster in closest_to_a_limit(analysis)[:FORECAST_CLUSTERS]:
         disk = cluster.forecast.forecasts.get("disk_used_bytes")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+
+from jobs.demo import run_demo
 
 
 def test_demo_writes_database_report_and_exports(tmp_path: Path) -> None:
@@ -67,3 +71,46 @@ def test_demo_refuses_an_unknown_preset(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode != 0
     assert "unknown fleet preset 'enormous'" in result.stderr
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+# The README's sentence the demo's `small` figures live in; the test prints a new one to paste.
+README_FIGURES = re.compile(
+    r"(?P<share>\d+\.\d)% of the bill on\s+`small` \((?P<savings>[\d,]+\.\d\d) of\s+"
+    r"(?P<bill>[\d,]+\.\d\d) USD/month\)")
+
+
+def _printed_figures(lines: list[str]) -> dict[str, str]:
+    text = "\n".join(lines)
+    bill = re.search(r"^fleet cost: ([\d,]+\.\d\d) USD/month$", text, re.M)
+    plan = re.search(r"^savings available: ([\d,]+\.\d\d) USD/month \((\d+\.\d)% of the bill\)"
+                     r", a plan of (\d+) steps", text, re.M)
+    assert bill and plan, text
+    return {"bill": bill.group(1), "savings": plan.group(1), "share": plan.group(2),
+            "steps": plan.group(3), "summary": text[text.index("fleet cost:"):
+                                                   text.index("done in")]}
+
+
+def test_demo_prints_the_readmes_figures_on_any_day(tmp_path: Path) -> None:
+    """Two demos a week apart on the clock (time-machine moves every clock the process reads:
+    `datetime.now`, `time.time`) print the same figures, and they are the README's."""
+    import time_machine
+
+    runs = []
+    for day in (datetime(2026, 12, 7, 9, 30, tzinfo=UTC), datetime(2026, 12, 14, 17, 5,
+                                                                   tzinfo=UTC)):
+        lines: list[str] = []
+        with time_machine.travel(day, tick=True):
+            run_demo(tmp_path / day.strftime("%d"), "small", echo=lines.append)
+        runs.append(_printed_figures(lines))
+    first, later = runs
+    assert first["summary"] == later["summary"]
+
+    found = README_FIGURES.search(README.read_text())
+    assert found, "README.md lost the sentence with the `small` demo's figures"
+    printed = {key: first[key] for key in ("share", "savings", "bill")}
+    paste = (f"{printed['share']}% of the bill on `small` ({printed['savings']} of "
+             f"{printed['bill']} USD/month)")
+    assert found.groupdict() == printed, (
+        f"README.md says {found.group(0)!r}; `make demo` prints other figures. Paste into "
+        f"README.md: {paste}")

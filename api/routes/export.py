@@ -1,4 +1,5 @@
-"""The month's allocation as FOCUS 1.2 rows, for FinOps tools."""
+"""The month's allocation as FOCUS rows (1.3 by default, 1.2 or 1.4 on request), for FinOps
+tools."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import unprocessable
-from costopt.billing.focus_export import FOCUS_VERSION, focus_csv
+from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS, focus_csv
 from costopt.billing.month import reconcile
 
 router = APIRouter(prefix="/v1/export", tags=["bills"], dependencies=[ReadScope])
@@ -20,14 +21,20 @@ router = APIRouter(prefix="/v1/export", tags=["bills"], dependencies=[ReadScope]
 def export_focus(
     analysis: AnalysisDep, state: StateDep,
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    focus_version: Annotated[str, Query(
+        description=f"the FOCUS version: {', '.join(FOCUS_VERSIONS)}")] = DEFAULT_FOCUS_VERSION,
 ) -> Response:
-    """FOCUS 1.2 CSV of the month's allocation: a row per topic side, reader and idle or
-    unallocated row; `BilledCost` from the bill where the cluster has one (`x_Basis`).
-    Computed on each call (not kept: on a large fleet it is tens of megabytes)."""
+    """FOCUS CSV of the month's allocation (1.3 unless `focus_version` says 1.2 or 1.4): a row
+    per topic side, reader and idle or unallocated row; `BilledCost` from the bill where the
+    cluster has one (`x_Basis`). Computed on each call (not kept: on a large fleet it is tens
+    of megabytes)."""
+    if focus_version not in FOCUS_VERSIONS:
+        raise unprocessable("query", "focus_version",
+                            f"{focus_version!r} is not one of {', '.join(FOCUS_VERSIONS)}")
     try:
         allocation = reconcile(analysis, state.store, state.settings, month)
     except ValueError as exc:
         raise unprocessable("query", "month", str(exc)) from None
-    return Response(focus_csv(allocation), media_type="text/csv", headers={
+    return Response(focus_csv(allocation, focus_version), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="focus-{month}.csv"',
-        "X-FOCUS-Version": FOCUS_VERSION})
+        "X-FOCUS-Version": focus_version})

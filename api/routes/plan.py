@@ -15,6 +15,14 @@ from api.schemas import Plan
 from costopt.decisions import Decisions
 from costopt.money import Money
 
+REPLAY = {
+    "method": "POST", "path": "/v1/whatif", "body": {"plan": {}},
+    "without_steps": {"plan": {"exclude": ["<step id>", "..."]}},
+    "only_steps": {"plan": {"include": ["<step id>", "..."]}},
+    "note": "projects this plan's changes in one what-if: its delta is -savings, to the cent; "
+            "with exclude (or include) the plan is rebuilt by its own rules without the steps "
+            "left out (a broker-sizing step left out leaves its cluster unresized)",
+}
 router = APIRouter(prefix="/v1/plan", tags=["plan"], dependencies=[ReadScope])
 
 
@@ -50,4 +58,5 @@ def get_plan(analysis: AnalysisDep, state: StateDep,
         "steps": [step.to_dict(currency) for step in page],
         "next_cursor": base64.urlsafe_b64encode(f"step:{after + limit}".encode()).decode()
         if more else None,
+        "replay": REPLAY,
     }

@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AnalysisDep, ReadScope
+from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import decode_cursor, encode_cursor, unprocessable
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.analysis import FleetAnalysis
+from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
 from costopt.money import Money, rounded
+from costopt.plan import SavingsPlan, replay_plan
 from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
-from costopt.whatif import run_whatif
+from costopt.whatif import Change, run_whatif
 
 router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])
 
@@ -27,13 +29,14 @@ def _total(money: Money, by_component: dict[str, Money]) -> dict[str, Any]:
 
 def _named_topics_only(request: WhatIfRequest) -> bool:
     """Changes to named topics cost a millisecond: worth answering on the event loop."""
-    return all(c.selector.topic is not None and c.selector.pattern is None
-               and not c.touches_cluster for c in request.changes)
+    return request.plan is None and all(
+        c.selector.topic is not None and c.selector.pattern is None and not c.touches_cluster
+        for c in request.changes)
 
 
 @router.post("", response_model=WhatIfResponse)
 async def whatif_endpoint(
-        request: WhatIfRequest, analysis: AnalysisDep,
+        request: WhatIfRequest, analysis: AnalysisDep, state: StateDep,
         limit: Annotated[int, Query(ge=1, le=10_000, description="changed topics per page")]
         = 1000,
         cursor: Annotated[str | None, Query(description="`topics_next_cursor` of the "
@@ -42,25 +45,50 @@ async def whatif_endpoint(
     """Apply the changes, in order, to the selected topics and project the monthly cost:
     baseline, projected now, projected at the horizon (with each topic's measured growth),
     the delta, and the changed topics, largest absolute delta first (`topics_total` of
-    them; page with `cursor`)."""
+    them; page with `cursor`). With `plan` instead of `changes`: the savings plan's changes
+    (as `GET /v1/plan` lists it, less `exclude` or only `include`), its total in `plan`."""
+    decisions = Decisions(state.statuses.statuses())
     if _named_topics_only(request):
-        return whatif(request, analysis, limit, cursor)
+        return whatif(request, analysis, limit, cursor, decisions)
     # Fleet-wide: off the event loop.
-    return await run_in_threadpool(whatif, request, analysis, limit, cursor)
+    return await run_in_threadpool(whatif, request, analysis, limit, cursor, decisions)
+
+
+def _replayed(request: WhatIfRequest, analysis: FleetAnalysis,
+              decisions: Decisions) -> tuple[SavingsPlan, int]:
+    """The plan the request asks for, and how many of the current plan's steps it leaves
+    out."""
+    assert request.plan is not None
+    plan = analysis.plan(decisions)
+    try:
+        replayed = replay_plan(plan, analysis.models, analysis.histories,
+                               analysis.recommendations, decisions, analysis.rule_settings,
+                               exclude=request.plan.exclude or (),
+                               include=request.plan.include)
+    except InvalidInput as exc:
+        field = "plan.include" if request.plan.include is not None else "plan.exclude"
+        raise unprocessable("body", field, str(exc)) from None
+    ids = {s.recommendation.id for s in replayed.steps}
+    return replayed, sum(1 for s in plan.steps if s.recommendation.id not in ids)
 
 
 def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
-           cursor: str | None = None) -> dict[str, Any]:
+           cursor: str | None = None, decisions: Decisions | None = None) -> dict[str, Any]:
+    replayed: tuple[SavingsPlan, int] | None = None
+    changes: list[Change] = request.changes
+    if request.plan is not None:
+        replayed = _replayed(request, analysis, decisions or Decisions())
+        changes = replayed[0].changes()
     key = decode_cursor(cursor, "whatif-topics", 1)
     start = key[0] if key is not None and isinstance(key[0], int) and key[0] >= 0 else 0
-    for change in request.changes:
+    for change in changes:
         if change.catalog is not None and change.catalog not in builtin_catalog_names():
             raise unprocessable("body", "changes.catalog",
                                 f"{change.catalog!r} is not a built-in catalog "
                                 f"({', '.join(builtin_catalog_names())}); files are "
                                 "configured, not sent")
     try:
-        result = run_whatif(analysis.models, request.changes, request.horizon_days,
+        result = run_whatif(analysis.models, changes, request.horizon_days,
                             resolve_catalog=load_builtin_catalog)
     except InvalidInput as exc:  # a change that cannot be applied: name it in the body
         raise unprocessable("body", "changes", str(exc)) from None
@@ -90,4 +118,8 @@ def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
         else None,
         "capacity": [vars(c) for c in result.capacity],
         "warnings": result.warnings,
+        "plan": None if replayed is None else {
+            "steps": len(replayed[0].steps), "left_out": replayed[1],
+            "savings": str(replayed[0].total_savings.rounded()),
+            "currency": replayed[0].currency, "period": "month"},
     }

@@ -12,7 +12,8 @@
   `resource_name`, `environment`; v3: `resource_id`, `resource_display_name`,
   `environment_id`); amounts as the CLI prints them (`$12.30`) or plain numbers. Every line is
   Kafka platform spend: what is not a Kafka cluster's (connectors, ksqlDB, support, credits)
-  is kept as unattributed.
+  is kept as unattributed; Cluster Linking lines on a known cluster's resource are that
+  cluster's, unattributed (`other`).
 
 A line of a resource that maps to no known cluster is another resource's, and left out; a line
 with no resource (support, tax, a credit) is kept, unattributed, when its service is Kafka's.
@@ -261,6 +262,9 @@ def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
         resource = resources[i].strip() or None
         cluster = mapper.cluster_of(resource, names[i])
         kafka = product == "KAFKA"
+        # Cluster Linking is billed on the cluster's own resource: its lines are that
+        # cluster's (`other`: the cost model has no component for links), not the platform's.
+        linked = product == "CLUSTER_LINK" and cluster is not None
         if kafka and cluster is None and resource:
             parsed.skip("another Kafka cluster")
             continue
@@ -270,7 +274,7 @@ def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
             category = {"PROMO_CREDIT": "credit", "SUPPORT": "support"}.get(
                 line_type, "support" if product.startswith("SUPPORT") else "other")
             target = OTHER
-        if not kafka:
+        if not kafka and not linked:
             cluster = None  # a connector's or ksqlDB's line is the platform's, not a cluster's
         parsed.lines.append(RawLine(
             "Confluent", "", _month(starts[i]), "USD",

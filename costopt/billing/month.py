@@ -41,7 +41,8 @@ def month_estimates(analysis: FleetAnalysis, store: Store, settings: Settings,
         reads = measured_reads(store, name, stored.snapshot.taken_at,
                                settings.allocation.reads_window_hours)
         out[name] = Estimate(name, chargeback_rows(cost, stored.snapshot.groups, reads,
-                                                   owners), stored.snapshot.taken_at, catalog)
+                                                   owners, stored.snapshot.principals),
+                             stored.snapshot.taken_at, catalog)
     return out
 
 

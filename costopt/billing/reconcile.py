@@ -201,7 +201,8 @@ def _with_unallocated(rows: pd.DataFrame, cluster: str) -> tuple[pd.DataFrame, i
         return rows, int(found[0])
     extra = empty_rows()
     extra.loc[0] = {"cluster": cluster, "topic": UNALLOCATED, "topic_owner": UNALLOCATED,
-                    "owner": UNALLOCATED, "side": SHARED, "group": "", "split": "own",
+                    "owner": UNALLOCATED, "side": SHARED, "group": "", "principal": "",
+                    "split": "own",
                     "measured_share": 1.0, **dict.fromkeys(AMOUNT_COLUMNS, 0),
                     "monthly_cost_micros": 0}
     rows = pd.concat([rows, extra], ignore_index=True) if len(rows) else extra

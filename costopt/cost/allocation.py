@@ -12,6 +12,10 @@ Steps, per component:
 3. idle, where capacity is provisioned and not used;
 4. unallocated = bill - topics - idle (the residual; it also absorbs sub-micro rounding).
 
+Elastic compute (Confluent's eCKUs) is billed at the units the snapshot's load needs and
+shared like provisioned compute; in a projection it is metered and moves with the topics'
+shares (`elastic_bill_per_month`).
+
 Projection (what-if, recommendation savings): capacity is not elastic. Components paid for as
 capacity (brokers, provisioned disks) keep their bill unless a capacity change resizes the
 cluster (`resized`); a topic change moves their cost between the topic's row and `__idle__`.
@@ -212,6 +216,8 @@ class ClusterBasis:
     cross_region_egress_share: float  # of consumer bytes, leaving to another region
     elastic_unit: ElasticUnit | None  # compute billed as elastic units used (eCKUs)
     elastic_price_per_hour: float
+    bytes_in_total: float = 0.0  # baseline, bytes/s: what an elastic resize is sized on
+    bytes_out_total: float = 0.0
 
     @property
     def metered_components(self) -> tuple[str, ...]:
@@ -258,12 +264,12 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
         + basis.internet_egress_share * float(catalog.internet_egress_per_gb)
         + basis.cross_region_egress_share * float(catalog.cross_region_per_gb), gb) \
         + formulas.transfer_cost_per_month(staying * crossing, cross_zone, gb)
-    if basis.elastic_unit is not None:
-        costs["compute"] = _elastic_compute(basis, bytes_in, bytes_out, partitions, rf)
-    else:
-        costs["compute"] = basis.compute_allocatable * formulas.compute_share(
-            bytes_in + bytes_out, partitions * rf, basis.throughput_total,
-            basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
+    # Provisioned brokers share their used part; elastic units (eCKUs) their bill. Either way
+    # by each topic's share of the baseline's throughput and partition replicas, so a change
+    # to some topics moves the bill by their share alone (`elastic_bill_per_month`).
+    costs["compute"] = basis.compute_allocatable * formulas.compute_share(
+        bytes_in + bytes_out, partitions * rf, basis.throughput_total,
+        basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
     costs["partitions"] = formulas.partition_cost_per_month(
         partitions, float(catalog.partition_per_hour)) * basis.partition_billable_share
     for component in COMPONENTS:
@@ -299,26 +305,21 @@ def _tiered_costs(columns: Mapping[str, np.ndarray], catalog: PriceCatalog,
             + formulas.transfer_cost_per_month(reads, float(catalog.tiered_retrieval_per_gb), gb))
 
 
-def _elastic_compute(basis: ClusterBasis, bytes_in: np.ndarray, bytes_out: np.ndarray,
-                     partitions: np.ndarray, rf: np.ndarray) -> np.ndarray:
-    """Elastic capacity follows the load: the units these topics need (after the free ones),
-    shared by the same throughput/partition mix as provisioned compute, taken against these
-    topics' own totals so the shares sum to the bill."""
-    unit = basis.elastic_unit
-    assert unit is not None
+def elastic_bill_per_month(unit: ElasticUnit, price_per_hour: float, bytes_in: float,
+                           bytes_out: float, partitions: float) -> float:
+    """The month's elastic compute bill (Confluent eCKUs) at a load: the units it needs (the
+    most any dimension needs, whole units) after the free ones, at the hourly price.
+
+    Confluent bills the eCKUs each hour's load needs; over a month they follow the load. So
+    the bill is taken at the snapshot's load and then shared by the topics like provisioned
+    compute (throughput and partition replicas against the baseline's totals): a change to
+    some topics moves it by their share, linearly (a month of hourly whole units averages to
+    fractional ones), and a what-if of a few topics prices exactly as one of all of them."""
     units = formulas.elastic_units_needed(
-        float(bytes_in.sum()), float(bytes_out.sum()), float(partitions.sum()),
-        unit.ingress_bytes_per_second, unit.egress_bytes_per_second, unit.partitions,
-        unit.min_units)
-    bill = formulas.billed_units(units, unit.free_units) * formulas.compute_cost_per_month(
-        basis.elastic_price_per_hour)
-    throughput, replicas = bytes_in + bytes_out, partitions * rf
-    total_t, total_r = float(throughput.sum()), float(replicas.sum())
-    weight_t, weight_p = formulas.compute_weights(total_t, total_r, basis.weight_throughput,
-                                                  basis.weight_partitions)
-    shares: np.ndarray = bill * formulas.compute_share(throughput, replicas, total_t, total_r,
-                                                       weight_t, weight_p)
-    return shares
+        bytes_in, bytes_out, partitions, unit.ingress_bytes_per_second,
+        unit.egress_bytes_per_second, unit.partitions, unit.min_units)
+    return float(formulas.billed_units(units, unit.free_units)
+                 * formulas.compute_cost_per_month(price_per_hour))
 
 
 def to_micros(amounts: np.ndarray) -> IntArray:
@@ -411,8 +412,18 @@ def block_price_per_gb_month(brokers: Sequence[Broker], catalog: PriceCatalog) -
     capacity = sum(b.disk_capacity_bytes for b in brokers)
     if catalog.storage_billing != "provisioned" or capacity <= 0:
         return catalog.block_storage_per_gb_month
-    return sum((Decimal(b.disk_capacity_bytes) * catalog.block_price_per_gb_month(b.volume_type)
-                for b in brokers), Decimal(0)) / Decimal(capacity)
+    return sum((disk_bill(b, catalog) for b in brokers), Decimal(0)) * catalog.gb_bytes \
+        / Decimal(capacity)
+
+
+def disk_bill(broker: Broker, catalog: PriceCatalog) -> Decimal:
+    """A broker's provisioned disk a month at list: by its size tier where its volume type is
+    sold in tiers (Azure Premium SSD), else per GB."""
+    tiers = catalog.disk_tiers(broker.volume_type)
+    if tiers is not None:
+        return formulas.tiered_disk_bill_per_month(broker.disk_capacity_bytes, tiers)
+    return formulas.disk_bill_per_month(broker.disk_capacity_bytes, catalog.gb_bytes,
+                                        catalog.block_price_per_gb_month(broker.volume_type))
 
 
 def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
@@ -430,9 +441,7 @@ def _capacity_bill(brokers: Sequence[Broker], catalog: PriceCatalog
             formulas.hourly_bill_per_month(brokers_fee + catalog.cluster_per_hour)
             * catalog.discount_factor("compute"))
     if catalog.storage_billing == "provisioned":
-        disks = sum((formulas.disk_bill_per_month(
-            b.disk_capacity_bytes, catalog.gb_bytes,
-            catalog.block_price_per_gb_month(b.volume_type)) for b in brokers), Decimal(0))
+        disks = sum((disk_bill(b, catalog) for b in brokers), Decimal(0))
         bill["storage_local"] = decimal_to_micros(
             (disks + throughput_fee) * catalog.discount_factor("storage_local"))
     return bill, throughput_fee
@@ -462,10 +471,16 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
         throughput_total, replicas_total, settings.compute_weight_throughput,
         settings.compute_weight_partitions)
     elastic = elastic_unit_of(snapshot.brokers, catalog)
+    elastic_price = (float(catalog.compute_price_per_hour(snapshot.brokers[0].instance_type))
+                     if elastic is not None else 0.0)
     allocatable = (capacity_bill["compute"] / MICROS_PER_UNIT * _compute_utilisation(snapshot)
                    if "compute" in capacity_bill else 0.0)
     if "compute" in capacity_bill and (throughput_total > 0 or replicas_total > 0):
         idle["compute"] = capacity_bill["compute"] - round(allocatable * MICROS_PER_UNIT)
+    elif elastic is not None:
+        allocatable = elastic_bill_per_month(
+            elastic, elastic_price, float(bytes_in.sum()),
+            float(columns["bytes_out_per_second"].sum()), float(columns["partitions"].sum()))
     else:
         allocatable = 0.0
     partitions_total = float(columns["partitions"].sum())
@@ -490,9 +505,9 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
         block_price_per_gb_month=block_price,
         internet_egress_share=_label_share(snapshot, INTERNET_EGRESS_LABEL),
         cross_region_egress_share=_label_share(snapshot, CROSS_REGION_EGRESS_LABEL),
-        elastic_unit=elastic,
-        elastic_price_per_hour=float(catalog.compute_price_per_hour(
-            snapshot.brokers[0].instance_type)) if elastic is not None else 0.0,
+        elastic_unit=elastic, elastic_price_per_hour=elastic_price,
+        bytes_in_total=float(bytes_in.sum()),
+        bytes_out_total=float(columns["bytes_out_per_second"].sum()),
     )
     return basis, idle
 
@@ -574,9 +589,14 @@ def resized(basis: ClusterBasis, brokers: Sequence[Broker], catalog: PriceCatalo
         unallocated["storage_local"] = 0
     if "compute" not in capacity_bill:  # elastic compute is metered: no capacity residual
         unallocated["compute"] = 0
+    allocatable = basis.compute_allocatable * ratio
+    if elastic is not None:  # elastic units are sized on the load, whatever came before
+        allocatable = elastic_bill_per_month(
+            elastic, float(catalog.compute_price_per_hour(brokers[0].instance_type)),
+            basis.bytes_in_total, basis.bytes_out_total, basis.partitions_total)
     return replace(basis, catalog=catalog, capacity_bill_micros=capacity_bill,
                    throughput_fee=float(throughput_fee),
-                   compute_allocatable=basis.compute_allocatable * ratio,
+                   compute_allocatable=allocatable,
                    unallocated_micros=unallocated, brokers=len(brokers),
                    disk_capacity_bytes=sum(b.disk_capacity_bytes for b in brokers),
                    block_price_per_gb_month=float(block_price_per_gb_month(brokers, catalog)),

@@ -7,6 +7,7 @@ as floats; `allocation.py` turns them into exact integer micro-units before anyt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ HOURS_PER_MONTH = 730.0  # 8,760 h / 12, the cloud billing convention
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 Number = TypeVar("Number", float, FloatArray)
 
 
@@ -82,6 +84,20 @@ def disk_bill_per_month(capacity_bytes: int, gb_bytes: int,
     return Decimal(capacity_bytes) / gb_bytes * price_per_gb_month
 
 
+def tiered_disk_bill_per_month(capacity_bytes: int,
+                               tiers: Sequence[tuple[int, Decimal]]) -> Decimal:
+    """A disk sold in size tiers (Azure Premium SSD: P30 1 TiB, P40 2 TiB, ...) is billed as the
+    smallest tier that holds it, whatever is stored on it. `tiers` are (size bytes, price per
+    month), smallest first. Capacity beyond the largest tier is more disks: whole disks of the
+    largest tier, and the smallest tier holding the rest."""
+    largest_bytes, largest_price = tiers[-1]
+    whole, rest = divmod(capacity_bytes, largest_bytes)
+    bill = whole * largest_price
+    if rest > 0:
+        bill += next(price for size, price in tiers if size >= rest)
+    return bill
+
+
 def throughput_fee_per_month(provisioned_mibps: Decimal, included_mibps: Decimal,
                              price_per_mibps_month: Decimal) -> Decimal:
     """A volume's provisioned throughput above what its price includes (EBS gp3: 125 MiB/s)."""
@@ -145,6 +161,54 @@ def retained_bytes_estimate(bytes_in_per_second: Number, retention_ms: Number,
     by_size = np.where(retention_bytes_per_partition < 0, np.inf,
                        retention_bytes_per_partition * partitions)
     return np.minimum(by_time, by_size)  # type: ignore[return-value]
+
+
+# A log at this share of its steady-state size or more has run for its retention at least once
+# (rates move through the day, so a full log is rarely exactly rate × retention).
+STEADY_STATE_SHARE = 0.8
+
+
+def log_bytes_after_retention_cut(log_bytes: FloatArray, bytes_in_per_second: FloatArray,
+                                  old_retention_ms: FloatArray, new_retention_ms: FloatArray,
+                                  retention_bytes_per_partition: FloatArray,
+                                  partitions: FloatArray
+                                  ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """What one replica's log keeps when its time limit goes from `old_retention_ms` to a
+    shorter `new_retention_ms` (a retention cut, or the local part of tiering), per topic:
+    (bytes kept, bytes freed at steady state, bytes freed now, whether the log has run for its
+    retention).
+
+    - At steady state the cut frees the difference of `retained_bytes_estimate` before and
+      after, capped by retention.bytes per partition: where the size limit binds, a shorter
+      time limit frees nothing.
+    - Now it frees the bytes older than the new limit and within the current limits: the log
+      (up to its steady-state size) less what the rate wrote within the new limit, capped by
+      the size limit too. A log younger than the new limit frees nothing now.
+    - The bytes kept are the steady state's only where the log has run for its retention at
+      least once (it holds `STEADY_STATE_SHARE` of its steady-state size or more); else now's.
+    """
+    log = np.asarray(log_bytes, dtype=np.float64)
+    rate = np.asarray(bytes_in_per_second, dtype=np.float64)
+    cap = np.asarray(retention_bytes_per_partition, dtype=np.float64)
+    parts = np.asarray(partitions, dtype=np.float64)
+    before = retained_bytes_estimate(rate, np.asarray(old_retention_ms, dtype=np.float64), cap,
+                                     parts)
+    after = retained_bytes_estimate(rate, np.asarray(new_retention_ms, dtype=np.float64), cap,
+                                    parts)
+    finite = np.isfinite(before)
+    steady_freed = np.where(finite, np.maximum(np.where(finite, before, 0.0)
+                                               - np.where(np.isfinite(after), after, 0.0),
+                                               0.0), 0.0)
+    # Older than the new limit, within the current one (bytes past a size limit already go).
+    newer = np.minimum(log, after)  # after is rate × new limit, capped by the size limit
+    now_freed: FloatArray = np.maximum(np.minimum(log, before) - newer, 0.0)
+    ran_full = finite & (before > 0) & (log >= STEADY_STATE_SHARE * np.where(finite, before,
+                                                                              0.0))
+    kept: FloatArray = np.where(ran_full, np.maximum(log - steady_freed, 0.0),
+                                log - now_freed)
+    steady: FloatArray = np.asarray(steady_freed, dtype=np.float64)
+    full: BoolArray = np.asarray(ran_full, dtype=bool)
+    return kept, steady, now_freed, full
 
 
 def object_requests_per_month(tiered_bytes_in_per_second: Number, segment_bytes: Number,

@@ -1,5 +1,6 @@
-"""Who owns a topic: an exact mapping first, then regex rules in order, then a default; and who
-owns a consumer group, by its own rules (the reader pays its share of a topic's cost).
+"""Who owns a topic: an exact mapping first, then regex rules in order, then a default; who
+owns a consumer group, by its own rules (the reader pays its share of a topic's cost); and who
+owns an authenticated principal (a Confluent service account), by `principals`.
 
 Teams usually put their name in the topic prefix (`payments.orders.v1`), so the default rule
 takes the first dotted segment. Group names usually start with the service's team
@@ -51,6 +52,8 @@ class OwnerAttribution(BaseModel):
     rules: tuple[OwnerRule, ...] = DEFAULT_RULES
     default_owner: str = UNOWNED
     group_rules: tuple[OwnerRule, ...] = DEFAULT_GROUP_RULES
+    principals: dict[str, str] = Field(
+        default_factory=dict, description="principal id or display name -> owner")
 
     @classmethod
     def from_mapping_file(cls, path: str | Path,
@@ -79,6 +82,21 @@ class OwnerAttribution(BaseModel):
 
     def owners_of(self, topics: Iterable[str]) -> list[str]:
         return [self.owner_of(topic) for topic in topics]
+
+    def principal_owner_of(self, principal_id: str, display_name: str | None = None) -> str:
+        """The team an authenticated principal (a service account) belongs to: the mapping by
+        id, then by display name, then the group rules applied to the display name (services
+        name their accounts as they name their groups: `payments-settlement`), else the id
+        itself, so an unmapped account is visible by name rather than lumped as unowned."""
+        for key in (principal_id, display_name):
+            if key and key in self.principals:
+                return self.principals[key]
+        if display_name:
+            for rule in self.group_rules:
+                match = re.match(rule.pattern, display_name)
+                if match:
+                    return match.expand(rule.owner)
+        return principal_id
 
     def group_owner_of(self, group: str) -> str:
         """The team a consumer group belongs to: the first matching group rule, else the

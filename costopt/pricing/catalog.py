@@ -36,12 +36,18 @@ DISCOUNTABLE_COMPONENTS = ("storage_local", "storage_tiered", "network_replicati
 # Every price line of a catalog: what a region may override and a line discount may name.
 PRICE_LINES = (
     "compute_per_hour", "cluster_per_hour", "block_storage_per_gb_month",
-    "block_storage_per_gb_month_by_type", "provisioned_throughput_per_mibps_month",
+    "block_storage_per_gb_month_by_type", "block_storage_tiers_by_type",
+    "provisioned_throughput_per_mibps_month",
     "object_storage_per_gb_month", "object_put_per_1000", "object_get_per_1000",
     "tiered_retrieval_per_gb", "cross_zone_per_gb", "internet_egress_per_gb",
     "cross_region_per_gb", "ingress_per_gb", "egress_per_gb", "partition_per_hour",
 )
 _SHAPE = re.compile(r"^(?P<vcpu>\d+(?:\.\d+)?)vcpu-(?P<gib>\d+(?:\.\d+)?)gib$")
+# How a price line is marked: checked against the vendor's own price list (where and when), or
+# not. A line without a mark is unverified.
+UNVERIFIED = "unverified"
+_VERIFIED = re.compile(r"^verified: (?P<source>.+), (?P<date>\d{4}-\d{2}-\d{2})$")
+_UNVERIFIED = re.compile(r"^unverified(: .+)?$")
 
 
 class CatalogError(InvalidInput):
@@ -72,19 +78,85 @@ class CapacityUnit(BaseModel):
     per_gib_memory: NonNegativePrice
 
 
+class DiskTier(BaseModel):
+    """A disk size sold at a fixed monthly price (Azure Premium SSD's P30, P40, ...): a disk is
+    billed as the smallest tier that holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gib: Annotated[int, Field(gt=0)]
+    per_month: NonNegativePrice
+
+
+DiskTiers = dict[str, dict[str, DiskTier]]
+
+
+def _check_marks(marks: dict[str, str]) -> None:
+    for selector, mark in marks.items():
+        if not (_VERIFIED.match(mark) or _UNVERIFIED.match(mark)):
+            raise ValueError(f"verification[{selector!r}]: {mark!r} is neither "
+                             "'verified: <source>, <YYYY-MM-DD>' nor 'unverified'")
+
+
+def stated_lines(block: BaseModel) -> list[str]:
+    """The price lines a catalog (or one of its regions) states itself, one per price:
+    `cross_zone_per_gb`, `compute_per_hour[m5.large]`,
+    `block_storage_tiers_by_type[premium-ssd][P30]`, `capacity_unit`, `same_prices_as`."""
+    lines: list[str] = []
+    stated = block.model_fields_set
+    for line in PRICE_LINES:
+        value = getattr(block, line, None)
+        if value is None or line not in stated:
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                lines += ([f"{line}[{key}][{tier}]" for tier in item]
+                          if isinstance(item, dict) else [f"{line}[{key}]"])
+        else:
+            lines.append(line)
+    for extra in ("capacity_unit", "same_prices_as"):
+        if getattr(block, extra, None) is not None and extra in stated:
+            lines.append(extra)
+    return lines
+
+
+def line_marks(block: BaseModel) -> dict[str, str]:
+    """Each stated price line's mark: the most specific `verification` selector naming it
+    (the line, or the line with its key), else `unverified`."""
+    marks: dict[str, str] = getattr(block, "verification", {})
+    out = {}
+    for line in stated_lines(block):
+        named = [s for s in marks if line == s or line.startswith(s + "[")]
+        out[line] = marks[max(named, key=len)] if named else UNVERIFIED
+    return out
+
+
+def _marks_name_lines(block: BaseModel) -> None:
+    lines = stated_lines(block)
+    marks: dict[str, str] = getattr(block, "verification", {})
+    stray = sorted(s for s in marks
+                   if not any(line == s or line.startswith(s + "[") for line in lines))
+    if stray:
+        raise ValueError(f"verification names no price line stated here: {stray}")
+
+
 class RegionPrices(BaseModel):
     """One region's prices. Compute is required (instance prices differ in every region);
     any other line left out is the same as in the catalog's own region, which the region's
-    `source` must say."""
+    `source` must say. A region whose list prices are those of another (AWS prices us-west-2
+    as us-east-1) says so with `same_prices_as` rather than a copy, so a copied block stands
+    out (`copied_blocks`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: str = Field(min_length=1)
     as_of: date
+    same_prices_as: str | None = None
+    verification: dict[str, str] = Field(default_factory=dict)
     compute_per_hour: dict[str, NonNegativePrice] | None = None
     capacity_unit: CapacityUnit | None = None
     cluster_per_hour: NonNegativePrice | None = None
     block_storage_per_gb_month: NonNegativePrice | None = None
     block_storage_per_gb_month_by_type: dict[str, NonNegativePrice] | None = None
+    block_storage_tiers_by_type: DiskTiers | None = None
     provisioned_throughput_per_mibps_month: NonNegativePrice | None = None
     object_storage_per_gb_month: NonNegativePrice | None = None
     object_put_per_1000: NonNegativePrice | None = None
@@ -99,9 +171,13 @@ class RegionPrices(BaseModel):
 
     @model_validator(mode="after")
     def _compute_is_regional(self) -> RegionPrices:
-        if not self.compute_per_hour and self.capacity_unit is None:
+        if not self.compute_per_hour and self.capacity_unit is None \
+                and self.same_prices_as is None:
             raise ValueError("a region states its compute prices (compute_per_hour, or "
-                             "capacity_unit): they differ in every region")
+                             "capacity_unit, or same_prices_as another region): they differ "
+                             "in most regions")
+        _check_marks(self.verification)
+        _marks_name_lines(self)
         return self
 
 
@@ -131,6 +207,11 @@ class PriceCatalog(BaseModel):
     storage_counts_replicas: bool = True
     block_storage_per_gb_month: NonNegativePrice
     block_storage_per_gb_month_by_type: dict[str, NonNegativePrice] = Field(default_factory=dict)
+    # Disks sold by size tier rather than per GB (Azure Premium SSD), by volume type.
+    block_storage_tiers_by_type: DiskTiers = Field(default_factory=dict)
+    default_volume_type: str | None = Field(
+        None, description="the volume type a broker without one has (else the catalog's "
+        "default disk, block_storage_per_gb_month)")
     included_throughput_mibps: NonNegativePrice = Decimal(0)
     provisioned_throughput_per_mibps_month: NonNegativePrice = Decimal(0)
     # Tiered storage (KIP-405): object storage, one copy; requests and retrieval.
@@ -155,6 +236,10 @@ class PriceCatalog(BaseModel):
     discount_pct: dict[str, Percent] = Field(
         default_factory=dict, description="percent off list, by price line (e.g. "
         "compute_per_hour), by cost component (e.g. network_consumer), or `all`")
+    verification: dict[str, str] = Field(
+        default_factory=dict, description="each price line's mark, by line (e.g. "
+        "compute_per_hour) or line and key (compute_per_hour[m5.large]): 'verified: <source>, "
+        "<YYYY-MM-DD>' or 'unverified'; a line without one is unverified")
     _base: PriceCatalog | None = PrivateAttr(None)
     _net: bool = PrivateAttr(False)
 
@@ -174,6 +259,14 @@ class PriceCatalog(BaseModel):
             raise ValueError(f"discount_pct keys {wrong} are neither a price line "
                              f"({', '.join(PRICE_LINES)}), a component "
                              f"({', '.join(DISCOUNTABLE_COMPONENTS)}) nor 'all'")
+        _check_marks(self.verification)
+        _marks_name_lines(self)
+        for region, prices in self.regions.items():
+            other = prices.same_prices_as
+            if other is not None and other != self.region and (
+                    other not in self.regions or self.regions[other].same_prices_as):
+                raise ValueError(f"regions.{region}.same_prices_as: {other!r} is neither "
+                                 f"{self.region!r} nor a region stating its own prices")
         return self
 
     @property
@@ -195,11 +288,14 @@ class PriceCatalog(BaseModel):
                 f"catalog {base.name!r} has no prices for region {region!r} (regions: "
                 f"{', '.join(base.known_regions)}); add them under `regions:` in your own "
                 "catalog file")
-        overrides: dict[str, Any] = {
-            line: getattr(prices, line) for line in PRICE_LINES
-            if getattr(prices, line) is not None}
-        if prices.capacity_unit is not None:
-            overrides["capacity_unit"] = prices.capacity_unit
+        overrides: dict[str, Any] = {}
+        for block in (base.regions.get(prices.same_prices_as or ""), prices):
+            if block is None:
+                continue
+            overrides.update({line: getattr(block, line) for line in PRICE_LINES
+                              if getattr(block, line) is not None})
+            if block.capacity_unit is not None:
+                overrides["capacity_unit"] = block.capacity_unit
         overrides.update(region=region, source=prices.source, as_of=prices.as_of)
         regional = base.model_copy(update=overrides)
         regional._base = base
@@ -224,8 +320,13 @@ class PriceCatalog(BaseModel):
             if factor == 1:
                 continue
             value = getattr(self, line)
-            updates[line] = ({key: price * factor for key, price in value.items()}
-                             if isinstance(value, dict) else value * factor)
+            if line == "block_storage_tiers_by_type":
+                updates[line] = {kind: {name: tier.model_copy(
+                    update={"per_month": tier.per_month * factor})
+                    for name, tier in tiers.items()} for kind, tiers in value.items()}
+            else:
+                updates[line] = ({key: price * factor for key, price in value.items()}
+                                 if isinstance(value, dict) else value * factor)
         if self.capacity_unit is not None:
             factor = self.discount_factor("all") * self.discount_factor("compute_per_hour")
             if factor != 1:
@@ -252,9 +353,20 @@ class PriceCatalog(BaseModel):
             f"catalog {self.name!r} ({self.region}) has no price for instance type "
             f"{instance_type!r} (known: {known})")
 
+    def disk_tiers(self, volume_type: str | None) -> list[tuple[int, Decimal]] | None:
+        """The size tiers (bytes, price per month) a volume type is sold in, smallest first;
+        None where it is priced per GB."""
+        volume_type = volume_type or self.default_volume_type
+        tiers = self.block_storage_tiers_by_type.get(volume_type or "")
+        if not tiers:
+            return None
+        return sorted((tier.gib * GIB, tier.per_month) for tier in tiers.values())
+
     def block_price_per_gb_month(self, volume_type: str | None) -> Decimal:
         """The disk price of a volume type (gp3, st1, sc1, ...); None is the catalog's default
-        disk (`block_storage_per_gb_month`)."""
+        disk (`default_volume_type`, else `block_storage_per_gb_month`). For a type sold in
+        size tiers, its per-GB price where no size is known."""
+        volume_type = volume_type or self.default_volume_type
         if volume_type is None:
             return self.block_storage_per_gb_month
         if volume_type in self.block_storage_per_gb_month_by_type:
@@ -262,6 +374,36 @@ class PriceCatalog(BaseModel):
         known = ", ".join(sorted(self.block_storage_per_gb_month_by_type)) or "none"
         raise CatalogError(f"catalog {self.name!r} ({self.region}) has no price for volume "
                            f"type {volume_type!r} (known: {known})")
+
+
+def blocks(catalog: PriceCatalog) -> dict[str, BaseModel]:
+    """The catalog's own region and each region under `regions:`, as stated in the file."""
+    base = catalog._base or catalog
+    return {base.region: base, **base.regions}
+
+
+def unverified_share(catalog: PriceCatalog) -> tuple[int, int]:
+    """(unverified, all) price lines the catalog states, over its own region and the others."""
+    marks = [mark for block in blocks(catalog).values() for mark in line_marks(block).values()]
+    return sum(1 for mark in marks if _UNVERIFIED.match(mark)), len(marks)
+
+
+def copied_blocks(catalog: PriceCatalog) -> list[tuple[str, str, str]]:
+    """(region, other region, line) where a region states the very same prices for a line of
+    several entries (its instance prices, say) as another: a copied block, which prices one
+    region as another without saying so (`same_prices_as` says so)."""
+    found: list[tuple[str, str, str]] = []
+    stated = blocks(catalog)
+    names = sorted(stated)
+    for i, region in enumerate(names):
+        for other in names[i + 1:]:
+            for line in ("compute_per_hour", "block_storage_per_gb_month_by_type",
+                         "block_storage_tiers_by_type"):
+                mine, theirs = (getattr(stated[r], line) for r in (region, other))
+                if (line in stated[region].model_fields_set and mine and len(mine) > 1
+                        and line in stated[other].model_fields_set and mine == theirs):
+                    found.append((region, other, line))
+    return found
 
 
 def _describe(error: ValidationError, source: str) -> str:

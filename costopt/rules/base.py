@@ -170,7 +170,9 @@ class BaseRule:
 def priced_fields(model: ClusterModel, pricing: Pricing) -> dict[str, Any]:
     currency = model.cost.currency
     return {
-        "monthly_savings": Money.from_micros(pricing.savings_micros, currency),
+        # Signed: what `POST /v1/whatif` of the changes says, to the micro-unit (a change that
+        # only frees capacity, like tiering on provisioned disks, saves less than nothing now).
+        "monthly_savings": Money.from_micros(-pricing.delta_micros, currency),
         "monthly_cost": (Money.from_micros(pricing.cost_micros, currency)
                          if pricing.cost_micros else None),
         "capacity_freed": {"disk_bytes": round(pricing.disk_bytes_freed),

@@ -2,8 +2,8 @@
 (KIP-392) is advised per consumer group in `rules/rack_aware.py`.
 
 Sizing that saves money is a `broker_sizing` saving. Sizing that costs money (the cluster
-needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a need
-is never shown as a negative saving.
+needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a risk,
+never a saving, though its `monthly_savings` is its what-if's (that cost, negated).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 partitions than the largest consumer group can use) and under-partitioned hot topics.
 
 Kafka cannot shrink a topic's partitions in place, so shrinking is a migration to a new topic.
-A hot topic's extra partitions are a risk finding: they cost what they cost, never a negative
-saving.
+A hot topic's extra partitions are a risk finding: they cost what they cost (its
+`monthly_savings`, like every recommendation's, is its what-if's: that cost, negated).
 """
 
 from __future__ import annotations

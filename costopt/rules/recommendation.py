@@ -1,11 +1,15 @@
 """A recommendation: an immutable value with its evidence, saving, risk and exact change.
 
 Two categories share the shape. A **saving** proposes a change and states what it saves now
-(`monthly_savings`, never negative), what it costs where it costs something (`monthly_cost`),
-and the disk and broker capacity it frees (`capacity_freed`, not money: only a capacity change
-that resizes the cluster turns it into money). A **risk** finding (min.insync.replicas, a
-capacity need, a misconfiguration) states a problem with its `severity`; where fixing it costs
-money, that is its `monthly_cost`, never a negative saving. A **watch** item is a saving that
+(`monthly_savings`: exactly what `POST /v1/whatif` of its `whatif` says, sign included, so a
+change that only frees capacity, such as tiering onto provisioned disks, shows the little it
+costs until a capacity step resizes the cluster), what it costs where it costs something
+(`monthly_cost`), and the disk and broker capacity it frees (`capacity_freed`, not money:
+only a capacity change that resizes the cluster turns it into money; the savings plan pairs
+such a step with that capacity step). A **risk** finding (min.insync.replicas, a capacity
+need, a misconfiguration) states a problem with its `severity`; where fixing it costs money,
+that is its `monthly_cost`, and its `monthly_savings` is the what-if's, the same amount
+negated. A **watch** item is a saving that
 rests on less history than its rule needs and would delete or cut something: it is shown so
 someone can look, never advised and never in the savings plan.
 """

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
+import numpy as np
+
+from costopt.cost import formulas
 from costopt.model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
@@ -34,6 +38,36 @@ HOUR_MS = 3_600_000
 def storage_alternatives(model: ClusterModel, topic: str) -> str:
     """Retention and tiering both answer "this topic keeps too much on the brokers"."""
     return f"{model.cluster}/{topic}/storage"
+
+
+CAPACITY_BASIS = "capacity_freed_basis"
+STEADY_STATE = ("steady state: the log has run for its retention, so the plan's capacity step "
+                "counts what it frees at steady state")
+NOT_YET = ("now: the log has not yet run for its retention, so the plan's capacity step counts "
+           "only what it frees now")
+
+
+def with_freed_capacity(model: ClusterModel, rec: Recommendation, old_ms: float,
+                        new_ms: float) -> Recommendation:
+    """`rec` (a cut of its topic's time limit from `old_ms` to `new_ms` on broker disks) with
+    both figures of the disk it frees, every replica: at steady state (the difference of the
+    retained-bytes estimate before and after, capped by retention.bytes) and now (the bytes
+    older than the new limit), and which of them its what-if, and so the plan, counts."""
+    row = model.index[rec.target]
+    columns = model.columns
+
+    def one(name: str) -> np.ndarray:
+        return np.asarray(columns[name][row:row + 1], dtype=np.float64)
+
+    _, steady, now, full = formulas.log_bytes_after_retention_cut(
+        one("log_size_bytes") + one("remote_log_size_bytes"), one("bytes_in_per_second"),
+        np.array([old_ms]), np.array([new_ms]), one("retention_bytes"), one("partitions"))
+    replicas = float(one("replication_factor")[0])
+    freed = {**(rec.capacity_freed or {}),
+             "disk_bytes_steady_state": round(float(steady[0]) * replicas),
+             "disk_bytes_now": round(float(now[0]) * replicas)}
+    basis = Evidence(CAPACITY_BASIS, STEADY_STATE if bool(full[0]) else NOT_YET, "basis")
+    return replace(rec, capacity_freed=freed, evidence=(*rec.evidence, basis))
 
 
 class RetentionRule(BaseRule):
@@ -88,7 +122,7 @@ class RetentionRule(BaseRule):
         slowest = candidate.facts["slowest"]
         topic = model.snapshot.topic(name)
         window = history.window(self.needed_days(config))
-        return self.topic_recommendation(
+        rec = self.topic_recommendation(
             model, candidate, pricing,
             title=f"Keep {name} for {proposed / HOUR_MS:.0f} h instead of "
                   f"{topic.retention_ms / HOUR_MS:.0f} h",
@@ -109,3 +143,4 @@ class RetentionRule(BaseRule):
             change=kafka_configs_command(model, name, {"retention.ms": proposed}),
             alternative_group=storage_alternatives(model, name),
         )
+        return with_freed_capacity(model, rec, topic.retention_ms, proposed)

@@ -29,7 +29,12 @@ from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.rules.retention import HOUR_MS, RetentionRule, storage_alternatives
+from costopt.rules.retention import (
+    HOUR_MS,
+    RetentionRule,
+    storage_alternatives,
+    with_freed_capacity,
+)
 from costopt.snapshot.model import TIERED_SYSTEM_LABEL
 
 
@@ -81,7 +86,7 @@ class TieredStorageRule(BaseRule):
         enabled = candidate.facts.get("enabled", True)
         if not enabled:
             return self._enabling_first(model, history, config, candidate, pricing)
-        return self.topic_recommendation(
+        rec = self.topic_recommendation(
             model, candidate, pricing,
             title=f"Tier {name}: keep {local / HOUR_MS:.0f} h on brokers, the rest in "
                   "object storage",
@@ -97,6 +102,7 @@ class TieredStorageRule(BaseRule):
                                                        "local.retention.ms": local}),
             alternative_group=storage_alternatives(model, name),
         )
+        return with_freed_capacity(model, rec, topic.retention_ms, local)
 
     def _enabling_first(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                         candidate: Candidate, pricing: Pricing) -> Recommendation:

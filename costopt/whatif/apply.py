@@ -4,12 +4,16 @@ The same function changes one topic's row for a one-topic what-if and every row 
 fleet-wide one, so the fast path and the full projection cannot disagree.
 
 The model of each change:
-- retention: retained bytes scale with retention time (steady traffic), capped by
-  retention.bytes; data kept forever is cut to rate × new retention. Compacted topics keep their
-  size: retention does not bound a compacted log.
+- retention: a cut keeps what `formulas.log_bytes_after_retention_cut` says: the steady-state
+  retained bytes (rate × retention, capped by retention.bytes per partition, so a cut where the
+  size limit binds frees nothing) where the log has run for its retention at least once, else
+  the bytes newer than the new limit (a log younger than it frees nothing now). A longer limit
+  grows the log in proportion, up to the size limit. Compacted topics keep their size:
+  retention does not bound a compacted log.
 - compression: every byte of the topic (in, out, stored) scales by new ratio / current ratio,
   from measured ratios where records were sampled, published defaults otherwise.
-- tiered storage: local bytes become rate × local retention, the rest moves to object storage.
+- tiered storage: the local bytes are what a cut to the local retention would keep (the same
+  formula), the rest moves to object storage.
 - partitions and replication factor: set as given. growth_pct: traffic and sizes grow by it.
 - delete_topic: the topic stops using anything. read_once: bytes out fall to one read of the
   bytes in. delete_group: the group's measured reads stop.
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from costopt.compression import DEFAULT_RATIOS, CompressionEstimate
+from costopt.cost import formulas
 from costopt.cost.allocation import Columns
 from costopt.patterns import compile_pattern
 from costopt.whatif.changes import Change, Selector
@@ -92,9 +97,19 @@ def apply_change(columns: Mapping[str, np.ndarray], mask: np.ndarray, change: Ch
     """New columns with `change` applied to the rows in `mask` (the input is not changed)."""
     if not mask.any() or not change.touches_topics:
         return dict(columns)
-    context = context or ChangeContext()
     out: Columns = {name: values.copy() for name, values in columns.items()}
-    idx = np.flatnonzero(mask)
+    apply_change_in_place(out, np.flatnonzero(mask), change, context)
+    return out
+
+
+def apply_change_in_place(out: Columns, idx: np.ndarray, change: Change,
+                          context: ChangeContext | None = None) -> None:
+    """`change` applied to the rows `idx` of `out`, in place: how a list of changes is applied
+    on one copy of the columns (a plan's thousands of changes would copy them thousands of
+    times otherwise)."""
+    if not len(idx) or not change.touches_topics:
+        return
+    context = context or ChangeContext()
     rates = [r for r in RATES if r in out]
 
     if change.growth_pct is not None:
@@ -124,7 +139,6 @@ def apply_change(columns: Mapping[str, np.ndarray], mask: np.ndarray, change: Ch
     if change.delete_topic:
         for name in ("partitions", *rates, *SIZES):
             out[name][idx] = 0.0
-    return out
 
 
 def _client_rack(out: Columns, idx: np.ndarray, shares: Mapping[str, float]) -> None:
@@ -142,13 +156,21 @@ def _retention(out: Columns, idx: np.ndarray, new_ms: int) -> None:
     compacted = _compacted(out, idx)
     total = out["log_size_bytes"][idx] + out["remote_log_size_bytes"][idx]
     rate = out["bytes_in_per_second"][idx]
-    if new_ms < 0:
-        new_total = np.where(old_ms < 0, total, np.inf)
-    else:
-        new_total = np.where(old_ms > 0, total * new_ms / np.maximum(old_ms, 1),
-                             np.minimum(total, rate * new_ms / 1000))
     cap = out["retention_bytes"][idx].astype(np.float64)
-    new_total = np.where(cap > 0, np.minimum(new_total, cap * out["partitions"][idx]), new_total)
+    partitions = out["partitions"][idx].astype(np.float64)
+    size_limit = np.where(cap > 0, cap * partitions, np.inf)
+    if new_ms < 0:
+        new_total = np.minimum(np.where(old_ms < 0, total, np.inf), size_limit)
+    else:
+        # A cut keeps what `log_bytes_after_retention_cut` says (the steady state where the
+        # log has run for its retention, what is newer than the new limit otherwise; bytes
+        # past the size limit that Kafka has not deleted yet stay, cut or not); a longer limit
+        # grows the log in proportion, up to the size limit.
+        kept = formulas.log_bytes_after_retention_cut(
+            total, rate, old_ms, np.full(len(idx), float(new_ms)), cap, partitions)[0]
+        new_total = np.where((old_ms > 0) & (new_ms > old_ms),
+                             np.minimum(total * new_ms / np.maximum(old_ms, 1), size_limit),
+                             kept)
     # Forever with no size cap grows without bound; take a year of traffic as the horizon.
     new_total = np.where(np.isinf(new_total), rate * 365 * 86_400, new_total)
     new_total = np.where(compacted, total, new_total)
@@ -189,11 +211,12 @@ def _split_local_remote(out: Columns, idx: np.ndarray, total: np.ndarray,
     tiered = out["remote_storage_enable"][idx].astype(bool)
     local_ms = out["local_retention_ms"][idx].astype(np.float64)
     retention = np.asarray(retention_ms, dtype=np.float64)
-    local_share = np.where(retention > 0, np.minimum(1.0, local_ms / np.maximum(retention, 1)),
-                           0.0)
-    rate = out["bytes_in_per_second"][idx]
-    local_forever = np.minimum(total, rate * local_ms / 1000)
-    local = np.where(tiered & (local_ms >= 0),
-                     np.where(retention > 0, total * local_share, local_forever), total)
+    # The local part is what a cut of the whole log to the local limit would keep.
+    local_limit = np.where(retention > 0, np.minimum(local_ms, retention), local_ms)
+    kept_local = formulas.log_bytes_after_retention_cut(
+        total, out["bytes_in_per_second"][idx], retention, np.maximum(local_limit, 0.0),
+        out["retention_bytes"][idx].astype(np.float64),
+        out["partitions"][idx].astype(np.float64))[0]
+    local = np.where(tiered & (local_ms >= 0), kept_local, total)
     out["log_size_bytes"][idx] = local
     out["remote_log_size_bytes"][idx] = total - local

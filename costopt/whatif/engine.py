@@ -36,7 +36,7 @@ from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
 from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
 from costopt.snapshot.model import Broker
-from costopt.whatif.apply import ChangeContext, apply_change, select
+from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
 from costopt.whatif.changes import Change
 
 CatalogResolver = Callable[[str], PriceCatalog]
@@ -226,7 +226,8 @@ class _Baselines:
         capacity = _capacity(model, len(model.snapshot.brokers), basis, self.disk_now_bytes,
                              disk, compute, self.replicas, 0.0, 0.0)
         unchanged = _Outcome(dict(model.cost.bill_micros), at_horizon, capacity, None,
-                             list(warnings) + _capacity_warnings(capacity, horizon_days))
+                             list(warnings) + _capacity_warnings(capacity, horizon_days,
+                                                                 model.catalog.kind))
         return _Horizon(growth, sums, disk, compute, warnings, unchanged)
 
 
@@ -318,11 +319,24 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     brokers and basis: the one place a change is applied, for the record path, the full
     projection and the plan alike."""
     after = columns
+    if any(c.touches_topics for c in changes):  # one copy, changed in place change by change
+        after = {name: values.copy() for name, values in columns.items()}
     context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
+    positions: dict[str, int] | None = None
     for change in changes:
         if change.touches_topics:
-            mask = select(after, model.cluster, change.selector, model.group_reads)
-            after = apply_change(after, mask, change, context)
+            selector = change.selector
+            if selector.topic is not None and selector.pattern is None \
+                    and selector.group is None:  # a named topic: a lookup, not a scan
+                if positions is None:
+                    positions = {str(name): i for i, name in enumerate(after["topic"])}
+                row = positions.get(selector.topic)
+                hit = (row is not None and selector.cluster in (None, model.cluster)
+                       and (selector.owner is None or after["owner"][row] == selector.owner))
+                idx = np.array([row] if hit else [], dtype=np.int64)
+            else:
+                idx = np.flatnonzero(select(after, model.cluster, selector, model.group_reads))
+            apply_change_in_place(after, idx, change, context)
         if change.touches_cluster:
             brokers, basis = apply_cluster_change(brokers, basis, change, resolve_catalog)
     return after, brokers, basis
@@ -406,7 +420,8 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
         horizon.compute_micros - float(micros_before_h["compute"].sum())
         + float(micros_after_h["compute"].sum()),
         replicas, float((stored_before - stored_after).sum()), brokers_freed)
-    warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days)
+    warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days,
+                                                           model.catalog.kind)
     own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
     baseline_rows = base.row_totals[index]
     changed = (own_after != baseline_rows) | (not cluster_wide)
@@ -427,8 +442,16 @@ def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.n
     return bill_part(after, basis_after) - bill_part(before, basis_before)
 
 
-def _capacity_warnings(capacity: CapacityProjection, horizon_days: int) -> list[str]:
-    out = []
+# Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or
+# CKUs): no broker or disk warnings there.
+NO_BROKER_WARNINGS = ("confluent_cloud",)
+
+
+def _capacity_warnings(capacity: CapacityProjection, horizon_days: int,
+                       kind: str = "") -> list[str]:
+    out: list[str] = []
+    if kind in NO_BROKER_WARNINGS:
+        return out
     if capacity.disk_fill_projected > DISK_FILL_LIMIT:
         out.append(f"{capacity.cluster}: disk at {horizon_days} days would be "
                    f"{capacity.disk_fill_projected:.0%} of {capacity.brokers} brokers' disks "

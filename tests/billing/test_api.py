@@ -95,9 +95,15 @@ def test_focus_export_is_csv_of_the_month(client: TestClient) -> None:
     response = client.get("/v1/export/focus", params={"month": "2026-11"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert response.headers["x-focus-version"] == "1.2"
+    assert response.headers["x-focus-version"] == "1.3"
     header = response.text.splitlines()[0].split(",")
-    assert header[0] == "BilledCost" and "x_Basis" in header
+    assert header[0] == "BilledCost" and "x_Basis" in header and "AllocatedResourceId" in header
+    assert "ServiceProviderName" in header and "ProviderName" in header
+    older = client.get("/v1/export/focus", params={"month": "2026-11", "focus_version": "1.4"})
+    assert older.headers["x-focus-version"] == "1.4"
+    assert "ProviderName" not in older.text.splitlines()[0].split(",")
+    bad = client.get("/v1/export/focus", params={"month": "2026-11", "focus_version": "9"})
+    assert bad.status_code == 422 and "focus_version" in bad.text
     assert client.get("/v1/export/focus").status_code == 422  # month is required
 
 

@@ -158,7 +158,7 @@ def test_two_groups_reading_3_to_1_pay_3_to_1(reading: Reading) -> None:
     readers = rows[(rows["topic"] == reading.topic) & (rows["side"] == CONSUMER)]
     by_group = readers.set_index("group")
     assert set(by_group.index) == {reading.alpha, reading.beta}
-    assert (by_group["split"] == "measured").all() and (by_group["measured_share"] == 1).all()
+    assert (by_group["split"] == "group").all() and (by_group["measured_share"] == 1).all()
     assert by_group.loc[reading.alpha, "owner"] == "team-alpha"
     assert by_group.loc[reading.beta, "owner"] == "team-beta"
     alpha = int(by_group.loc[reading.alpha, "monthly_cost_micros"])

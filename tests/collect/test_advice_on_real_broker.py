@@ -6,7 +6,10 @@
   says how little was observed, never a deletion;
 - a retention recommendation, accepted through the API and applied through the Admin API, is
   detected in the next collect, and its realized saving (priced on the traffic of the snapshot
-  it was accepted on) is within 10% of the predicted one.
+  it was accepted on) is within 10% of the predicted one;
+- freed capacity follows the retained-bytes formula: the topic minutes old, younger than the
+  proposed retention, frees nothing now (so its cut saves nothing yet), and a topic whose
+  retention.bytes binds is credited with no freed capacity for a retention.ms cut.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from costopt.config import (
     Settings,
 )
 from costopt.store import Store, sqlite_url
+from costopt.whatif import Change, Selector, run_whatif
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -54,11 +58,15 @@ RULES = {"retention": {"min_window_days": 0, "min_monthly_savings": 0,
                        "min_disk_freed_gib": 0}}
 
 
+BOUND_BYTES = 1_000_000  # retention.bytes of the size-bound topic's one partition
+
+
 @dataclass
 class Scene:
     ledger: str
     quiet: str
     orders: str
+    bounded: str
     store: Store
     settings: Settings
     cluster: ClusterSettings
@@ -110,17 +118,22 @@ def _wait_until(moment: float) -> None:
 def scene(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     bootstrap = stack.kafka.bootstrap_servers
     suffix = uuid.uuid4().hex[:6]
-    ledger, quiet, orders = (f"adv.{n}.{suffix}" for n in ("ledger", "quiet", "orders"))
+    ledger, quiet, orders, bounded = (f"adv.{n}.{suffix}"
+                                      for n in ("ledger", "quiet", "orders", "bounded"))
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([
             NewTopic(ledger, 1, 1, config={"cleanup.policy": "compact"}),
             NewTopic(quiet, 1, 1, config={"retention.ms": str(WEEK_MS)}),
-            NewTopic(orders, 3, 1, config={"retention.ms": str(WEEK_MS)})]).values():
+            NewTopic(orders, 3, 1, config={"retention.ms": str(WEEK_MS)}),
+            NewTopic(bounded, 1, 1, config={"retention.ms": str(WEEK_MS),
+                                            "retention.bytes": str(BOUND_BYTES)})]).values():
         future.result(30)
     producer = Producer({"bootstrap.servers": bootstrap})
     for key in range(200):  # state written once, long before the window
         producer.produce(ledger, key=f"account-{key}".encode(), value=b"balance" * 20)
         producer.produce(quiet, b"q" * 500)
+    for _ in range(BOUND_BYTES // 1000):  # the size limit's worth, before the window
+        producer.produce(bounded, b"b" * 1000)
     producer.flush(30)
     stop = threading.Event()
     threads = [threading.Thread(target=_keep_reading, daemon=True,
@@ -128,11 +141,15 @@ def scene(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
                threading.Thread(target=_keep_reading, daemon=True,
                                 args=(bootstrap, f"adv-orders-{suffix}", orders, stop)),
                threading.Thread(target=_keep_producing, daemon=True,
-                                args=(bootstrap, orders, stop))]
+                                args=(bootstrap, orders, stop)),
+               threading.Thread(target=_keep_reading, daemon=True,
+                                args=(bootstrap, f"adv-bounded-{suffix}", bounded, stop)),
+               threading.Thread(target=_keep_producing, daemon=True,
+                                args=(bootstrap, bounded, stop))]
     for thread in threads:
         thread.start()
     try:
-        yield _first_collect(stack, Scene(ledger, quiet, orders, *_store_and_settings(
+        yield _first_collect(stack, Scene(ledger, quiet, orders, bounded, *_store_and_settings(
             stack, tmp_path_factory), stop, admin))
     finally:
         stop.set()
@@ -207,7 +224,14 @@ def test_an_accepted_retention_cut_is_detected_and_realizes_its_predicted_saving
     with TestClient(create_app(open_settings, scene.store)) as client:
         recs = client.get("/v1/recommendations", params={"kind": "retention"}).json()["items"]
         [rec] = [r for r in recs if r["target"] == scene.orders]
-        assert Decimal(rec["monthly_savings"]) >= 1  # Confluent Cloud bills bytes stored
+        # Minutes old, younger than the proposed retention: the cut frees nothing now, and the
+        # log has not run for its retention, so nothing at steady state is counted either.
+        assert Decimal(rec["monthly_savings"]) == 0
+        assert rec["capacity_freed"]["disk_bytes_now"] == 0
+        assert rec["capacity_freed"]["disk_bytes"] == 0
+        assert rec["capacity_freed"]["disk_bytes_steady_state"] > 0  # once it has run a week
+        [basis] = [e["value"] for e in rec["evidence"] if e["name"] == "capacity_freed_basis"]
+        assert basis.startswith("now: the log has not yet run for its retention")
         accepted = client.post(f"/v1/recommendations/{rec['id']}/accept",
                                json={"reason": "cut it"})
         assert accepted.status_code == 200
@@ -233,3 +257,26 @@ def test_an_accepted_retention_cut_is_detected_and_realizes_its_predicted_saving
     predicted = Decimal(realized["predicted_monthly_savings"])
     assert predicted == Decimal(rec["monthly_savings"])
     assert abs(Decimal(realized["realized_monthly_savings"]) - predicted) <= predicted / 10
+
+
+def test_a_retention_ms_cut_where_retention_bytes_binds_frees_no_capacity(scene: Scene) -> None:
+    analysis = _analysis(scene)
+    model = analysis.models["stack"]
+    topic = model.snapshot.topic(scene.bounded)
+    assert topic.retention_bytes == BOUND_BYTES and topic.bytes_in_per_second > 0
+    assert topic.log_size_bytes >= BOUND_BYTES  # it has filled its size limit
+    day_ms = 86_400_000
+    assert topic.bytes_in_per_second * day_ms / 1000 > BOUND_BYTES  # a day holds more than it
+    result = run_whatif(analysis.models, [Change(
+        selector=Selector(cluster="stack", topic=scene.bounded), retention_ms=day_ms)])
+    [capacity] = result.capacity
+    assert capacity.disk_bytes_freed == 0
+    assert result.projected == result.baseline
+    [rec] = [r for r in analysis.recommendations
+             if r.kind == "retention" and r.target == scene.bounded]
+    assert rec.capacity_freed is not None
+    assert rec.capacity_freed["disk_bytes"] == rec.capacity_freed["disk_bytes_steady_state"] == 0
+    assert rec.capacity_freed["disk_bytes_now"] == 0
+    assert rec.monthly_savings.amount == 0
+    assert any(e.name == "capacity_freed_basis" and str(e.value).startswith("steady state")
+               for e in rec.evidence)

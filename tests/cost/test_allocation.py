@@ -95,8 +95,16 @@ def test_other_clouds_price_compute_and_disks_from_their_catalog(name: str, inst
     expected_compute = catalog.compute_per_hour[instance] * 3 * 730
     assert cost.bill.amount >= expected_compute
     assert Decimal(cost.bill_micros["compute"]) / 1_000_000 == expected_compute
-    assert dollars(cost, "payments.orders.v1", "storage_local") == (
-        300 * catalog.block_storage_per_gb_month)
+    # The topic holds 100 GiB (one replica) of each of the three brokers' 1,000 GiB disks: that
+    # share of the disks' bill, which is per GB, or (Azure Premium SSD) the size tier each disk
+    # falls in, P30 for 1 TiB.
+    tiers = catalog.disk_tiers(None)
+    if tiers is None:
+        expected_storage = 300 * catalog.block_storage_per_gb_month
+    else:
+        tier_price = next(price for size, price in tiers if size >= 1000 * 1024**3)
+        expected_storage = Decimal(100) / 1000 * tier_price * 3
+    assert dollars(cost, "payments.orders.v1", "storage_local") == expected_storage
 
 
 def test_compute_weights_are_configurable() -> None:

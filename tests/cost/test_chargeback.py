@@ -49,7 +49,7 @@ def test_worked_example_readers_pay_their_measured_share() -> None:
     assert _dollars(readers.loc["fraud.scan", "monthly_cost_micros"]) == Decimal("21.051375")
     assert readers.loc["billing-settle", "owner"] == "billing"  # group rule: first segment
     assert readers.loc["fraud.scan", "owner"] == "fraud"
-    assert set(readers["split"]) == {"measured"} and (readers["measured_share"] == 1).all()
+    assert set(readers["split"]) == {"group"} and (readers["measured_share"] == 1).all()
     producer = rows[(rows["topic"] == ORDERS) & (rows["side"] == PRODUCER)].iloc[0]
     assert producer["owner"] == "payments"
     assert _dollars(producer["monthly_cost_micros"]) == Decimal("184.527")

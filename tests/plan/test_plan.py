@@ -37,18 +37,61 @@ def test_plan_total_equals_one_whatif_of_all_its_changes_to_the_micro_unit(prese
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_no_topic_recommendation_saves_more_than_its_topic_costs_nor_is_negative(
-        preset: str) -> None:
+def test_no_topic_recommendation_saves_more_than_its_topic_costs(preset: str) -> None:
     analysis = analyzed(preset)
     topic_savings = [r for r in analysis.recommendations
                      if r.target_type == "topic" and r.category == "saving"]
     assert topic_savings
     for rec in analysis.recommendations:
-        assert rec.monthly_savings.amount >= 0, rec.title
         assert rec.monthly_cost is None or rec.monthly_cost.amount > 0, rec.title
+        if rec.monthly_savings.amount < 0:  # it costs money now: that is its monthly_cost
+            assert rec.monthly_cost is not None
+            assert rec.monthly_cost.amount == -rec.monthly_savings.amount, rec.title
     for rec in topic_savings:
         assert rec.target_cost is not None
         assert rec.monthly_savings.amount <= rec.target_cost.amount, rec.title
+
+
+@pytest.mark.parametrize("preset", ("small", "wix"))
+def test_every_recommendation_saves_exactly_what_its_whatif_says(preset: str) -> None:
+    """Sign included: tiering onto provisioned disks costs a little now (object storage) and
+    frees disk that only the cluster's capacity step turns into money."""
+    analysis = analyzed(preset)
+    differ = []
+    for rec in analysis.recommendations:
+        if not rec.whatif:
+            assert rec.monthly_savings.amount == 0, rec.title
+            continue
+        result = run_whatif(analysis.models, list(rec.whatif))
+        if (result.baseline - result.projected).amount != rec.monthly_savings.amount:
+            differ.append((rec.kind, rec.title, rec.monthly_savings,
+                           result.baseline - result.projected))
+    assert not differ, differ[:5]
+
+
+@pytest.mark.parametrize("preset", ("small", "wix"))
+def test_steps_that_pay_off_only_through_a_capacity_step_name_it_and_the_pair(
+        preset: str) -> None:
+    plan = analyzed(preset).plan()
+    by_number = {s.number: s for s in plan.steps}
+    paired = [s for s in plan.steps if s.pays_off_with is not None]
+    assert paired, "tiering frees disk only a resize turns into money"
+    shares: dict[int, int] = {}
+    for step in paired:
+        pair = step.pays_off_with
+        assert pair is not None and step.marginal_savings_micros <= 0
+        resize = by_number[pair.step]
+        assert resize.recommendation.kind == "broker_sizing"
+        assert resize.recommendation.id == pair.id and resize.number > step.number
+        assert resize.recommendation.cluster == step.recommendation.cluster
+        assert pair.pair_savings_micros == step.marginal_savings_micros + \
+            pair.capacity_share_micros
+        shares[pair.step] = shares.get(pair.step, 0) + pair.capacity_share_micros
+        body = step.to_dict(plan.currency)["pays_off_with"]
+        assert body["step"] == resize.number and body["currency"] == plan.currency
+    for number, share in shares.items():  # shares of a resize never exceed what it saves
+        assert 0 <= share <= by_number[number].marginal_savings_micros + len(paired)
+    assert any(s.recommendation.kind == "tiered_storage" for s in paired)
 
 
 def test_alternatives_for_one_target_are_taken_once_and_deleted_topics_are_not_changed() -> None:
@@ -111,13 +154,14 @@ def test_broker_sizing_on_wix_keeps_disk_under_85pct_at_90_days_after_losing_a_z
         assert _disk_fill_after_losing_a_zone(analysis, changes, cluster) <= 0.85
 
 
-def test_capacity_needs_are_risks_with_a_cost_not_negative_savings() -> None:
+def test_capacity_needs_are_risks_with_a_cost_and_the_saving_of_their_whatif() -> None:
     analysis = analyzed("wix")
     needs = [r for r in analysis.recommendations if r.kind == "capacity"]
     assert needs, "wix has clusters short of disk at 90 days after losing a zone"
     for need in needs:
         assert need.category == "risk" and need.severity in ("critical", "high", "medium")
-        assert need.monthly_savings.amount == 0 and need.monthly_cost is not None
+        assert need.monthly_cost is not None
+        assert need.monthly_savings.amount == -need.monthly_cost.amount  # its what-if's
         assert any(e.name == "runway" for e in need.evidence)
         result = run_whatif(analysis.models, list(need.whatif))
         assert (result.projected - result.baseline).amount == need.monthly_cost.amount

@@ -117,7 +117,7 @@ def test_every_region_names_its_source_and_date_and_unknown_regions_are_refused(
     catalog = resolve_catalog("aws-msk@ap-southeast-1")
     assert catalog.region == "ap-southeast-1" and "ap-southeast-1" in catalog.source
     assert catalog.internet_egress_per_gb == Decimal("0.12")
-    assert catalog.compute_price_per_hour("kafka.m5.2xlarge") == Decimal("1.008")
+    assert catalog.compute_price_per_hour("kafka.m5.2xlarge") == Decimal("1.052")
     with pytest.raises(CatalogError, match=r"no prices for region 'eu-north-1'.*eu-west-1"):
         resolve_catalog("aws-msk@eu-north-1")
     for name, regions in {"aws-self-managed": 5, "aws-msk": 5, "gcp-self-managed": 2,
@@ -271,7 +271,8 @@ def test_msk_serverless_bills_cluster_and_partition_hours_and_gib_in_and_out() -
 def test_confluent_ecku_capacity_is_elastic_with_the_first_unit_free() -> None:
     """30 MB/s in needs 30/25 -> 2 eCKUs (60 MB/s out needs 0.8, 100 partitions 0.07); the
     first is free on Basic: 1 x 0.14 x 730 = 102.20. At 10 MB/s in one eCKU does: nothing to
-    pay. Elastic capacity follows the load in a projection, unlike brokers."""
+    pay. Elastic capacity follows the load in a projection, unlike brokers: by the topics'
+    shares of the bill (eCKU-hours over a month track the load)."""
     topics = (Topic(name="a", partitions=60, replication_factor=3,
                     bytes_in_per_second=20e6, bytes_out_per_second=40e6),
               Topic(name="b", partitions=40, replication_factor=3,
@@ -285,9 +286,14 @@ def test_confluent_ecku_capacity_is_elastic_with_the_first_unit_free() -> None:
     # a: 0.5 x 60/90 (throughput) + 0.5 x 60/100 (partition replicas) = 0.6333... of 102.20
     assert int(rows.loc["a", "compute_micros"]) == round(102.20 * (0.5 * 60 / 90 + 0.5 * 0.6)
                                                          * MICROS_PER_UNIT)
+    assert allocate(cluster(brokers_of("eCKU", 1, 0.001), tuple(
+        replace(t, bytes_in_per_second=5e6) for t in topics)),
+        resolve_catalog("confluent-cloud")).bill_micros["compute"] == 0
     columns = dict(cost.columns)
     columns["bytes_in_per_second"] = np.array([5e6, 5e6])
-    assert project(cost, columns).bill_micros["compute"] == 0
+    # Throughput 70 of 90 MB/s, partition replicas unchanged: 0.5 x 70/90 + 0.5 of the bill.
+    projected = project(cost, columns).bill_micros["compute"]
+    assert abs(projected - 102.20 * (0.5 * 70 / 90 + 0.5) * MICROS_PER_UNIT) <= 2
     # Dedicated CKUs stay provisioned capacity, broker count x price.
     dedicated = allocate(cluster(brokers_of("CKU", 2, 0.001), topics),
                          resolve_catalog("confluent-cloud"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -81,43 +82,96 @@ def test_the_risks_section_renders_apart_sorted_by_severity_with_the_min_insync_
 
 LAYOUT_PROBE = """<script>
 window.addEventListener("load", () => setTimeout(() => {
-  const boxes = [];
-  const viewport = document.documentElement.clientWidth;
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
+            height: r.height};
+  };
+  const charts = [];
+  const viewport = document.documentElement.getBoundingClientRect().width;
   document.querySelectorAll(".js-plotly-plot").forEach((plot, index) => {
-    const cell = (plot.closest(".grid > div") || plot.parentElement).getBoundingClientRect();
-    plot.querySelectorAll(".main-svg").forEach((svg) => {
-      const drawn = svg.getBoundingClientRect();
-      boxes.push({index, left: drawn.left, right: drawn.right, width: drawn.width,
-                  cellLeft: cell.left, cellRight: cell.right, viewport});
+    const cell = box(plot.closest(".grid > div") || plot.parentElement);
+    const svg = plot.querySelector(".main-svg");
+    const title = plot.querySelector(".gtitle");
+    const modebar = plot.querySelector(".modebar");
+    charts.push({
+      index, viewport, cell, svg: svg ? box(svg) : null,
+      title: title ? {...box(title), text: title.textContent} : null,
+      modebar: modebar ? box(modebar) : null,
+      ticks: [...plot.querySelectorAll(".xtick text, .ytick text")]
+        .map((t) => ({...box(t), text: t.textContent})),
+      bars: [...plot.querySelectorAll(".barlayer .point path")].map(box),
+      horizontal: plot.querySelectorAll(".barlayer .point").length > 0
+        && plot.data.some((trace) => trace.orientation === "h"),
     });
   });
   const out = document.createElement("pre");
   out.id = "layout-probe";
-  out.textContent = JSON.stringify(boxes);
+  out.textContent = JSON.stringify(charts);
   document.body.appendChild(out);
 }, 2000));
 </script>"""
 
 
-@pytest.mark.parametrize("width", [1024, 1400, 1920])
-def test_every_chart_is_drawn_inside_its_cell_and_the_viewport(wix_report: ReportFiles,
-                                                               tmp_path: Path,
-                                                               width: int) -> None:
+def _overlap(a: dict, b: dict) -> bool:  # type: ignore[type-arg]
+    return (a["left"] < b["right"] - 1 and b["left"] < a["right"] - 1
+            and a["top"] < b["bottom"] - 1 and b["top"] < a["bottom"] - 1)
+
+
+def _inside(inner: dict, outer: dict) -> bool:  # type: ignore[type-arg]
+    return (inner["left"] >= outer["left"] - 1 and inner["right"] <= outer["right"] + 1
+            and inner["top"] >= outer["top"] - 1 and inner["bottom"] <= outer["bottom"] + 1)
+
+
+def probe_layout(report: ReportFiles, tmp_path: Path, width: int) -> list[dict]:  # type: ignore[type-arg]
+    """Every chart's drawn boxes (the DOM's getBoundingClientRect) at a window `width` wide."""
     import json
 
     probed = tmp_path / "probed.html"
-    probed.write_text(wix_report.html.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
-    dom = chromium("--dump-dom", f"--window-size={width},4000", probed.as_uri())
+    # Headless Chromium opens no window narrower than 500 px: a narrower page is the report
+    # laid out in a `width` px wide root (the report has no media queries; its grid and the
+    # charts size from their containers).
+    narrow = f"<style>html {{ width: {width}px; }}</style>" if width < 500 else ""
+    probed.write_text(report.html.read_text().replace("</head>", narrow + "</head>", 1)
+                      .replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom = chromium("--dump-dom", f"--window-size={max(width, 500)},4000", probed.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom.stdout, re.S)
     assert found, "the probe did not run"
-    boxes = json.loads(found.group(1).replace("&quot;", '"'))
-    charts = wix_report.html.read_text().count("Plotly.newPlot")
-    assert len({b["index"] for b in boxes}) == charts
-    for box in boxes:
-        assert box["width"] > 100, box  # drawn, not collapsed
-        assert box["left"] >= box["cellLeft"] - 1 and box["right"] <= box["cellRight"] + 1, box
-        assert box["right"] <= box["viewport"] + 1, box
+    return list(json.loads(html.unescape(found.group(1))))
+
+
+@pytest.mark.parametrize("width", [1280, 768, 420])
+def test_every_chart_reads_at_desktop_tablet_and_phone_widths(wix_report: ReportFiles,
+                                                              tmp_path: Path,
+                                                              width: int) -> None:
+    """Measured in headless Chromium from the drawn elements' boxes, at each width: every
+    chart inside its cell and the viewport; its title whole and clear of the toolbar (which
+    shows on hover only); every axis label whole; and a horizontal bar chart's labels leave
+    the bars room (the widest bar at least a quarter of the chart, the labels at most half)."""
+    charts = probe_layout(wix_report, tmp_path, width)
+    assert len(charts) == wix_report.html.read_text().count("Plotly.newPlot")
+    assert charts[0]["viewport"] <= width + 1
+    for chart in charts:
+        svg, title = chart["svg"], chart["title"]
+        where = (width, chart["title"] and chart["title"]["text"])
+        assert svg is not None and svg["width"] > 100, where  # drawn, not collapsed
+        assert svg["left"] >= chart["cell"]["left"] - 1, where
+        assert svg["right"] <= chart["cell"]["right"] + 1, where
+        assert svg["right"] <= chart["viewport"] + 1, where
+        assert title is not None and _inside(title, svg), (where, title, svg)
+        if chart["modebar"] is not None and chart["modebar"]["width"] > 0:
+            assert not _overlap(chart["modebar"], title), (where, chart["modebar"], title)
+        assert chart["ticks"], where
+        for tick in chart["ticks"]:
+            if tick["width"] > 0:
+                assert _inside(tick, svg), (where, tick, svg)
+        if chart["horizontal"]:
+            widest = max(bar["width"] for bar in chart["bars"])
+            labels = max(t["width"] for t in chart["ticks"] if t["width"] > 0
+                         and not re.fullmatch(r"[\d.,−-]+[kM]?", t["text"]))
+            assert widest >= 0.25 * svg["width"], (where, widest, svg["width"])
+            assert labels <= 0.5 * svg["width"], (where, labels, svg["width"])
 
 
 def test_forecast_charts_are_the_clusters_closest_to_a_limit(wix_report: ReportFiles) -> None:

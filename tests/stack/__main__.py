@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,14 +26,7 @@ def write_config(stack: Stack, path: Path) -> Path:
     cluster["name"] = "stack"
     cluster["bootstrap_servers"] = stack.kafka.bootstrap_servers
     cluster["prometheus"]["url"] = stack.prometheus.url
-    cluster["window_seconds"] = 300
-    config["store_url"] = f"sqlite:///{path.parent / 'costopt.db'}"
-    config["api"]["auth_enabled"] = False
-    # One-minute windows: a collect reads the last completed window, and this stack is new.
-    config["schedule"]["collect_every_minutes"] = 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    return _write(config, path)
 
 
 def write_zone_config(stack: ZoneStack, path: Path) -> Path:
@@ -53,13 +47,21 @@ def write_zone_config(stack: ZoneStack, path: Path) -> Path:
     cluster["prometheus"]["ca_file"] = str(stack.pki.ca_path)
     cluster["prometheus"]["basic_auth"] = {"username": stack.prometheus_user.username,
                                            "password": stack.prometheus_user.password}
-    cluster["window_seconds"] = 300
+    _write(config, path)
+    path.chmod(0o600)  # it holds the run's passwords
+    return path
+
+
+def _write(config: dict[str, Any], path: Path) -> Path:
+    """What both stacks' configs share: five-minute usage windows, a store beside the file,
+    no API auth, and one-minute collects (a collect reads the last completed window, and the
+    stack is new)."""
+    config["clusters"][0]["window_seconds"] = 300
     config["store_url"] = f"sqlite:///{path.parent / 'costopt.db'}"
     config["api"]["auth_enabled"] = False
     config["schedule"]["collect_every_minutes"] = 1
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    path.chmod(0o600)  # it holds the run's passwords
     return path
 
 
