@@ -20,25 +20,30 @@ import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
 from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
+from costopt.cost.zones import selector_is_rack_aware, with_zone_reads
 from costopt.snapshot.commits import with_commit_times
 from costopt.snapshot.metrics import SERIES_COLUMNS
 from costopt.snapshot.model import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
+    REPLICA_SELECTOR_LABEL,
     TIERED_SYSTEM_LABEL,
     Broker,
     ClusterSnapshot,
     ConsumerGroup,
     PrincipalTraffic,
     Topic,
+    TopicBrokerTraffic,
 )
 from costopt.sources.errors import SourceError
 from costopt.sources.kafka.admin import AdminData, KafkaAdminSource
+from costopt.sources.prometheus.brokers import BrokerTopics, broker_topic_bytes
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import (
     CollectWindow,
     PrometheusData,
     collect_prometheus,
 )
+from costopt.sources.prometheus.queries import cluster_selector
 from costopt.store import Store
 
 SERIES_VALUE_COLUMNS = SERIES_COLUMNS
@@ -87,7 +92,8 @@ def _value(rows: Rows, topic: str, column: str) -> float:
 
 def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
                    prom: PrometheusData | None, admin: AdminData | None,
-                   samples: dict[str, list[bytes]]) -> tuple[ClusterSnapshot, pd.DataFrame]:
+                   samples: dict[str, list[bytes]], broker_topics: BrokerTopics | None = None
+                   ) -> tuple[ClusterSnapshot, pd.DataFrame]:
     estimated: set[str] = set()
     prom_topics = _rows(prom.topics) if prom is not None else {}
     names = sorted(admin.topics) if admin is not None else sorted(prom_topics)
@@ -152,15 +158,46 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         labels.update({f"not_measured.{figure}": why
                        for figure, why in prom.not_measured.items()})
     labels.update(pricing_labels(cluster, admin))
+    selector_on = rack_aware_fetch(cluster, admin)
     snapshot = ClusterSnapshot(
         cluster=cluster.name, taken_at=taken_at, window_seconds=cluster.window_seconds,
         brokers=_brokers(cluster, admin, prom, topics), topics=tuple(topics), groups=groups,
-        rack_aware_fetch=cluster.rack_aware_fetch, labels=labels,
-        principals=_principals(prom))
+        rack_aware_fetch=bool(selector_on), labels=labels, principals=_principals(prom),
+        leaders={name: t.leaders for name, t in admin.topics.items() if t.leaders}
+        if admin is not None else {},
+        broker_traffic=_broker_traffic(broker_topics, admin))
+    snapshot = with_zone_reads(snapshot, selector_on)
     series = prom.series if prom is not None else pd.DataFrame()
     if not series.empty:
         series = _fill_series(series, topics)
     return snapshot, series
+
+
+def rack_aware_fetch(cluster: ClusterSettings, admin: AdminData | None) -> bool | None:
+    """Whether the brokers serve consumers from a replica in their zone: the configuration's
+    override, else the brokers' `replica.selector.class` as read; None where neither says."""
+    if cluster.rack_aware_fetch is not None:
+        return cluster.rack_aware_fetch
+    if admin is None:
+        return None
+    return selector_is_rack_aware(admin.broker_configs.get(REPLICA_SELECTOR_LABEL))
+
+
+def _broker_traffic(broker_topics: BrokerTopics | None, admin: AdminData | None
+                    ) -> tuple[TopicBrokerTraffic, ...]:
+    """Per topic and broker, bytes in and out, where Prometheus scraped each broker apart and
+    every scrape target with bytes maps to one broker the Admin API knows
+    (`sources/prometheus/brokers.py`); nothing otherwise (then nothing is measured)."""
+    if broker_topics is None or not broker_topics.complete:
+        return ()
+    known = {b.broker_id for b in admin.brokers} if admin is not None else set()
+    rows = [TopicBrokerTraffic(str(row.topic), int(row.broker_id),
+                               float(np.nan_to_num(row.bytes_in_per_second)),
+                               float(np.nan_to_num(row.bytes_out_per_second)))
+            for row in broker_topics.frame.itertuples(index=False)]
+    if any(row.broker_id not in known for row in rows):
+        return ()
+    return tuple(rows)
 
 
 def _principals(prom: PrometheusData | None) -> tuple[PrincipalTraffic, ...]:
@@ -185,6 +222,8 @@ def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[st
         tiered = None if reported is None else reported.strip().lower() == "true"
     if tiered is not None:
         labels[TIERED_SYSTEM_LABEL] = "true" if tiered else "false"
+    if admin is not None and REPLICA_SELECTOR_LABEL in admin.broker_configs:
+        labels[REPLICA_SELECTOR_LABEL] = admin.broker_configs[REPLICA_SELECTOR_LABEL]
     if cluster.internet_egress_share:
         labels[INTERNET_EGRESS_LABEL] = str(cluster.internet_egress_share)
     if cluster.cross_region_egress_share:
@@ -292,45 +331,75 @@ def _brokers(cluster: ClusterSettings, admin: AdminData | None, prom: Prometheus
                  for broker_id, rack in identities)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What the sources said about one cluster for one window, before it is stored."""
+
+    snapshot: ClusterSnapshot
+    series: pd.DataFrame
+    samples: dict[str, list[bytes]]
+    dialect: str | None
+
+
+def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
+           since: datetime | None = None,
+           progress: Callable[[str], None] | None = None) -> Gathered:
+    """Read Prometheus and the Kafka Admin API for the window ending at `taken_at` and build
+    the snapshot (nothing stored). `since`: fetch history only after it (incremental)."""
+    say = progress or (lambda _message: None)
+    prom, client = None, None
+    if cluster.prometheus is not None:
+        say(f"{cluster.name}: querying Prometheus ({cluster.prometheus.url})")
+        client = PrometheusClient(cluster.prometheus, cluster.name)
+        prom = collect_prometheus(client, CollectWindow(
+            at=taken_at, window_seconds=cluster.window_seconds,
+            lookback_seconds=cluster.lookback_seconds,
+            history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
+            since=since), dialect=cluster.prometheus.dialect, progress=progress)
+    admin = None
+    samples: dict[str, list[bytes]] = {}
+    if cluster.bootstrap_servers is not None:
+        say(f"{cluster.name}: reading topics, configs and groups from Kafka")
+        source = KafkaAdminSource(cluster)
+        admin = source.describe()
+        busiest = sorted(admin.topics.values(), key=lambda t: -(
+            t.end_offset_sum - sum(t.start_offsets.values())))
+        sampled = [t for t in busiest if not t.name.startswith("__")][:50]
+        say(f"{cluster.name}: sampling records of {len(sampled)} topics")
+        samples = source.sample(sampled, cluster.sample_records_per_topic)
+    if prom is None and admin is None:
+        raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
+                          "bootstrap_servers is configured")
+    broker_topics = None
+    if client is not None and prom is not None and admin is not None \
+            and len({b.rack for b in admin.brokers}) > 1:
+        say(f"{cluster.name}: reading bytes per broker (cross-zone reads)")
+        prom_settings = client.settings
+        broker_topics = broker_topic_bytes(
+            client, cluster_selector(prom_settings.cluster_label,
+                                     prom_settings.cluster_label_value or cluster.name),
+            prom.dialect, taken_at, cluster.window_seconds, cluster.lookback_seconds,
+            [(b.broker_id, b.host) for b in admin.brokers])
+    snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples, broker_topics)
+    return Gathered(snapshot, series, samples, prom.dialect if prom else None)
+
+
 def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
                     at: datetime | None = None, incremental: bool = True,
                     progress: Callable[[str], None] | None = None) -> CollectResult:
     """Collect, build and store one snapshot; the job run records success or the error."""
-    say = progress or (lambda _message: None)
     started = time.monotonic()
     at = at or datetime.now(UTC)
     taken_at = window_end(at, settings.schedule.collect_every_minutes)
     job_id = store.start_job("collect", cluster.name, {"window": taken_at.isoformat()})
     try:
-        prom = None
-        if cluster.prometheus is not None:
-            since = store.last_series_time(cluster.name) if incremental else None
-            say(f"{cluster.name}: querying Prometheus ({cluster.prometheus.url})")
-            client = PrometheusClient(cluster.prometheus, cluster.name)
-            prom = collect_prometheus(client, CollectWindow(
-                at=taken_at, window_seconds=cluster.window_seconds,
-                lookback_seconds=cluster.lookback_seconds,
-                history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
-                since=since), dialect=cluster.prometheus.dialect, progress=progress)
-        admin = None
-        samples: dict[str, list[bytes]] = {}
-        if cluster.bootstrap_servers is not None:
-            say(f"{cluster.name}: reading topics, configs and groups from Kafka")
-            source = KafkaAdminSource(cluster)
-            admin = source.describe()
-            busiest = sorted(admin.topics.values(), key=lambda t: -(
-                t.end_offset_sum - sum(t.start_offsets.values())))
-            sampled = [t for t in busiest if not t.name.startswith("__")][:50]
-            say(f"{cluster.name}: sampling records of {len(sampled)} topics")
-            samples = source.sample(sampled, cluster.sample_records_per_topic)
-        if prom is None and admin is None:
-            raise SourceError(f"cluster {cluster.name}: neither prometheus nor "
-                              "bootstrap_servers is configured")
-        snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples)
-        snapshot = with_commit_times(snapshot, store.latest_groups(cluster.name))
+        since = (store.last_series_time(cluster.name)
+                 if incremental and cluster.prometheus is not None else None)
+        gathered = gather(cluster, settings, taken_at, since, progress)
+        snapshot = with_commit_times(gathered.snapshot, store.latest_groups(cluster.name))
         snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog_ref,
-                                          source="collect",
-                                          series=series, samples=samples)
+                                          source="collect", series=gathered.series,
+                                          samples=gathered.samples)
     except Exception as exc:
         store.finish_job(job_id, "failed", error=str(exc))
         raise
@@ -338,9 +407,9 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
     store.finish_job(job_id, "succeeded", detail={
         "window": taken_at.isoformat(), "topics": len(snapshot.topics),
         "groups": len(snapshot.groups), "seconds": round(seconds, 3),
-        "dialect": prom.dialect if prom else None})
+        "dialect": gathered.dialect})
     return CollectResult(cluster.name, job_id, snapshot_id, taken_at, len(snapshot.topics),
-                         len(snapshot.groups), prom.dialect if prom else None, seconds)
+                         len(snapshot.groups), gathered.dialect, seconds)
 
 
 def backfill_windows(last: datetime | None, now: datetime, every_minutes: int,

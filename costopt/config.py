@@ -170,7 +170,9 @@ class ClusterSettings(_Strict):
     lookback_seconds: int = Field(600, ge=10, le=7 * 86_400,
                                   description="how old a gauge's last sample may be")
     hourly_days: int = Field(7, ge=0, le=60, description="days of hourly history to keep")
-    rack_aware_fetch: bool = False
+    rack_aware_fetch: bool | None = Field(
+        None, description="override: whether consumers fetch from a replica in their own zone "
+        "(KIP-392); unset, the brokers' replica.selector.class read at collect decides")
     admin_timeout_seconds: float = Field(30, gt=0)
     sample_records_per_topic: int = Field(50, ge=0, le=10_000)
 

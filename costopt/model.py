@@ -19,6 +19,7 @@ import pandas as pd
 
 from costopt.compression import CompressionEstimate, observed_ratio
 from costopt.cost.allocation import ClusterCost, Columns
+from costopt.cost.zones import read_shares
 from costopt.pricing.catalog import PriceCatalog
 from costopt.snapshot.model import ClusterSnapshot
 
@@ -89,6 +90,12 @@ class ClusterModel:
 
     def owner_of(self, topic: str) -> str:
         return self._owners.get(topic, UNOWNED)
+
+    @cached_property
+    def read_shares(self) -> dict[str, dict[str, float]]:
+        """Per consumer group, the share of each topic's bytes out it reads
+        (`cost/zones.read_shares`)."""
+        return read_shares(self.snapshot)
 
     @cached_property
     def group_reads(self) -> dict[str, dict[str, float]]:

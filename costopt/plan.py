@@ -198,7 +198,7 @@ class _ClusterState:
         candidate touches) would do on the cluster as it is now, priced together: one pass
         per kind of change rather than one per candidate."""
         model = self.model
-        context = ChangeContext(model.estimates, model.group_reads)
+        context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
         out: list[_Priced | None] = [None] * len(candidates)
         groups: dict[str, list[int]] = {}
         for position, rec in enumerate(candidates):

@@ -10,12 +10,15 @@ last month's would count growth (or a quiet week) as savings or losses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from costopt.compression import CODECS
+from costopt.cost.allocation import consumer_cross_zone_measured, project, rack_aware_read_share
 from costopt.model import ClusterModel
 from costopt.money import Money
 from costopt.snapshot.model import ClusterSnapshot, Topic
@@ -114,12 +117,52 @@ def _observe(rec: Mapping[str, Any], old: ClusterSnapshot, new: ClusterSnapshot
     return None, "not visible in a snapshot", changes
 
 
+def _in_zone_now(model: ClusterModel, latest: ClusterSnapshot) -> Money:
+    """What reading in-zone as measured now saves on the old snapshot's traffic: each topic's
+    measured in-zone share of reads (`cost/zones.py`) replaces the old one, every other read
+    crossing with the client share, priced on the old bytes out."""
+    now = dict(zip((t.name for t in latest.topics), rack_aware_read_share(latest),
+                   strict=True))
+    columns = dict(model.cost.columns)
+    old = np.asarray(columns["rack_aware_read_share"], dtype=np.float64)
+    columns["rack_aware_read_share"] = np.array(
+        [now[str(n)] if not np.isnan(now.get(str(n), np.nan)) else o
+         for n, o in zip(columns["topic"], old, strict=True)], dtype=np.float64)
+    basis = replace(model.cost.basis,
+                    consumer_cross_zone_share=model.cost.basis.client_cross_zone_share)
+    projected = project(model.cost, columns, basis)
+    return Money.from_micros(model.cost.bill_total_micros - projected.bill_total_micros,
+                             model.cost.currency)
+
+
+def _observe_in_zone(rec: Mapping[str, Any], latest: ClusterSnapshot
+                     ) -> tuple[bool, str]:
+    """A rack-aware recommendation is applied when its readers now read in their zone: the
+    brokers run the selector, and the group's topics (a group's recommendation) are read
+    in-zone for the most part, as measured."""
+    if rec["target_type"] != "group":
+        return latest.rack_aware_fetch, "rack-aware fetching " + (
+            "on" if latest.rack_aware_fetch else "off")
+    topics = set(rec["current"].get("topics", []))
+    shares = {t.name: (t.rack_aware_read_bytes_per_second or 0.0) / t.bytes_out_per_second
+              for t in latest.topics if t.name in topics and t.bytes_out_per_second > 0}
+    applied = bool(shares) and min(shares.values()) >= 0.5
+    return applied, "read in-zone: " + ", ".join(f"{t} {s:.0%}" for t, s in sorted(
+        shares.items()))
+
+
 def realized_savings(rec: Mapping[str, Any], accepted_on: ClusterModel,
                      latest: ClusterSnapshot) -> Realized:
     """`rec` as stored when accepted (`Recommendation.to_dict()`); `accepted_on` the model of
-    the snapshot it was accepted on; `latest` the newest snapshot of its cluster."""
+    the snapshot it was accepted on; `latest` the newest snapshot of its cluster. Rack-aware
+    fetching, where the latest snapshot measured in-zone reads, is realized as measured: the
+    in-zone reads seen now, priced on the old traffic."""
     currency = accepted_on.cost.currency
     predicted = Money(Decimal(str(rec["monthly_savings"])), currency)
+    if rec.get("kind") == "rack_aware_fetch" and consumer_cross_zone_measured(latest):
+        done, seen = _observe_in_zone(rec, latest)
+        return Realized(done, seen, latest.taken_at if done else None, predicted,
+                        _in_zone_now(accepted_on, latest) if done else None)
     applied, observed, changes = _observe(rec, accepted_on.snapshot, latest)
     realized = None
     if applied and changes:

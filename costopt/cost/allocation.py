@@ -113,6 +113,7 @@ def topic_frame(snapshot: ClusterSnapshot, owners: OwnerAttribution | None = Non
             "messages_in_per_second", "log_size_bytes", "remote_log_size_bytes",
             "segment_bytes")},
         "remote_read_bytes_per_second": remote_read_bytes_per_second(snapshot),
+        "rack_aware_read_share": rack_aware_read_share(snapshot),
         **{name: ints(name) for name in ("retention_ms", "retention_bytes",
                                          "local_retention_ms")},
         "cleanup_policy": [t.cleanup_policy for t in topics],
@@ -139,6 +140,24 @@ def remote_read_bytes_per_second(snapshot: ClusterSnapshot) -> np.ndarray:
                 else topic.bytes_in_per_second)
         reads[i] += rate * formulas.remote_read_share(topic.local_retention_ms, lag or 0.0)
     return reads
+
+
+def rack_aware_read_share(snapshot: ClusterSnapshot) -> np.ndarray:
+    """Per topic, the share of its bytes out read by consumers from the replica in their own
+    zone, as measured (`cost/zones.py`); NaN where not measured. A share, not bytes, so a
+    projection that scales a topic's reads (growth, codec, one shared read) keeps it."""
+    shares = np.full(len(snapshot.topics), np.nan, dtype=np.float64)
+    for i, topic in enumerate(snapshot.topics):
+        local = topic.rack_aware_read_bytes_per_second
+        if local is not None:
+            shares[i] = (min(max(local / topic.bytes_out_per_second, 0.0), 1.0)
+                         if topic.bytes_out_per_second > 0 else 0.0)
+    return shares
+
+
+def consumer_cross_zone_measured(snapshot: ClusterSnapshot) -> bool:
+    """Whether any topic's rack-aware reads were measured (else they are assumed)."""
+    return any(t.rack_aware_read_bytes_per_second is not None for t in snapshot.topics)
 
 
 def _label_share(snapshot: ClusterSnapshot, label: str) -> float:
@@ -237,11 +256,14 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
     costs["network_producer"] = formulas.transfer_cost_per_month(
         bytes_in, float(catalog.ingress_per_gb) + basis.client_cross_zone_share * cross_zone, gb)
     staying = 1.0 - basis.internet_egress_share - basis.cross_region_egress_share
+    crossing = formulas.consumer_cross_zone_bytes_per_second(
+        bytes_out, _column(columns, "rack_aware_read_share", len(rf)),
+        basis.consumer_cross_zone_share)
     costs["network_consumer"] = formulas.transfer_cost_per_month(
         bytes_out, float(catalog.egress_per_gb)
-        + staying * basis.consumer_cross_zone_share * cross_zone
         + basis.internet_egress_share * float(catalog.internet_egress_per_gb)
-        + basis.cross_region_egress_share * float(catalog.cross_region_per_gb), gb)
+        + basis.cross_region_egress_share * float(catalog.cross_region_per_gb), gb) \
+        + formulas.transfer_cost_per_month(staying * crossing, cross_zone, gb)
     # Provisioned brokers share their used part; elastic units (eCKUs) their bill. Either way
     # by each topic's share of the baseline's throughput and partition replicas, so a change
     # to some topics moves the bill by their share alone (`elastic_bill_per_month`).
@@ -255,6 +277,13 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
         if factor != 1.0:
             costs[component] = costs[component] * factor
     return costs
+
+
+def _column(columns: Mapping[str, np.ndarray], name: str, rows: int) -> np.ndarray:
+    """A float column, NaN throughout where the columns predate it."""
+    if name not in columns:
+        return np.full(rows, np.nan, dtype=np.float64)
+    return np.asarray(columns[name], dtype=np.float64)
 
 
 def _tiered_costs(columns: Mapping[str, np.ndarray], catalog: PriceCatalog,
@@ -462,7 +491,10 @@ def _basis(snapshot: ClusterSnapshot, catalog: PriceCatalog, settings: Allocatio
     basis = ClusterBasis(
         cluster=snapshot.cluster, catalog=catalog, zones=snapshot.zones,
         client_cross_zone_share=client_share,
-        consumer_cross_zone_share=0.0 if snapshot.rack_aware_fetch else client_share,
+        # Measured rack-aware reads replace the declared setting: what was not read locally
+        # crosses with the client share. Unmeasured, the setting is assumed for every reader.
+        consumer_cross_zone_share=0.0 if snapshot.rack_aware_fetch
+        and not consumer_cross_zone_measured(snapshot) else client_share,
         weight_throughput=weight_t, weight_partitions=weight_p,
         compute_allocatable=allocatable, throughput_total=throughput_total,
         partition_replicas_total=replicas_total, partitions_total=partitions_total,

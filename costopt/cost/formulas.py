@@ -122,6 +122,18 @@ def cross_zone_client_share(zones: int) -> float:
     return (zones - 1) / zones if zones > 1 else 0.0
 
 
+def consumer_cross_zone_bytes_per_second(bytes_out_per_second: Number,
+                                         rack_aware_read_share: Number,
+                                         cross_zone_share: float) -> Number:
+    """Consumer bytes that cross a zone. Reads by consumers fetching from the replica in their
+    own zone (KIP-392, measured as a share of bytes out; NaN: not measured, none) cross
+    nothing; the rest are served by leaders and cross with `cross_zone_share`, (Z-1)/Z when
+    readers and leaders are spread evenly over the zones."""
+    local = np.nan_to_num(rack_aware_read_share, nan=0.0)
+    result: Number = bytes_out_per_second * (1.0 - local) * cross_zone_share
+    return result
+
+
 def replication_cross_zone_share(zones: int, replication_factor: Number) -> Number:
     """Share of follower fetch bytes that cross a zone.
 

@@ -1,5 +1,5 @@
-"""Cluster-level rules: broker and disk sizing (`rules/sizing.py`), and rack-aware follower
-fetching (KIP-392) where consumers pay for cross-zone reads.
+"""Cluster-level rules: broker and disk sizing (`rules/sizing.py`). Rack-aware fetching
+(KIP-392) is advised per consumer group in `rules/rack_aware.py`.
 
 Sizing that saves money is a `broker_sizing` saving. Sizing that costs money (the cluster
 needs more than it has) is a `capacity` risk finding with its monthly cost and runway: a risk,
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
-from costopt.money import Money, units_to_micros
+from costopt.money import Money
 from costopt.rules.base import GIB, BaseRule, RuleContext, Skip, priced_fields
 from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
@@ -110,44 +110,3 @@ class BrokerSizingRule(BaseRule):
                     "; then replace each remaining broker's volume with the smaller size, one "
                     "at a time" if disks and proposal < current else ""),
             **common)
-
-
-class RackAwareFetchRule(BaseRule):
-    name = "rack_aware_fetch"
-    target_type = "cluster"
-    not_on: ClassVar[dict[str, str]] = {
-        "confluent_cloud": "Confluent Cloud does not bill traffic between zones separately"}
-    defaults: ClassVar[dict[str, Any]] = {"min_monthly_savings": 10.0}
-
-    def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
-                   context: RuleContext) -> Iterable[Candidate | Skip]:
-        if not model.snapshot.rack_aware_fetch and model.snapshot.zones > 1:
-            yield Candidate(model.cluster, (Change(selector=Selector(cluster=model.cluster),
-                                                   rack_aware_fetch=True),))
-
-    def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
-                 candidate: Candidate, pricing: Pricing) -> Recommendation | None:
-        if pricing.savings_micros < units_to_micros(config["min_monthly_savings"]):
-            return None
-        consumer = Money.from_micros(model.cost.bill_micros["network_consumer"],
-                                     model.cost.currency)
-        return Recommendation(
-            cluster=model.cluster, kind=self.name, target_type="cluster",
-            target=model.cluster, owner="platform",
-            title="Let consumers fetch from the replica in their own zone (KIP-392)",
-            evidence=(Evidence("zones", model.snapshot.zones, "count"),
-                      Evidence("cross_zone_client_share",
-                               round(model.cost.basis.client_cross_zone_share, 3), "ratio"),
-                      Evidence("consumer_network_cost", str(consumer.rounded()),
-                               f"{consumer.currency}/month")),
-            current={"replica.selector.class": None},
-            proposed={"replica.selector.class":
-                      "org.apache.kafka.common.replica.RackAwareReplicaSelector",
-                      "client.rack": "<the consumer's zone>"},
-            risk="low", confidence=0.8,
-            change=("brokers: replica.selector.class="
-                    "org.apache.kafka.common.replica.RackAwareReplicaSelector (broker.rack "
-                    "already set); every consumer: client.rack=<its availability zone>"),
-            whatif=candidate.changes,
-            target_cost=Money.from_micros(model.cost.bill_total_micros, model.cost.currency),
-            **priced_fields(model, pricing))

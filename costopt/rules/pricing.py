@@ -65,7 +65,7 @@ def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]
             groups.setdefault(key, []).append(position)
         else:
             priced[position] = _through_engine(model, candidate)
-    context = ChangeContext(model.estimates, model.group_reads)
+    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
     basis = model.cost.basis
     for positions in groups.values():
         rows = np.array([model.index[candidates[p].target] for p in positions], dtype=np.int64)

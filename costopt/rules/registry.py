@@ -8,13 +8,14 @@ from typing import Any
 
 from costopt.model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip
-from costopt.rules.capacity import BrokerSizingRule, RackAwareFetchRule
+from costopt.rules.capacity import BrokerSizingRule
 from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.history import History
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
 from costopt.rules.partitions import PartitionRule
 from costopt.rules.protected import Protection
+from costopt.rules.rack_aware import RackAwareFetchRule
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.replication import ReplicationRule
 from costopt.rules.retention import RetentionRule

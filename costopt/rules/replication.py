@@ -39,11 +39,14 @@ class ReplicationRule(BaseRule):
                    context: RuleContext) -> Iterable[Candidate | Skip]:
         policy = int(config["max_replication_factor"])
         for topic in model.snapshot.topics:
-            if topic.replication_factor > policy and not topic.is_internal \
+            # Never below min.insync.replicas + 1: one lost replica (a broker, or a zone's)
+            # must not stop acks=all writes.
+            target = max(policy, topic.min_insync_replicas + 1)
+            if topic.replication_factor > target and not topic.is_internal \
                     and topic.replication_factor <= len(model.snapshot.brokers):
                 yield Candidate(topic.name, (topic_change(model, topic.name,
-                                                          replication_factor=policy),),
-                                {"policy": policy})
+                                                          replication_factor=target),),
+                                {"policy": target})
 
     def describe(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                  candidate: Candidate, pricing: Pricing) -> Recommendation | None:

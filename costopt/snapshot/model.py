@@ -15,6 +15,10 @@ RETENTION_FOREVER = -1
 # The broker setting that turns tiered storage (KIP-405) on for a cluster, kept as a snapshot
 # label ("true"/"false") where Kafka or the configuration tells.
 TIERED_SYSTEM_LABEL = "remote.log.storage.system.enable"
+# The broker setting that lets consumers fetch from a follower in their own zone (KIP-392), kept
+# as a snapshot label with the class name the brokers report (empty: none set).
+REPLICA_SELECTOR_LABEL = "replica.selector.class"
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 LOCAL_RETENTION_SAME_AS_TOTAL = -2
 
 
@@ -49,6 +53,10 @@ class Topic:
     messages_in_per_second: float = 0.0
     log_size_bytes: int = 0  # local, one replica, all partitions
     remote_log_size_bytes: int = 0  # tiered (object storage), stored once
+    # Of bytes_out_per_second, what consumers with `client.rack` read from the replica in their
+    # own zone (KIP-392), measured from bytes out per broker against the partitions' leaders
+    # (`cost/zones.py`); None where not measured (then the cluster's setting decides).
+    rack_aware_read_bytes_per_second: float | None = None
 
     @property
     def is_compacted(self) -> bool:
@@ -92,6 +100,21 @@ class PrincipalTraffic:
     display_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TopicBrokerTraffic:
+    """One topic's bytes at one broker over the window: what producers wrote to the
+    partitions it leads, and what consumers fetched from it (as leader or as a follower).
+
+    The raw evidence of cross-zone reads, read per scrape target from the brokers' own
+    counters; `cost/zones.py` turns it into each topic's local reads. Kept in the collect's
+    snapshot only (the store keeps the per-topic result)."""
+
+    topic: str
+    broker_id: int
+    bytes_in_per_second: float = 0.0
+    bytes_out_per_second: float = 0.0
+
+
 @dataclass(frozen=True)
 class ClusterSnapshot:
     cluster: str
@@ -103,6 +126,14 @@ class ClusterSnapshot:
     rack_aware_fetch: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     principals: tuple[PrincipalTraffic, ...] = ()
+    # Per topic, the leader broker of each partition (index = partition), from the Admin API.
+    leaders: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    broker_traffic: tuple[TopicBrokerTraffic, ...] = ()
+
+    @property
+    def replica_selector(self) -> str | None:
+        """The brokers' `replica.selector.class` as read at collect; None where unknown."""
+        return self.labels.get(REPLICA_SELECTOR_LABEL)
 
     @property
     def zones(self) -> int:

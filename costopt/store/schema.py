@@ -73,6 +73,7 @@ snapshot_topics = Table(
     Column("messages_in_per_second", Float, nullable=False),
     Column("log_size_bytes", BigInteger, nullable=False),
     Column("remote_log_size_bytes", BigInteger, nullable=False),
+    Column("rack_aware_read_bytes_per_second", Float),
     Index("ix_snapshot_topics_snapshot", "snapshot_id"),
 )
 

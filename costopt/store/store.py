@@ -586,6 +586,7 @@ def _topic_row(topic: Topic) -> dict[str, Any]:
         "messages_in_per_second": topic.messages_in_per_second,
         "log_size_bytes": topic.log_size_bytes,
         "remote_log_size_bytes": topic.remote_log_size_bytes,
+        "rack_aware_read_bytes_per_second": topic.rack_aware_read_bytes_per_second,
     }
 
 

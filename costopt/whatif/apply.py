@@ -44,6 +44,8 @@ class ChangeContext:
 
     estimates: Mapping[str, CompressionEstimate] = field(default_factory=dict)
     group_reads: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # group -> topic -> share of the topic's bytes out the group reads (`cost/zones.py`)
+    read_shares: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def select(columns: Mapping[str, np.ndarray], cluster: str, selector: Selector,
@@ -132,9 +134,21 @@ def apply_change_in_place(out: Columns, idx: np.ndarray, change: Change,
         gone = np.array([read.get(str(n), 0.0) for n in out["topic"][idx]], dtype=np.float64)
         out["bytes_out_per_second"][idx] = np.maximum(out["bytes_out_per_second"][idx] - gone,
                                                       0.0)
+    if change.client_rack and change.selector.group is not None:
+        _client_rack(out, idx, context.read_shares.get(change.selector.group, {}))
     if change.delete_topic:
         for name in ("partitions", *rates, *SIZES):
             out[name][idx] = 0.0
+
+
+def _client_rack(out: Columns, idx: np.ndarray, shares: Mapping[str, float]) -> None:
+    """The group's consumers set `client.rack`: its share of each topic's reads is now read
+    in-zone (on brokers with the rack-aware selector), on top of what already was."""
+    if "rack_aware_read_share" not in out:
+        out["rack_aware_read_share"] = np.full(len(out["topic"]), np.nan, dtype=np.float64)
+    added = np.array([shares.get(str(n), 0.0) for n in out["topic"][idx]], dtype=np.float64)
+    current = np.nan_to_num(out["rack_aware_read_share"][idx].astype(np.float64), nan=0.0)
+    out["rack_aware_read_share"][idx] = np.minimum(current + added, 1.0)
 
 
 def _retention(out: Columns, idx: np.ndarray, new_ms: int) -> None:

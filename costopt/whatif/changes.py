@@ -24,7 +24,7 @@ MAX_RETENTION_MS = 100 * 365 * 86_400_000  # a century; beyond that is a typo
 TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor",
                 "tiered_storage", "local_retention_ms", "growth_pct", "delete_topic",
                 "read_once")
-GROUP_FIELDS = ("delete_group",)
+GROUP_FIELDS = ("delete_group", "client_rack")
 CLUSTER_FIELDS = ("rack_aware_fetch", "broker_count", "broker_type", "broker_disk_bytes",
                   "catalog")
 CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog")
@@ -81,6 +81,9 @@ class Change(BaseModel):
         "shared consumer or push proxy): bytes out fall to one read of bytes in")
     delete_group: bool | None = Field(
         None, description="delete the consumer group named by selector.group: its reads stop")
+    client_rack: bool | None = Field(
+        None, description="the consumer group named by selector.group sets client.rack to its "
+        "zone: its reads are served in-zone (brokers with the rack-aware selector, KIP-392)")
     rack_aware_fetch: bool | None = Field(
         None, description="consumers fetch from a replica in their own zone (KIP-392)")
     broker_count: int | None = Field(None, ge=1, le=10_000)
@@ -104,8 +107,12 @@ class Change(BaseModel):
             raise ValueError(f"a change must set at least one of: {', '.join(fields)}")
         if self.delete_group and self.selector.group is None:
             raise ValueError("delete_group needs selector.group naming the group")
-        if self.delete_topic is False or self.delete_group is False or self.read_once is False:
-            raise ValueError("delete_topic, delete_group and read_once can only be true")
+        if self.client_rack and self.selector.group is None:
+            raise ValueError("client_rack needs selector.group naming the group")
+        if self.delete_topic is False or self.delete_group is False or self.read_once is False \
+                or self.client_rack is False:
+            raise ValueError("delete_topic, delete_group, read_once and client_rack can only "
+                             "be true")
         scoped = [name for name in (*CLUSTER_FIELDS,) if getattr(self, name) is not None]
         if scoped and not self.selector.selects_topics_only_by_cluster:
             raise ValueError(f"{', '.join(scoped)} change a whole cluster: select it by "

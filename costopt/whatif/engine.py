@@ -296,7 +296,10 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
             catalog = resolve_catalog(catalog_ref(change.catalog, region))
     template = brokers[0]
     count = change.broker_count or len(brokers)
-    new = tuple(Broker(broker_id=i + 1, rack=brokers[i % len(brokers)].rack,
+    # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
+    # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
+    racks = list(dict.fromkeys(b.rack for b in brokers))
+    new = tuple(Broker(broker_id=i + 1, rack=racks[i % len(racks)],
                        instance_type=change.broker_type or brokers[i % len(brokers)].instance_type,
                        disk_capacity_bytes=change.broker_disk_bytes
                        or brokers[i % len(brokers)].disk_capacity_bytes,
@@ -318,7 +321,7 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     after = columns
     if any(c.touches_topics for c in changes):  # one copy, changed in place change by change
         after = {name: values.copy() for name, values in columns.items()}
-    context = ChangeContext(model.estimates, model.group_reads)
+    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
     positions: dict[str, int] | None = None
     for change in changes:
         if change.touches_topics:

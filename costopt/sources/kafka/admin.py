@@ -32,8 +32,10 @@ TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compressi
                  "min.insync.replicas", "segment.bytes", "remote.storage.enable",
                  "local.retention.ms", "local.retention.bytes")
 CONFIG_BATCH = 200
-# Broker settings pricing needs: whether tiered storage runs (KIP-405).
-BROKER_CONFIGS = ("remote.log.storage.system.enable",)
+# Broker settings pricing needs: whether tiered storage runs (KIP-405), and whether consumers
+# may fetch from a follower in their zone (KIP-392; unset means leaders only, kept as "").
+BROKER_CONFIGS = ("remote.log.storage.system.enable", "replica.selector.class")
+UNSET_MEANS_EMPTY = ("replica.selector.class",)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class AdminTopic:
     configs: dict[str, str]
     end_offsets: dict[int, int] = field(default_factory=dict)
     start_offsets: dict[int, int] = field(default_factory=dict)
+    leaders: tuple[int, ...] = ()  # leader broker of each partition (-1: none)
 
     @property
     def end_offset_sum(self) -> int:
@@ -204,18 +207,22 @@ class KafkaAdminSource:
                 continue
             partitions = topic.partitions
             replication = max((len(p.replicas) for p in partitions.values()), default=0)
-            topics[name] = AdminTopic(name, len(partitions), replication, {})
+            leaders = tuple(partitions[p].leader if p in partitions else -1
+                            for p in range(len(partitions)))
+            topics[name] = AdminTopic(name, len(partitions), replication, {}, leaders=leaders)
         configs = self._configs(list(topics))
         end_offsets, start_offsets = self._offsets(
             (name, p) for name, t in topics.items() for p in range(t.partitions))
         topics = {name: AdminTopic(name, t.partitions, t.replication_factor,
                                    configs.get(name, {}), end_offsets.get(name, {}),
-                                   start_offsets.get(name, {}))
+                                   start_offsets.get(name, {}), t.leaders)
                   for name, t in topics.items()}
         return AdminData(brokers, topics, self._groups(), self._broker_configs(brokers))
 
     def _broker_configs(self, brokers: list[AdminBroker]) -> dict[str, str]:
-        """BROKER_CONFIGS of the first broker; optional (managed services may refuse it)."""
+        """BROKER_CONFIGS of the first broker (brokers of a cluster are configured alike: a
+        rolling change passes); optional (managed services may refuse it). A setting in
+        UNSET_MEANS_EMPTY that is not set comes back as "": read, and off."""
         if not brokers:
             return {}
         resource = ConfigResource(ConfigResource.Type.BROKER, str(brokers[0].broker_id))
@@ -224,8 +231,11 @@ class KafkaAdminSource:
             entries = next(iter(futures.values())).result(timeout=self.timeout)
         except (KafkaException, StopIteration):
             return {}
-        return {key: entries[key].value for key in BROKER_CONFIGS
-                if key in entries and entries[key].value is not None}
+        values = {key: entries[key].value for key in BROKER_CONFIGS
+                  if key in entries and entries[key].value is not None}
+        for key in UNSET_MEANS_EMPTY:
+            values.setdefault(key, "")
+        return values
 
     def _brokers(self, metadata: Any) -> list[AdminBroker]:
         racks: dict[int, str | None] = {}

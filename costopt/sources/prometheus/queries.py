@@ -417,3 +417,24 @@ def render(template: str | Query, *, sel: str, window_seconds: int = 3600,
     return text.format(sel=sel, window=f"{window_seconds}s", window_seconds=window_seconds,
                        lookback=f"{lookback_seconds}s", history=f"{history_seconds}s",
                        rec_lookback=f"{rec_lookback_seconds}s")
+
+
+# Per broker (scrape target), for cross-zone reads: each topic's bytes at each broker, and the
+# broker id each target reports (the JMX rule `kafka.server<type=app-info, id=...>StartTimeMs`
+# → `kafka_server_app_info_start_time_ms{broker_id}`, see tests/stack/jmx-exporter-kafka.yaml).
+# JMX dialects only: the other exporters do not count bytes per broker. Series per topic ×
+# broker; the unlabelled broker-wide total comes back with an empty topic and is dropped.
+BROKER_TOPIC_BYTES = {
+    "bytes_in_per_second": Query(
+        "sum by (instance, topic) (increase(kafka_server_brokertopicmetrics_bytesin_total"
+        "{{{sel}}}[{window}])) / {window_seconds}",
+        "kafka_server_brokertopicmetrics_bytesin_total", unlabelled_total=True),
+    "bytes_out_per_second": Query(
+        "sum by (instance, topic) (increase(kafka_server_brokertopicmetrics_bytesout_total"
+        "{{{sel}}}[{window}])) / {window_seconds}",
+        "kafka_server_brokertopicmetrics_bytesout_total", unlabelled_total=True),
+}
+BROKER_ID_OF_TARGET = Query(
+    "max by (instance, broker_id) (last_over_time(kafka_server_app_info_start_time_ms"
+    "{{{sel}}}[{lookback}]))", "kafka_server_app_info_start_time_ms", span="lookback")
+BROKER_TOPIC_DIALECTS = ("jmx", "strimzi")
