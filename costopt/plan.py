@@ -249,14 +249,8 @@ def _capacity_value_micros(model: ClusterModel, rec: Recommendation) -> float:
     """What the capacity a recommendation frees is worth once the cluster is resized: only to
     order candidates, never shown as a saving."""
     freed = rec.capacity_freed or {}
-    basis = model.cost.basis
-    value = 0.0
-    if "storage_local" in basis.capacity_bill_micros and basis.disk_capacity_bytes:
-        per_byte = basis.capacity_bill_micros["storage_local"] / basis.disk_capacity_bytes
-        value += max(float(freed.get("disk_bytes", 0.0)), 0.0) * per_byte
-    value += max(float(freed.get("brokers", 0.0)), 0.0) * basis.broker_month_price \
-        * MICROS_PER_UNIT
-    return value
+    return _freed_value_micros(model, float(freed.get("disk_bytes", 0.0)),
+                               float(freed.get("brokers", 0.0)))
 
 
 def _order_key(model: ClusterModel, rec: Recommendation) -> tuple[float, str]:
@@ -392,6 +386,8 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
 
 
 def _freed_value_micros(model: ClusterModel, disk_bytes: float, brokers: float) -> float:
+    """Freed disk at the cluster's disk price and freed brokers at the broker price, a month:
+    what a resize can turn freed capacity into."""
     basis = model.cost.basis
     value = 0.0
     if "storage_local" in basis.capacity_bill_micros and basis.disk_capacity_bytes:
