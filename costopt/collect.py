@@ -43,7 +43,6 @@ from costopt.sources.prometheus.collector import (
     PrometheusData,
     collect_prometheus,
 )
-from costopt.sources.prometheus.queries import cluster_selector
 from costopt.store import Store
 
 SERIES_VALUE_COLUMNS = SERIES_COLUMNS
@@ -374,11 +373,9 @@ def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
     if client is not None and prom is not None and admin is not None \
             and len({b.rack for b in admin.brokers}) > 1:
         say(f"{cluster.name}: reading bytes per broker (cross-zone reads)")
-        prom_settings = client.settings
         broker_topics = broker_topic_bytes(
-            client, cluster_selector(prom_settings.cluster_label,
-                                     prom_settings.cluster_label_value or cluster.name),
-            prom.dialect, taken_at, cluster.window_seconds, cluster.lookback_seconds,
+            client, client.selector, prom.dialect, taken_at, cluster.window_seconds,
+            cluster.lookback_seconds,
             [(b.broker_id, b.host) for b in admin.brokers])
     snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples, broker_topics)
     return Gathered(snapshot, series, samples, prom.dialect if prom else None)

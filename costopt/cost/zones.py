@@ -32,13 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from costopt.snapshot.model import (
-    RACK_AWARE_SELECTOR,
-    Broker,
-    ClusterSnapshot,
-    Topic,
-    TopicBrokerTraffic,
-)
+from costopt.snapshot.model import Broker, ClusterSnapshot, Topic, TopicBrokerTraffic
 
 
 @dataclass(frozen=True)
@@ -135,10 +129,6 @@ def with_zone_reads(snapshot: ClusterSnapshot, selector_on: bool | None) -> Clus
     topics = tuple(replace(t, rack_aware_read_bytes_per_second=local(t))
                    for t in snapshot.topics)
     return replace(snapshot, topics=topics)
-
-
-__all__ = ["RACK_AWARE_SELECTOR", "ZoneReads", "selector_is_rack_aware", "with_zone_reads",
-           "zone_reads"]
 
 
 def read_shares(snapshot: ClusterSnapshot) -> dict[str, dict[str, float]]:

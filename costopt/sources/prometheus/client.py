@@ -36,6 +36,7 @@ from costopt.sources.errors import (
     SourceError,
     SourceUnavailable,
 )
+from costopt.sources.prometheus.queries import cluster_selector
 
 MAX_POINTS_PER_SERIES = 11_000
 T = TypeVar("T")
@@ -94,6 +95,12 @@ class PrometheusClient:
                                             timeout=settings.timeout_seconds)
         # Every HTTP request sent, as (path, params): benchmarks replay them as the floor.
         self.sent: list[tuple[str, dict[str, str]]] = []
+
+    @property
+    def selector(self) -> str:
+        """The label matcher that picks this cluster's series out of a shared Prometheus."""
+        return cluster_selector(self.settings.cluster_label,
+                                self.settings.cluster_label_value or self.cluster)
 
     def _call(self, query: str, action: Callable[[], T]) -> T:
         for attempt in range(UNAVAILABLE_RETRIES + 1):

@@ -42,7 +42,6 @@ from costopt.sources.prometheus.queries import (
     INSTANT_FIGURES,
     RANGE_FIGURES,
     DialectQueries,
-    cluster_selector,
     presence_metric,
     recorded_metrics,
     recorded_query,
@@ -106,8 +105,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     how many of the collect's queries are answered."""
     history_start = window.at - timedelta(days=window.history_days)
     settings = client.settings
-    sel = cluster_selector(settings.cluster_label,
-                           settings.cluster_label_value or client.cluster)
+    sel = client.selector
     if dialect == "auto":
         dialect = detect_dialect(client, history_start, window.at, sel)
     queries = CATALOG[dialect]
