@@ -119,13 +119,19 @@ def stated_lines(block: BaseModel) -> list[str]:
     return lines
 
 
+def _names(selector: str, line: str) -> bool:
+    """Whether a `verification` selector marks a price line: the line itself, or the line
+    with a key (`compute_per_hour` marks `compute_per_hour[m5.large]`)."""
+    return line == selector or line.startswith(selector + "[")
+
+
 def line_marks(block: BaseModel) -> dict[str, str]:
     """Each stated price line's mark: the most specific `verification` selector naming it
     (the line, or the line with its key), else `unverified`."""
     marks: dict[str, str] = getattr(block, "verification", {})
     out = {}
     for line in stated_lines(block):
-        named = [s for s in marks if line == s or line.startswith(s + "[")]
+        named = [s for s in marks if _names(s, line)]
         out[line] = marks[max(named, key=len)] if named else UNVERIFIED
     return out
 
@@ -133,8 +139,7 @@ def line_marks(block: BaseModel) -> dict[str, str]:
 def _marks_name_lines(block: BaseModel) -> None:
     lines = stated_lines(block)
     marks: dict[str, str] = getattr(block, "verification", {})
-    stray = sorted(s for s in marks
-                   if not any(line == s or line.startswith(s + "[") for line in lines))
+    stray = sorted(s for s in marks if not any(_names(s, line) for line in lines))
     if stray:
         raise ValueError(f"verification names no price line stated here: {stray}")
 
