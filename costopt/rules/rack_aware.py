@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from costopt.cost.allocation import consumer_cross_zone_measured
-from costopt.cost.zones import selector_is_rack_aware
 from costopt.model import ClusterModel
 from costopt.money import Money, units_to_micros
 from costopt.rules.base import BaseRule, RuleContext, Skip, priced_fields
@@ -103,10 +102,9 @@ class RackAwareFetchRule(BaseRule):
             return
         crossing = [g for g in group_crossings(model)
                     if g.cross_zone_share >= config["min_cross_zone_share"]]
-        selector = selector_is_rack_aware(snapshot.replica_selector)
-        if selector is None:
-            selector = snapshot.rack_aware_fetch
-        if not selector:
+        # Decided at collect (`collect.rack_aware_fetch`): the configuration's override, else
+        # the brokers' replica.selector.class as read; the cost model prices by the same.
+        if not snapshot.rack_aware_fetch:
             # The brokers cannot serve a follower read yet: one cluster change.
             yield Candidate(model.cluster, (Change(selector=Selector(cluster=model.cluster),
                                                    rack_aware_fetch=True),),

@@ -137,6 +137,17 @@ def test_selector_off_gives_one_broker_change_naming_the_groups() -> None:
     assert rec.proposed["replica.selector.class"] == RACK_AWARE_SELECTOR
 
 
+def test_the_configured_override_decides_the_advice_over_the_brokers_setting() -> None:
+    """`clusters[].rack_aware_fetch: false` where the brokers report the selector: the cost
+    model prices leader reads, so the advice is the cluster change, as the override says."""
+    overridden = replace(snapshot(True, {1: IN / 3, 2: IN / 3, 3: IN / 3}),
+                         rack_aware_fetch=False)
+    [rec] = [r for r in run_rules(model_of(overridden), History.empty(), {
+        "rack_aware_fetch": {"min_monthly_savings": 0.01}}).recommendations
+        if r.kind == "rack_aware_fetch"]
+    assert rec.target_type == "cluster"
+
+
 def test_client_rack_needs_a_group() -> None:
     with pytest.raises(ValueError, match=r"client_rack needs selector\.group"):
         Change(selector=Selector(cluster="c1"), client_rack=True)
