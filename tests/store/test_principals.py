@@ -4,22 +4,13 @@ embedded default and on a real PostgreSQL, per topic and cluster-wide (`topic` N
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from costopt.simulate.snapshots import simulate_cluster
 from costopt.snapshot.model import PrincipalTraffic
-from costopt.store import Store, StoreError, sqlite_url
+from costopt.store import Store, StoreError
 from tests.fleets import fleet
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "sqlite":
-        return Store.open(sqlite_url(tmp_path / "costopt.db"))
-    server = request.getfixturevalue("postgres")
-    return Store.open(server.new_database())
 
 
 def _confluent_snapshot():  # type: ignore[no-untyped-def]

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
 from costopt.simulate.snapshots import history_frame, simulate_cluster
-from costopt.store import Store, StoreError, sqlite_url
+from costopt.store import Store, StoreError
 from costopt.store.store import SERIES_COLUMNS, epoch_seconds
 from tests.fleets import fleet
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    """Every store test runs on the embedded default and on a real PostgreSQL."""
-    if request.param == "sqlite":
-        return Store.open(sqlite_url(tmp_path / "costopt.db"))
-    server = request.getfixturevalue("postgres")
-    return Store.open(server.new_database())
 
 
 def _simulated() -> tuple:
