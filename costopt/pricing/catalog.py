@@ -226,6 +226,18 @@ class PriceCatalog(BaseModel):
     tiered_objects_per_segment: int = Field(
         5, ge=1, description="objects the remote storage manager writes per closed segment")
     tiered_retrieval_per_gb: NonNegativePrice = Decimal(0)
+    # Diskless topics (KIP-1150): the lane's inputs besides the object prices above
+    # (docs/cost-model.md, "Lanes").
+    diskless_coordination_cross_zone_share: float = Field(
+        1.4 / 1024, ge=0, le=1, description="cross-zone bytes per byte written that a diskless "
+        "topic still causes: Aiven's benchmark measured 1.4 MiB/s at 1 GiB/s written "
+        "(aiven.io/blog/benchmarking-diskless-inkless-topics-part-1)")
+    diskless_batch_interval_ms: float = Field(
+        250.0, ge=50, le=60_000, description="how often each broker uploads what it buffered "
+        "(one PUT): WarpStream's default batch timeout, 250 ms (at least 50 ms)")
+    diskless_cache_hit_share: float = Field(
+        0.0, ge=0, le=1, description="share of a zone's object fetches served from a cache "
+        "rather than a GET (0: each zone fetches each object once, assumed)")
     # Network.
     cross_zone_per_gb: NonNegativePrice = Decimal(0)
     internet_egress_per_gb: NonNegativePrice = Decimal(0)

@@ -38,6 +38,7 @@ from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, spl
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
 from costopt.whatif.changes import Change
+from costopt.whatif.lanes import check_lane, cluster_lane_change
 
 CatalogResolver = Callable[[str], PriceCatalog]
 MAX_GROWTH = 100.0
@@ -324,6 +325,7 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
     positions: dict[str, int] | None = None
     for change in changes:
+        check_lane(model.cluster, basis.catalog, change)
         if change.touches_topics:
             selector = change.selector
             if selector.topic is not None and selector.pattern is None \
@@ -345,6 +347,8 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
 def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
                          resolve_catalog: CatalogResolver | None
                           ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    if change.lane in ("express", "freight"):
+        change = cluster_lane_change(basis.cluster, basis.catalog, brokers, change)
     if change.rack_aware_fetch is not None:
         basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
                         else basis.client_cross_zone_share)
