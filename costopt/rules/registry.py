@@ -13,6 +13,7 @@ from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.history import History
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
+from costopt.rules.lanes import LaneRule
 from costopt.rules.partitions import PartitionRule
 from costopt.rules.protected import Protection
 from costopt.rules.rack_aware import RackAwareFetchRule
@@ -29,6 +30,7 @@ RULES: tuple[BaseRule, ...] = (
     PartitionRule(),
     ReplicationRule(),
     TieredStorageRule(),
+    LaneRule(),
     RackAwareFetchRule(),
     FanOutRule(),
     BrokerSizingRule(),
@@ -74,7 +76,7 @@ def run_rules(model: ClusterModel, history: History,
     kind = model.catalog.kind
     for rule in rules:
         rule_settings = dict(settings.get(rule.name, {}))
-        if not rule_settings.pop("enabled", True):
+        if not rule_settings.pop("enabled", rule.enabled_by_default):
             continue
         reason = rule.not_on.get(kind)
         if reason is not None:  # advice the offering gives no way to act on
