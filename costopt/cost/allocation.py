@@ -119,6 +119,8 @@ def topic_frame(snapshot: ClusterSnapshot, owners: OwnerAttribution | None = Non
         "cleanup_policy": [t.cleanup_policy for t in topics],
         "compression_type": [t.compression_type for t in topics],
         "remote_storage_enable": np.array([t.remote_storage_enable for t in topics], dtype=bool),
+        # On the diskless lane (KIP-1150): none in a snapshot yet, set by a `lane` what-if.
+        "diskless": np.zeros(len(topics), dtype=bool),
     })
 
 
