@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from tests.test_cli import costopt
+from tests.test_cli import costopt, tiny_store_config
 
 
 def test_whatif_moves_a_cluster_s_topics_to_the_diskless_lane(tmp_path: Path) -> None:
-    from costopt.simulate.load import load_fleet
-    from costopt.store import Store
-    from tests.fleets import fleet
-
-    store_url = f"sqlite:///{tmp_path / 'costopt.db'}"
-    load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=5,
-               records_per_topic=20)
-    config = tmp_path / "costopt.yaml"
-    config.write_text(yaml.safe_dump({"store_url": store_url}))
+    config = tiny_store_config(tmp_path)
     diskless = costopt("whatif", "--config", str(config), "--cluster", "use1-main",
                        "--lane", "diskless")
     assert diskless.returncode == 0, diskless.stderr

@@ -150,3 +150,30 @@ def test_freight_is_refused_while_its_price_could_not_be_sourced() -> None:
     with pytest.raises(InvalidInput, match="could not be sourced"):
         run_whatif(analysis.models, [Change(selector=Selector(cluster=cluster), lane="freight")],
                    resolve_catalog=load_builtin_catalog)
+
+
+def test_freight_is_priced_once_its_line_is_verified() -> None:
+    """With the eCKU.freight line marked verified (a contract's rate, say), the lane moves the
+    cluster onto Freight eCKUs: the units its load needs (the most of bytes in per 60 MB/s,
+    bytes out per 180 MB/s and partitions per 1,500, whole), at the line's hourly rate."""
+    from costopt.cost import formulas
+
+    analysis = analyzed("confluent")
+    name, model = next((n, m) for n, m in analysis.models.items()
+                       if m.snapshot.brokers[0].instance_type.startswith("eCKU"))
+    listed = load_builtin_catalog("confluent-cloud")
+    catalog = listed.model_copy(update={"verification": {
+        **listed.verification,
+        "compute_per_hour[eCKU.freight]": "verified: a test contract, 2026-12-07"}})
+    snapshot = model.snapshot
+    models = {name: ClusterModel(snapshot, catalog, allocate(snapshot, catalog), {}, {})}
+    result = run_whatif(models, [Change(selector=Selector(cluster=name), lane="freight")],
+                        resolve_catalog=load_builtin_catalog)
+    topics = snapshot.topics
+    units = formulas.elastic_units_needed(
+        sum(t.bytes_in_per_second for t in topics), sum(t.bytes_out_per_second for t in topics),
+        sum(t.partitions for t in topics), 60e6, 180e6, 1500, 0)
+    expected = units * float(catalog.compute_per_hour["eCKU.freight"]) * 730
+    assert expected > 0
+    assert float(result.projected_by_component["compute"].amount) == pytest.approx(
+        expected, abs=0.01)
