@@ -23,11 +23,11 @@ alternatives for one topic (`storage_alternatives`): the plan takes at most one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from costopt.model import ClusterModel
+from costopt.patterns import Matcher, compile_pattern
 from costopt.rules.base import BaseRule, RuleContext, Skip, topic_change, worth_recommending
 from costopt.rules.history import History
 from costopt.rules.pricing import Candidate, Pricing
@@ -66,11 +66,24 @@ class LaneRule(BaseRule):
     def needed_days(self, config: Mapping[str, Any]) -> float | None:
         return float(config["min_window_days"])
 
+    def settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        config = super().settings(overrides)
+        patterns = config["transactional_topics"]
+        if isinstance(patterns, str) or not isinstance(patterns, list | tuple):
+            raise ValueError("rules.lane.transactional_topics must be a list of regular "
+                             "expressions")
+        for pattern in patterns:
+            try:
+                compile_pattern(str(pattern))
+            except ValueError as exc:
+                raise ValueError(f"rules.lane.transactional_topics: {exc}") from None
+        return config
+
     def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                    context: RuleContext) -> Iterable[Candidate | Skip]:
         if model.catalog.kind not in DISKLESS_KINDS:
             return
-        transactional = [re.compile(p) for p in config["transactional_topics"]]
+        transactional = [compile_pattern(str(p)) for p in config["transactional_topics"]]
         for topic in model.snapshot.topics:
             if topic.is_internal:
                 continue
@@ -83,7 +96,7 @@ class LaneRule(BaseRule):
             yield Candidate(topic.name, (topic_change(model, topic.name, lane="diskless"),),
                             {"reads": reads})
 
-    def _excluded(self, name: str, compacted: bool, transactional: Sequence[re.Pattern[str]],
+    def _excluded(self, name: str, compacted: bool, transactional: Sequence[Matcher],
                   reads: Sequence[GroupRead], config: Mapping[str, Any]) -> str | None:
         if compacted:
             return "compacted: diskless topics do not compact (KIP-1150)"

@@ -11,6 +11,7 @@ validation) over the in-memory analysis, as `tests/api/test_plan_replay.py` does
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
@@ -127,3 +128,26 @@ def test_the_plan_with_lanes_equals_one_whatif_and_says_which_alternative_it_too
     # On `small` the diskless lane displaces tiering for some topics: the plan says so.
     assert any(s["kind"] == "lane" and any(a["kind"] == "tiered_storage"
                                            for a in s["alternatives_left_out"]) for s in steps)
+
+
+def test_excluded_topics_are_skipped_with_the_reason() -> None:
+    """A topic declared transactional is left out, saying so; so is every compacted topic and
+    every topic a planted streaming reader reads (it needs low latency)."""
+    moved = _lane_recs(with_lanes("small"))[0]
+    settings = Settings(rules={"lane": {"enabled": True, "transactional_topics": [
+        f"^{re.escape(moved.target)}$"]}})
+    analysis = analyze_in_memory(fleet("small"), settings=settings)
+    assert moved.target not in {r.target for r in _lane_recs(analysis)}
+    skips = {(s.target, s.reason) for c in analysis.clusters.values() for s in c.skipped
+             if s.rule == "lane"}
+    assert (moved.target, "written transactionally (rules.lane.transactional_topics)") in skips
+    reasons = " ".join(reason for _, reason in skips)
+    assert "compacted" in reasons and "reads live" in reasons
+
+
+def test_bad_transactional_patterns_are_refused_naming_the_setting() -> None:
+    from costopt.rules.lanes import LaneRule
+
+    for bad in ("orders", ["(unclosed"]):
+        with pytest.raises(ValueError, match=r"rules\.lane\.transactional_topics"):
+            LaneRule().settings({"transactional_topics": bad})
