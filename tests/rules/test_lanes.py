@@ -151,3 +151,18 @@ def test_bad_transactional_patterns_are_refused_naming_the_setting() -> None:
     for bad in ("orders", ["(unclosed"]):
         with pytest.raises(ValueError, match=r"rules\.lane\.transactional_topics"):
             LaneRule().settings({"transactional_topics": bad})
+
+
+@pytest.mark.parametrize("served", ["small"], indirect=True)
+def test_a_lane_the_offering_has_not_is_a_422_naming_the_field(
+        served: tuple[str, FleetAnalysis, TestClient]) -> None:
+    _, analysis, client = served
+    cluster = next(n for n, m in analysis.models.items() if m.catalog.kind == "self_managed")
+    for lane in ("express", "freight"):
+        answer = client.post("/v1/whatif", json={"changes": [
+            {"selector": {"cluster": cluster}, "lane": lane}]})
+        assert answer.status_code == 422, answer.text
+        assert "lane" in answer.text and cluster in answer.text
+    unknown = client.post("/v1/whatif", json={"changes": [
+        {"selector": {"cluster": cluster}, "lane": "slow"}]})
+    assert unknown.status_code == 422 and "lane" in unknown.text
