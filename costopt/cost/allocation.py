@@ -334,6 +334,13 @@ def _diskless_requests(diskless_bytes_in: np.ndarray, basis: ClusterBasis) -> np
             + formulas.request_cost_per_month(gets, float(catalog.object_get_per_1000)))
 
 
+def diskless_requests_floor_per_month(basis: ClusterBasis) -> float:
+    """What the cluster's object requests cost a month once any of its traffic is diskless:
+    every broker uploads each interval whatever it buffered, so a lone small diskless topic
+    causes them all (the per-topic model shares them by bytes written)."""
+    return float(_diskless_requests(np.array([basis.bytes_in_total]), basis)[0])
+
+
 def elastic_bill_per_month(unit: ElasticUnit, price_per_hour: float, bytes_in: float,
                            bytes_out: float, partitions: float) -> float:
     """The month's elastic compute bill (Confluent eCKUs) at a load: the units it needs (the

@@ -15,6 +15,11 @@ compact), topics written transactionally (costopt cannot see transactional produ
 them in `transactional_topics`), protected platform topics (`rules/protected.py`), topics no
 one reads (nothing to judge latency by), and clusters whose offering has no diskless topics.
 
+Request costs: the engine shares the cluster's object requests by bytes written, but every
+broker uploads each interval once any of its traffic is diskless. So the cluster's candidates
+are weighed together against the uploads their bytes do not pay for; where they save less,
+each is a `watch` that says so, and stays out of the plan.
+
 Opt-in (`rules.lane.enabled: true`): diskless topics are not in an Apache Kafka release yet
 (KIP-1150 was accepted in March 2026; Aiven's Inkless runs them), and a topic moves only by
 being created anew, so the advice is for fleets that run them. Tiering and diskless are
@@ -24,8 +29,10 @@ alternatives for one topic (`storage_alternatives`): the plan takes at most one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
+from costopt.cost.allocation import diskless_requests_floor_per_month
 from costopt.model import ClusterModel
 from costopt.patterns import Matcher, compile_pattern
 from costopt.rules.base import BaseRule, RuleContext, Skip, topic_change, worth_recommending
@@ -79,6 +86,40 @@ class LaneRule(BaseRule):
                 raise ValueError(f"rules.lane.transactional_topics: {exc}") from None
         return config
 
+    def evaluate(self, model: ClusterModel, history: History, settings: Mapping[str, Any],
+                 context: RuleContext | None = None,
+                 skipped: list[Skip] | None = None) -> list[Recommendation]:
+        """Each topic priced through the engine, then the cluster's candidates together
+        against the uploads no bytes share: until they pay for those, they are watches."""
+        recs = super().evaluate(model, history, settings, context, skipped)
+        basis = model.cost.basis
+        if not recs or basis.bytes_in_total <= 0:
+            return recs
+        moved = float(model.columns["bytes_in_per_second"][
+            [model.index[r.target] for r in recs]].sum())
+        unshared = diskless_requests_floor_per_month(basis) * max(
+            1.0 - moved / basis.bytes_in_total, 0.0)
+        together = sum(float(r.monthly_savings.amount) for r in recs)
+        if together > unshared:
+            return recs
+        return [self._uploads_first(model, r, together, unshared, len(recs)) for r in recs]
+
+    def _uploads_first(self, model: ClusterModel, rec: Recommendation, together: float,
+                       unshared: float, count: int) -> Recommendation:
+        """A move that saves its share but not, with the cluster's other candidates, the
+        uploads every broker makes once any traffic is diskless: a watch, out of the plan."""
+        currency = model.cost.currency
+        return replace(
+            rec, category="watch",
+            title=(f"Watch: {rec.title}; not yet worth it: with the cluster's {count} "
+                   f"candidate(s) it saves {together:,.2f} {currency}/month, less than the "
+                   f"{unshared:,.2f} {currency}/month of uploads their bytes do not pay for"),
+            evidence=(*rec.evidence,
+                      Evidence("lane_candidates_saving", round(together, 2),
+                               f"{currency}/month"),
+                      Evidence("diskless_requests_unshared", round(unshared, 2),
+                               f"{currency}/month")))
+
     def candidates(self, model: ClusterModel, history: History, config: Mapping[str, Any],
                    context: RuleContext) -> Iterable[Candidate | Skip]:
         if model.catalog.kind not in DISKLESS_KINDS:
@@ -117,13 +158,18 @@ class LaneRule(BaseRule):
         evidence = tuple(Evidence(f"group {r.group} max_lag", round(r.max_lag_seconds or 0.0, 1),
                                   "seconds", window) for r in reads[:5])
         batch = sum(1 for r in reads if not r.live)
+        floor = diskless_requests_floor_per_month(model.cost.basis)
         return self.topic_recommendation(
             model, candidate, pricing,
             title=f"Move {name} to the diskless lane: its {len(reads)} reader(s) are batch "
                   f"jobs ({batch} Empty now), none within "
                   f"{config['min_reader_lag_seconds']:g} s of the head",
             evidence=(Evidence("readers", len(reads), "groups", window),
-                      Evidence("lane_latency", LANE_LATENCY, "p99"), *evidence),
+                      Evidence("lane_latency", LANE_LATENCY, "p99"),
+                      # Priced by its share of bytes written; the cluster's first diskless
+                      # topics cause every broker's uploads (docs/cost-model.md, "Lanes").
+                      Evidence("diskless_request_floor", round(floor, 2),
+                               f"{model.cost.currency}/month"), *evidence),
             current={"lane": "classic"}, proposed={"lane": "diskless"},
             risk="medium", confidence=0.6,
             change=(f"Create the topic anew with diskless.enable=true (KIP-1150; Aiven "

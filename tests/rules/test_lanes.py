@@ -6,7 +6,10 @@ validation) over the in-memory analysis, as `tests/api/test_plan_replay.py` does
   weekly, audit): never to a topic a planted streaming (live) reader reads, never to a
   compacted or protected topic;
 - each reproduces through `POST /v1/whatif` to the cent;
-- the plan equals one what-if of all its changes, and shows which alternative it took.
+- where a cluster's candidates together do not pay for every broker's uploads, they are
+  watches the plan does not take;
+- the plan equals one what-if of all its changes, and names the tiering each lane step
+  displaced.
 """
 
 from __future__ import annotations
@@ -98,6 +101,23 @@ def test_each_lane_recommendation_reproduces_through_post_whatif_to_the_cent(
         assert answer.status_code == 200, answer.text
         saving = -Decimal(answer.json()["delta"]["monthly_cost"])
         assert saving == rec.monthly_savings.rounded(), rec.target
+
+
+@pytest.mark.parametrize("served", ["small"], indirect=True)
+def test_moves_that_do_not_pay_for_the_uploads_are_watches_out_of_the_plan(
+        served: tuple[str, FleetAnalysis, TestClient]) -> None:
+    """On `small`'s second self-managed cluster the candidates save less together than the
+    uploads (every broker, every 250 ms) their share of the bytes does not pay for: each is a
+    watch that says so, and the plan takes none of them; the first cluster's pay."""
+    _, analysis, client = served
+    by_cluster: dict[str, set[str]] = {}
+    for rec in _lane_recs(analysis):
+        by_cluster.setdefault(rec.cluster, set()).add(rec.category)
+        assert (rec.category == "watch") == ("uploads" in rec.title)
+    assert sorted(by_cluster.values(), key=sorted) == [{"saving"}, {"watch"}]
+    watched = {c for c, kinds in by_cluster.items() if kinds == {"watch"}}
+    plan = client.get("/v1/plan", params={"limit": 5000}).json()
+    assert not [s for s in plan["steps"] if s["kind"] == "lane" and s["cluster"] in watched]
 
 
 @pytest.mark.parametrize("served", ["small"], indirect=True)
