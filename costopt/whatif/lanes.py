@@ -5,14 +5,15 @@ cluster lanes change the offering: `express` moves an MSK cluster onto Express b
 `aws-msk-express` catalog: a charge per GB written, pay-as-you-go storage of one copy, no
 provisioned volume, RF fixed at 3), `freight` moves a Confluent Cloud cluster onto Freight
 eCKUs. A lane is refused, naming the cluster, where the offering has no such lane, and Freight
-is priced only from a price line marked verified: Confluent's Freight rate is not public, and a
-stand-in price would be a made-up saving.
+is priced only from a price line whose mark names its source (`verified: ...` or
+`unverified: <source>`): Confluent's Freight rate is not public, and a stand-in price would be
+a made-up saving.
 """
 
 from __future__ import annotations
 
 from costopt.errors import InvalidInput
-from costopt.pricing.catalog import PriceCatalog, line_marks
+from costopt.pricing.catalog import UNVERIFIED, PriceCatalog, line_marks
 from costopt.snapshot.model import Broker
 from costopt.whatif.changes import Change
 
@@ -48,10 +49,17 @@ def express_type(instance_type: str) -> str:
     return EXPRESS_FAMILY + size if size in EXPRESS_SIZES else EXPRESS_SMALLEST
 
 
+NOT_SOURCED = ("not sourced", "stand-in")
+
+
 def freight_price_source(catalog: PriceCatalog) -> str | None:
-    """The verified source of the Freight eCKU price, or None where it could not be sourced."""
+    """Where the Freight eCKU price comes from (its line's mark: verified against the vendor,
+    or `unverified: <source>`), or None where it could not be sourced (no mark naming a source,
+    or one saying it is a stand-in)."""
     mark = line_marks(catalog).get(f"compute_per_hour[{FREIGHT_UNIT}]")
-    return mark if mark is not None and mark.startswith("verified") else None
+    if mark is None or mark == UNVERIFIED or any(word in mark.lower() for word in NOT_SOURCED):
+        return None
+    return mark
 
 
 def cluster_lane_change(cluster: str, catalog: PriceCatalog, brokers: tuple[Broker, ...],
@@ -66,7 +74,7 @@ def cluster_lane_change(cluster: str, catalog: PriceCatalog, brokers: tuple[Brok
     if freight_price_source(catalog) is None:
         raise InvalidInput(
             f"lane: a price for Confluent Freight could not be sourced: catalog "
-            f"{catalog.name!r} does not mark compute_per_hour[{FREIGHT_UNIT}] verified (no "
-            "public Freight eCKU rate was found); put your contract's rate in your own catalog "
-            "with a verified mark to price it")
+            f"{catalog.name!r} names no source for compute_per_hour[{FREIGHT_UNIT}] (no public "
+            "Freight eCKU rate was found); put your contract's rate in your own catalog, its "
+            "mark naming where it comes from, to price it")
     return change.model_copy(update={"lane": None, "broker_type": FREIGHT_UNIT})

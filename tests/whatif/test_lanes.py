@@ -177,3 +177,17 @@ def test_freight_is_priced_once_its_line_is_verified() -> None:
     assert expected > 0
     assert float(result.projected_by_component["compute"].amount) == pytest.approx(
         expected, abs=0.01)
+
+
+def test_a_freight_line_is_sourced_when_its_mark_names_a_source() -> None:
+    from costopt.whatif.lanes import freight_price_source
+
+    listed = load_builtin_catalog("confluent-cloud")
+    assert freight_price_source(listed) is None
+
+    def marked(mark: str) -> PriceCatalog:
+        return listed.model_copy(update={"verification": {
+            **listed.verification, "compute_per_hour[eCKU.freight]": mark}})
+
+    assert freight_price_source(marked("unverified: Confluent pricing page copy, secondary"))
+    assert freight_price_source(marked("unverified: not sourced, Basic's rate")) is None
