@@ -8,7 +8,8 @@ Changes come in three scopes:
 - topic changes (retention, codec, partitions, RF, tiering, growth, deleting the topic, one
   shared read instead of many) act on the selected topics' rows;
 - group changes (`delete_group`) act on the topics the selected group reads;
-- cluster changes (`rack_aware_fetch`, brokers, disks, catalog) act on every selected cluster.
+- cluster changes (`rack_aware_fetch`, brokers, disks, catalog, a Dedicated cluster's
+  `cku_count`) act on every selected cluster.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor
                 "read_once")
 GROUP_FIELDS = ("delete_group", "client_rack")
 CLUSTER_FIELDS = ("rack_aware_fetch", "broker_count", "broker_type", "broker_disk_bytes",
-                  "catalog")
-CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog")
+                  "catalog", "cku_count")
+CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog", "cku_count")
 
 
 class Selector(BaseModel):
@@ -91,6 +92,9 @@ class Change(BaseModel):
     broker_disk_bytes: int | None = Field(
         None, ge=1024**3, le=1024**5, description="disk (volume) size of every broker")
     catalog: str | None = Field(None, min_length=1, max_length=512)
+    cku_count: int | None = Field(
+        None, ge=1, le=10_000, description="CKUs a Confluent Cloud Dedicated cluster is "
+        "provisioned with (its catalog's provisioned_units); refused on any other cluster")
 
     @field_validator("retention_ms")
     @classmethod

@@ -276,3 +276,29 @@ def test_service_accounts_are_charged_to_their_mapped_owners(stored: Stored) -> 
     other = next(p for p in snapshot.principals
                  if p.principal_id not in (by_id.principal_id, by_name.principal_id))
     assert owner_of[other.principal_id] == {str(other.display_name).split("-")[0]}
+
+
+def test_the_cku_headroom_saving_reproduces_through_post_whatif(stored: Stored,
+                                                                 tmp_path: Path) -> None:
+    """`costopt serve` over the preset's store: the Dedicated cluster's CKU recommendation
+    states a `cku_count` change, and `POST /v1/whatif` of it saves the same to the cent; a
+    `cku_count` on an elastic cluster is refused (422) naming the field."""
+    from tests.api.conftest import start_server, write_config
+
+    server = start_server(write_config(tmp_path / "costopt.yaml", stored.settings.store_url),
+                          tmp_path / "serve.log")
+    try:
+        with server.client() as client:
+            recs = client.get("/v1/recommendations", params={"limit": 10_000}).json()["items"]
+            (rec,) = [r for r in recs if r["kind"] == "cku_headroom"]
+            assert rec["whatif"] == [{"selector": {"cluster": "dedicated-core", "all": False},
+                                      "cku_count": 2}]
+            answer = client.post("/v1/whatif", json={"changes": rec["whatif"]})
+            assert answer.status_code == 200, answer.text
+            assert -Decimal(answer.json()["delta"]["monthly_cost"]) == Decimal(
+                rec["monthly_savings"]) == Decimal("2190.00")
+            refused = client.post("/v1/whatif", json={"changes": [
+                {"selector": {"cluster": "standard-orders"}, "cku_count": 2}]})
+            assert refused.status_code == 422 and "cku_count" in refused.text
+    finally:
+        server.process.stop()
