@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -350,3 +351,28 @@ def test_the_link_bill_lands_on_the_mirrored_topics(stored: Stored) -> None:
     assert int(unknown.loc[unknown["topic"] == "__unallocated__",
                            "cluster_linking_micros"].sum()) == 1_000_000
     assert NO_MIRRORS.startswith("no mirrored topic known")
+
+
+def test_mirror_topics_are_known_from_the_config_at_collect() -> None:
+    """`clusters[].mirror_topics` becomes the snapshot's label the link bill is allocated by;
+    a name Kafka would refuse is refused naming the field."""
+    from pydantic import ValidationError
+
+    from costopt.collect import pricing_labels
+    from costopt.config import ClusterSettings
+    from costopt.cost.links import MIRROR_TOPICS_LABEL, mirrored_topics
+    from costopt.snapshot.model import ClusterSnapshot, Topic
+
+    cluster = ClusterSettings(name="dedicated-core", catalog="confluent-cloud",
+                              mirror_topics=["orders.v1", "audit.v1"])
+    labels = pricing_labels(cluster, None)
+    assert labels[MIRROR_TOPICS_LABEL] == "audit.v1,orders.v1"
+    snapshot = ClusterSnapshot(
+        cluster="dedicated-core", taken_at=datetime(2026, 11, 20, tzinfo=UTC),
+        window_seconds=3600, brokers=(),
+        topics=(Topic("orders.v1", 6, 3, bytes_in_per_second=3e6),
+                Topic("audit.v1", 6, 3, bytes_in_per_second=1e6), Topic("other.v1", 6, 3)),
+        labels=labels)
+    assert mirrored_topics(snapshot) == {"orders.v1": 3e6, "audit.v1": 1e6}
+    with pytest.raises(ValidationError, match="mirror_topics"):
+        ClusterSettings(name="c", catalog="confluent-cloud", mirror_topics=["a,b"])
