@@ -10,8 +10,8 @@ that binds (the saving on those clusters lies in the load: retention, compressio
 topics). Other offerings have no CKUs: the rule does nothing there.
 
 The load, per dimension Confluent limits a unit by: bytes in and bytes out at their peak, the
-largest of the cluster's stored totals at the finest resolution stored (measured over the
-span observed); with no history, the snapshot's window averages (an assumed peak, said so).
+largest of the cluster's stored totals at the finest resolution stored (measured; the evidence
+names that span and resolution, e.g. `7 d of 1 h totals`); with no history, the snapshot's window averages (an assumed peak, said so).
 Partitions (before replication, as Confluent counts them) are the snapshot's. Units needed =
 the most any dimension needs with `headroom` on top, whole units, never fewer than the
 catalog's `min_units` (`formulas.elastic_units_needed`). Per-unit limits are the catalog's
@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from costopt import units
 from costopt.cost import formulas
 from costopt.model import ClusterModel
 from costopt.money import Money, units_to_micros
@@ -64,11 +65,15 @@ def cluster_load(model: ClusterModel, history: History, needed_days: float | Non
     partitions = int(columns["partitions"].sum())
     totals = history.totals
     if totals is not None and not totals.empty:
-        finest = totals[totals["resolution_seconds"] == totals["resolution_seconds"].min()]
+        resolution = int(totals["resolution_seconds"].min())
+        finest = totals[totals["resolution_seconds"] == resolution]
         if len(finest) >= 2:
+            span = (finest["ts"].max() - finest["ts"].min()).total_seconds()
+            window = f"{units.duration(span)} of {units.duration(resolution)} totals"
+            if needed_days is not None and history.observed_days < needed_days:
+                window += f" ({units.duration(needed_days * 86_400)} needed)"
             return Load(float(finest["bytes_in_per_second"].max()),
-                        float(finest["bytes_out_per_second"].max()), partitions, True,
-                        history.window(needed_days))
+                        float(finest["bytes_out_per_second"].max()), partitions, True, window)
     return Load(float(columns["bytes_in_per_second"].sum()),
                 float(columns["bytes_out_per_second"].sum()), partitions, False, "snapshot")
 

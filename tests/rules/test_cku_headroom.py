@@ -51,7 +51,7 @@ def test_a_dedicated_cluster_above_its_peak_is_shrunk_to_what_ingress_needs() ->
             evidence["ckus_needed_for_partitions"]) == (4, 2, 1)
     assert str(evidence["peak_basis"]).startswith("measured")
     windows = {e.name: e.window for e in rec.evidence}
-    assert windows["peak_bytes_in_per_second"] == "29 d"  # first daily point to the last
+    assert windows["peak_bytes_in_per_second"] == "29 d of 1 d totals"  # first point to last
     assert rec.whatif == (Change(selector=Selector(cluster="c1"), cku_count=4),)
     result = run_whatif({"c1": analysis.model}, list(rec.whatif))
     assert (result.baseline - result.projected).amount == rec.monthly_savings.amount
