@@ -11,7 +11,8 @@ topics). Other offerings have no CKUs: the rule does nothing there.
 
 The load, per dimension Confluent limits a unit by: bytes in and bytes out at their peak, the
 largest of the cluster's stored totals at the finest resolution stored (measured; the evidence
-names that span and resolution, e.g. `7 d of 1 h totals`); with no history, the snapshot's window averages (an assumed peak, said so).
+names that span and resolution, e.g. `7 d of 1 h totals`); with no history, the snapshot's
+window averages (an assumed peak, said so).
 Partitions (before replication, as Confluent counts them) are the snapshot's. Units needed =
 the most any dimension needs with `headroom` on top, whole units, never fewer than the
 catalog's `min_units` (`formulas.elastic_units_needed`). Per-unit limits are the catalog's
