@@ -53,6 +53,7 @@ COMPONENTS = (
     "network_consumer",
     "compute",
     "partitions",
+    "cluster_linking",  # Confluent Cloud links: estimated 0, billed to mirrored topics (links.py)
 )
 MICRO_COLUMNS = [f"{component}_micros" for component in COMPONENTS]
 # The per-topic usage columns the cost model reads (see `topic_frame`).
@@ -287,6 +288,7 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
         basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
     costs["partitions"] = formulas.partition_cost_per_month(
         partitions, float(catalog.partition_per_hour)) * basis.partition_billable_share
+    costs["cluster_linking"] = np.zeros(len(rf))  # the bill's alone (`cost/links.py`)
     for component in COMPONENTS:
         factor = catalog.component_factor(component)
         if factor != 1.0:

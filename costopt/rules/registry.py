@@ -9,6 +9,7 @@ from typing import Any
 from costopt.model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip
 from costopt.rules.capacity import BrokerSizingRule
+from costopt.rules.cku_headroom import CkuHeadroomRule
 from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.history import History
@@ -34,6 +35,7 @@ RULES: tuple[BaseRule, ...] = (
     RackAwareFetchRule(),
     FanOutRule(),
     BrokerSizingRule(),
+    CkuHeadroomRule(),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 # `rules:` settings that are not one rule's: patterns of topics no rule may change.

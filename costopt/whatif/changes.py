@@ -8,8 +8,8 @@ Changes come in three scopes:
 - topic changes (retention, codec, partitions, RF, tiering, growth, deleting the topic, one
   shared read instead of many, the storage lane) act on the selected topics' rows;
 - group changes (`delete_group`) act on the topics the selected group reads;
-- cluster changes (`rack_aware_fetch`, brokers, disks, catalog, and the cluster lanes
-  `express` and `freight`) act on every selected cluster.
+- cluster changes (`rack_aware_fetch`, brokers, disks, catalog, a Dedicated cluster's
+  `cku_count`, and the cluster lanes `express` and `freight`) act on every selected cluster.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor
                 "read_once", "lane")
 GROUP_FIELDS = ("delete_group", "client_rack")
 CLUSTER_FIELDS = ("rack_aware_fetch", "broker_count", "broker_type", "broker_disk_bytes",
-                  "catalog")
-CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog")
+                  "catalog", "cku_count")
+CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog", "cku_count")
 # Storage lanes (docs/cost-model.md, "Lanes"): per topic, or a whole cluster's offering.
 TOPIC_LANES = ("classic", "tiered", "diskless")
 CLUSTER_LANES = ("express", "freight")
@@ -101,6 +101,9 @@ class Change(BaseModel):
         "`tiered` (KIP-405, as tiered_storage: true) or `diskless` (KIP-1150: one copy on "
         "object storage); per cluster `express` (MSK Express brokers) or `freight` "
         "(Confluent Freight)")
+    cku_count: int | None = Field(
+        None, ge=1, le=10_000, description="CKUs a Confluent Cloud Dedicated cluster is "
+        "provisioned with (its catalog's provisioned_units); refused on any other cluster")
 
     @field_validator("retention_ms")
     @classmethod

@@ -296,7 +296,10 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
             # Another offering, same place: priced in the cluster's region.
             catalog = resolve_catalog(catalog_ref(change.catalog, region))
     template = brokers[0]
-    count = change.broker_count or len(brokers)
+    if change.cku_count is not None and template.instance_type not in catalog.provisioned_units:
+        raise InvalidInput(f"cku_count: the cluster is billed in {template.instance_type!r}, not "
+                           "in provisioned CKUs (only a Confluent Cloud Dedicated cluster is)")
+    count = change.cku_count or change.broker_count or len(brokers)
     # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
     # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
     racks = list(dict.fromkeys(b.rack for b in brokers))
@@ -390,8 +393,8 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
     before = take(columns, index)
     after, brokers, basis = apply_changes(model, before, model.snapshot.brokers,
                                           model.cost.basis, relevant, resolve_catalog)
-    if any(c.touches_capacity for c in relevant):
-        _check_feasible(model, after, len(brokers))
+    if any(c.touches_capacity for c in relevant) and model.catalog.kind not in NO_BROKER_WARNINGS:
+        _check_feasible(model, after, len(brokers))  # the vendor places replicas, not brokers
     growth = horizon.growth[index]
     grown_before, grown_after = _grown(before, growth), _grown(after, growth)
     baseline_basis = model.cost.basis
