@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from costopt.budget.model import ConfiguredBudget
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
@@ -254,6 +255,11 @@ class ReportSettings(_Strict):
     smtp_port: int = 587
     smtp_from: str | None = None
     smtp_to: list[str] = []
+    per_owner: bool = Field(False, description="with each scheduled report, a page per owner "
+                            "(`costopt report --owner TEAM`), linked from the fleet report")
+    owner_webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict, description="owner -> that team's Slack-compatible webhook for "
+        "its page; each URL is a credential, never logged")
 
 
 class BillingSettings(_Strict):
@@ -294,6 +300,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
         "name, and protected_topics: patterns of topics no rule may change")
     report: ReportSettings = ReportSettings()
+    budgets: list[ConfiguredBudget] = Field(
+        default_factory=list, description="monthly budgets (docs/budgets.md); more can be "
+        "added over REST (`PUT /v1/budgets/{name}`)")
 
     @model_validator(mode="before")
     @classmethod
@@ -306,10 +315,17 @@ class Settings(BaseSettings):
     @field_validator("clusters")
     @classmethod
     def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:
-        names = [cluster.name for cluster in value]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = _repeated([cluster.name for cluster in value])
         if duplicates:
             raise ValueError(f"cluster names must be unique; repeated: {duplicates}")
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _unique_budgets(cls, value: list[ConfiguredBudget]) -> list[ConfiguredBudget]:
+        duplicates = _repeated([budget.name for budget in value])
+        if duplicates:
+            raise ValueError(f"budget names must be unique; repeated: {duplicates}")
         return value
 
     @classmethod
@@ -328,6 +344,10 @@ class Settings(BaseSettings):
                 return cluster
         raise KeyError(f"unknown cluster {name!r}; configured: "
                        f"{', '.join(c.name for c in self.clusters) or 'none'}")
+
+
+def _repeated(names: list[str]) -> list[str]:
+    return sorted({name for name in names if names.count(name) > 1})
 
 
 def _describe(error: ValidationError, source: str) -> str:

@@ -227,6 +227,19 @@ def analyze(config: ConfigOption = None,
 
 
 @app.command()
+def budgets(config: ConfigOption = None) -> None:
+    """Each budget's month to date, month-end forecast (80% interval) and status."""
+    from costopt.analysis import cached_analysis
+    from costopt.budget.fleet import budget_statuses
+    from jobs.budget_text import budget_lines
+
+    settings = _settings(config)
+    store = _existing_store(settings)
+    typer.echo(budget_lines(budget_statuses(cached_analysis(store, settings), store,
+                                            settings)))
+
+
+@app.command()
 def report(config: ConfigOption = None,
            out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
            = None) -> None:

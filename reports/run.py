@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.budget.fleet import budget_statuses
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.realized import realized_for_record
@@ -64,7 +65,8 @@ def make_report(settings: Settings, store: Store) -> dict[str, Any]:
                          settings.report.grafana_url,
                          accepted_recommendations(store, settings, analysis),
                          Decisions(StatusStore(store).statuses()),
-                         latest_reconciliation(store, settings, analysis))
+                         latest_reconciliation(store, settings, analysis),
+                         [b.to_dict() for b in budget_statuses(analysis, store, settings)])
     html = files.html.read_text()
     summary = json.loads(files.json.read_text())["fleet"]
     report_id = StatusStore(store).save_report(f"Weekly report {stamp}", html, summary)

@@ -201,7 +201,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
                 decisions: Decisions | None = None,
-                reconciliation: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                reconciliation: Mapping[str, Any] | None = None,
+                budgets: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -246,6 +247,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "risks": len(risks),
         },
         "by_component": components,
+        "budgets": list(budgets),
         "estimate_vs_bill": estimate_vs_bill(reconciliation),
         "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
@@ -414,14 +416,16 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = (),
                  decisions: Decisions | None = None,
-                 reconciliation: Mapping[str, Any] | None = None) -> ReportFiles:
+                 reconciliation: Mapping[str, Any] | None = None,
+                 budgets: Sequence[Mapping[str, Any]] = ()) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
-    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation)
+    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
+                       budgets)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

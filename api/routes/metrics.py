@@ -11,8 +11,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.auth import check_scope
+from api.budget_metrics import BudgetCollector
+from api.routes.budgets import budget_history
 from api.state import AppState
 from costopt.analysis import FleetAnalysis
+from costopt.budget.fleet import budget_statuses
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
 from costopt.decisions import Decisions
@@ -110,6 +113,9 @@ def metrics(request: Request) -> Response:
     if not state.settings.api.open_metrics:
         check_scope(request, "read")
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics,
+    analysis = state.analysis()
+    registry.register(FleetCollector(analysis, state.settings.api.metrics_top_topics,
                                      Decisions(state.statuses.statuses())))
+    registry.register(BudgetCollector(budget_statuses(analysis, state.store, state.settings,
+                                                      budget_history(state, analysis))))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
