@@ -76,7 +76,7 @@ def scopes(history: CostHistory, owners: int = 5) -> list[ConfiguredBudget]:
     return [budget(i, scope, target) for i, (scope, target) in enumerate(targets)]
 
 
-def backtest(history: CostHistory) -> Backtest:
+def backtest(history: CostHistory, cut_days: tuple[int, ...] = CUT_DAYS) -> Backtest:
     days = history.topic_days
     first, last = days["ts"].min(), days["ts"].max() + pd.Timedelta(days=1)
     months = [Month.of(m.to_pydatetime()) for m in pd.date_range(first, last, freq="MS")]
@@ -88,7 +88,7 @@ def backtest(history: CostHistory) -> Backtest:
                          .sum())
         for month in months:
             realised = spend_between(actual, month.start, month.end)
-            for day in CUT_DAYS:
+            for day in cut_days:
                 cut = month.start + timedelta(days=day - 1)
                 before = CostHistory(days[days["ts"] < cut], history.owner_shares)
                 result = evaluate(budget, "config", before, NO_BILL, cut, "USD").forecast
