@@ -26,6 +26,7 @@ from plotly.offline import get_plotlyjs
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
+from costopt.cost.unit_cost import topic_traffic, unit_cost_columns
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, micros_to_units, rounded
 from costopt.plan import SavingsPlan
@@ -218,6 +219,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         else pd.DataFrame()
     topics = rows[~rows["topic"].isin([IDLE, UNALLOCATED])] if not rows.empty else rows
     top_topics = topics.nlargest(TOP_TOPICS, "monthly_cost_micros") if not topics.empty else topics
+    top_units = unit_cost_columns(top_topics, topic_traffic(analysis.models.values()))
     components = {c: _amount(rows[f"{c}_micros"].sum()) for c in COMPONENTS} if not rows.empty \
         else {}
     forecasts = []
@@ -256,9 +258,10 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "cluster": r.cluster, "topic": r.topic, "owner": r.owner,
             "monthly_cost": rounded(r.monthly_cost_micros),
             **{c: rounded(getattr(r, f"{c}_micros")) for c in COMPONENTS},
+            **units,
             "grafana": panel_link(grafana_url, "topic", "topic_cost", start, end,
                                   {"cluster": r.cluster, "topic": r.topic}),
-        } for r in top_topics.itertuples(index=False)],
+        } for r, units in zip(top_topics.itertuples(index=False), top_units, strict=True)],
         "top_recommendations": [{
             **step.recommendation.to_dict(), "step": step.number,
             "plan_savings": rounded(step.marginal_savings_micros),

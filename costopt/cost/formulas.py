@@ -275,3 +275,17 @@ def bill_error_pct(estimate: float, billed: float) -> float | None:
     if estimate == 0:
         return None
     return (billed - estimate) / abs(estimate) * 100.0
+
+
+def units_per_month(rate_per_second: Number, unit_size: float) -> Number:
+    """How many units (a million messages: 1e6; a GB: the catalog's `gb_bytes`) a rate per
+    second adds up to over the 730-hour month."""
+    return rate_per_second * SECONDS_PER_MONTH / unit_size
+
+
+def cost_per_unit_micros(monthly_cost_micros: int, units_per_month: float) -> int | None:
+    """The monthly cost over the month's units, in micro-units; None where there is nothing
+    to divide by (a quotient over no traffic is not zero, it does not exist)."""
+    if units_per_month <= 0:
+        return None
+    return round(monthly_cost_micros / units_per_month)
