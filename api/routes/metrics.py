@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -14,6 +15,7 @@ from api.auth import check_scope
 from api.budget_metrics import BudgetCollector
 from api.routes.budgets import budget_history
 from api.state import AppState
+from api.unit_cost_metrics import UnitCostCollector
 from costopt.analysis import FleetAnalysis
 from costopt.budget.fleet import budget_statuses
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
@@ -22,6 +24,12 @@ from costopt.decisions import Decisions
 from costopt.money import micros_to_units
 
 router = APIRouter(tags=["metrics"])
+
+
+def top_topic_rows(analysis: FleetAnalysis, top: int) -> pd.DataFrame:
+    """The `top` topics by cost: the only ones with per-topic series (bounded cardinality)."""
+    rows = rollup(analysis.costs, "topic")
+    return rows[~rows["topic"].isin([IDLE, UNALLOCATED])].head(top)
 
 
 class FleetCollector(Collector):
@@ -52,8 +60,7 @@ class FleetCollector(Collector):
             "costopt_topic_monthly_cost", f"Monthly cost of the top {self.top_topics} topics "
             f"by cost, by component ({currency}/month)",
             labels=["cluster", "topic", "owner", "component", "currency"])
-        rows = rollup(self.analysis.costs, "topic")
-        rows = rows[~rows["topic"].isin([IDLE, UNALLOCATED])].head(self.top_topics)
+        rows = top_topic_rows(self.analysis, self.top_topics)
         for row in rows.itertuples(index=False):
             for c in COMPONENTS:
                 topic.add_metric([row.cluster, row.topic, row.owner, c, currency],
@@ -116,6 +123,8 @@ def metrics(request: Request) -> Response:
     analysis = state.analysis()
     registry.register(FleetCollector(analysis, state.settings.api.metrics_top_topics,
                                      Decisions(state.statuses.statuses())))
+    registry.register(UnitCostCollector(analysis, top_topic_rows(
+        analysis, state.settings.api.metrics_top_topics)))
     registry.register(BudgetCollector(budget_statuses(analysis, state.store, state.settings,
                                                       budget_history(state, analysis))))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

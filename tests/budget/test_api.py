@@ -105,3 +105,26 @@ def test_the_configuration_s_budgets_are_not_overwritten(client: TestClient) -> 
     response = _put(client, "fleet-total", {"scope": "fleet", "amount": "5"})
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert "name" in response.json()["detail"][0]["loc"]  # type: ignore[attr-defined]
+
+
+def test_unit_costs_over_http_and_on_metrics(client: TestClient) -> None:
+    """Not a budget, but the same store: GET /v1/costs?unit= and its gauge."""
+    for group_by in ("cluster", "owner", "topic"):
+        items = client.get("/v1/costs", params={"group_by": group_by,
+                                                "unit": "gb_out"}).json()["items"]
+        assert all(i["unit"] == "gb_out" and i["unit_cost_basis"] == "measured"
+                   for i in items)
+        priced = [i for i in items if i["unit_cost"] is not None]
+        assert priced and all(Decimal(i["unit_cost"]) > 0 and i["unit_cost_reason"] is None
+                              and i["units_per_month"] > 0 for i in priced)
+        empty = [i for i in items if i["unit_cost"] is None]
+        assert all(i["unit_cost_reason"] for i in empty)
+    plain = client.get("/v1/costs").json()["items"][0]
+    assert "unit_cost" not in plain
+    assert client.get("/v1/costs", params={"unit": "per_byte"}).status_code == 422
+    metrics = client.get("/metrics").text
+    gauges = [line for line in metrics.splitlines()
+              if line.startswith("costopt_topic_unit_cost{")]
+    assert {unit for unit in ("million_messages", "gb_in", "gb_out")
+            if any(f'unit="{unit}"' in line for line in gauges)} \
+        == {"million_messages", "gb_in", "gb_out"}
