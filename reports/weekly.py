@@ -203,7 +203,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 trend: pd.DataFrame | None = None,
                 decisions: Decisions | None = None,
                 reconciliation: Mapping[str, Any] | None = None,
-                budgets: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                budgets: Sequence[Mapping[str, Any]] = (),
+                owner_pages: Mapping[str, str] | None = None) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -250,6 +251,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         },
         "by_component": components,
         "budgets": list(budgets),
+        "owner_pages": [{"owner": o, "href": h} for o, h in (owner_pages or {}).items()],
         "estimate_vs_bill": estimate_vs_bill(reconciliation),
         "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
@@ -420,7 +422,8 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  accepted: Sequence[AcceptedRecommendation] = (),
                  decisions: Decisions | None = None,
                  reconciliation: Mapping[str, Any] | None = None,
-                 budgets: Sequence[Mapping[str, Any]] = ()) -> ReportFiles:
+                 budgets: Sequence[Mapping[str, Any]] = (),
+                 owner_pages: Mapping[str, str] | None = None) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
@@ -428,7 +431,7 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
     data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
-                       budgets)
+                       budgets, owner_pages)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
