@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -312,20 +313,14 @@ class Settings(BaseSettings):
             return {key: value for key, value in data.items() if value is not None}
         return data
 
-    @field_validator("clusters")
+    @field_validator("clusters", "budgets")
     @classmethod
-    def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:
-        duplicates = _repeated([cluster.name for cluster in value])
+    def _unique_names(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        names = [item.name for item in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"cluster names must be unique; repeated: {duplicates}")
-        return value
-
-    @field_validator("budgets")
-    @classmethod
-    def _unique_budgets(cls, value: list[ConfiguredBudget]) -> list[ConfiguredBudget]:
-        duplicates = _repeated([budget.name for budget in value])
-        if duplicates:
-            raise ValueError(f"budget names must be unique; repeated: {duplicates}")
+            kind = (info.field_name or "item").removesuffix("s")
+            raise ValueError(f"{kind} names must be unique; repeated: {duplicates}")
         return value
 
     @classmethod
@@ -344,10 +339,6 @@ class Settings(BaseSettings):
                 return cluster
         raise KeyError(f"unknown cluster {name!r}; configured: "
                        f"{', '.join(c.name for c in self.clusters) or 'none'}")
-
-
-def _repeated(names: list[str]) -> list[str]:
-    return sorted({name for name in names if names.count(name) > 1})
 
 
 def _describe(error: ValidationError, source: str) -> str:
