@@ -13,9 +13,10 @@ from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.routes._common import unprocessable
 from api.state import AppState
 from costopt.analysis import FleetAnalysis
-from costopt.budget.evaluate import UnknownTarget
+from costopt.budget.evaluate import BudgetStatus, UnknownTarget
 from costopt.budget.fleet import (
     ConfigBudget,
+    all_budgets,
     budget_statuses,
     fleet_cost_history,
     put_budget,
@@ -23,6 +24,7 @@ from costopt.budget.fleet import (
 from costopt.budget.model import NAME_PATTERN, BudgetSpec, ConfiguredBudget
 from costopt.budget.spend import CostHistory
 from costopt.budget.store import BudgetStore
+from costopt.store.bills import BillStore
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 Name = Annotated[str, Path(pattern=NAME_PATTERN, description="the budget's name")]
@@ -68,14 +70,23 @@ def budget_history(state: AppState, analysis: FleetAnalysis) -> CostHistory:
     return state.memo(analysis, ("budget-history",), lambda: fleet_cost_history(analysis))
 
 
+def current_statuses(state: AppState, analysis: FleetAnalysis) -> list[BudgetStatus]:
+    """Every budget's state, computed once per analysis, set of budgets and stored bills
+    (a forecast per budget is most of what a read or a scrape costs)."""
+    budgets = all_budgets(state.store, state.settings)
+    key = ("budget-statuses", tuple((b.model_dump_json(), source) for b, source in budgets),
+           BillStore(state.store).state_key())
+    return state.memo(analysis, key, lambda: budget_statuses(
+        analysis, state.store, state.settings, budget_history(state, analysis)))
+
+
 @router.get("", response_model=BudgetPage, dependencies=[ReadScope])
 def list_budgets(analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
     """Every budget (the config's and those set here), by name: month to date (`basis`:
     billed where the month's bill names the clusters, estimated elsewhere), the month-end
     forecast with its 80% interval, and `status` (on_track, at_risk, over)."""
-    statuses = budget_statuses(analysis, state.store, state.settings,
-                               budget_history(state, analysis))
-    return {"items": [s.to_dict() for s in statuses], "next_cursor": None}
+    return {"items": [s.to_dict() for s in current_statuses(state, analysis)],
+            "next_cursor": None}
 
 
 @router.get("/{name}", response_model=Budget, dependencies=[ReadScope])

@@ -13,11 +13,10 @@ from prometheus_client.registry import Collector
 
 from api.auth import check_scope
 from api.budget_metrics import BudgetCollector
-from api.routes.budgets import budget_history
+from api.routes.budgets import current_statuses
 from api.state import AppState
 from api.unit_cost_metrics import UnitCostCollector
 from costopt.analysis import FleetAnalysis
-from costopt.budget.fleet import budget_statuses
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
 from costopt.decisions import Decisions
@@ -125,6 +124,5 @@ def metrics(request: Request) -> Response:
                                      Decisions(state.statuses.statuses())))
     registry.register(UnitCostCollector(analysis, top_topic_rows(
         analysis, state.settings.api.metrics_top_topics)))
-    registry.register(BudgetCollector(budget_statuses(analysis, state.store, state.settings,
-                                                      budget_history(state, analysis))))
+    registry.register(BudgetCollector(current_statuses(state, analysis)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
