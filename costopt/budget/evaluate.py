@@ -9,10 +9,13 @@ status. The rules, in one place (the API, the report, `/metrics` and the CLI all
 
 The forecast is `costopt.forecast.forecast_series` over the scope's daily cost (its trend,
 weekday effects and level drift), at the 80% level, summed over the days left. Consecutive
-days' errors are not independent (a level that wanders stays wandered), so the interval of
-the sum is the sum of each day's bounds: the fully correlated case, never narrower than the
-truth. With fewer than a week of history there is no model to trust: the forecast is the
-last day's rate carried on (`method: run_rate`) and no interval is given.
+days' errors are not independent: a level that wanders stays wandered. The interval of the
+sum combines each day's half-width with the correlation of a random walk's days i and j
+ahead, √(min(i, j)/max(i, j)): between independent days (too narrow: noise does not
+average out of a drifting level) and one shared error (the sum of the bounds, too wide).
+docs/budgets.md has the backtested coverage.
+With fewer than a week of history there is no model to trust: the forecast is the last
+day's rate carried on (`method: run_rate`) and no interval is given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from costopt.billing.reconcile import Month
@@ -150,12 +154,19 @@ def month_end(daily: pd.Series, spent: float, as_of: datetime, month: Month) -> 
     future = forecast.forecast.set_index("ts")
     future.index = pd.DatetimeIndex(future.index, tz="UTC") if future.index.tz is None \
         else future.index
-    bounds = {}
-    for column in ("value", "lower", "upper"):
-        series = pd.concat([daily, future[column]]).sort_index()
-        bounds[column] = spent + spend_between(series, as_of, month.end)
-    return MonthEnd(round(bounds["value"]), round(bounds["lower"]), round(bounds["upper"]),
-                    "model")
+    central = spent + spend_between(pd.concat([daily, future["value"]]).sort_index(), as_of,
+                                    month.end)
+    starts = future.index.to_series()
+    weights = ((np.minimum(starts + DAY, pd.Timestamp(month.end))
+                - np.maximum(starts, pd.Timestamp(as_of))).clip(lower=pd.Timedelta(0))
+               / DAY).to_numpy(dtype=float)
+    up = (future["upper"] - future["value"]).to_numpy(dtype=float) * weights
+    down = (future["value"] - future["lower"]).to_numpy(dtype=float) * weights
+    ahead = np.arange(1, len(future) + 1, dtype=float)
+    # Days ahead i and j err together as a wandering level does: correlation √(min/max).
+    correlation = np.sqrt(np.minimum.outer(ahead, ahead) / np.maximum.outer(ahead, ahead))
+    return MonthEnd(round(central), round(central - math.sqrt(down @ correlation @ down)),
+                    round(central + math.sqrt(up @ correlation @ up)), "model")
 
 
 def evaluate(budget: ConfiguredBudget, source: Literal["config", "api"],
