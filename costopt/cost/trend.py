@@ -68,3 +68,18 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
                          "provisioned_micros": sum(basis.capacity_bill_micros.values()),
                          "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+
+
+def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (ts, cluster, topic, owner, `<component>_micros`...) per topic and day: each
+    topic's monthly-rate cost at that day's usage, by component (what anomaly detection
+    tests, topic by topic)."""
+    columns = ["ts", "cluster", "topic", "owner", *(f"{c}_micros" for c in COMPONENTS)]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
+    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    micros = topic_micros(columns_of(long), cost.basis)
+    return pd.DataFrame({"ts": long["ts"].to_numpy(), "cluster": cost.cluster,
+                         "topic": long["topic"].to_numpy(), "owner": long["owner"].to_numpy(),
+                         **{f"{c}_micros": micros[c] for c in COMPONENTS}})
