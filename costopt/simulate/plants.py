@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DAY_MS = 86_400_000
 PLANT_DAYS = {"compression_off": 20, "retention_raised": 24, "new_consumer_group": 27}
 RAISED_RETENTION_MS = 30 * DAY_MS
+HEAVY_BYTES_PER_SECOND = 2e6
 PlantKind = Literal["compression_off", "retention_raised", "new_consumer_group"]
 
 
@@ -95,11 +96,17 @@ def plant_changes(fleet: Fleet) -> Fleet:
     topics.at[row, "retention_ms"] = RAISED_RETENTION_MS
     taken.add(topics.at[row, "topic"])
 
-    # A heavy topic in a cluster that does not fetch rack-aware: every read crosses zones.
+    # A heavy one-day topic in a cluster that does not fetch rack-aware: reads cross zones.
     pool = _candidates(topics, taken)
     fit = topics.loc[pool.index]
-    fit = fit[~fit["cluster"].map(rack_aware).astype(bool).to_numpy()]
-    row = fit.index[0]
+    fit = fit[~fit["cluster"].map(rack_aware).astype(bool).to_numpy()
+              & (fit["retention_ms"] == DAY_MS).to_numpy()]
+    # The heaviest of those read least (a new reader is then a large share of its cost),
+    # made heavy for the whole history if it is not (a level, not a change).
+    fewest = fit[fit["active_readers"] == fit["active_readers"].min()]
+    row = fewest.index[0]
+    topics.at[row, "base_bytes_in_per_second"] = max(
+        float(topics.at[row, "base_bytes_in_per_second"]), HEAVY_BYTES_PER_SECOND)
     cluster, topic = str(topics.at[row, "cluster"]), str(topics.at[row, "topic"])
     readers = groups[groups["topic"] == topic]
     team = next(t for t in sorted(set(topics["owner"])) if t != topics.at[row, "owner"])

@@ -1,0 +1,144 @@
+"""Anomalies of a fleet: daily cost per topic, owner, cluster and component from the cost
+history (`costopt/cost/trend.py`), tested by `detect`, each named by its driver.
+
+One change shows at every scope it touches (a topic's jump is also its owner's and its
+cluster's). An anomaly is reported at the narrowest scope that explains it: an owner, cluster
+or component anomaly that topic anomalies starting within two days explain (half its impact
+or more) is not reported again; one that no topic explains (many small topics moving
+together) is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costopt.analysis import FleetAnalysis
+from costopt.anomalies.detect import Episode, Floor, detect
+from costopt.anomalies.drivers import SnapshotPair, topic_driver, usage_driver
+from costopt.anomalies.model import Anomaly, AnomalySettings, Scope
+from costopt.cost.allocation import COMPONENTS
+from costopt.cost.trend import daily_cost, daily_topic_cost
+
+FOLD_DAYS = 2
+MICRO_COLUMNS = [f"{c}_micros" for c in COMPONENTS]
+
+
+@dataclass(frozen=True)
+class DailyCosts:
+    """The fleet's daily monthly-rate cost: per topic and component (long), and per cluster
+    with idle and unallocated (what is paid)."""
+
+    topics: pd.DataFrame
+    clusters: pd.DataFrame
+
+    @classmethod
+    def of(cls, analysis: FleetAnalysis) -> DailyCosts:
+        parts = [daily_topic_cost(c.model.cost, c.history.daily)
+                 for c in analysis.clusters.values()]
+        totals = [daily_cost(c.model.cost, c.history.daily) for c in analysis.clusters.values()]
+        topics = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["ts", "cluster", "topic", "owner", *MICRO_COLUMNS])
+        clusters = (pd.concat(totals, ignore_index=True).groupby(["cluster", "ts"], as_index=False)
+                    ["monthly_cost_micros"].sum() if totals else pd.DataFrame(
+                        columns=["cluster", "ts", "monthly_cost_micros"]))
+        topics["total_micros"] = topics[MICRO_COLUMNS].sum(axis=1)
+        return cls(topics, clusters)
+
+    @property
+    def days(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(sorted(pd.to_datetime(self.topics["ts"], utc=True).unique()))
+
+
+def _matrix(frame: pd.DataFrame, keys: list[str], value: str, days: pd.DatetimeIndex
+            ) -> tuple[pd.Index, np.ndarray]:
+    table = frame.pivot_table(index=keys, columns="ts", values=value, aggfunc="sum",
+                              fill_value=0.0).reindex(columns=days, fill_value=0.0)
+    return table.index, table.to_numpy(dtype=np.float64)
+
+
+def _components_long(daily: DailyCosts) -> pd.DataFrame:
+    melted = daily.topics.melt(id_vars=["ts", "cluster"], value_vars=MICRO_COLUMNS,
+                               var_name="component", value_name="micros")
+    melted["component"] = melted["component"].str.removesuffix("_micros")
+    return melted
+
+
+def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
+                   snapshots: SnapshotPair, group_owner: Callable[[str], str]
+                   ) -> list[Anomaly]:
+    """Every anomaly above the floor over the stored history, open or resolved, narrowest
+    scope first, largest impact first within a scope."""
+    daily = DailyCosts.of(analysis)
+    days = daily.days
+    if len(days) == 0:
+        return []
+    floor = Floor(settings.min_monthly_impact_micros, settings.min_share, settings.sigmas)
+    currency = analysis.currency
+    found: list[Anomaly] = []
+
+    def run(scope: Scope, index: pd.Index, values: np.ndarray,
+            describe: Callable[[object, Episode], tuple[str | None, str, str | None]],
+            drive: Callable[[object, Episode], object]) -> list[Anomaly]:
+        out = []
+        for episode in detect(values, days, floor):
+            key = index[episode.item]
+            cluster, item, owner = describe(key, episode)
+            out.append(Anomaly(
+                scope=scope, cluster=cluster, item=item, owner=owner,
+                start=days[episode.start].date(), last_day=days[episode.end].date(),
+                resolved_on=(days[episode.resolved_day].date()
+                             if episode.resolved_day is not None else None),
+                expected_monthly_micros=round(episode.expected_micros),
+                observed_monthly_micros=round(episode.observed_micros),
+                impact_monthly_micros=round(episode.impact_micros),
+                currency=currency, driver=drive(key, episode)))  # type: ignore[arg-type]
+        return out
+
+    topics = daily.topics
+    owners = topics.groupby(["cluster", "topic"])["owner"].last()
+    index, values = _matrix(topics, ["cluster", "topic"], "total_micros", days)
+    found += run("topic", index, values,
+                 lambda key, _e: (str(key[0]), str(key[1]),  # type: ignore[index]
+                                  str(owners.get(key, "")) or None),
+                 lambda key, e: topic_driver(snapshots, str(key[0]),  # type: ignore[index]
+                                             str(key[1]), days, e, topics, group_owner))
+    index, values = _matrix(topics, ["owner"], "total_micros", days)
+    found += run("owner", index, values, lambda key, _e: (None, str(key), str(key)),
+                 lambda key, e: usage_driver(topics[topics["owner"] == key], days, e))
+    index, values = _matrix(daily.clusters, ["cluster"], "monthly_cost_micros", days)
+    found += run("cluster", index, values, lambda key, _e: (str(key), str(key), None),
+                 lambda key, e: usage_driver(topics[topics["cluster"] == key], days, e))
+    components = _components_long(daily)
+    index, values = _matrix(components, ["cluster", "component"], "micros", days)
+    found += run("component", index, values,
+                 lambda key, _e: (str(key[0]), f"{key[0]}/{key[1]}", None),  # type: ignore[index]
+                 lambda key, e: usage_driver(
+                     topics[topics["cluster"] == key[0]], days, e,  # type: ignore[index]
+                     components=(str(key[1]),)))  # type: ignore[index]
+    return fold(found)
+
+
+def fold(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+    """Drop broader anomalies that topic anomalies starting within two days explain."""
+    topics = [a for a in anomalies if a.scope == "topic"]
+    kept = list(topics)
+    for anomaly in anomalies:
+        if anomaly.scope == "topic":
+            continue
+        near = [t for t in topics if abs((t.start - anomaly.start).days) <= FOLD_DAYS
+                and _within(t, anomaly)]
+        explained = sum(t.impact_monthly_micros for t in near)
+        if explained < anomaly.impact_monthly_micros / 2:
+            kept.append(anomaly)
+    order = {"topic": 0, "owner": 1, "component": 2, "cluster": 3}
+    return sorted(kept, key=lambda a: (order[a.scope], -a.impact_monthly_micros))
+
+
+def _within(topic: Anomaly, broader: Anomaly) -> bool:
+    if broader.scope == "owner":
+        return topic.owner == broader.item
+    return topic.cluster == broader.cluster
