@@ -12,7 +12,8 @@ monthly-rate cost. Its test is against itself:
 A day opens an anomaly when its excess over the expectation is above `sigmas` noise AND above
 the impact floor (an absolute monthly-rate amount and a share of the item's expected cost).
 The expectation is then frozen (level and slope at the opening) and the anomaly stays open
-while the excess stays above half the floor; its impact is the latest day's excess. Only
+while the excess stays above half the floor; its impact is the latest day's excess over
+the expectation on that weekday's scale (what a snapshot of that day prices). Only
 rises are anomalies: spend going wrong, not a quiet day.
 
 Everything is vectorised over items ([items, days] arrays), so 50,000 topics take seconds.
@@ -48,8 +49,8 @@ class Episode:
     start: int
     end: int  # the last anomalous day
     resolved_day: int | None
-    expected_micros: float  # the expectation on the last anomalous day (deseasonalised)
-    observed_micros: float  # the deseasonalised cost that day
+    expected_micros: float  # the expectation on the last anomalous day (its weekday's)
+    observed_micros: float  # the cost that day
     impact_micros: float  # observed - expected: the monthly-rate change
 
 
@@ -103,9 +104,12 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
         is_open = open_start >= 0
         # An open anomaly is measured against the expectation frozen at its opening.
         expected = np.where(is_open, frozen_level + frozen_slope * (t - open_start), expected)
-        excess = series[:, t] - expected
-        floor_now = np.maximum(floor.amount_micros, floor.share * np.maximum(expected, 0))
-        opens = ~is_open & (excess > floor_now) & (excess > floor.sigmas * noise)
+        # Compared on the day's own scale (its weekday), as a snapshot of that day prices it.
+        factor = factors[:, weekdays[t]]
+        excess = values[:, t] - expected * factor
+        floor_now = np.maximum(floor.amount_micros,
+                               floor.share * np.maximum(expected * factor, 0))
+        opens = ~is_open & (excess > floor_now) & (excess > floor.sigmas * noise * factor)
         stays = is_open & (excess > floor_now / 2)
         for item in np.flatnonzero(is_open & ~stays):
             episodes.append(_episode(int(item), int(open_start[item]), last[item], t))
@@ -114,8 +118,8 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
         frozen_level = np.where(opens, expected, frozen_level)
         frozen_slope = np.where(opens, slope, frozen_slope)
         now = opens | stays
-        last[now] = np.column_stack([np.full(int(now.sum()), t), expected[now],
-                                     series[now, t]])
+        last[now] = np.column_stack([np.full(int(now.sum()), t), expected[now] * factor[now],
+                                     values[now, t]])
     for item in np.flatnonzero(open_start >= 0):
         episodes.append(_episode(int(item), int(open_start[item]), last[item], None))
     return episodes

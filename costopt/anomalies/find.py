@@ -11,19 +11,21 @@ together) is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from costopt.analysis import FleetAnalysis
+from costopt.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.anomalies.detect import Episode, Floor, detect
 from costopt.anomalies.drivers import SnapshotPair, topic_driver, usage_driver
 from costopt.anomalies.model import Anomaly, AnomalySettings, Scope
 from costopt.cost.allocation import COMPONENTS
-from costopt.cost.trend import daily_cost, daily_topic_cost
+from costopt.cost.trend import USAGE, daily_cost, daily_topic_cost
 
 FOLD_DAYS = 2
+# The `ts` of the latest snapshots' costs (one column: "now").
+NOW = pd.Timestamp(0, tz="UTC")
 MICRO_COLUMNS = [f"{c}_micros" for c in COMPONENTS]
 
 
@@ -34,19 +36,24 @@ class DailyCosts:
 
     topics: pd.DataFrame
     clusters: pd.DataFrame
+    now: DailyCosts | None = None  # the same at the latest snapshots (one `ts` per cluster)
 
     @classmethod
-    def of(cls, analysis: FleetAnalysis) -> DailyCosts:
-        parts = [daily_topic_cost(c.model.cost, c.history.daily)
-                 for c in analysis.clusters.values()]
-        totals = [daily_cost(c.model.cost, c.history.daily) for c in analysis.clusters.values()]
+    def of(cls, analysis: FleetAnalysis, latest: bool = False) -> DailyCosts:
+        def usage(c: ClusterAnalysis) -> pd.DataFrame:
+            if not latest:
+                return c.history.daily
+            return c.model.cost.frame[["topic", *USAGE]].assign(ts=NOW)
+
+        parts = [daily_topic_cost(c.model.cost, usage(c)) for c in analysis.clusters.values()]
+        totals = [daily_cost(c.model.cost, usage(c)) for c in analysis.clusters.values()]
         topics = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=["ts", "cluster", "topic", "owner", *MICRO_COLUMNS])
         clusters = (pd.concat(totals, ignore_index=True).groupby(["cluster", "ts"], as_index=False)
                     ["monthly_cost_micros"].sum() if totals else pd.DataFrame(
                         columns=["cluster", "ts", "monthly_cost_micros"]))
         topics["total_micros"] = topics[MICRO_COLUMNS].sum(axis=1)
-        return cls(topics, clusters)
+        return cls(topics, clusters, None if latest else cls.of(analysis, latest=True))
 
     @property
     def days(self) -> pd.DatetimeIndex:
@@ -80,12 +87,19 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
     currency = analysis.currency
     found: list[Anomaly] = []
 
-    def run(scope: Scope, index: pd.Index, values: np.ndarray,
+    def run(scope: Scope, index: pd.Index, values: np.ndarray, now: pd.Series,
             describe: Callable[[object, Episode], tuple[str | None, str, str | None]],
             drive: Callable[[object, Episode], object]) -> list[Anomaly]:
         out = []
-        for episode in detect(values, days, floor):
-            key = index[episode.item]
+        for found_episode in detect(values, days, floor):
+            key = index[found_episode.item]
+            episode = found_episode
+            if episode.resolved_day is None and episode.end == len(days) - 1 and key in now:
+                # Still open on the last day: its impact is today's cost (the latest
+                # snapshot, as every other figure of costopt) over the expectation.
+                observed = float(now[key])
+                episode = replace(episode, observed_micros=observed,
+                                  impact_micros=observed - episode.expected_micros)
             cluster, item, owner = describe(key, episode)
             out.append(Anomaly(
                 scope=scope, cluster=cluster, item=item, owner=owner,
@@ -99,22 +113,30 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
         return out
 
     topics = daily.topics
+    assert daily.now is not None
+    latest = daily.now.topics
     owners = topics.groupby(["cluster", "topic"])["owner"].last()
+
+    def now(frame: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
+        series: pd.Series = frame.groupby(keys)[value].sum()
+        return series
     index, values = _matrix(topics, ["cluster", "topic"], "total_micros", days)
-    found += run("topic", index, values,
+    found += run("topic", index, values, now(latest, ["cluster", "topic"], "total_micros"),
                  lambda key, _e: (str(key[0]), str(key[1]),  # type: ignore[index]
                                   str(owners.get(key, "")) or None),
                  lambda key, e: topic_driver(snapshots, str(key[0]),  # type: ignore[index]
                                              str(key[1]), days, e, topics, group_owner))
     index, values = _matrix(topics, ["owner"], "total_micros", days)
-    found += run("owner", index, values, lambda key, _e: (None, str(key), str(key)),
+    found += run("owner", index, values, now(latest, ["owner"], "total_micros"), lambda key, _e: (None, str(key), str(key)),
                  lambda key, e: usage_driver(topics[topics["owner"] == key], days, e))
     index, values = _matrix(daily.clusters, ["cluster"], "monthly_cost_micros", days)
-    found += run("cluster", index, values, lambda key, _e: (str(key), str(key), None),
+    found += run("cluster", index, values,
+                 now(daily.now.clusters, ["cluster"], "monthly_cost_micros"), lambda key, _e: (str(key), str(key), None),
                  lambda key, e: usage_driver(topics[topics["cluster"] == key], days, e))
     components = _components_long(daily)
     index, values = _matrix(components, ["cluster", "component"], "micros", days)
     found += run("component", index, values,
+                 now(_components_long(daily.now), ["cluster", "component"], "micros"),
                  lambda key, _e: (str(key[0]), f"{key[0]}/{key[1]}", None),  # type: ignore[index]
                  lambda key, e: usage_driver(
                      topics[topics["cluster"] == key[0]], days, e,  # type: ignore[index]
