@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from costopt.anomalies.model import AnomalySettings
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
@@ -294,6 +295,7 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
         "name, and protected_topics: patterns of topics no rule may change")
     report: ReportSettings = ReportSettings()
+    anomalies: AnomalySettings = AnomalySettings()
 
     @model_validator(mode="before")
     @classmethod
