@@ -128,3 +128,20 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
 def _episode(item: int, start: int, last: np.ndarray, resolved: int | None) -> Episode:
     end, expected, observed = int(last[0]), float(last[1]), float(last[2])
     return Episode(item, start, end, resolved, expected, observed, observed - expected)
+
+
+def moved_parts(parts: np.ndarray, now: np.ndarray, days: pd.DatetimeIndex, start: int,
+                share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per part of an item (its cost components, [parts, days]): the expectation for today
+    (frozen at `start`, as the item's) and a mask of the parts that moved by `share` of their
+    own expectation or more. An item's impact is the rise of the parts that moved: the others
+    (bytes a new reader does not change) carry only their own noise."""
+    weekdays = np.asarray(days.dayofweek)
+    factors = weekday_factors(parts, weekdays)
+    series = parts / factors[:, weekdays]
+    start = max(start, WINDOW_DAYS)
+    expected, slope, _noise = _expectation(series, start)
+    today = len(days) - 1
+    expected_now = (expected + slope * (today - start)) * factors[:, weekdays[today]]
+    moved = (now - expected_now) >= share * np.maximum(expected_now, 0)
+    return expected_now, moved

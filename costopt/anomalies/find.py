@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from costopt.analysis import ClusterAnalysis, FleetAnalysis
-from costopt.anomalies.detect import Episode, Floor, detect
+from costopt.anomalies.detect import Episode, Floor, detect, moved_parts
 from costopt.anomalies.drivers import SnapshotPair, topic_driver, usage_driver
 from costopt.anomalies.model import Anomaly, AnomalySettings, Scope
 from costopt.cost.allocation import COMPONENTS
@@ -96,10 +96,14 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
             episode = found_episode
             if episode.resolved_day is None and episode.end == len(days) - 1 and key in now:
                 # Still open on the last day: its impact is today's cost (the latest
-                # snapshot, as every other figure of costopt) over the expectation.
+                # snapshot, as every other figure of costopt) over the expectation, counted
+                # on the components that moved where the item's components are known.
                 observed = float(now[key])
                 episode = replace(episode, observed_micros=observed,
                                   impact_micros=observed - episode.expected_micros)
+                if scope == "topic":
+                    episode = _by_moved_components(episode, key, topics, latest, days,
+                                                   settings.min_share)
             cluster, item, owner = describe(key, episode)
             out.append(Anomaly(
                 scope=scope, cluster=cluster, item=item, owner=owner,
@@ -142,6 +146,24 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
                      topics[topics["cluster"] == key[0]], days, e,  # type: ignore[index]
                      components=(str(key[1]),)))  # type: ignore[index]
     return fold(found)
+
+
+def _by_moved_components(episode: Episode, key: object, topics: pd.DataFrame,
+                         latest: pd.DataFrame, days: pd.DatetimeIndex, share: float) -> Episode:
+    cluster, topic = key  # type: ignore[misc]
+    rows = topics[(topics["cluster"] == cluster) & (topics["topic"] == topic)]
+    parts = (rows.set_index("ts")[MICRO_COLUMNS].reindex(days, fill_value=0)
+             .to_numpy(dtype=np.float64).T)
+    mine = latest[(latest["cluster"] == cluster) & (latest["topic"] == topic)]
+    if mine.empty:
+        return episode
+    now = mine[MICRO_COLUMNS].to_numpy(dtype=np.float64)[0]
+    expected, moved = moved_parts(parts, now, days, episode.start, share)
+    if not moved.any():
+        return episode
+    impact = float((now - expected)[moved].sum())
+    return replace(episode, impact_micros=impact,
+                   expected_micros=episode.observed_micros - impact)
 
 
 def fold(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
