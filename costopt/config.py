@@ -197,6 +197,8 @@ class ScheduleSettings(_Strict):
                                     "with prometheus.max_concurrency)")
     analyze_every_minutes: int = Field(60, ge=1, le=1440)
     report_cron: str = Field("0 6 * * mon", description="crontab, UTC; default Monday 06:00")
+    anomalies_cron: str = Field("30 * * * *", description="crontab, UTC: anomaly detection "
+                                "and its notices; default hourly")
     misfire_grace_seconds: int = Field(600, ge=1)
     history_days: int = Field(30, ge=1, le=400)
 

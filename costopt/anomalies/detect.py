@@ -21,6 +21,7 @@ Everything is vectorised over items ([items, days] arrays), so 50,000 topics tak
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,8 @@ def weekday_factors(values: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
     for day in range(7):
         columns = ratio[:, weekdays == day]
         if columns.shape[1] and not np.all(np.isnan(columns)):
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # an item with no cost that weekday: NaN, then 1
+                warnings.simplefilter("ignore", RuntimeWarning)
                 found = np.nanmedian(columns, axis=1)
             factors[:, day] = np.where(np.isnan(found), 1.0, found)
     mean = factors.mean(axis=1, keepdims=True)
@@ -91,7 +93,7 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
     items, count = values.shape
     if count <= WINDOW_DAYS or items == 0:
         return []
-    weekdays = np.asarray(days.dayofweek)
+    weekdays = np.asarray(days.day_of_week)
     factors = weekday_factors(values, weekdays)
     series = values / factors[:, weekdays]
     episodes: list[Episode] = []
@@ -136,7 +138,7 @@ def moved_parts(parts: np.ndarray, now: np.ndarray, days: pd.DatetimeIndex, star
     (frozen at `start`, as the item's) and a mask of the parts that moved by `share` of their
     own expectation or more. An item's impact is the rise of the parts that moved: the others
     (bytes a new reader does not change) carry only their own noise."""
-    weekdays = np.asarray(days.dayofweek)
+    weekdays = np.asarray(days.day_of_week)
     factors = weekday_factors(parts, weekdays)
     series = parts / factors[:, weekdays]
     start = max(start, WINDOW_DAYS)

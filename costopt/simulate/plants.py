@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from costopt.whatif.changes import Change
     from costopt.simulate.fleet import Fleet
     from costopt.simulate.series import SeriesBlock
 
@@ -175,3 +176,17 @@ def fleet_before(fleet: Fleet, change: PlantedChange) -> Fleet:
             groups = groups[groups["group"] != other.group]
             topics.loc[row, "active_readers"] -= 1
     return replace(fleet, end=change.at, topics=topics, groups=groups)
+
+
+def undo(change: PlantedChange) -> Change:
+    """The what-if that undoes a planted change: the codec back, the retention back, the
+    group gone."""
+    from costopt.whatif.changes import Change, Selector
+
+    topic = Selector(cluster=change.cluster, topic=change.topic)
+    if change.kind == "compression_off":
+        return Change(selector=topic, compression=change.before)  # type: ignore[arg-type]
+    if change.kind == "retention_raised":
+        return Change(selector=topic, retention_ms=int(change.before))
+    return Change(selector=Selector(cluster=change.cluster, group=change.group),
+                  delete_group=True)
