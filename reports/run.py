@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.anomalies.service import refresh
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.realized import realized_for_record
 from costopt.store import Store
+from costopt.store.anomalies import AnomalyStore
 from costopt.store.store import StatusStore
 from reports.delivery import deliver
 from reports.weekly import AcceptedRecommendation, write_report
 
+# The report's "What changed" lists at most this many anomalies, newest first.
+REPORT_ANOMALIES = 200
 log = logging.getLogger("costopt.jobs")
 
 
@@ -58,13 +62,15 @@ def latest_reconciliation(store: Store, settings: Settings, analysis: FleetAnaly
 def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     """Render the weekly report, archive it in the store, deliver it where configured."""
     analysis = cached_analysis(store, settings)
+    refresh(store, settings, analysis)  # notices owed are sent by the anomalies run
     directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     files = write_report(analysis, directory, f"costopt-report-{stamp}",
                          settings.report.grafana_url,
                          accepted_recommendations(store, settings, analysis),
                          Decisions(StatusStore(store).statuses()),
-                         latest_reconciliation(store, settings, analysis))
+                         latest_reconciliation(store, settings, analysis),
+                         AnomalyStore(store).list(limit=REPORT_ANOMALIES))
     html = files.html.read_text()
     summary = json.loads(files.json.read_text())["fleet"]
     report_id = StatusStore(store).save_report(f"Weekly report {stamp}", html, summary)

@@ -33,6 +33,7 @@ from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
 from reports.grafana_links import panel_link
+from reports.what_changed import what_changed
 
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
@@ -201,7 +202,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
                 decisions: Decisions | None = None,
-                reconciliation: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                reconciliation: Mapping[str, Any] | None = None,
+                anomalies: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -247,6 +249,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         },
         "by_component": components,
         "estimate_vs_bill": estimate_vs_bill(reconciliation),
+        "what_changed": what_changed(anomalies),
         "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
         "week_over_week_by_owner": _week_over_week(trend, "owner")[:TOP_OWNERS * 2],
@@ -414,14 +417,16 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = (),
                  decisions: Decisions | None = None,
-                 reconciliation: Mapping[str, Any] | None = None) -> ReportFiles:
+                 reconciliation: Mapping[str, Any] | None = None,
+                 anomalies: Sequence[Mapping[str, Any]] = ()) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
-    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation)
+    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
+                       anomalies)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

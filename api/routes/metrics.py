@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.auth import check_scope
+from api.routes.anomaly_metrics import AnomalyCollector
 from api.state import AppState
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
@@ -112,4 +113,5 @@ def metrics(request: Request) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics,
                                      Decisions(state.statuses.statuses())))
+    registry.register(AnomalyCollector(state.store))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

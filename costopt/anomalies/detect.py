@@ -113,8 +113,8 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
                                floor.share * np.maximum(expected * factor, 0))
         opens = ~is_open & (excess > floor_now) & (excess > floor.sigmas * noise * factor)
         stays = is_open & (excess > floor_now / 2)
-        for item in np.flatnonzero(is_open & ~stays):
-            episodes.append(_episode(int(item), int(open_start[item]), last[item], t))
+        episodes.extend(_episode(int(item), int(open_start[item]), last[item], t)
+                        for item in np.flatnonzero(is_open & ~stays))
         open_start = np.where(is_open & ~stays, -1, open_start)
         open_start = np.where(opens, t, open_start)
         frozen_level = np.where(opens, expected, frozen_level)
@@ -122,8 +122,8 @@ def detect(values: np.ndarray, days: pd.DatetimeIndex, floor: Floor) -> list[Epi
         now = opens | stays
         last[now] = np.column_stack([np.full(int(now.sum()), t), expected[now] * factor[now],
                                      values[now, t]])
-    for item in np.flatnonzero(open_start >= 0):
-        episodes.append(_episode(int(item), int(open_start[item]), last[item], None))
+    episodes.extend(_episode(int(item), int(open_start[item]), last[item], None)
+                    for item in np.flatnonzero(open_start >= 0))
     return episodes
 
 

@@ -141,10 +141,10 @@ def topic_driver(pair: SnapshotPair, cluster: str, topic: str, days: pd.Datetime
     if codec is not None:
         changes.append(("codec", codec))
     readers_before = {g.group for g in before.snapshot.groups if g.topic == topic}
-    for group in sorted({g.group for g in after.snapshot.groups if g.topic == topic}
-                        - readers_before):
-        changes.append(("new_consumer_group",
-                        f"new consumer group {group} (owner {group_owner(group)})"))
+    changes.extend(("new_consumer_group", f"new consumer group {group} (owner "
+                                          f"{group_owner(group)})")
+                   for group in sorted({g.group for g in after.snapshot.groups
+                                        if g.topic == topic} - readers_before))
     if not changes:
         return Driver(figure, None, "usage", *stamps, details)
     # The change that explains the figure first: storage by config or codec, reads by a group.

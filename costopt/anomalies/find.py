@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ import pandas as pd
 from costopt.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.anomalies.detect import Episode, Floor, detect, moved_parts
 from costopt.anomalies.drivers import SnapshotPair, topic_driver, usage_driver
-from costopt.anomalies.model import Anomaly, AnomalySettings, Scope
+from costopt.anomalies.model import Anomaly, AnomalySettings, Driver, Scope
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.trend import USAGE, daily_cost, daily_topic_cost
 
@@ -88,8 +89,8 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
     found: list[Anomaly] = []
 
     def run(scope: Scope, index: pd.Index, values: np.ndarray, now: pd.Series,
-            describe: Callable[[object, Episode], tuple[str | None, str, str | None]],
-            drive: Callable[[object, Episode], object]) -> list[Anomaly]:
+            describe: Callable[[Any, Episode], tuple[str | None, str, str | None]],
+            drive: Callable[[Any, Episode], Driver]) -> list[Anomaly]:
         out = []
         for found_episode in detect(values, days, floor):
             key = index[found_episode.item]
@@ -113,7 +114,7 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
                 expected_monthly_micros=round(episode.expected_micros),
                 observed_monthly_micros=round(episode.observed_micros),
                 impact_monthly_micros=round(episode.impact_micros),
-                currency=currency, driver=drive(key, episode)))  # type: ignore[arg-type]
+                currency=currency, driver=drive(key, episode)))
         return out
 
     topics = daily.topics
@@ -126,31 +127,33 @@ def find_anomalies(analysis: FleetAnalysis, settings: AnomalySettings,
         return series
     index, values = _matrix(topics, ["cluster", "topic"], "total_micros", days)
     found += run("topic", index, values, now(latest, ["cluster", "topic"], "total_micros"),
-                 lambda key, _e: (str(key[0]), str(key[1]),  # type: ignore[index]
+                 lambda key, _e: (str(key[0]), str(key[1]),
                                   str(owners.get(key, "")) or None),
-                 lambda key, e: topic_driver(snapshots, str(key[0]),  # type: ignore[index]
+                 lambda key, e: topic_driver(snapshots, str(key[0]),
                                              str(key[1]), days, e, topics, group_owner))
     index, values = _matrix(topics, ["owner"], "total_micros", days)
-    found += run("owner", index, values, now(latest, ["owner"], "total_micros"), lambda key, _e: (None, str(key), str(key)),
+    found += run("owner", index, values, now(latest, ["owner"], "total_micros"),
+                 lambda key, _e: (None, str(key), str(key)),
                  lambda key, e: usage_driver(topics[topics["owner"] == key], days, e))
     index, values = _matrix(daily.clusters, ["cluster"], "monthly_cost_micros", days)
     found += run("cluster", index, values,
-                 now(daily.now.clusters, ["cluster"], "monthly_cost_micros"), lambda key, _e: (str(key), str(key), None),
+                 now(daily.now.clusters, ["cluster"], "monthly_cost_micros"),
+                 lambda key, _e: (str(key), str(key), None),
                  lambda key, e: usage_driver(topics[topics["cluster"] == key], days, e))
     components = _components_long(daily)
     index, values = _matrix(components, ["cluster", "component"], "micros", days)
     found += run("component", index, values,
                  now(_components_long(daily.now), ["cluster", "component"], "micros"),
-                 lambda key, _e: (str(key[0]), f"{key[0]}/{key[1]}", None),  # type: ignore[index]
+                 lambda key, _e: (str(key[0]), f"{key[0]}/{key[1]}", None),
                  lambda key, e: usage_driver(
-                     topics[topics["cluster"] == key[0]], days, e,  # type: ignore[index]
-                     components=(str(key[1]),)))  # type: ignore[index]
+                     topics[topics["cluster"] == key[0]], days, e,
+                     components=(str(key[1]),)))
     return fold(found)
 
 
-def _by_moved_components(episode: Episode, key: object, topics: pd.DataFrame,
+def _by_moved_components(episode: Episode, key: tuple[str, str], topics: pd.DataFrame,
                          latest: pd.DataFrame, days: pd.DatetimeIndex, share: float) -> Episode:
-    cluster, topic = key  # type: ignore[misc]
+    cluster, topic = key
     rows = topics[(topics["cluster"] == cluster) & (topics["topic"] == topic)]
     parts = (rows.set_index("ts")[MICRO_COLUMNS].reindex(days, fill_value=0)
              .to_numpy(dtype=np.float64).T)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costopt.money import Money, decimal_to_micros
+from costopt.money import Money, decimal_to_micros, rounded
 
 Scope = Literal["topic", "owner", "cluster", "component"]
 SCOPES: tuple[Scope, ...] = ("topic", "owner", "cluster", "component")
@@ -82,8 +82,7 @@ class Anomaly:
         return Money.from_micros(self.impact_monthly_micros, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
-        money = {name: str(Money.from_micros(getattr(self, f"{name}_monthly_micros"),
-                                             self.currency).amount)
+        money = {name: rounded(getattr(self, f"{name}_monthly_micros"))
                  for name in ("expected", "observed", "impact")}
         return {"id": self.anomaly_id, "scope": self.scope, "cluster": self.cluster,
                 "item": self.item, "owner": self.owner, "state": self.state,

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from costopt.whatif.changes import Change
     from costopt.simulate.fleet import Fleet
     from costopt.simulate.series import SeriesBlock
+    from costopt.whatif.changes import Change
 
 DAY_MS = 86_400_000
 PLANT_DAYS = {"compression_off": 20, "retention_raised": 24, "new_consumer_group": 27}
@@ -185,7 +185,7 @@ def undo(change: PlantedChange) -> Change:
 
     topic = Selector(cluster=change.cluster, topic=change.topic)
     if change.kind == "compression_off":
-        return Change(selector=topic, compression=change.before)  # type: ignore[arg-type]
+        return Change(selector=topic, compression=change.before)
     if change.kind == "retention_raised":
         return Change(selector=topic, retention_ms=int(change.before))
     return Change(selector=Selector(cluster=change.cluster, group=change.group),

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from costopt.anomalies.model import Anomaly
-from costopt.money import Money
+from costopt.money import rounded
 from costopt.store import schema
 from costopt.store.store import Store
 
@@ -53,8 +53,7 @@ def _record(row: Any) -> dict[str, Any]:
            "resolved_on": record["resolved_on"], "currency": currency, "period": "month",
            "driver": record["driver"], "first_seen_at": record["first_seen_at"]}
     for name in ("expected", "observed", "impact"):
-        out[f"{name}_monthly"] = str(Money.from_micros(
-            int(record[f"{name}_monthly_micros"]), currency).amount)
+        out[f"{name}_monthly"] = rounded(int(record[f"{name}_monthly_micros"]))
         out[f"{name}_monthly_micros"] = int(record[f"{name}_monthly_micros"])
     return out
 
