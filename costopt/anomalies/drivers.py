@@ -85,6 +85,8 @@ def moved_figure(rows: pd.DataFrame, days: pd.DatetimeIndex, episode: Episode,
     before_day = days[max(episode.start - 1, 0)]
     last_day = days[episode.end]
     wanted = components or tuple(FIGURES)
+    if rows.empty:
+        return "cost", {}
     sums = rows[rows["ts"].isin([before_day, last_day])].groupby("ts")[
         [f"{c}_micros" for c in wanted]].sum()
     if before_day not in sums.index or last_day not in sums.index:
