@@ -4,6 +4,8 @@ above the floor (weekends and steady growth do not alert)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,14 @@ def test_the_wix_fleet_reports_found_missed_and_false_alarms(tmp_path: Path) -> 
         print(f"  false alarm: {anomaly.summary()}")
     # Figures, not a gate: the wix run reports them. It must have tested something.
     assert len(planted) == 3 and found.anomalies is not None
+
+
+def test_the_cli_prints_the_open_anomalies(small: Found, tmp_path: Path) -> None:
+    config = tmp_path / "costopt.yaml"
+    config.write_text(f"store_url: {small.store.url}\n")
+    result = subprocess.run([sys.executable, "-m", "jobs", "anomalies", "--config", str(config)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "what changed: 3 open cost anomalies" in result.stdout
+    for change in small.fleet.changes:
+        assert f"{change.cluster}/{change.topic}" in result.stdout
