@@ -124,7 +124,13 @@ def plant_changes(fleet: Fleet) -> Fleet:
     changes.append(PlantedChange("new_consumer_group", cluster, topic,
                                  PLANT_DAYS["new_consumer_group"], at("new_consumer_group"),
                                  "", group, group=group, owner=team))
-    return replace(fleet, topics=topics, groups=groups, changes=tuple(changes))
+    # What the changes leave behind is waste the recommendations should find: a producer not
+    # compressing, a month kept for streaming readers.
+    planted = {kind: set(pairs) for kind, pairs in fleet.planted.items()}
+    for change, kind in ((changes[0], "uncompressed"), (changes[1], "over_retained")):
+        planted.setdefault(kind, set()).add((change.cluster, change.topic))
+    return replace(fleet, topics=topics, groups=groups, planted=planted,
+                   changes=tuple(changes))
 
 
 def shape_series(fleet: Fleet, block: SeriesBlock) -> SeriesBlock:
