@@ -99,8 +99,8 @@ def test_the_wix_fleet_reports_found_missed_and_false_alarms(tmp_path: Path) -> 
                  if anomaly else "missed"))
     for anomaly in false_alarms[:20]:
         print(f"  false alarm: {anomaly.summary()}")
-    # Figures, not a gate: the wix run reports them. It must have tested something.
-    assert len(planted) == 3 and found.anomalies is not None
+    assert len(planted) == 3
+    assert len(hits) == 3 and false_alarms == []  # measured: 3 found, 0 missed, 0 false
 
 
 def test_the_cli_prints_the_open_anomalies(small: Found, tmp_path: Path) -> None:
