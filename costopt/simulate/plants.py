@@ -111,7 +111,7 @@ def plant_changes(fleet: Fleet) -> Fleet:
     cluster, topic = str(topics.at[row, "cluster"]), str(topics.at[row, "topic"])
     readers = groups[groups["topic"] == topic]
     team = next(t for t in sorted(set(topics["owner"])) if t != topics.at[row, "owner"])
-    group = f"{team}-svc-analytics-replay"
+    group = _new_group_name(groups, team, fleet.spec.services)
     template = (readers.iloc[0] if len(readers) else groups.iloc[0]).copy()
     for column, value in (("cluster", cluster), ("topic", topic), ("group", group),
                           ("kind", "streaming"), ("state", "Stable")):
@@ -131,6 +131,18 @@ def plant_changes(fleet: Fleet) -> Fleet:
         planted.setdefault(kind, set()).add((change.cluster, change.topic))
     return replace(fleet, topics=topics, groups=groups, planted=planted,
                    changes=tuple(changes))
+
+
+def _new_group_name(groups: pd.DataFrame, team: str, services: int | None) -> str:
+    """A group name as the fleet names them: with a service count, a new group of one of the
+    team's services (`<team>-svc-<k>-g<n>`); without, a new service's (`<team>-svc-<k>`)."""
+    if services:
+        parts = groups["group"].str.extract(rf"^{team}-svc-(\d+)-g(\d+)$").dropna().astype(int)
+        if len(parts):
+            service = int(parts[0].iloc[0])
+            return f"{team}-svc-{service}-g{int(parts.loc[parts[0] == service, 1].max()) + 1}"
+    numbers = groups["group"].str.extract(r"-svc-(\d+)$")[0].dropna().astype(int)
+    return f"{team}-svc-{int(numbers.max()) + 1 if len(numbers) else 0}"
 
 
 def shape_series(fleet: Fleet, block: SeriesBlock) -> SeriesBlock:
