@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,24 @@ def test_the_cli_prints_the_open_anomalies(small: Found, tmp_path: Path) -> None
     assert "what changed: 3 open cost anomalies" in result.stdout
     for change in small.fleet.changes:
         assert f"{change.cluster}/{change.topic}" in result.stdout
+
+
+def test_what_changed_renders_for_the_fleet_and_for_one_owner(small: Found) -> None:
+    from reports.what_changed import render_what_changed, what_changed
+
+    records = [a.to_dict() for a in small.anomalies]
+    fleet_html = render_what_changed(records)
+    assert "What changed" in fleet_html
+    for change in small.fleet.changes:
+        assert change.topic in fleet_html
+    section = what_changed(records)
+    assert sum(Decimal(r["impact_monthly"]) for r in section["open"]) == Decimal(
+        section["open_impact_monthly"])
+    owner = small.anomalies[0].owner
+    assert owner is not None
+    mine = what_changed(records, owner)
+    assert mine["open"] and all(r["owner"] == owner for r in mine["open"])
+    others = [a for a in small.anomalies if a.owner != owner]
+    html = render_what_changed(records, owner)
+    assert all(a.item not in html for a in others)
+    assert "No cost anomaly above the floor for nobody" in render_what_changed(records, "nobody")
