@@ -134,3 +134,14 @@ def test_what_changed_renders_for_the_fleet_and_for_one_owner(small: Found) -> N
     html = render_what_changed(records, owner)
     assert all(a.item not in html for a in others)
     assert "No cost anomaly above the floor for nobody" in render_what_changed(records, "nobody")
+
+
+@pytest.mark.parametrize(("field", "value"), [("min_monthly_impact", -1), ("min_share", -0.1),
+                                              ("sigmas", 0)])
+def test_a_bad_floor_is_refused_naming_the_field(field: str, value: float) -> None:
+    from pydantic import ValidationError
+
+    from costopt.config import Settings
+
+    with pytest.raises(ValidationError, match=field):
+        Settings(anomalies={field: value})
