@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from costopt.analysis import FleetAnalysis, owner_attribution
 from costopt.anomalies.drivers import SnapshotPair
 from costopt.anomalies.find import find_anomalies
@@ -20,4 +22,7 @@ def refresh(store: Store, settings: Settings, analysis: FleetAnalysis
     owners = owner_attribution(settings)
     found = find_anomalies(analysis, settings.anomalies, SnapshotPair(store),
                            owners.group_owner_of)
-    return found, AnomalyStore(store).sync(found)
+    days = [c.history.daily["ts"].max() for c in analysis.clusters.values()
+            if not c.history.daily.empty]
+    tested_to = pd.Timestamp(max(days)).date() if days else None
+    return found, AnomalyStore(store).sync(found, tested_to=tested_to)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from costopt.anomalies.model import Anomaly
@@ -62,15 +62,20 @@ class AnomalyStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def sync(self, anomalies: Sequence[Anomaly], now: datetime | None = None) -> list[Notice]:
+    def sync(self, anomalies: Sequence[Anomaly], now: datetime | None = None,
+             tested_to: date | None = None) -> list[Notice]:
         """Store what detection found (new ones inserted, known ones updated) and return the
         notices owed: `opened` for each anomaly not stored before, `resolved` for each that
-        was open and now is not."""
+        was open and now is not. With `tested_to` (the last day detection tested), an open
+        anomaly it no longer finds at all (older than the history it tests, or below a floor
+        raised since) is closed on that day, so nothing stays open that nothing watches."""
         now = now or datetime.now(UTC)
         table = schema.anomalies
         notices: list[Notice] = []
         with self.store.transaction() as connection:
             known = dict(connection.execute(select(table.c.id, table.c.state)).all())
+            if tested_to is not None:
+                notices += self._close_unseen(connection, anomalies, tested_to, now)
             for anomaly in anomalies:
                 row = _row(anomaly, now)
                 previous = known.get(anomaly.anomaly_id)
@@ -91,6 +96,26 @@ class AnomalyStore:
                 if previous == "open" and anomaly.state == "resolved":
                     notices.append(Notice("resolved", anomaly.to_dict()))
         return notices
+
+    def _close_unseen(self, connection: Connection, anomalies: Sequence[Anomaly],
+                      tested_to: date, now: datetime) -> list[Notice]:
+        table = schema.anomalies
+        seen = {a.anomaly_id for a in anomalies}
+        rows = connection.execute(select(table).where(table.c.state == "open")).all()
+        closed = []
+        for row in rows:
+            if row.id in seen:
+                continue
+            driver = {**row.driver, "details": {**row.driver.get("details", {}), "closed":
+                      "no longer found: older than the history tested, or below the floor"}}
+            connection.execute(update(table).where(table.c.id == row.id).values(
+                state="resolved", resolved_on=tested_to.isoformat(), driver=driver,
+                updated_at=now))
+            record = _record(row)
+            closed.append(Notice("resolved", {**record, "state": "resolved",
+                                              "resolved_on": tested_to.isoformat(),
+                                              "driver": driver}))
+        return closed
 
     def claim(self, notice: Notice) -> bool:
         """True for the one caller whose insert of the notice's key succeeds."""
