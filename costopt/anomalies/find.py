@@ -69,7 +69,8 @@ def _matrix(frame: pd.DataFrame, keys: list[str], value: str, days: pd.DatetimeI
 
 
 def _components_long(daily: DailyCosts) -> pd.DataFrame:
-    melted = daily.topics.melt(id_vars=["ts", "cluster"], value_vars=MICRO_COLUMNS,
+    per_cluster = daily.topics.groupby(["ts", "cluster"], as_index=False)[MICRO_COLUMNS].sum()
+    melted = per_cluster.melt(id_vars=["ts", "cluster"], value_vars=MICRO_COLUMNS,
                                var_name="component", value_name="micros")
     melted["component"] = melted["component"].str.removesuffix("_micros")
     return melted
