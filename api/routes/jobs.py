@@ -1,4 +1,4 @@
-"""Admin: trigger a collect, analyze or report run; follow it by id."""
+"""Admin: trigger a collect, analyze, report or anomalies run; follow it by id."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from costopt.runs import run_task
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[AdminScope])
 
+# The runs a caller may queue (each registered under the `costopt.runs` entry point).
+JobKind = Literal["collect", "analyze", "report", "anomalies"]
+
 
 def _job(record: dict[str, Any]) -> dict[str, Any]:
     return {key: record[key] for key in ("id", "kind", "cluster", "status", "started_at",
@@ -21,7 +24,7 @@ def _job(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", response_model=Page[Job])
-def list_jobs(state: StateDep, kind: Literal["collect", "analyze", "report"] | None = None,
+def list_jobs(state: StateDep, kind: JobKind | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               cursor: str | None = None) -> dict[str, Any]:
     """Runs, newest first (scheduled and triggered), with their errors; page with `cursor`."""
@@ -36,7 +39,7 @@ def list_jobs(state: StateDep, kind: Literal["collect", "analyze", "report"] | N
 
 
 @router.post("/{kind}", response_model=Job, status_code=202)
-def trigger(kind: Literal["collect", "analyze", "report"], state: StateDep) -> dict[str, Any]:
+def trigger(kind: JobKind, state: StateDep) -> dict[str, Any]:
     job_id = state.store.start_job(kind, None, {"trigger": "api"}, status="queued")
     state.jobs.submit(run_task, kind, state.settings, state.store, job_id, state.invalidate)
     record = state.store.job(job_id)

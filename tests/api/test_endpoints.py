@@ -142,8 +142,12 @@ def test_admin_jobs_analyze_and_report(admin: httpx.Client, client: httpx.Client
     html = client.get(f"/v1/reports/{listed[0]['id']}")
     assert html.headers["content-type"].startswith("text/html")
     assert "costopt weekly report" in html.text
+    anomalies = wait_for_job(admin, admin.post("/v1/jobs/anomalies").json()["id"])
+    assert anomalies["status"] == "succeeded", anomalies["error"]
+    assert anomalies["detail"]["anomalies"] == len(client.get("/v1/anomalies?limit=1000")
+                                                   .json()["items"])
     jobs = admin.get("/v1/jobs").json()["items"]
-    assert {j["kind"] for j in jobs} >= {"analyze", "report"}
+    assert {j["kind"] for j in jobs} >= {"analyze", "report", "anomalies"}
 
 
 @pytest.mark.parametrize("method,path", [
