@@ -178,7 +178,7 @@ class Recommendation(BaseModel):
     observed_days: float | None = None
     needed_days: float | None = None
     alternative_group: str | None = None
-    status: Literal["open", "accepted", "dismissed", "snoozed"] = "open"
+    status: Literal["open", "accepted", "applied", "dismissed", "snoozed"] = "open"
     status_reason: str | None = None
 
 
@@ -426,3 +426,16 @@ class Job(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+class AppliedChange(BaseModel):
+    id: str
+    applied_at: datetime
+    action: Literal["apply", "undo"]
+    cluster: str
+    topic: str
+    before: dict[str, str | None] = Field(description="config -> value before (null: not set)")
+    after: dict[str, str | None]
+    plan_step: int | None
+    recommendation_id: str | None
+    applied_by: str = Field(description="the OS user who ran costopt apply, or the API token")

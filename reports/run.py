@@ -13,7 +13,7 @@ from typing import Any
 
 from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.config import Settings
-from costopt.decisions import Decisions
+from costopt.decisions import TRACKED, Decisions
 from costopt.realized import realized_for_record
 from costopt.store import Store
 from costopt.store.store import StatusStore
@@ -25,10 +25,10 @@ log = logging.getLogger("costopt.jobs")
 
 def accepted_recommendations(store: Store, settings: Settings, analysis: FleetAnalysis
                              ) -> list[AcceptedRecommendation]:
-    """Accepted recommendations with what each realized, at equal traffic."""
+    """Accepted (and applied) recommendations with what each realized, at equal traffic."""
     out = []
     for record in StatusStore(store).statuses().values():
-        if record["status"] != "accepted":
+        if record["status"] not in TRACKED:
             continue
         cluster = analysis.clusters.get(record["cluster"])
         if cluster is None:

@@ -14,7 +14,8 @@ from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.routes._common import offset_page, unprocessable
 from api.schemas import Page, Recommendation, RecommendationDetail, StatusChange
 from api.state import AppState
-from costopt.decisions import Decided, Decisions, Status
+from costopt.analysis import target_cost_micros
+from costopt.decisions import TRACKED, Decided, Decisions, Status
 from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
@@ -77,7 +78,7 @@ def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> d
     else:
         raise HTTPException(404, f"unknown recommendation {rec_id!r}")
     realized = None
-    if record is not None and record["status"] == "accepted" \
+    if record is not None and record["status"] in TRACKED \
             and body["cluster"] in analysis.clusters:
         latest = analysis.clusters[body["cluster"]].model.snapshot
         found = state.memo(analysis, ("realized", rec_id, str(record["updated_at"])),
@@ -85,17 +86,6 @@ def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> d
                                                        latest))
         realized = found.to_dict() if found is not None else None
     return {**body, "realized": realized}
-
-
-def _target_cost_micros(analysis: AnalysisDep, rec: DomainRecommendation) -> int | None:
-    cluster = analysis.clusters.get(rec.cluster)
-    if cluster is None:
-        return None
-    if rec.target_type == "cluster":
-        return sum(cluster.model.cost.bill_micros.values())
-    row = cluster.model.index.get(rec.target)
-    return int(cluster.model.cost.rows["monthly_cost_micros"].iat[row]) if row is not None \
-        else None
 
 
 @router.post("/{rec_id}/{action}", response_model=Recommendation, dependencies=[AdminScope])
@@ -115,6 +105,6 @@ def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: St
     status = {"accept": "accepted", "dismiss": "dismissed", "snooze": "snoozed"}[action]
     cluster = analysis.clusters.get(rec.cluster)
     state.statuses.set_status(rec.to_dict(), status, body.reason, rec.evidence_fingerprint,
-                              body.until, _target_cost_micros(analysis, rec),
+                              body.until, target_cost_micros(analysis, rec),
                               cluster.snapshot_id if cluster is not None else None)
     return {**rec.to_dict(), "status": status, "status_reason": body.reason}

@@ -214,3 +214,19 @@ bill_lines = Table(
     Column("charge_end", DateTime(timezone=True), nullable=False),
     Index("ix_bill_lines_bill", "bill_id"),
 )
+
+# Topic config changes costopt applied (`costopt apply`) or undid (`--undo`): the audit trail.
+applied_changes = Table(
+    "applied_changes", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("action", String(16), nullable=False),  # apply | undo
+    Column("cluster", String(255), nullable=False),
+    Column("topic", String(512), nullable=False),
+    Column("before", JSON, nullable=False),  # config -> value (null: not set)
+    Column("after", JSON, nullable=False),
+    Column("plan_step", Integer),
+    Column("recommendation_id", String(32)),
+    Column("applied_by", String(255), nullable=False),  # OS user or API token name
+    Index("ix_applied_changes_applied_at", "applied_at"),
+)
