@@ -95,3 +95,36 @@ def apply(config: ConfigOption = None,
                    f"{len(result.refused)} refused; --yes to apply")
     if result.failed:
         raise typer.Exit(1)
+
+
+@plan_app.command("export")
+def plan_export(
+    format: Annotated[str, typer.Option(
+        "--format", help="kafka-configs, strimzi, terraform or cruise-control")],
+    out: Annotated[Path, typer.Option("--out", help="directory to write the files into")],
+    config: ConfigOption = None, step: StepOption = None, kind: KindOption = None,
+    cluster: ClusterOption = None) -> None:
+    """Write the savings plan as a change set for the tools teams apply changes with; client
+    settings (producer codec and batching, consumer client.rack) go to one file per owner."""
+    from costopt.analysis import cached_analysis
+    from costopt.changes.export import FORMATS, export_plan
+    from costopt.changes.topic_changes import selected_steps
+    from costopt.decisions import Decisions
+    from costopt.store.store import StatusStore
+
+    if format not in FORMATS:
+        raise typer.BadParameter(f"{format!r}: one of {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    settings = _settings(config)
+    store = _existing_store(settings)
+    analysis = cached_analysis(store, settings)
+    plan = analysis.plan(Decisions(StatusStore(store).statuses()))
+    chosen = selected_steps(plan, step or (), kind or (), cluster)
+    files = export_plan(plan, chosen, analysis.models,
+                        format,
+                        {c.name: c.bootstrap_servers for c in settings.clusters})
+    for file in files:
+        path = out / file.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(file.text)
+    typer.echo(f"{out}: {len(files)} file(s) of {len(chosen)} plan step(s), {format}")

@@ -114,7 +114,7 @@ def strimzi(changes: Sequence[TopicChange], models: Mapping[str, ClusterModel]
                 config.update({k: _typed(v) for k, v in change.after.items()})
             model = models.get(cluster)
             resource = {
-                "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+                "apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
                 "metadata": {"name": _safe(topic), "labels": {
                     "strimzi.io/cluster": cluster, OWNER_LABEL: _safe(steps[0].owner)}},
                 "spec": {"topicName": topic, **_shape(model, topic),
@@ -147,11 +147,13 @@ def terraform(changes: Sequence[TopicChange], models: Mapping[str, ClusterModel]
         blocks = [f"# costopt plan export: cluster {cluster}, topic config changes"]
         for (_, topic), steps in _per_topic(items).items():
             config: dict[str, str | None] = {}
+            current: dict[str, str | None] = {}
             for change in steps:
                 config.update(change.after)
+                current.update(change.before)
             shape = _shape(model, topic)
             entries = "\n".join(
-                f"    {_hcl(k)} = {_hcl(v)}  # current: {shown(steps[0].before.get(k))}"
+                f"    {_hcl(k)} = {_hcl(v)}  # current: {shown(current.get(k))}"
                 for k, v in config.items() if v is not None)
             lines = [*(f"# {_origin(c)}" for c in steps)]
             if confluent:
