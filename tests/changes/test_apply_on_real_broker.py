@@ -6,11 +6,15 @@
 - a protected platform topic is refused;
 - more than --max-changes at once are refused beyond the limit;
 - the undo file restores the before values, refusing a topic whose config moved on since;
-- every change made or undone is an audit row (`GET /v1/changes` lists them).
+- every change made or undone is an audit row (`GET /v1/changes` lists them);
+- the exported kafka-configs script, run twice, leaves the configs `costopt apply` leaves.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from costopt.changes.apply import read_undo_file, run
+from costopt.changes.export import export_plan
 from costopt.changes.topic_changes import topic_changes
 from costopt.config import ApiSettings, Settings
 from costopt.rules.protected import Protection
@@ -95,3 +100,35 @@ def test_apply_changes_exactly_the_plans_configs_and_undo_restores_them(
     assert [(r["action"], r["plan_step"]) for r in listed][:2] in (
         [("undo", 1), ("undo", 2)], [("undo", 2), ("undo", 1)])
     assert len(listed) == 4
+
+
+def test_the_kafka_configs_script_gives_the_same_configs_as_costopt_apply(
+        broker: KafkaBroker, tmp_path: Path) -> None:
+    """The exported script, run with Kafka's own ConfigCommand, and `costopt apply` of the
+    same steps leave the same configs on twin topics."""
+    scripted, applied = make_scene(broker.bootstrap_servers), make_scene(broker.bootstrap_servers)
+    steps = [step for step in scripted.plan.steps if step.number <= 3]  # orders and clicks
+    (script,) = [f for f in export_plan(scripted.plan, steps, {}, "kafka-configs",
+                                        {"stack": broker.bootstrap_servers})
+                 if f.path.startswith("kafka-configs/")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "kafka-configs.sh"
+    tool.write_text("#!/bin/sh\nexec " + shlex.join(broker._java_command(
+        "kafka.admin.ConfigCommand", tool=True)) + ' "$@"\n')
+    tool.chmod(0o755)
+    (tmp_path / "apply.sh").write_text(script.text)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for _ in range(2):  # idempotent: a second run changes nothing and does not fail
+        subprocess.run(["sh", str(tmp_path / "apply.sh")], env=env, check=True,
+                       capture_output=True, timeout=180)
+
+    result = run(topic_changes(applied.plan, steps=("1", "2", "3")),
+                 lambda _cluster: AdminConfigAccess(applied.cluster), Protection(), yes=True,
+                 max_changes=20, who="tester", audit=None, undo_path=None)
+    assert len(result.applied) == 3
+    for twin in ("orders", "clicks"):
+        by_script = configs(scripted.admin, getattr(scripted, twin))
+        by_apply = configs(applied.admin, getattr(applied, twin))
+        assert by_script == by_apply
+    assert configs(scripted.admin, scripted.orders)["compression.type"] == "zstd"
