@@ -12,9 +12,15 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.routes._common import offset_page, unprocessable
-from api.schemas import Page, Recommendation, RecommendationDetail, StatusChange
+from api.schemas import (
+    Recommendation,
+    RecommendationDetail,
+    RecommendationPage,
+    StatusChange,
+)
 from api.state import AppState
 from costopt.analysis import target_cost_micros
+from costopt.changes.grouping import GroupBy, group_recommendations, severity_counts
 from costopt.decisions import TRACKED, Decided, Decisions, Status
 from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
@@ -33,7 +39,7 @@ def recommendation_items(recs: list[DomainRecommendation], state: AppState,
     return [item(d) for d in Decisions(state.statuses.statuses()).visible(recs, status)]
 
 
-@router.get("", response_model=Page[Recommendation], dependencies=[ReadScope])
+@router.get("", response_model=RecommendationPage, dependencies=[ReadScope])
 def list_recommendations(
     analysis: AnalysisDep, state: StateDep,
     kind: str | None = None, cluster: str | None = None, owner: str | None = None,
@@ -47,6 +53,10 @@ def list_recommendations(
     status: Annotated[Status | None, Query(description="default: open and accepted")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     cursor: str | None = None,
+    group_by: Annotated[GroupBy | None, Query(
+        description="cause (one cluster, kind and proposed setting) or owner: the groups "
+                    "come first, with counts, totals and the single change that covers a "
+                    "cause where there is one")] = None,
 ) -> dict[str, Any]:
     """Savings by monthly saving, largest first; then risk findings by severity. Pages with
     `cursor` (the previous page's `next_cursor`) until it is null."""
@@ -55,8 +65,17 @@ def list_recommendations(
             and (owner is None or r.owner == owner)
             and (category is None or r.category == category)
             and (min_savings is None or r.monthly_savings.amount >= min_savings)]
-    return offset_page(recommendation_items(recs, state, status), limit, cursor,
-                       "recommendations")
+    if group_by is None:
+        return offset_page(recommendation_items(recs, state, status), limit, cursor,
+                           "recommendations")
+    shown = [d.recommendation for d in Decisions(state.statuses.statuses()).visible(recs,
+                                                                                    status)]
+    groups = group_recommendations(shown, group_by)
+    ordered = [rec for group in groups for rec in group.items]
+    page = offset_page(recommendation_items(ordered, state, status), limit, cursor,
+                       f"recommendations:{group_by}")
+    return {**page, "groups": [g.to_dict(analysis.currency) for g in groups],
+            "severities": severity_counts(shown)}
 
 
 def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:

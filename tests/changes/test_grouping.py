@@ -1,0 +1,54 @@
+"""Advice at fleet scale, on the wix fleet's 15,000 findings: a few hundred groups at most,
+each with its count and a total equal to the sum of its items; a cause's single change,
+run as one what-if, saves at least what its items save; "high" is kept for what fails soon."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from costopt.changes.grouping import GROUP_BYS, GroupBy, group_recommendations, severity_counts
+from costopt.money import decimal_to_micros
+from costopt.whatif import run_whatif
+from tests.fleets import analyzed
+
+
+@pytest.mark.parametrize("by", GROUP_BYS)
+def test_wix_findings_fall_into_a_few_hundred_groups_that_add_up(by: GroupBy) -> None:
+    analysis = analyzed("wix")
+    recs = analysis.recommendations
+    groups = group_recommendations(recs, by)
+    assert 10 < len(groups) <= 300 < len(recs) / 10
+    assert sorted(r.id for g in groups for r in g.items) == sorted(r.id for r in recs)
+    for group in groups:
+        assert group.to_dict("USD")["count"] == len(group.items)
+        assert Decimal(group.to_dict("USD")["total_monthly_savings"]) == sum(
+            (r.monthly_savings.amount for r in group.items), Decimal(0)).quantize(
+            Decimal("0.01"))
+        assert sum(group.severities().values()) == sum(1 for r in group.items if r.severity)
+
+
+def test_a_causes_single_change_saves_at_least_what_its_items_save() -> None:
+    analysis = analyzed("wix")
+    groups = [g for g in group_recommendations(analysis.recommendations, "cause")
+              if g.single_change is not None]
+    assert len(groups) >= 10
+    assert max(len(g.items) for g in groups) > 100  # one change instead of hundreds of lines
+    for group in groups:
+        assert group.single_change is not None
+        assert set(group.single_change.topics) == {r.target for r in group.items}
+        result = run_whatif(analysis.models, list(group.single_change.whatif))
+        saved = decimal_to_micros((result.baseline - result.projected).amount)
+        assert saved >= group.total_micros, (group.kind, group.cluster)
+
+
+def test_high_severity_is_kept_for_what_fails_at_the_next_restart() -> None:
+    recs = analyzed("wix").recommendations
+    counts = severity_counts(recs)
+    insync = [r for r in recs if r.kind == "min_insync_replicas"]
+    high = [r for r in insync if r.severity == "high"]
+    assert all(r.current["min.insync.replicas"] >= r.proposed["min.insync.replicas"] + 1
+               for r in high)
+    assert all(r.severity == "medium" for r in insync if r.current["min.insync.replicas"] == 1)
+    assert counts.get("high", 0) < len(insync)
