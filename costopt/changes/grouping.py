@@ -21,10 +21,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from costopt.changes.topic_changes import TOPIC_CONFIG_KEYS
-from costopt.money import Money, decimal_to_micros
+from costopt.money import decimal_to_micros
 from costopt.patterns import MAX_PATTERN_LENGTH
 from costopt.rules.recommendation import Recommendation
 from costopt.whatif.changes import Change, Selector
@@ -70,8 +71,9 @@ class Group:
         return {"key": self.key, "group_by": self.group_by, "cluster": self.cluster,
                 "owner": self.owner, "kind": self.kind, "category": self.category,
                 "count": len(self.items),
-                "total_monthly_savings": str(Money.from_micros(self.total_micros,
-                                                               currency).rounded()),
+                # The sum of the items as shown (each to the cent), so a reader's sum agrees.
+                "total_monthly_savings": str(sum((r.monthly_savings.rounded()
+                                                  for r in self.items), Decimal(0))),
                 "currency": currency, "period": "month", "severities": self.severities(),
                 "single_change": (self.single_change.to_dict()
                                   if self.single_change is not None else None),

@@ -24,8 +24,9 @@ def test_wix_findings_fall_into_a_few_hundred_groups_that_add_up(by: GroupBy) ->
     for group in groups:
         assert group.to_dict("USD")["count"] == len(group.items)
         assert Decimal(group.to_dict("USD")["total_monthly_savings"]) == sum(
-            (r.monthly_savings.amount for r in group.items), Decimal(0)).quantize(
-            Decimal("0.01"))
+            (r.monthly_savings.rounded() for r in group.items), Decimal(0))
+        assert group.total_micros == sum(decimal_to_micros(r.monthly_savings.amount)
+                                         for r in group.items)
         assert sum(group.severities().values()) == sum(1 for r in group.items if r.severity)
 
 
