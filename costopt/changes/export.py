@@ -188,9 +188,10 @@ def cruise_control(steps: Sequence[PlanStep], models: Mapping[str, ClusterModel]
             rec.proposed.get("brokers", len(ids)))
         lines = out.setdefault(rec.cluster, [
             "#!/bin/sh",
-            f"# costopt plan export: Cruise Control calls for cluster {rec.cluster}; each "
-            "runs as a dry run first: read its proposal, then run the second call.",
-            "set -eu", 'CC="${CRUISE_CONTROL:-http://cruise-control:9090}"', ""])
+            f"# costopt plan export: Cruise Control calls for cluster {rec.cluster}. Each "
+            "runs as a dry run first; read the proposals, then run again with APPLY=yes.",
+            "set -eu", 'CC="${CRUISE_CONTROL:-http://cruise-control:9090}"',
+            'APPLY="${APPLY:-no}"', ""])
         lines.append(f"# {_step_origin(step, currency)}")
         calls = []
         if proposed < now and ids:
@@ -204,9 +205,10 @@ def cruise_control(steps: Sequence[PlanStep], models: Mapping[str, ClusterModel]
                          "for disk usage once the volumes are resized")
             calls.append("rebalance?goals=DiskUsageDistributionGoal")
         for call in calls:
-            for dryrun in ("true", "false"):
-                lines.append(f"curl -fsS -X POST \"$CC/kafkacruisecontrol/{call}"
-                             f"&dryrun={dryrun}&json=true\"")
+            url = f"$CC/kafkacruisecontrol/{call}"
+            lines += [f"curl -fsS -X POST \"{url}&dryrun=true&json=true\"",
+                      f"[ \"$APPLY\" = yes ] && curl -fsS -X POST \"{url}&dryrun=false"
+                      "&json=true\""]
         lines.append("")
     return [ExportFile(f"cruise-control/{_safe(c)}.sh", "\n".join(lines))
             for c, lines in out.items()]
