@@ -5,12 +5,14 @@ run as one what-if, saves at least what its items save; "high" is kept for what 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from costopt.changes.grouping import GROUP_BYS, GroupBy, group_recommendations, severity_counts
 from costopt.money import decimal_to_micros
 from costopt.whatif import run_whatif
+from reports.weekly import write_report
 from tests.fleets import analyzed
 
 
@@ -53,3 +55,16 @@ def test_high_severity_is_kept_for_what_fails_at_the_next_restart() -> None:
                for r in high)
     assert all(r.severity == "medium" for r in insync if r.current["min.insync.replicas"] == 1)
     assert counts.get("high", 0) < len(insync)
+
+
+def test_the_report_shows_the_groups_before_the_risks_with_severity_counts(
+        tmp_path: Path) -> None:
+    analysis = analyzed("wix")
+    files = write_report(analysis, tmp_path, "report")
+    page = files.html.read_text()
+    assert page.index('<section id="groups">') < page.index('<section id="risks">')
+    groups = page.split('<section id="groups">', 1)[1].split("</section>", 1)[0]
+    counts = severity_counts(analysis.recommendations)
+    assert f"{counts['high']} high, {counts.get('medium', 0)} medium" in groups
+    top = group_recommendations(analysis.recommendations, "cause")[0]
+    assert f"{len(top.items):,}" in groups and top.kind in groups
