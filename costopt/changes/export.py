@@ -34,6 +34,7 @@ from costopt.plan import PlanStep, SavingsPlan
 Format = Literal["kafka-configs", "strimzi", "terraform", "cruise-control"]
 FORMATS: tuple[Format, ...] = ("kafka-configs", "strimzi", "terraform", "cruise-control")
 OWNER_LABEL = "costopt.io/owner"
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML has it
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def strimzi(changes: Sequence[TopicChange], models: Mapping[str, ClusterModel]
                 "spec": {"topicName": topic, **_shape(model, topic),
                          "config": {k: v for k, v in config.items() if v is not None}}}
             comments = "".join(f"# {_origin(c)}\n" for c in steps)
-            documents.append(comments + yaml.safe_dump(resource, sort_keys=False))
+            documents.append(comments + yaml.dump(resource, Dumper=DUMPER, sort_keys=False))
         files.append(ExportFile(f"strimzi/{_safe(cluster)}.yaml", "---\n".join(documents)))
     return files
 
@@ -129,9 +130,11 @@ def _shape(model: ClusterModel | None, topic: str) -> dict[str, int]:
     """The topic's partitions and replicas as they are (a KafkaTopic states them)."""
     if model is None:
         return {}
-    found = next((t for t in model.snapshot.topics if t.name == topic), None)
-    return {} if found is None else {"partitions": found.partitions,
-                                     "replicas": found.replication_factor}
+    try:
+        found = model.snapshot.topic(topic)
+    except KeyError:
+        return {}
+    return {"partitions": found.partitions, "replicas": found.replication_factor}
 
 
 def _hcl(value: str) -> str:
