@@ -117,3 +117,17 @@ def test_client_side_changes_go_to_one_file_per_owner() -> None:
     snippets = {f.path: f.text for f in files if f.path.startswith("clients/")}
     assert len(snippets) == len({s.recommendation.owner for s in client_steps}) > 0
     assert sum(text.count("plan step") for text in snippets.values()) == len(client_steps)
+
+
+def test_confluent_cloud_clusters_get_confluent_kafka_topic_resources() -> None:
+    analysis = analyzed("confluent")
+    plan = analysis.plan()
+    files = [f for f in export_plan(plan, plan.steps, analysis.models, "terraform", {})
+             if f.path.endswith(".tf")]
+    assert files
+    for file in files:
+        for block in hcl2.loads(file.text)["resource"]:
+            (kind,) = block
+            assert kind.strip('"') == "confluent_kafka_topic"
+            for body in block[kind].values():
+                assert body["topic_name"] and body["config"]
