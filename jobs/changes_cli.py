@@ -87,6 +87,9 @@ def apply(config: ConfigOption = None,
                    f"{refusal.reason}", err=True)
     if yes and analysis is not None and result.applied:
         mark_applied(StatusStore(store), analysis, result.applied, who)
+    if yes and undo is not None and result.applied:  # undone: back in the plan
+        StatusStore(store).reopen({c.recommendation_id for c in result.applied
+                                   if c.recommendation_id is not None}, "applied")
     if result.undo_file is not None:
         typer.echo(f"undo file: {result.undo_file} (costopt apply --undo "
                    f"{result.undo_file} --yes)")
