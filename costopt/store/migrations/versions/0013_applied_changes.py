@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"  # 0012 (budgets) once merged
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
