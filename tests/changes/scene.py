@@ -103,6 +103,14 @@ def set_config(admin: AdminClient, topic: str, key: str, value: str) -> None:
         ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)])
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(30)
+    # The broker acknowledges before every config reader sees the new value: wait for it, as
+    # costopt apply would find it a moment later.
+    import time
+
+    deadline = time.monotonic() + 30
+    while configs(admin, topic).get(key) != value:
+        assert time.monotonic() < deadline, f"{topic}: {key} never read back as {value}"
+        time.sleep(0.2)
 
 
 def configs(admin: AdminClient, topic: str) -> dict[str, str]:
