@@ -118,3 +118,16 @@ def configs(admin: AdminClient, topic: str) -> dict[str, str]:
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
     entries = next(iter(admin.describe_configs([resource]).values())).result(30)
     return {key: entry.value for key, entry in entries.items()}
+
+
+def settled(admin: AdminClient, topic: str, expected: dict[str, str]) -> dict[str, str]:
+    """The topic's configs once `expected` reads back (at most 30 s): what a reader sees after
+    the brokers acknowledged a change."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        now = configs(admin, topic)
+        if all(now.get(k) == v for k, v in expected.items()) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.2)
