@@ -19,6 +19,7 @@ from api.routes import (
     anomalies,
     bills,
     budgets,
+    changes,
     clusters,
     costs,
     export,
@@ -176,7 +177,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.costopt = AppState(settings, store or Store.open(settings.store_url))
     for module in (clusters, topics, costs, recommendations, plan, whatif, forecasts, reports,
-                   jobs, health, metrics, bills, reconciliation, export, budgets, anomalies):
+                   jobs, health, metrics, bills, reconciliation, export, budgets, anomalies,
+                   changes):
         app.include_router(module.router)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -187,7 +187,7 @@ class Recommendation(BaseModel):
     observed_days: float | None = None
     needed_days: float | None = None
     alternative_group: str | None = None
-    status: Literal["open", "accepted", "dismissed", "snoozed"] = "open"
+    status: Literal["open", "accepted", "applied", "dismissed", "snoozed"] = "open"
     status_reason: str | None = None
 
 
@@ -448,3 +448,42 @@ class Job(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+class AppliedChange(BaseModel):
+    id: str
+    applied_at: datetime
+    action: Literal["apply", "undo"]
+    cluster: str
+    topic: str
+    before: dict[str, str | None] = Field(description="config -> value before (null: not set)")
+    after: dict[str, str | None]
+    plan_step: int | None
+    recommendation_id: str | None
+    applied_by: str = Field(description="the OS user who ran costopt apply, or the API token")
+
+
+class RecommendationGroup(BaseModel):
+    key: str
+    group_by: Literal["cause", "owner"]
+    cluster: str | None
+    owner: str | None
+    kind: str
+    category: str
+    count: int
+    total_monthly_savings: Money = Field(description="the sum of its items' savings")
+    currency: str
+    period: Literal["month"] = "month"
+    severities: dict[str, int] = Field(description="how many items of each severity")
+    single_change: dict[str, Any] | None = Field(
+        None, description="one change (a broker default or a topic pattern) that does what "
+                          "every item does: its settings, the topics it covers, its what-if")
+    items: list[str] = Field(description="the ids of its recommendations")
+
+
+class RecommendationPage(Page[Recommendation]):
+    groups: list[RecommendationGroup] | None = Field(
+        None, description="with group_by: the groups, largest total first; items then follow "
+                          "group by group")
+    severities: dict[str, int] | None = Field(
+        None, description="with group_by: how many findings of each severity")

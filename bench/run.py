@@ -367,6 +367,32 @@ print(time.perf_counter() - started, files.html.stat().st_size)
 """
 
 
+EXPORT_CHILD = """
+import sys, time
+from costopt.analysis import analyze_store
+from costopt.changes.export import FORMATS, export_plan
+from costopt.config import Settings
+from costopt.store import Store
+analysis = analyze_store(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
+started = time.perf_counter()
+plan = analysis.plan()
+planned = time.perf_counter() - started
+started = time.perf_counter()
+files = sum(len(export_plan(plan, plan.steps, analysis.models, f, {})) for f in FORMATS)
+print(time.perf_counter() - started, planned, len(plan.steps), files)
+"""
+
+
+def bench_export(store_url: str) -> None:
+    say("export: the wix plan in every change-set format")
+    runs = [child(EXPORT_CHILD, store_url) for _ in range(RUNS)]
+    seconds = statistics.median(float(r[0]) for r in runs)
+    figure("plan_export_wix_seconds", seconds, "s", target="< 10 s", met=seconds < 10,
+           preset_name="wix", note=f"all four formats ({runs[0][3]} files) of the "
+           f"{runs[0][2]}-step plan; building the plan first took "
+           f"{statistics.median(float(r[1]) for r in runs):.1f} s (not counted)")
+
+
 def bench_report(store_url: str) -> None:
     say("report: the weekly report of the wix fleet")
     runs = [child(REPORT_CHILD, store_url) for _ in range(RUNS)]
@@ -379,8 +405,9 @@ def bench_report(store_url: str) -> None:
 
 
 def main() -> int:
-    """Every part, or those named in BENCH_ONLY (collect, real, analyze, api, report); the
-    figures of parts not run are kept from the last results, each with its own date."""
+    """Every part, or those named in BENCH_ONLY (collect, real, analyze, api, report,
+    export); the figures of parts not run are kept from the last results, each with its own
+    date."""
     started = time.perf_counter()
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     with tempfile.TemporaryDirectory(prefix="costopt-bench-") as tmp:
@@ -389,7 +416,7 @@ def main() -> int:
             bench_collect(work)
         if not only or "real" in only:
             bench_real_cardinality(work)
-        if not only or only & {"analyze", "api", "report"}:
+        if not only or only & {"analyze", "api", "report", "export"}:
             store_url = wix_store()
             if not only or "analyze" in only:
                 bench_analyze(store_url)
@@ -397,6 +424,8 @@ def main() -> int:
                 bench_api(work, store_url)
             if not only or "report" in only:
                 bench_report(store_url)
+            if not only or "export" in only:
+                bench_export(store_url)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
                "platform": platform.platform(),
                "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),

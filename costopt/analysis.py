@@ -344,3 +344,15 @@ def cached_analysis(store: Store, settings: Settings, key: str | None = None) ->
     raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
     store.cache_analysis(key, zstandard.ZstdCompressor(level=1).compress(raw))
     return analysis
+
+
+def target_cost_micros(analysis: FleetAnalysis, rec: Recommendation) -> int | None:
+    """The target's monthly cost now (micros): what a decision keeps as "cost before"."""
+    cluster = analysis.clusters.get(rec.cluster)
+    if cluster is None:
+        return None
+    if rec.target_type == "cluster":
+        return sum(cluster.model.cost.bill_micros.values())
+    row = cluster.model.index.get(rec.target)
+    return int(cluster.model.cost.rows["monthly_cost_micros"].iat[row]) if row is not None \
+        else None

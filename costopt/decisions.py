@@ -5,6 +5,8 @@ One place owns the rules, so the API, the weekly report, `/metrics`, `costopt an
 
 - open: nobody decided, or a decision lapsed;
 - accepted: someone is applying it (it leaves the plan; its realized saving is tracked);
+- applied: `costopt apply` applied it (it leaves the plan; its realized saving is tracked,
+  as for an accepted one);
 - dismissed: hidden until its evidence changes materially (its fingerprint, evidence rounded
   to two significant figures), then open again;
 - snoozed: hidden until its date, then open again.
@@ -19,9 +21,11 @@ from typing import Any, Literal
 
 from costopt.rules.recommendation import Recommendation
 
-Status = Literal["open", "accepted", "dismissed", "snoozed"]
-STATUSES: tuple[Status, ...] = ("open", "accepted", "dismissed", "snoozed")
+Status = Literal["open", "accepted", "applied", "dismissed", "snoozed"]
+STATUSES: tuple[Status, ...] = ("open", "accepted", "applied", "dismissed", "snoozed")
 HIDDEN: tuple[Status, ...] = ("dismissed", "snoozed")
+# Decisions whose realized saving is measured (after the evidence window, at equal traffic).
+TRACKED: tuple[Status, ...] = ("accepted", "applied")
 
 
 @dataclass(frozen=True)

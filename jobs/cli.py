@@ -519,5 +519,11 @@ def export_focus(
                f"({billed} of {len(allocation.clusters)} clusters billed)")
 
 
+from jobs import changes_cli  # noqa: E402  (its commands use the helpers above)
+
+app.command("apply")(changes_cli.apply)
+app.add_typer(changes_cli.plan_app, name="plan")
+
+
 def main() -> None:
     app()

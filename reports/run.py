@@ -15,7 +15,7 @@ from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.anomalies.service import refresh
 from costopt.budget.fleet import budget_statuses
 from costopt.config import Settings
-from costopt.decisions import Decisions
+from costopt.decisions import TRACKED, Decisions
 from costopt.realized import realized_for_record
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore
@@ -31,10 +31,10 @@ log = logging.getLogger("costopt.jobs")
 
 def accepted_recommendations(store: Store, settings: Settings, analysis: FleetAnalysis
                              ) -> list[AcceptedRecommendation]:
-    """Accepted recommendations with what each realized, at equal traffic."""
+    """Accepted (and applied) recommendations with what each realized, at equal traffic."""
     out = []
     for record in StatusStore(store).statuses().values():
-        if record["status"] != "accepted":
+        if record["status"] not in TRACKED:
             continue
         cluster = analysis.clusters.get(record["cluster"])
         if cluster is None:

@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from costopt.analysis import FleetAnalysis
+from costopt.changes.grouping import group_recommendations
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
 from costopt.cost.unit_cost import topic_traffic, unit_cost_columns
@@ -199,6 +200,13 @@ def _capacity_pairs(plan: SavingsPlan) -> list[dict[str, Any]]:
     return out
 
 
+def finding_groups(open_recs: Sequence[Recommendation], currency: str,
+                   top: int = TOP_RISKS) -> list[dict[str, Any]]:
+    """The open findings by cause, largest total first, without their item ids."""
+    return [{k: v for k, v in group.to_dict(currency).items() if k != "items"}
+            for group in group_recommendations(open_recs, "cause")[:top]]
+
+
 def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
@@ -279,6 +287,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         "skipped": skipped[:TOP_SKIPPED],
         "skipped_by_reason": _count_by(skipped, "reason"),
         "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in SEVERITY_ORDER},
+        "finding_groups": finding_groups(open_recs, currency),
         "realized_savings": [{
             "recommendation": a.recommendation, "accepted_at": a.accepted_at.isoformat(),
             **(a.realized.to_dict() if a.realized is not None else {

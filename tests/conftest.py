@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from costopt.store import Store, sqlite_url
 from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
@@ -47,3 +48,12 @@ def postgres() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """Every store test runs on the embedded default and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return Store.open(sqlite_url(tmp_path / "costopt.db"))
+    server = request.getfixturevalue("postgres")
+    return Store.open(server.new_database())

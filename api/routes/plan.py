@@ -8,10 +8,13 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import AnalysisDep, ReadScope, StateDep
 from api.routes._common import unprocessable
 from api.schemas import Plan
+from costopt.changes.export import Format, export_plan, zipped
+from costopt.changes.topic_changes import selected_steps
 from costopt.decisions import Decisions
 from costopt.money import Money
 
@@ -60,3 +63,25 @@ def get_plan(analysis: AnalysisDep, state: StateDep,
         if more else None,
         "replay": REPLAY,
     }
+
+
+@router.get("/export", response_class=Response, responses={
+    200: {"content": {"application/zip": {}, "text/plain": {}},
+          "description": "one text file, or a zip where the format makes several"}})
+def export(analysis: AnalysisDep, state: StateDep, format: Format,
+           step: Annotated[list[str] | None, Query(description="step number or id")] = None,
+           kind: Annotated[list[str] | None, Query()] = None,
+           cluster: str | None = None) -> Response:
+    """The plan (or the chosen steps) as a change set: kafka-configs scripts, Strimzi
+    KafkaTopic resources, Terraform topics or Cruise Control calls, with client-side
+    settings as a file per owner. Every file names each change's plan step, recommendation
+    id and monthly saving."""
+    plan = analysis.plan(Decisions(state.statuses.statuses()))
+    chosen = selected_steps(plan, step or (), kind or (), cluster)
+    files = export_plan(plan, chosen, analysis.models, format,
+                        {c.name: c.bootstrap_servers for c in state.settings.clusters})
+    if len(files) == 1:
+        return PlainTextResponse(files[0].text, headers={
+            "Content-Disposition": f'attachment; filename="{files[0].path.split("/")[-1]}"'})
+    return Response(zipped(files), media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="costopt-plan-{format}.zip"'})

@@ -12,9 +12,16 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.routes._common import offset_page, unprocessable
-from api.schemas import Page, Recommendation, RecommendationDetail, StatusChange
+from api.schemas import (
+    Recommendation,
+    RecommendationDetail,
+    RecommendationPage,
+    StatusChange,
+)
 from api.state import AppState
-from costopt.decisions import Decided, Decisions, Status
+from costopt.analysis import target_cost_micros
+from costopt.changes.grouping import GroupBy, group_recommendations, severity_counts
+from costopt.decisions import TRACKED, Decided, Decisions, Status
 from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
@@ -32,7 +39,7 @@ def recommendation_items(recs: list[DomainRecommendation], state: AppState,
     return [item(d) for d in Decisions(state.statuses.statuses()).visible(recs, status)]
 
 
-@router.get("", response_model=Page[Recommendation], dependencies=[ReadScope])
+@router.get("", response_model=RecommendationPage, dependencies=[ReadScope])
 def list_recommendations(
     analysis: AnalysisDep, state: StateDep,
     kind: str | None = None, cluster: str | None = None, owner: str | None = None,
@@ -46,6 +53,10 @@ def list_recommendations(
     status: Annotated[Status | None, Query(description="default: open and accepted")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     cursor: str | None = None,
+    group_by: Annotated[GroupBy | None, Query(
+        description="cause (one cluster, kind and proposed setting) or owner: the groups "
+                    "come first, with counts, totals and the single change that covers a "
+                    "cause where there is one")] = None,
 ) -> dict[str, Any]:
     """Savings by monthly saving, largest first; then risk findings by severity. Pages with
     `cursor` (the previous page's `next_cursor`) until it is null."""
@@ -54,8 +65,17 @@ def list_recommendations(
             and (owner is None or r.owner == owner)
             and (category is None or r.category == category)
             and (min_savings is None or r.monthly_savings.amount >= min_savings)]
-    return offset_page(recommendation_items(recs, state, status), limit, cursor,
-                       "recommendations")
+    if group_by is None:
+        return offset_page(recommendation_items(recs, state, status), limit, cursor,
+                           "recommendations")
+    shown = [d.recommendation for d in Decisions(state.statuses.statuses()).visible(recs,
+                                                                                    status)]
+    groups = group_recommendations(shown, group_by)
+    ordered = [rec for group in groups for rec in group.items]
+    page = offset_page(recommendation_items(ordered, state, status), limit, cursor,
+                       f"recommendations:{group_by}")
+    return {**page, "groups": [g.to_dict(analysis.currency) for g in groups],
+            "severities": severity_counts(shown)}
 
 
 def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:
@@ -77,7 +97,7 @@ def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> d
     else:
         raise HTTPException(404, f"unknown recommendation {rec_id!r}")
     realized = None
-    if record is not None and record["status"] == "accepted" \
+    if record is not None and record["status"] in TRACKED \
             and body["cluster"] in analysis.clusters:
         latest = analysis.clusters[body["cluster"]].model.snapshot
         found = state.memo(analysis, ("realized", rec_id, str(record["updated_at"])),
@@ -85,17 +105,6 @@ def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> d
                                                        latest))
         realized = found.to_dict() if found is not None else None
     return {**body, "realized": realized}
-
-
-def _target_cost_micros(analysis: AnalysisDep, rec: DomainRecommendation) -> int | None:
-    cluster = analysis.clusters.get(rec.cluster)
-    if cluster is None:
-        return None
-    if rec.target_type == "cluster":
-        return sum(cluster.model.cost.bill_micros.values())
-    row = cluster.model.index.get(rec.target)
-    return int(cluster.model.cost.rows["monthly_cost_micros"].iat[row]) if row is not None \
-        else None
 
 
 @router.post("/{rec_id}/{action}", response_model=Recommendation, dependencies=[AdminScope])
@@ -115,6 +124,6 @@ def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: St
     status = {"accept": "accepted", "dismiss": "dismissed", "snooze": "snoozed"}[action]
     cluster = analysis.clusters.get(rec.cluster)
     state.statuses.set_status(rec.to_dict(), status, body.reason, rec.evidence_fingerprint,
-                              body.until, _target_cost_micros(analysis, rec),
+                              body.until, target_cost_micros(analysis, rec),
                               cluster.snapshot_id if cluster is not None else None)
     return {**rec.to_dict(), "status": status, "status_reason": body.reason}

@@ -90,13 +90,18 @@ def insync_risks(model: ClusterModel) -> list[Recommendation]:
             continue
         if topic.is_internal:
             continue
+        # "high" is kept for what fails soon: every rolling restart takes a replica down, so
+        # writes stop then; data acknowledged by one replica is lost only if that broker dies
+        # before its followers catch up.
         if isr >= rf and rf > 1:
             problem, proposal = "one replica down stops all writes with acks=all", rf - 1
+            severity = "high"
         elif isr == 1 and rf >= 3:
             problem, proposal = "acks=all can lose data acknowledged by one replica", 2
+            severity = "medium"
         else:
             continue
-        out.append(_risk(model, topic.name, "min_insync_replicas", "high",
+        out.append(_risk(model, topic.name, "min_insync_replicas", severity,
                          f"Set min.insync.replicas={proposal} on {topic.name}: {problem}",
                          (Evidence("replication_factor", rf, "count"),
                           Evidence("min_insync_replicas", isr, "count")),

@@ -256,3 +256,19 @@ budgets = Table(
     Column("thresholds", JSON, nullable=False),  # shares of the amount, ascending
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Topic config changes costopt applied (`costopt apply`) or undid (`--undo`): the audit trail.
+applied_changes = Table(
+    "applied_changes", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("action", String(16), nullable=False),  # apply | undo
+    Column("cluster", String(255), nullable=False),
+    Column("topic", String(512), nullable=False),
+    Column("before", JSON, nullable=False),  # config -> value (null: not set)
+    Column("after", JSON, nullable=False),
+    Column("plan_step", Integer),
+    Column("recommendation_id", String(32)),
+    Column("applied_by", String(255), nullable=False),  # OS user or API token name
+    Index("ix_applied_changes_applied_at", "applied_at"),
+)

@@ -658,6 +658,15 @@ class StatusStore:
                 cost_before_micros=cost_before_micros, recommendation=recommendation,
                 accepted_snapshot_id=snapshot_id, updated_at=datetime.now(UTC)))
 
+    def reopen(self, ids: Iterable[str], status: str) -> int:
+        """Drop the decisions of `ids` that are `status` (an undone apply reopens its
+        recommendations); how many were dropped."""
+        table = schema.recommendation_status
+        with self.store.transaction() as connection:
+            result = connection.execute(delete(table).where(table.c.id.in_(list(ids)),
+                                                            table.c.status == status))
+        return int(result.rowcount or 0)
+
     def statuses(self) -> dict[str, dict[str, Any]]:
         with self.store.engine.connect() as connection:
             rows = connection.execute(select(schema.recommendation_status)).mappings()

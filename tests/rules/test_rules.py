@@ -76,8 +76,9 @@ def test_replication_above_policy_and_inconsistent_min_insync() -> None:
     assert [r.target for r in kinds(analysis, "replication")] == ["ledger.v1"]
     risk = {r.target: r for r in kinds(analysis, "min_insync_replicas")}
     assert set(risk) == {"strict.v1", "loose.v1"}
-    assert all(r.monthly_savings.amount == 0 and r.category == "risk"
-               and r.severity == "high" for r in risk.values())
+    assert all(r.monthly_savings.amount == 0 and r.category == "risk" for r in risk.values())
+    # Writes stop at the next rolling restart: high; data lost only on an unlucky crash: medium.
+    assert (risk["strict.v1"].severity, risk["loose.v1"].severity) == ("high", "medium")
 
 
 def test_a_replication_factor_above_the_broker_count_is_a_data_error_not_a_need() -> None:

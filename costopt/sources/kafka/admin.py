@@ -248,7 +248,13 @@ class KafkaAdminSource:
         return [AdminBroker(b.id, f"{b.host}:{b.port}", racks.get(b.id))
                 for b in sorted(metadata.brokers.values(), key=lambda b: b.id)]
 
-    def _configs(self, names: list[str]) -> dict[str, dict[str, str]]:
+    def topic_configs(self, names: list[str]) -> dict[str, dict[str, str]]:
+        """TOPIC_CONFIGS of each named topic as the brokers report them now; a topic that
+        does not exist (any more) is left out."""
+        return self._configs(names, skip_missing=True)
+
+    def _configs(self, names: list[str], skip_missing: bool = False
+                 ) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for start in range(0, len(names), CONFIG_BATCH):
             resources = [ConfigResource(ConfigResource.Type.TOPIC, name)
@@ -258,6 +264,9 @@ class KafkaAdminSource:
                 try:
                     entries = future.result(timeout=self.timeout)
                 except KafkaException as exc:
+                    if skip_missing and exc.args and isinstance(exc.args[0], KafkaError) \
+                            and exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                        continue
                     raise self._fail(f"describing configs of {resource.name!r}", exc) from None
                 out[resource.name] = {key: entries[key].value for key in TOPIC_CONFIGS
                                       if key in entries and entries[key].value is not None}
