@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.parallel import mark_groups
 from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
@@ -47,3 +48,7 @@ def postgres() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_groups(items)

@@ -1,0 +1,73 @@
+"""Which tests must share a pytest-xdist worker, so that `make test` starts each real server once.
+
+`make test` runs the suite in several workers (`pytest -n N --dist loadgroup`). A worker that
+runs one test of a session fixture starts that fixture itself, so a Kafka or a three-zone
+cluster spread over four workers would start four times. So every test that uses one of the
+servers below, or a fixture its module (or package) builds once, gets an `xdist_group` mark,
+and tests that share any of those end up in the same group (joined transitively): each group
+runs on one worker and starts what it needs once. The rest spread over the workers one by one.
+
+xdist hands out the biggest groups first, so the long real-server groups start at once and the
+single tests fill the workers around them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# The session fixtures that start a server (or build one's data): worth a worker of their own.
+SERVER_FIXTURES = frozenset({
+    "stack", "three_zone", "postgres", "empty_prometheus", "fleet_prometheus",
+    "fleet_victoriametrics", "real_history", "api_server",
+})
+
+
+def _shared_scopes(item: pytest.Item) -> list[str]:
+    """The costly things `item` shares with other tests: server fixtures by name, and fixtures
+    of module or package scope by where they live."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    shared = []
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions:
+            continue
+        scope = definitions[-1].scope
+        if name in SERVER_FIXTURES:
+            shared.append(name)
+        elif scope == "module":
+            shared.append(item.nodeid.split("::")[0])
+        elif scope == "package":
+            shared.append(item.nodeid.rsplit("/", 1)[0])
+    return shared
+
+
+class _Groups:
+    """Union-find over shared things: two tests that share one are in one group."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, keys: list[str]) -> None:
+        for other in keys[1:]:
+            self.parent[self.find(other)] = self.find(keys[0])
+
+
+def mark_groups(items: list[pytest.Item]) -> None:
+    """Add `xdist_group(name)` to every test that shares a server or a wide fixture."""
+    groups = _Groups()
+    shared = {item.nodeid: _shared_scopes(item) for item in items}
+    for keys in shared.values():
+        if keys:
+            groups.join(keys)
+    for item in items:
+        if shared[item.nodeid]:
+            item.add_marker(pytest.mark.xdist_group(groups.find(shared[item.nodeid][0])))
