@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.parallel import mark_groups
+from tests.parallel import mark_groups, share_run_directory
 from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
@@ -48,6 +48,10 @@ def postgres() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_run_directory(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,11 +9,54 @@ runs on one worker and starts what it needs once. The rest spread over the worke
 
 xdist hands out the biggest groups first, so the long real-server groups start at once and the
 single tests fill the workers around them.
+
+What a worker computes for itself and others would compute again (the `wix` fleet analysed in
+memory: about a minute of CPU on this machine, and a 2-core machine has little to spare) is
+built once per run by whichever worker asks first and read back by the rest (`computed_once`).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
 import pytest
+
+from tests.stack.processes import cache_lock
+
+# Set in each worker: a folder of this run's temporary directory that all its workers share.
+SHARED_DIRECTORY = "COSTOPT_TESTS_SHARED_DIR"
+
+T = TypeVar("T")
+
+
+def share_run_directory(config: pytest.Config) -> None:
+    """In an xdist worker, point `SHARED_DIRECTORY` at the run's own temporary directory (the
+    parent of the worker's `--basetemp`), which pytest removes with the run's other files."""
+    if hasattr(config, "workerinput") and config.option.basetemp:
+        os.environ[SHARED_DIRECTORY] = str(Path(config.option.basetemp).parent / "shared")
+
+
+def computed_once(key: str, compute: Callable[[], T]) -> T:
+    """`compute()`, or its result as the first worker of this run to ask computed it (pickled,
+    under a lock so that the others wait for it instead of computing it too). Outside xdist,
+    just `compute()`."""
+    directory = os.environ.get(SHARED_DIRECTORY)
+    if directory is None:
+        return compute()
+    path = Path(directory) / f"{key}.pickle"
+    with cache_lock(Path(directory) / f"{key}.lock"):
+        if path.exists():
+            loaded: T = pickle.loads(path.read_bytes())
+            return loaded
+        value = compute()
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        partial.rename(path)
+    return value
 
 # The session fixtures that start a server (or build one's data): worth a worker of their own.
 SERVER_FIXTURES = frozenset({

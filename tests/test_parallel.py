@@ -73,3 +73,20 @@ def test_tests_sharing_a_server_share_a_group(tmp_path: Path) -> None:
     assert kafka != groups("tests/zones/")
     assert len(groups("tests/api/test_plan_replay.py")) == 1  # a module-scoped fixture
     assert groups("tests/pricing/") == {"(none)"}  # nothing shared: spread one by one
+
+
+def test_a_result_is_computed_by_the_first_worker_and_read_back_by_the_others(
+        tmp_path: Path) -> None:
+    from tests.parallel import SHARED_DIRECTORY
+
+    script = ("import os\nfrom tests.parallel import computed_once\n"
+              "print(computed_once('pid', os.getpid))")
+    env = {**os.environ, SHARED_DIRECTORY: str(tmp_path)}
+    first, second = (subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                    text=True, cwd=ROOT, env=env, timeout=60, check=True)
+                     for _ in range(2))
+    assert first.stdout == second.stdout  # the second process's own pid was never computed
+    alone = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           cwd=ROOT, timeout=60, check=True,
+                           env={k: v for k, v in os.environ.items() if k != SHARED_DIRECTORY})
+    assert alone.stdout != first.stdout  # outside xdist: computed in the process
