@@ -5,7 +5,9 @@ runs one test of a session fixture starts that fixture itself, so a Kafka or a t
 cluster spread over four workers would start four times. So every test that uses one of the
 servers below, or a fixture its module (or package) builds once, gets an `xdist_group` mark,
 and tests that share any of those end up in the same group (joined transitively): each group
-runs on one worker and starts what it needs once. The rest spread over the workers one by one.
+runs on one worker and starts what it needs once. A test that uses two servers joins the group
+of the costlier only (the other starts once more, on that worker), so that one such test does
+not pull two long groups onto one worker. The rest spread over the workers one by one.
 
 xdist hands out the biggest groups first, so the long real-server groups start at once and the
 single tests fill the workers around them.
@@ -58,11 +60,10 @@ def computed_once(key: str, compute: Callable[[], T]) -> T:
         partial.rename(path)
     return value
 
-# The session fixtures that start a server (or build one's data): worth a worker of their own.
-SERVER_FIXTURES = frozenset({
-    "stack", "three_zone", "postgres", "empty_prometheus", "fleet_prometheus",
-    "fleet_victoriametrics", "real_history", "api_server",
-})
+# The session fixtures that start a server (or build one's data), costliest first: worth a
+# worker of their own.
+SERVER_FIXTURES = ("three_zone", "stack", "fleet_prometheus", "fleet_victoriametrics",
+                   "real_history", "postgres", "empty_prometheus", "api_server")
 
 
 def _shared_scopes(item: pytest.Item) -> list[str]:
@@ -71,15 +72,14 @@ def _shared_scopes(item: pytest.Item) -> list[str]:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return []
-    shared = []
+    servers = [name for name in SERVER_FIXTURES if name in info.names_closure]
+    shared = servers[:1]
     for name in info.names_closure:
         definitions = info.name2fixturedefs.get(name)
-        if not definitions:
+        if not definitions or name in SERVER_FIXTURES:
             continue
         scope = definitions[-1].scope
-        if name in SERVER_FIXTURES:
-            shared.append(name)
-        elif scope == "module":
+        if scope == "module":
             shared.append(item.nodeid.split("::")[0])
         elif scope == "package":
             shared.append(item.nodeid.rsplit("/", 1)[0])
