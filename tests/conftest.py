@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.parallel import mark_groups, share_run_directory
+from tests.parallel import configure, mark_groups
 from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
@@ -51,8 +51,9 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    share_run_directory(config)
+    configure(config)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    mark_groups(items)
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_groups(config, items)

@@ -90,3 +90,43 @@ def test_a_result_is_computed_by_the_first_worker_and_read_back_by_the_others(
                            cwd=ROOT, timeout=60, check=True,
                            env={k: v for k, v in os.environ.items() if k != SHARED_DIRECTORY})
     assert alone.stdout != first.stdout  # outside xdist: computed in the process
+
+
+SUITE_CONFTEST = """
+import pytest
+from tests.parallel import configure, mark_groups
+
+def pytest_configure(config):
+    configure(config)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    mark_groups(config, items)
+
+@pytest.fixture(scope="session")
+def stack():
+    return "a server"
+"""
+
+
+def test_under_xdist_the_tests_of_one_server_run_on_one_worker(tmp_path: Path) -> None:
+    """Through xdist itself: `-n 2 --dist loadgroup`, two modules using the `stack` fixture."""
+    (tmp_path / "conftest.py").write_text(SUITE_CONFTEST)
+    for name in ("a", "b"):
+        (tmp_path / f"test_{name}.py").write_text(
+            "import time, pytest\n"
+            "@pytest.mark.parametrize('n', range(4))\n"
+            "def test_server(stack, n): time.sleep(0.2)\n"
+            "@pytest.mark.parametrize('n', range(4))\n"
+            "def test_alone(n): time.sleep(0.2)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+         "--dist", "loadgroup", "-v", "--rootdir", str(tmp_path), str(tmp_path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    workers = {line.split()[0]: line for line in done.stdout.splitlines() if "PASSED" in line}
+    server = {line.split()[0] for line in done.stdout.splitlines()
+              if "PASSED" in line and "test_server" in line}
+    assert len(server) == 1, done.stdout  # all eight on one worker
+    assert len(workers) == 2, done.stdout  # the others spread
