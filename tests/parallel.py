@@ -63,7 +63,6 @@ class XdistController:
     the groups."""
 
     def __init__(self, config: pytest.Config) -> None:
-        self.config = config
         directory = tempfile.mkdtemp(prefix="costopt-tests-")
         os.environ[SHARED_DIRECTORY] = directory
         config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
@@ -98,6 +97,7 @@ def computed_once(key: str, compute: Callable[[], T]) -> T:
         partial.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         partial.rename(path)
     return value
+
 
 # The session fixtures that start a server (or build one's data), costliest first: worth a
 # worker of their own.
