@@ -199,6 +199,15 @@ class RecommendationDetail(Recommendation):
                           "traffic of the snapshot it was accepted on")
 
 
+class LeftOutAlternative(BaseModel):
+    id: str
+    kind: str
+    title: str
+    risk: str
+    standalone_savings: Money
+    why: str
+
+
 class PlanStep(BaseModel):
     step: int
     id: str
@@ -221,6 +230,10 @@ class PlanStep(BaseModel):
     pays_off_with: PaysOffWith | None = Field(
         None, description="a step that saves nothing by itself (it frees capacity): the "
                           "capacity step that turns it into money, and what the pair saves")
+    alternative_group: str | None = None
+    alternatives_left_out: list[LeftOutAlternative] = Field(
+        default_factory=list, description="alternatives for the same target (tiering, "
+        "diskless, a retention cut) the plan took this step instead of, and why")
 
 
 class PaysOffWith(BaseModel):

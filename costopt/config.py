@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -160,6 +160,9 @@ class ClusterSettings(_Strict):
     cross_region_egress_share: float = Field(
         0.0, ge=0, le=1, description="share of bytes read that leave to another region "
                                      "(e.g. MirrorMaker 2 to a standby)")
+    mirror_topics: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]] = Field(
+        default_factory=list, description="topics this cluster mirrors in over Confluent "
+        "cluster links: they carry its Cluster Linking bill (docs/chargeback.md)")
     instance_type: str | None = Field(
         None, description="broker instance type (or capacity unit) in the price catalog")
     disk_capacity_bytes: int | None = Field(None, gt=0, description="disk per broker")

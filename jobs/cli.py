@@ -268,6 +268,9 @@ def whatif(config: ConfigOption = None,
            replication_factor: Annotated[int | None, typer.Option()] = None,
            tiered: Annotated[bool | None, typer.Option("--tiered/--no-tiered")] = None,
            growth_pct: Annotated[float | None, typer.Option()] = None,
+           lane: Annotated[str | None, typer.Option(
+               help="classic, tiered, diskless (topics); express, freight (a --cluster)")]
+           = None,
            all_topics: Annotated[bool, typer.Option(
                "--all", help="every topic of every cluster (or of --cluster)")] = False,
            horizon_days: Annotated[int, typer.Option()] = 90) -> None:
@@ -277,6 +280,7 @@ def whatif(config: ConfigOption = None,
 
     from costopt.analysis import cached_analysis
     from costopt.errors import CostoptError
+    from costopt.pricing.catalog import resolve_catalog
     from costopt.whatif import Change, run_whatif
 
     settings = _settings(config)
@@ -288,14 +292,15 @@ def whatif(config: ConfigOption = None,
             "retention_ms": parse_duration_ms(retention) if retention else None,
             "compression": codec, "partitions": partitions,
             "replication_factor": replication_factor, "tiered_storage": tiered,
-            "growth_pct": growth_pct})
+            "growth_pct": growth_pct, "lane": lane})
     except ValidationError as exc:
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()).replace(
             "set all: true", "pass --all")) from None
     analysis = cached_analysis(_existing_store(settings), settings)
     try:
-        result = run_whatif(analysis.models, [change], horizon_days)
+        result = run_whatif(analysis.models, [change], horizon_days,
+                            resolve_catalog=resolve_catalog)
     except CostoptError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not len(result.topics):
