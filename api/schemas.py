@@ -87,6 +87,15 @@ class _CostRowKeys(BaseModel):
     period: Literal["month"] = "month"
     measured_share: float = Field(description="share of the cost whose producer/consumer "
                                               "split rests on measured reads")
+    # With `unit=`: the cost per unit of the row's topics' traffic (costopt/cost/unit_cost.py).
+    unit: Literal["million_messages", "gb_in", "gb_out"] | None = None
+    unit_cost: str | None = Field(None, description="monthly cost per unit, decimal text in "
+                                  "`currency`; null where there is nothing to divide by")
+    units_per_month: float | None = None
+    unit_cost_basis: Literal["measured", "estimated"] | None = Field(
+        None, description="estimated: the traffic divided by is an estimate (the exporter has "
+        "no counter for it)")
+    unit_cost_reason: str | None = Field(None, description="why unit_cost is null")
 
 
 # One field per cost component, from the one list the cost model keeps.

@@ -20,11 +20,14 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from costopt.anomalies.model import AnomalySettings
+from costopt.budget.model import ConfiguredBudget
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
@@ -199,6 +202,8 @@ class ScheduleSettings(_Strict):
                                     "with prometheus.max_concurrency)")
     analyze_every_minutes: int = Field(60, ge=1, le=1440)
     report_cron: str = Field("0 6 * * mon", description="crontab, UTC; default Monday 06:00")
+    anomalies_cron: str = Field("30 * * * *", description="crontab, UTC: anomaly detection "
+                                "and its notices; default hourly")
     misfire_grace_seconds: int = Field(600, ge=1)
     history_days: int = Field(30, ge=1, le=400)
 
@@ -257,6 +262,11 @@ class ReportSettings(_Strict):
     smtp_port: int = 587
     smtp_from: str | None = None
     smtp_to: list[str] = []
+    per_owner: bool = Field(False, description="with each scheduled report, a page per owner "
+                            "(`costopt report --owner TEAM`), linked from the fleet report")
+    owner_webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict, description="owner -> that team's Slack-compatible webhook for "
+        "its page; each URL is a credential, never logged")
 
 
 class BillingSettings(_Strict):
@@ -297,6 +307,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
         "name, and protected_topics: patterns of topics no rule may change")
     report: ReportSettings = ReportSettings()
+    budgets: list[ConfiguredBudget] = Field(
+        default_factory=list, description="monthly budgets (docs/budgets.md); more can be "
+        "added over REST (`PUT /v1/budgets/{name}`)")
+    anomalies: AnomalySettings = AnomalySettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -306,13 +320,14 @@ class Settings(BaseSettings):
             return {key: value for key, value in data.items() if value is not None}
         return data
 
-    @field_validator("clusters")
+    @field_validator("clusters", "budgets")
     @classmethod
-    def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:
-        names = [cluster.name for cluster in value]
+    def _unique_names(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        names = [item.name for item in value]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"cluster names must be unique; repeated: {duplicates}")
+            kind = (info.field_name or "item").removesuffix("s")
+            raise ValueError(f"{kind} names must be unique; repeated: {duplicates}")
         return value
 
     @classmethod

@@ -227,18 +227,79 @@ def analyze(config: ConfigOption = None,
 
 
 @app.command()
+def budgets(config: ConfigOption = None) -> None:
+    """Each budget's month to date, month-end forecast (80% interval) and status."""
+    from costopt.analysis import cached_analysis
+    from costopt.budget.fleet import budget_statuses
+    from jobs.budget_text import budget_lines
+
+    settings = _settings(config)
+    store = _existing_store(settings)
+    typer.echo(budget_lines(budget_statuses(cached_analysis(store, settings), store,
+                                            settings)))
+
+
+@app.command()
 def report(config: ConfigOption = None,
            out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
+           = None,
+           owner: Annotated[str | None, typer.Option(
+               help="only this team's page, delivered to its webhook (report.owner_webhooks)")]
            = None) -> None:
-    """Render the weekly report now, archive it in the store and deliver it if configured."""
+    """Render the weekly report now, archive it in the store and deliver it if configured;
+    with --owner, that team's page."""
     from reports.run import make_report
 
     settings = _settings(config)
     if out is not None:
         settings = settings.model_copy(update={"report": settings.report.model_copy(
             update={"directory": str(out)})})
+    if owner is not None:
+        _owner_page(settings, owner)
+        return
     result = make_report(settings, _existing_store(settings))
     typer.echo(f"report {result['report_id']}: {result['html']}")
+
+
+def _owner_page(settings: Settings, owner: str) -> None:
+    import tempfile
+
+    from costopt.analysis import cached_analysis
+    from reports.owner_run import owner_context, write_owner_pages
+
+    store = _existing_store(settings)
+    context = owner_context(cached_analysis(store, settings), store, settings)
+    if owner not in context.owners():
+        typer.echo(f"unknown owner {owner!r}; owners: {', '.join(context.owners()[:20])}"
+                   f"{', ...' if len(context.owners()) > 20 else ''}", err=True)
+        raise typer.Exit(2)
+    directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-owner-"))
+    page = write_owner_pages(context, settings, directory, [owner])[owner]
+    delivered = {None: "no webhook for this owner", True: "delivered to its webhook",
+                 False: "webhook delivery failed (see the log)"}[page["delivered"]]
+    typer.echo(f"{owner}: {directory / page['page']} ({delivered})")
+
+
+@app.command()
+def anomalies(config: ConfigOption = None,
+              notify: Annotated[bool, typer.Option(
+                  "--notify/--no-notify", help="send the webhook notices owed")] = False
+              ) -> None:
+    """Detect cost anomalies over the stored history now, store them, and print the open
+    ones with their driver (what the scheduler does hourly, with `--notify`)."""
+    from costopt.analysis import cached_analysis
+    from costopt.anomalies.service import refresh
+    from reports.anomaly_notices import send_notices
+    from reports.what_changed import summary_lines
+
+    settings = _settings(config)
+    store = _existing_store(settings)
+    found, _notices = refresh(store, settings, cached_analysis(store, settings))
+    typer.echo("\n".join(summary_lines([a.to_dict() for a in found])))
+    if notify:
+        counts = send_notices(store, settings)
+        typer.echo(f"notices: {counts['sent']} sent, {counts['skipped']} sent by another "
+                   f"replica, {counts['failed']} failed (retried on the next run)")
 
 
 def parse_duration_ms(text: str) -> int:

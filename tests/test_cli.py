@@ -24,7 +24,8 @@ def costopt(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "collect", "analyze", "report", "whatif", "demo", "config"):
+    for command in ("serve", "collect", "analyze", "report", "budgets", "whatif", "demo",
+                    "config"):
         result = costopt(command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
 

@@ -307,3 +307,17 @@ def diskless_coordination_bytes_per_second(bytes_in_per_second: Number,
     back): a share of the bytes written (Aiven measured 1.4 MiB/s per 1 GiB/s)."""
     result: Number = bytes_in_per_second * coordination_share
     return result
+
+
+def units_per_month(rate_per_second: Number, unit_size: float) -> Number:
+    """How many units (a million messages: 1e6; a GB: the catalog's `gb_bytes`) a rate per
+    second adds up to over the 730-hour month."""
+    return rate_per_second * SECONDS_PER_MONTH / unit_size
+
+
+def cost_per_unit_micros(monthly_cost_micros: int, units_per_month: float) -> int | None:
+    """The monthly cost over the month's units, in micro-units; None where there is nothing
+    to divide by (a quotient over no traffic is not zero, it does not exist)."""
+    if units_per_month <= 0:
+        return None
+    return round(monthly_cost_micros / units_per_month)

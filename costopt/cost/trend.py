@@ -16,6 +16,7 @@ from costopt.cost.allocation import (
     IDLE,
     UNALLOCATED,
     ClusterCost,
+    IntArray,
     columns_of,
     topic_micros,
 )
@@ -26,28 +27,38 @@ USAGE = ("bytes_in_per_second", "bytes_out_per_second", "log_size_bytes")
 def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     """Rows of (ts, cluster, owner, monthly_cost_micros) per day, idle and unallocated
     included as owners of their own."""
+    topics = daily_topic_cost(cost, daily)
+    out = topics.groupby(["ts", "cluster", "owner"], as_index=False)["monthly_cost_micros"].sum()
+    out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
+    return out[["ts", "cluster", "owner", "monthly_cost_micros"]].sort_values(
+        ["ts", "owner"], ignore_index=True)
+
+
+def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (ts, cluster, topic, owner, monthly_cost_micros) per topic and day, with
+    `__idle__` and `__unallocated__` as topics (and owners) of their own: what a budget over a
+    topic pattern, or a team's share of a topic, is summed from."""
+    columns = ["ts", "cluster", "topic", "owner", "monthly_cost_micros"]
     if daily.empty:
-        return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
-    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
-    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+        return pd.DataFrame(columns=columns)
+    long, micros = _topic_day_micros(cost, daily)
     basis = cost.basis
-    micros = topic_micros(columns_of(long), basis)
     long = long.assign(monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0),
                        **{f"{c}_micros": micros[c] for c in basis.capacity_bill_micros})
     unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
     per_day = long.groupby("ts")[[f"{c}_micros" for c in basis.capacity_bill_micros]].sum()
     idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
                 - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
-    rows = long.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
-    extra = [pd.DataFrame({"ts": per_day.index, "owner": IDLE,
+    rows = long[["ts", "topic", "owner", "monthly_cost_micros"]]
+    extra = [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
                            "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
                            if len(basis.capacity_bill_micros) else 0}),
-             pd.DataFrame({"ts": per_day.index, "owner": UNALLOCATED,
+             pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
                            "monthly_cost_micros": unallocated})]
     out = pd.concat([rows, *extra], ignore_index=True)
     out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
     out.insert(1, "cluster", cost.cluster)
-    return out.sort_values(["ts", "owner"], ignore_index=True)
+    return out[columns].sort_values(["ts", "topic"], ignore_index=True)
 
 
 def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
@@ -57,10 +68,8 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     columns = ["ts", "cluster", "provisioned_micros", "usage_micros"]
     if daily.empty:
         return pd.DataFrame(columns=columns)
-    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
-    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    long, micros = _topic_day_micros(cost, daily)
     basis = cost.basis
-    micros = topic_micros(columns_of(long), basis)
     metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
         if basis.metered_components else np.zeros(len(long), dtype=np.int64)
     usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
@@ -68,3 +77,25 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
                          "provisioned_micros": sum(basis.capacity_bill_micros.values()),
                          "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+
+
+def daily_topic_components(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (ts, cluster, topic, owner, `<component>_micros`...) per topic and day: each
+    topic's monthly-rate cost at that day's usage, by component (what anomaly detection
+    tests, topic by topic)."""
+    columns = ["ts", "cluster", "topic", "owner", *(f"{c}_micros" for c in COMPONENTS)]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    long, micros = _topic_day_micros(cost, daily)
+    return pd.DataFrame({"ts": long["ts"].to_numpy(), "cluster": cost.cluster,
+                         "topic": long["topic"].to_numpy(), "owner": long["owner"].to_numpy(),
+                         **{f"{c}_micros": micros[c] for c in COMPONENTS}})
+
+
+def _topic_day_micros(cost: ClusterCost, daily: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, dict[str, IntArray]]:
+    """Each stored (topic, day) joined to the topic's static columns, and its monthly-rate
+    micros per component at that day's usage: the one place a day's topic cost is priced."""
+    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
+    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    return long, topic_micros(columns_of(long), cost.basis)

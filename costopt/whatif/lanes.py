@@ -49,7 +49,7 @@ def express_type(instance_type: str) -> str:
     return EXPRESS_FAMILY + size if size in EXPRESS_SIZES else EXPRESS_SMALLEST
 
 
-NOT_SOURCED = ("not sourced", "stand-in")
+NOT_SOURCED = ("not sourced", "no source", "stand-in", "stands in")
 
 
 def freight_price_source(catalog: PriceCatalog) -> str | None:
