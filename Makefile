@@ -23,8 +23,12 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check --no-cache .
 	$(VENV)/bin/mypy
 
+# The suite waits on servers and measurement windows more than on the CPU, so it runs in
+# TEST_WORKERS pytest-xdist workers (tests/parallel.py groups those sharing a server);
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
 test: $(INSTALLED) system-deps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(INSTALLED) system-deps
 	$(PY) -m bench.run

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from costopt.store import Store, sqlite_url
+from tests.parallel import configure, mark_groups
 from tests.stack.postgres_server import PostgresServer
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.stack import Stack, new_stack
@@ -57,3 +58,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
         return Store.open(sqlite_url(tmp_path / "costopt.db"))
     server = request.getfixturevalue("postgres")
     return Store.open(server.new_database())
+def pytest_configure(config: pytest.Config) -> None:
+    configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_groups(config, items)

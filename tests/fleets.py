@@ -15,6 +15,7 @@ from costopt.simulate.payloads import sample_records
 from costopt.simulate.presets import preset
 from costopt.simulate.snapshots import history_frame, simulate_clusters
 from costopt.store.store import StoredSnapshot
+from tests.parallel import computed_once
 
 FIXED_END = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -44,4 +45,5 @@ def analyze_in_memory(simulated: Fleet, sampled_topics: int = 20,
 
 @lru_cache(maxsize=2)
 def analyzed(name: str) -> FleetAnalysis:
-    return analyze_in_memory(fleet(name))
+    """Once per process, and once per run across `make test`'s workers."""
+    return computed_once(f"analyzed-{name}", lambda: analyze_in_memory(fleet(name)))

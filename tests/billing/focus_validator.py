@@ -24,7 +24,6 @@ in the spec, which is what the file means, for the validator to read.
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import json
 import os
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.stack.kafka_broker import cache_root
+from tests.stack.processes import cache_lock
 
 VALIDATOR = "focus-validator==2.2.1"
 HELD_BACK = "pyarrow<21"
@@ -81,9 +81,7 @@ def ensure_validator() -> Path:
     if python is None:
         raise NoPython("focus-validator 2.2.1 needs Python >= 3.12 and this machine has none "
                        "(looked in ~/.pyenv/versions and for python3.12/3.13 on the PATH)")
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / "focus-validator.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with cache_lock(venv.parent / "focus-validator.lock"):
         if marker.exists():
             return executable
         shutil.rmtree(venv, ignore_errors=True)

@@ -14,7 +14,14 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tests.stack.processes import LOOPBACK, ManagedProcess, ServerLifecycle, free_port, port_open
+from tests.stack.processes import (
+    LOOPBACK,
+    ManagedProcess,
+    ServerLifecycle,
+    cache_lock,
+    free_port,
+    port_open,
+)
 
 STACK_DIR = Path(__file__).resolve().parent
 POM = STACK_DIR / "pom.xml"
@@ -39,6 +46,13 @@ def ensure_jars() -> Path:
     marker = libs / ".complete"
     if marker.exists():
         return libs
+    with cache_lock(libs.with_name(libs.name + ".lock")):  # test processes in parallel
+        if not marker.exists():
+            _fetch_jars(libs)
+    return libs
+
+
+def _fetch_jars(libs: Path) -> None:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise FileNotFoundError("`mvn` not found: install Maven (`apt-get install -y maven`)")
@@ -54,8 +68,7 @@ def ensure_jars() -> Path:
                            f"{result.stderr[-3000:]}")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
-    marker.touch()
-    return libs
+    (libs / ".complete").touch()
 
 
 def _java() -> str:

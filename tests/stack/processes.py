@@ -1,28 +1,81 @@
-"""Process plumbing shared by the stack's servers: free ports, bounded starts, clean stops.
+"""Process plumbing shared by the stack's servers: free ports, bounded starts, clean stops,
+and a lock for the caches that several test processes may fill at once.
 
 A server that fails to come up must fail the run with its own words (the tail of its log), not
 with a timeout somewhere later, so every start is bounded and reports the log tail.
+
+`make test` runs the suite in several pytest-xdist workers at once. A port the OS hands out
+(bind to 0) is free only until the server binds it, and another worker may be handed the
+same one meanwhile; so each worker takes its ports from a block of its own (`free_port`),
+below the kernel's ephemeral range, which the OS never hands to anyone else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
+# Worker gwN takes its ports from [PORT_BLOCKS_START + N × PORT_BLOCK_SIZE, + PORT_BLOCK_SIZE):
+# twelve workers fit below 32768, where Linux's ephemeral range (32768-60999) begins.
+PORT_BLOCKS_START = 20000
+PORT_BLOCK_SIZE = 1000
+PORT_BLOCKS = 12
+
+
+@functools.cache
+def _worker_ports() -> Iterator[int] | None:
+    """This xdist worker's block, from a random place in it and round (None outside xdist, or
+    past the twelfth worker: the OS picks then)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or int(worker[2:]) >= PORT_BLOCKS:
+        return None
+    first = PORT_BLOCKS_START + int(worker[2:]) * PORT_BLOCK_SIZE
+    start = random.randrange(PORT_BLOCK_SIZE)
+    return itertools.cycle([first + (start + n) % PORT_BLOCK_SIZE for n in range(PORT_BLOCK_SIZE)])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
-    """A port that was free on loopback a moment ago (the OS picks it)."""
+    """A port that was free on loopback a moment ago: the next bindable one of this xdist
+    worker's block, so no other worker is handed it; outside xdist the OS picks it."""
+    block = _worker_ports()
+    if block is not None:
+        for port in itertools.islice(block, PORT_BLOCK_SIZE):
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def cache_lock(lock_file: Path) -> Iterator[None]:
+    """Held (an exclusive `flock` on `lock_file`) while a cache entry is built, so that two
+    test processes never build the same one at once; the second waits, then finds it built."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def port_open(port: int, host: str = LOOPBACK) -> bool:

@@ -18,7 +18,8 @@ window × (the rack of the broker serving it ≠ its zone), the serving broker b
 (selector off, or no `client.rack`) or the replica in its zone; the brokers' own per-topic
 bytes out, read from each broker's exporter, confirm which broker served. Where the truth is
 zero, "within 10%" means within 10% of what those reads would cross from leaders.
-The brokers are restarted with the selector off at the end, as the other tests expect.
+The brokers are restarted with the selector off at the end, as the other tests expect, unless
+no three-zone test is left to run (this module runs last of them: `tests/zones/conftest.py`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from costopt.rules.registry import run_rules
 from costopt.snapshot.model import ClusterSnapshot
 from costopt.sources.prometheus.client import PrometheusClient
 from tests.stack.stack import ZONE_CLUSTER_LABEL, ZoneStack
+from tests.zones.conftest import three_zone_tests_follow
 
 # Long enough that a few seconds' jitter in a loaded machine's scrapes stays under 5%.
 WINDOW_S = 60
@@ -274,7 +276,7 @@ def _run_phase(stack: ZoneStack, name: str, topics: dict[str, str],
 
 
 @pytest.fixture(scope="module")
-def phases(three_zone: ZoneStack) -> Iterator[dict[str, Phase]]:
+def phases(three_zone: ZoneStack, request: pytest.FixtureRequest) -> Iterator[dict[str, Phase]]:
     kafka = three_zone.kafka
     assert not kafka.rack_aware_selector, "the cluster should start with the selector off"
     suffix = uuid.uuid4().hex[:6]
@@ -302,7 +304,7 @@ def phases(three_zone: ZoneStack) -> Iterator[dict[str, Phase]]:
                                  cluster, settings)
         yield result
     finally:
-        if kafka.rack_aware_selector:
+        if kafka.rack_aware_selector and three_zone_tests_follow(request):
             kafka.restart(rack_aware_selector=False)
 
 
