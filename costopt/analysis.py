@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,6 +173,15 @@ _ESTIMATES_KEPT = 20_000
 _ESTIMATES_LOCK = threading.Lock()
 
 
+def _fresh_estimates_lock() -> None:
+    """A forked analysis gets a lock no other thread of the parent may have held at fork."""
+    global _ESTIMATES_LOCK
+    _ESTIMATES_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_estimates_lock)
+
+
 def cached_estimate(records: list[bytes]) -> CompressionEstimate:
     """Compressing a topic's samples with five codecs is most of an analysis's CPU, and the
     samples change only when a collect samples again: keep each estimate by its records."""
@@ -254,6 +265,64 @@ def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
     return History(series.daily, series.peaks, observed, series.totals, groups)
 
 
+def _analyze_stored(store: Store, name: str, settings: Settings, owners: OwnerAttribution,
+                    resolve: Callable[[str], PriceCatalog]) -> ClusterAnalysis:
+    """One cluster's analysis from what the store holds of it."""
+    stored = store.latest_snapshot(name)
+    catalog = catalog_for(stored, settings, resolve)
+    samples = store.samples_of(name)
+    reads = measured_reads(store, name, stored.snapshot.taken_at,
+                           settings.allocation.reads_window_hours)
+    return analyze_cluster(stored, catalog, load_history(store, name), samples, settings,
+                           owners, reads)
+
+
+# What forked workers analyze with, set by the parent just before the pool forks (so the
+# settings and the resolver, which may be a closure, are inherited rather than pickled).
+_FORKED: tuple[str, Settings, OwnerAttribution, Callable[[str], PriceCatalog]] | None = None
+
+
+def _forked_analysis(name: str) -> ClusterAnalysis:
+    assert _FORKED is not None
+    url, settings, owners, resolve = _FORKED
+    store = Store(url)  # connections of its own: the parent's are not the child's to use
+    try:
+        return _analyze_stored(store, name, settings, owners, resolve)
+    finally:
+        store.engine.dispose()
+
+
+def _workers(store: Store, stale: int) -> int:
+    """Processes to analyze `stale` clusters in: one per core, where the platform forks and
+    the store is one other processes can open (not an in-memory SQLite database)."""
+    url = store.engine.url
+    shared = not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    if stale < 2 or not shared or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(stale, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+def analyze_clusters(store: Store, names: list[str], settings: Settings,
+                     owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog]
+                     ) -> dict[str, ClusterAnalysis]:
+    """Analyze clusters in parallel processes, one per core: the analysis is CPU-bound Python,
+    so threads would take turns. The children are forked: they start in a millisecond with
+    everything imported, and share nothing with each other but the store."""
+    global _FORKED
+    workers = _workers(store, len(names))
+    if workers == 1:
+        return {name: _analyze_stored(store, name, settings, owners, resolve)
+                for name in names}
+    _FORKED = (store.url, settings, owners, resolve)
+    try:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            return dict(zip(names, pool.map(_forked_analysis, names), strict=True))
+    finally:
+        _FORKED = None
+
+
 def analyze_store(store: Store, settings: Settings,
                   clusters: Iterable[str] | None = None,
                   resolve: Callable[[str], PriceCatalog] = resolve_catalog,
@@ -262,26 +331,20 @@ def analyze_store(store: Store, settings: Settings,
     `previous` analyzed, under the same settings, is taken from it: a collect of one cluster
     re-analyzes that cluster only."""
     check_rule_settings(settings.rules)
-    owners = owner_attribution(settings)
     key = settings_key(settings)
     reusable = previous.clusters if previous is not None and previous.settings_key == key \
         else {}
-    results: dict[str, ClusterAnalysis] = {}
-    currencies: set[str] = set()
-    for name in clusters or store.clusters():
-        kept = reusable.get(name)
-        if kept is not None and kept.snapshot_id == store.latest_snapshot_id(name):
-            results[name] = kept
-            currencies.add(kept.model.cost.currency)
-            continue
-        stored = store.latest_snapshot(name)
-        catalog = catalog_for(stored, settings, resolve)
-        currencies.add(catalog.currency)
-        samples = store.samples_of(name)
-        reads = measured_reads(store, name, stored.snapshot.taken_at,
-                               settings.allocation.reads_window_hours)
-        results[name] = analyze_cluster(stored, catalog, load_history(store, name), samples,
-                                        settings, owners, reads)
+    names = list(clusters or store.clusters())
+    kept = {name: reusable[name] for name in names if name in reusable
+            and reusable[name].snapshot_id == store.latest_snapshot_id(name)}
+    computed = analyze_clusters(store, [n for n in names if n not in kept], settings,
+                                owner_attribution(settings), resolve)
+    return _fleet({name: kept.get(name) or computed[name] for name in names}, settings, key)
+
+
+def _fleet(results: dict[str, ClusterAnalysis], settings: Settings, key: str
+           ) -> FleetAnalysis:
+    currencies = {analysis.model.cost.currency for analysis in results.values()}
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
                          "use catalogs of one currency")
@@ -313,34 +376,42 @@ def _owner_sources(settings: Settings) -> list[str]:
     return out
 
 
-def analysis_key(store: Store, settings: Settings) -> str:
-    """What an analysis depends on: the store's snapshots and the settings."""
-    text = json.dumps([store.state_key(), settings_key(settings)], default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def cluster_keys(store: Store, settings: Settings) -> dict[str, str]:
+    """What each cluster's analysis depends on: its stored state and the settings."""
+    shaping = settings_key(settings)
+    return {cluster: hashlib.sha256(json.dumps([cluster, state, shaping], default=str)
+                                    .encode()).hexdigest()
+            for cluster, state in sorted(store.cluster_state_keys().items())}
 
 
-def _unpickled(payload: bytes | None, key: str) -> FleetAnalysis | None:
-    if payload is None:
-        return None
+def _unpickled(payload: bytes, name: str) -> ClusterAnalysis | None:
     try:
         loaded = pickle.loads(zstandard.ZstdDecompressor().decompress(payload))
     except Exception as exc:  # a cache from another build: compute afresh
-        log.warning("analysis cache %s unreadable (%s): recomputing", key[:12], exc)
+        log.warning("cached analysis of %s unreadable (%s): recomputing", name, exc)
         return None
-    return loaded if isinstance(loaded, FleetAnalysis) else None
+    return loaded if isinstance(loaded, ClusterAnalysis) else None
 
 
-def cached_analysis(store: Store, settings: Settings, key: str | None = None) -> FleetAnalysis:
-    """The store's current analysis: loaded from the store's analysis cache when another
-    process (the scheduler, another API worker or replica) already computed it, computed and
-    kept there otherwise. The cache holds pickled costopt objects: the store must be as
-    trusted as costopt's own code (it already decides every figure costopt shows)."""
-    key = key or analysis_key(store, settings)
-    found = _unpickled(store.cached_analysis(key), key)
-    if found is not None:
-        return found
-    previous = _unpickled(store.latest_cached_analysis(), "latest")
-    analysis = analyze_store(store, settings, previous=previous)
-    raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
-    store.cache_analysis(key, zstandard.ZstdCompressor(level=1).compress(raw))
-    return analysis
+def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
+    """The store's current analysis: each cluster's loaded from the store's analysis cache
+    when another process (the scheduler, another API worker or replica) already computed it
+    for the cluster's current state, computed and kept there otherwise. So an analyze after
+    one cluster's collect computes that cluster only. The cache holds pickled costopt
+    objects: the store must be as trusted as costopt's own code (it already decides every
+    figure costopt shows)."""
+    check_rule_settings(settings.rules)
+    keys = cluster_keys(store, settings)
+    found: dict[str, ClusterAnalysis] = {}
+    for name, payload in store.cluster_analyses(keys).items():
+        loaded = _unpickled(payload, name)
+        if loaded is not None:
+            found[name] = loaded
+    computed = analyze_clusters(store, [name for name in keys if name not in found], settings,
+                                owner_attribution(settings), resolve_catalog)
+    for name, analysis in computed.items():
+        raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
+        store.cache_cluster_analysis(name, keys[name],
+                                     zstandard.ZstdCompressor(level=1).compress(raw))
+    found.update(computed)
+    return _fleet({name: found[name] for name in keys}, settings, settings_key(settings))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from costopt.money import Money
+from costopt.pickling import SlotsPickle
 from costopt.units import human
 from costopt.whatif.changes import Change
 
@@ -33,7 +34,7 @@ SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(SlotsPickle):
     """One measured value a rule relied on: what, how much, in what unit, over what window.
 
     `window` states the span actually observed ("6 min observed (7 d needed)", "30 d",
