@@ -393,6 +393,27 @@ def _unpickled(payload: bytes, name: str) -> ClusterAnalysis | None:
     return loaded if isinstance(loaded, ClusterAnalysis) else None
 
 
+def _cache(store: Store, keys: Mapping[str, str],
+           computed: Mapping[str, ClusterAnalysis]) -> None:
+    for name, analysis in computed.items():
+        raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
+        store.cache_cluster_analysis(name, keys[name],
+                                     zstandard.ZstdCompressor(level=1).compress(raw))
+
+
+def refresh_analysis(store: Store, settings: Settings) -> dict[str, ClusterAnalysis]:
+    """Analyze the clusters whose stored state (or the settings) changed since their cached
+    analysis, and cache them; the others are neither loaded nor computed. What the analyze
+    run does after a collect: one cluster's collect costs one cluster's analysis."""
+    check_rule_settings(settings.rules)
+    keys = cluster_keys(store, settings)
+    cached = store.cached_clusters(keys)
+    computed = analyze_clusters(store, [name for name in keys if name not in cached],
+                                settings, owner_attribution(settings), resolve_catalog)
+    _cache(store, keys, computed)
+    return computed
+
+
 def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
     """The store's current analysis: each cluster's loaded from the store's analysis cache
     when another process (the scheduler, another API worker or replica) already computed it
@@ -409,9 +430,6 @@ def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
             found[name] = loaded
     computed = analyze_clusters(store, [name for name in keys if name not in found], settings,
                                 owner_attribution(settings), resolve_catalog)
-    for name, analysis in computed.items():
-        raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
-        store.cache_cluster_analysis(name, keys[name],
-                                     zstandard.ZstdCompressor(level=1).compress(raw))
+    _cache(store, keys, computed)
     found.update(computed)
     return _fleet({name: found[name] for name in keys}, settings, settings_key(settings))

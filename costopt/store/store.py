@@ -449,6 +449,14 @@ class Store:
                     found[cluster] = bytes(payload)
         return found
 
+    def cached_clusters(self, keys: Mapping[str, str]) -> set[str]:
+        """The clusters in `keys` whose analysis is cached under their key (none loaded)."""
+        table = schema.cluster_analysis_cache
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table.c.cluster, table.c.key).where(
+                table.c.cluster.in_(list(keys)))).all()
+        return {cluster for cluster, key in rows if keys.get(cluster) == key}
+
     def cache_cluster_analysis(self, cluster: str, key: str, payload: bytes,
                                keep: int = 2) -> None:
         """Keep `payload` as the cluster's analysis under `key`, and only its `keep` newest."""

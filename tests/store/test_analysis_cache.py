@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from costopt.analysis import FleetAnalysis, analyze_store, cached_analysis
+from costopt.analysis import FleetAnalysis, analyze_store, cached_analysis, refresh_analysis
 from costopt.config import Settings
 from costopt.simulate.load import load_fleet
 from costopt.store import Store, schema, sqlite_url
@@ -70,6 +70,8 @@ def test_an_analyze_after_one_collect_computes_that_cluster_and_equals_a_full_on
                    for t in latest.topics)
     store.save_snapshot(replace(latest, taken_at=latest.taken_at + timedelta(minutes=15),
                                 topics=busier), catalog=stored.catalog, source="collect")
+    assert list(refresh_analysis(store, settings)) == [changed]  # the analyze run's work
+    assert refresh_analysis(store, settings) == {}
     incremental = cached_analysis(store, settings)
     with store.engine.connect() as connection:
         rows = connection.execute(select(table.c.cluster, table.c.key)).all()
