@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from costopt.cost.strimzi import directory_digest, strimzi_owners
 from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
 from costopt.model import ClusterModel
+from costopt.parallel import fork_map
 from costopt.plan import SavingsPlan, build_plan
 from costopt.pricing.catalog import PriceCatalog, resolve_catalog, split_ref
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
@@ -277,50 +277,30 @@ def _analyze_stored(store: Store, name: str, settings: Settings, owners: OwnerAt
                            owners, reads)
 
 
-# What forked workers analyze with, set by the parent just before the pool forks (so the
-# settings and the resolver, which may be a closure, are inherited rather than pickled).
-_FORKED: tuple[str, Settings, OwnerAttribution, Callable[[str], PriceCatalog]] | None = None
-
-
-def _forked_analysis(name: str) -> ClusterAnalysis:
-    assert _FORKED is not None
-    url, settings, owners, resolve = _FORKED
-    store = Store(url)  # connections of its own: the parent's are not the child's to use
-    try:
-        return _analyze_stored(store, name, settings, owners, resolve)
-    finally:
-        store.engine.dispose()
-
-
-def _workers(store: Store, stale: int) -> int:
-    """Processes to analyze `stale` clusters in: one per core, where the platform forks and
-    the store is one other processes can open (not an in-memory SQLite database)."""
+def _shareable(store: Store) -> bool:
+    """Whether other processes can open the store (not an in-memory SQLite database)."""
     url = store.engine.url
-    shared = not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
-    if stale < 2 or not shared or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return min(stale, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
 def analyze_clusters(store: Store, names: list[str], settings: Settings,
                      owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog]
                      ) -> dict[str, ClusterAnalysis]:
-    """Analyze clusters in parallel processes, one per core: the analysis is CPU-bound Python,
-    so threads would take turns. The children are forked: they start in a millisecond with
-    everything imported, and share nothing with each other but the store."""
-    global _FORKED
-    workers = _workers(store, len(names))
-    if workers == 1:
+    """Analyze clusters in parallel processes, one per core (`costopt.parallel`); each opens
+    the store with connections of its own."""
+    url = store.url
+
+    def forked(name: str) -> ClusterAnalysis:
+        own = Store(url)
+        try:
+            return _analyze_stored(own, name, settings, owners, resolve)
+        finally:
+            own.engine.dispose()
+
+    if len(names) < 2 or not _shareable(store):
         return {name: _analyze_stored(store, name, settings, owners, resolve)
                 for name in names}
-    _FORKED = (store.url, settings, owners, resolve)
-    try:
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            return dict(zip(names, pool.map(_forked_analysis, names), strict=True))
-    finally:
-        _FORKED = None
+    return dict(zip(names, fork_map(forked, names), strict=True))
 
 
 def analyze_store(store: Store, settings: Settings,

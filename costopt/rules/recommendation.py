@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from costopt.money import Money
@@ -79,9 +80,10 @@ class Recommendation:
     observed_days: float | None = None
     needed_days: float | None = None
 
-    @property
+    @cached_property
     def id(self) -> str:
-        """Stable across runs for the same finding and proposal, so a dismissal sticks."""
+        """Stable across runs for the same finding and proposal, so a dismissal sticks. Kept
+        once computed: a plan orders and looks up tens of thousands of recommendations by it."""
         key = json.dumps([self.cluster, self.kind, self.target_type, self.target,
                           self.proposed], sort_keys=True, default=str)
         return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -30,6 +30,8 @@ from costopt.cost.allocation import (
     project,
     resized,
     take,
+    to_micros,
+    topic_costs,
     topic_micros,
 )
 from costopt.errors import InvalidInput, NotFound
@@ -461,14 +463,19 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
 
 
 def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
-                      basis_before: ClusterBasis, basis_after: ClusterBasis) -> int:
+                      basis_before: ClusterBasis, basis_after: ClusterBasis,
+                      costs: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
+                      | None = None) -> int:
     """How the cluster's bill moves when the rows `before` become `after` (the other rows
-    unchanged) and its basis moves with them: metered cost of the rows, plus capacity."""
-    def bill_part(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
-        micros = topic_micros(columns, basis)
+    unchanged) and its basis moves with them: metered cost of the rows, plus capacity.
+    `costs`: the rows' `topic_costs` before and after, at each side's basis, where the caller
+    has them already."""
+    def bill_part(costs: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
+        micros = {c: to_micros(v) for c, v in costs.items()}
         return (sum(int(micros[c].sum()) for c in basis.metered_components)
                 + sum(basis.capacity_bill_micros.values()))
-    return bill_part(after, basis_after) - bill_part(before, basis_before)
+    costs = costs or (topic_costs(before, basis_before), topic_costs(after, basis_after))
+    return bill_part(costs[1], basis_after) - bill_part(costs[0], basis_before)
 
 
 # Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or
