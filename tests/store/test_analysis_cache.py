@@ -16,11 +16,15 @@ from costopt.store import Store, schema, sqlite_url
 from tests.fleets import fleet
 
 
-def test_one_new_snapshot_reanalyzes_one_cluster_and_the_cache_serves_the_rest(
-        tmp_path: Path) -> None:
+def _small_store(tmp_path: Path) -> tuple[Store, Settings]:
     store = Store.open(sqlite_url(tmp_path / "costopt.db"))
     load_fleet(store, fleet("small"), sampled_topics_per_cluster=5, records_per_topic=20)
-    settings = Settings(store_url=store.url)
+    return store, Settings(store_url=store.url)
+
+
+def test_one_new_snapshot_reanalyzes_one_cluster_and_the_cache_serves_the_rest(
+        tmp_path: Path) -> None:
+    store, settings = _small_store(tmp_path)
     first = cached_analysis(store, settings)
     again = cached_analysis(store, settings)  # the cache: same figures, not recomputed
     assert again.monthly_cost_micros() == first.monthly_cost_micros()
@@ -54,9 +58,7 @@ def _figures(analysis: FleetAnalysis) -> list[object]:
 
 def test_an_analyze_after_one_collect_computes_that_cluster_and_equals_a_full_one(
         tmp_path: Path) -> None:
-    store = Store.open(sqlite_url(tmp_path / "costopt.db"))
-    load_fleet(store, fleet("small"), sampled_topics_per_cluster=5, records_per_topic=20)
-    settings = Settings(store_url=store.url)
+    store, settings = _small_store(tmp_path)
     first = cached_analysis(store, settings)
     table = schema.cluster_analysis_cache
     with store.engine.connect() as connection:
