@@ -87,6 +87,15 @@ class _CostRowKeys(BaseModel):
     period: Literal["month"] = "month"
     measured_share: float = Field(description="share of the cost whose producer/consumer "
                                               "split rests on measured reads")
+    # With `unit=`: the cost per unit of the row's topics' traffic (costopt/cost/unit_cost.py).
+    unit: Literal["million_messages", "gb_in", "gb_out"] | None = None
+    unit_cost: str | None = Field(None, description="monthly cost per unit, decimal text in "
+                                  "`currency`; null where there is nothing to divide by")
+    units_per_month: float | None = None
+    unit_cost_basis: Literal["measured", "estimated"] | None = Field(
+        None, description="estimated: the traffic divided by is an estimate (the exporter has "
+        "no counter for it)")
+    unit_cost_reason: str | None = Field(None, description="why unit_cost is null")
 
 
 # One field per cost component, from the one list the cost model keeps.
@@ -199,6 +208,15 @@ class RecommendationDetail(Recommendation):
                           "traffic of the snapshot it was accepted on")
 
 
+class LeftOutAlternative(BaseModel):
+    id: str
+    kind: str
+    title: str
+    risk: str
+    standalone_savings: Money
+    why: str
+
+
 class PlanStep(BaseModel):
     step: int
     id: str
@@ -221,6 +239,10 @@ class PlanStep(BaseModel):
     pays_off_with: PaysOffWith | None = Field(
         None, description="a step that saves nothing by itself (it frees capacity): the "
                           "capacity step that turns it into money, and what the pair saves")
+    alternative_group: str | None = None
+    alternatives_left_out: list[LeftOutAlternative] = Field(
+        default_factory=list, description="alternatives for the same target (tiering, "
+        "diskless, a retention cut) the plan took this step instead of, and why")
 
 
 class PaysOffWith(BaseModel):

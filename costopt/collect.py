@@ -20,6 +20,7 @@ import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
 from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
+from costopt.cost.links import MIRROR_TOPICS_LABEL, mirror_topics_label
 from costopt.cost.zones import selector_is_rack_aware, with_zone_reads
 from costopt.snapshot.commits import with_commit_times
 from costopt.snapshot.metrics import SERIES_COLUMNS
@@ -212,8 +213,8 @@ def _principals(prom: PrometheusData | None) -> tuple[PrincipalTraffic, ...]:
 
 def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[str, str]:
     """What pricing needs to know of the cluster beyond its topics: whether the brokers run
-    tiered storage (the configuration wins over the broker setting Kafka reports), and the
-    shares of reads that leave the region."""
+    tiered storage (the configuration wins over the broker setting Kafka reports), the
+    shares of reads that leave the region, and the topics it mirrors over cluster links."""
     labels: dict[str, str] = {}
     tiered = cluster.tiered_storage
     if tiered is None and admin is not None:
@@ -227,6 +228,8 @@ def pricing_labels(cluster: ClusterSettings, admin: AdminData | None) -> dict[st
         labels[INTERNET_EGRESS_LABEL] = str(cluster.internet_egress_share)
     if cluster.cross_region_egress_share:
         labels[CROSS_REGION_EGRESS_LABEL] = str(cluster.cross_region_egress_share)
+    if cluster.mirror_topics:
+        labels[MIRROR_TOPICS_LABEL] = mirror_topics_label(cluster.mirror_topics)
     return labels
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -20,11 +20,13 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from costopt.budget.model import ConfiguredBudget
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
@@ -160,6 +162,9 @@ class ClusterSettings(_Strict):
     cross_region_egress_share: float = Field(
         0.0, ge=0, le=1, description="share of bytes read that leave to another region "
                                      "(e.g. MirrorMaker 2 to a standby)")
+    mirror_topics: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]] = Field(
+        default_factory=list, description="topics this cluster mirrors in over Confluent "
+        "cluster links: they carry its Cluster Linking bill (docs/chargeback.md)")
     instance_type: str | None = Field(
         None, description="broker instance type (or capacity unit) in the price catalog")
     disk_capacity_bytes: int | None = Field(None, gt=0, description="disk per broker")
@@ -254,6 +259,11 @@ class ReportSettings(_Strict):
     smtp_port: int = 587
     smtp_from: str | None = None
     smtp_to: list[str] = []
+    per_owner: bool = Field(False, description="with each scheduled report, a page per owner "
+                            "(`costopt report --owner TEAM`), linked from the fleet report")
+    owner_webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict, description="owner -> that team's Slack-compatible webhook for "
+        "its page; each URL is a credential, never logged")
 
 
 class BillingSettings(_Strict):
@@ -294,6 +304,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-rule settings (enabled, thresholds) by rule "
         "name, and protected_topics: patterns of topics no rule may change")
     report: ReportSettings = ReportSettings()
+    budgets: list[ConfiguredBudget] = Field(
+        default_factory=list, description="monthly budgets (docs/budgets.md); more can be "
+        "added over REST (`PUT /v1/budgets/{name}`)")
 
     @model_validator(mode="before")
     @classmethod
@@ -303,13 +316,14 @@ class Settings(BaseSettings):
             return {key: value for key, value in data.items() if value is not None}
         return data
 
-    @field_validator("clusters")
+    @field_validator("clusters", "budgets")
     @classmethod
-    def _unique_names(cls, value: list[ClusterSettings]) -> list[ClusterSettings]:
-        names = [cluster.name for cluster in value]
+    def _unique_names(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        names = [item.name for item in value]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"cluster names must be unique; repeated: {duplicates}")
+            kind = (info.field_name or "item").removesuffix("s")
+            raise ValueError(f"{kind} names must be unique; repeated: {duplicates}")
         return value
 
     @classmethod

@@ -66,6 +66,12 @@ PAIR_BASIS = ("the capacity step's saving shared among the cluster's steps by wh
               "the plan without it")
 
 
+ALTERNATIVE_WHY = ("the plan takes one step per target (alternative_group): it takes the "
+                   "alternative first by monthly saving plus the worth of the capacity it "
+                   "frees, per unit of risk (low 1, medium 2, high 4), that still saves on "
+                   "the fleet as changed by earlier steps; this one came after it")
+
+
 @dataclass(frozen=True)
 class CapacityPair:
     """A step that pays off only through its cluster's later capacity step: that step, the
@@ -86,6 +92,8 @@ class PlanStep:
     disk_bytes_freed: float
     brokers_freed: float
     pays_off_with: CapacityPair | None = None
+    # Alternatives for the same target (same `alternative_group`) the plan left out for it.
+    alternatives_left_out: tuple[Recommendation, ...] = ()
 
     def to_dict(self, currency: str) -> dict[str, Any]:
         rec = self.recommendation
@@ -111,6 +119,11 @@ class PlanStep:
                 "pair_savings": str(Money.from_micros(
                     self.pays_off_with.pair_savings_micros, currency).rounded()),
                 "currency": currency, "period": "month", "basis": PAIR_BASIS},
+            "alternative_group": rec.alternative_group,
+            "alternatives_left_out": [{
+                "id": other.id, "kind": other.kind, "title": other.title, "risk": other.risk,
+                "standalone_savings": str(other.monthly_savings.rounded()),
+                "why": ALTERNATIVE_WHY} for other in self.alternatives_left_out],
         }
 
 
@@ -153,6 +166,7 @@ class _Step:
     saving: int
     disk: float
     brokers: float
+    left_out: tuple[Recommendation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,6 +293,8 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
     steps: list[_Step] = []
     skipped: dict[str, int] = {}
 
+    displaced: dict[str, list[Recommendation]] = {}
+
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
 
@@ -298,6 +314,7 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
                                  strict=True))
         if rec.conflict_key in state.taken:
             skip("an alternative for the same target was taken")
+            displaced.setdefault(rec.conflict_key, []).append(rec)
             continue
         priced = prepriced.pop(position, None) or state.price(rec.whatif)
         if priced is None:
@@ -314,6 +331,8 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
                                priced.disk_bytes_freed, priced.brokers_freed))
         else:
             skip("saves nothing on the fleet as changed by earlier steps")
+    steps = [replace(s, left_out=tuple(displaced.get(s.recommendation.conflict_key, ())))
+             for s in steps]
     if resize:
         config = {**BrokerSizingRule.defaults, **sizing_settings}
         sizing = size_cluster(model, history, config, columns=state.columns)
@@ -391,7 +410,8 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
             merged.extend(_Step((float("inf"), s.recommendation.id)
                                 if s.recommendation.kind == "broker_sizing"
                                 else _order_key(model, s.recommendation), s.recommendation,
-                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed)
+                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed,
+                                s.alternatives_left_out)
                           for s in previous.steps if s.recommendation.cluster == name)
             skipped[name] = dict(previous.skipped_by_cluster.get(name, {}))
             continue
@@ -402,7 +422,7 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
     for number, step in enumerate(merged, start=1):
         cumulative += step.saving
         steps.append(PlanStep(number, step.recommendation, step.saving, cumulative, step.disk,
-                              step.brokers))
+                              step.brokers, alternatives_left_out=step.left_out))
     steps = _paired(steps, models)
     bill = sum(sum(m.cost.bill_micros[c] for c in COMPONENTS) for m in models.values())
     total: dict[str, int] = {}

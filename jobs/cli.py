@@ -227,18 +227,57 @@ def analyze(config: ConfigOption = None,
 
 
 @app.command()
+def budgets(config: ConfigOption = None) -> None:
+    """Each budget's month to date, month-end forecast (80% interval) and status."""
+    from costopt.analysis import cached_analysis
+    from costopt.budget.fleet import budget_statuses
+    from jobs.budget_text import budget_lines
+
+    settings = _settings(config)
+    store = _existing_store(settings)
+    typer.echo(budget_lines(budget_statuses(cached_analysis(store, settings), store,
+                                            settings)))
+
+
+@app.command()
 def report(config: ConfigOption = None,
            out: Annotated[Path | None, typer.Option(help="directory (default: config)")]
+           = None,
+           owner: Annotated[str | None, typer.Option(
+               help="only this team's page, delivered to its webhook (report.owner_webhooks)")]
            = None) -> None:
-    """Render the weekly report now, archive it in the store and deliver it if configured."""
+    """Render the weekly report now, archive it in the store and deliver it if configured;
+    with --owner, that team's page."""
     from reports.run import make_report
 
     settings = _settings(config)
     if out is not None:
         settings = settings.model_copy(update={"report": settings.report.model_copy(
             update={"directory": str(out)})})
+    if owner is not None:
+        _owner_page(settings, owner)
+        return
     result = make_report(settings, _existing_store(settings))
     typer.echo(f"report {result['report_id']}: {result['html']}")
+
+
+def _owner_page(settings: Settings, owner: str) -> None:
+    import tempfile
+
+    from costopt.analysis import cached_analysis
+    from reports.owner_run import owner_context, write_owner_pages
+
+    store = _existing_store(settings)
+    context = owner_context(cached_analysis(store, settings), store, settings)
+    if owner not in context.owners():
+        typer.echo(f"unknown owner {owner!r}; owners: {', '.join(context.owners()[:20])}"
+                   f"{', ...' if len(context.owners()) > 20 else ''}", err=True)
+        raise typer.Exit(2)
+    directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-owner-"))
+    page = write_owner_pages(context, settings, directory, [owner])[owner]
+    delivered = {None: "no webhook for this owner", True: "delivered to its webhook",
+                 False: "webhook delivery failed (see the log)"}[page["delivered"]]
+    typer.echo(f"{owner}: {directory / page['page']} ({delivered})")
 
 
 def parse_duration_ms(text: str) -> int:
@@ -268,6 +307,9 @@ def whatif(config: ConfigOption = None,
            replication_factor: Annotated[int | None, typer.Option()] = None,
            tiered: Annotated[bool | None, typer.Option("--tiered/--no-tiered")] = None,
            growth_pct: Annotated[float | None, typer.Option()] = None,
+           lane: Annotated[str | None, typer.Option(
+               help="classic, tiered, diskless (topics); express, freight (a --cluster)")]
+           = None,
            all_topics: Annotated[bool, typer.Option(
                "--all", help="every topic of every cluster (or of --cluster)")] = False,
            horizon_days: Annotated[int, typer.Option()] = 90) -> None:
@@ -277,6 +319,7 @@ def whatif(config: ConfigOption = None,
 
     from costopt.analysis import cached_analysis
     from costopt.errors import CostoptError
+    from costopt.pricing.catalog import resolve_catalog
     from costopt.whatif import Change, run_whatif
 
     settings = _settings(config)
@@ -288,14 +331,15 @@ def whatif(config: ConfigOption = None,
             "retention_ms": parse_duration_ms(retention) if retention else None,
             "compression": codec, "partitions": partitions,
             "replication_factor": replication_factor, "tiered_storage": tiered,
-            "growth_pct": growth_pct})
+            "growth_pct": growth_pct, "lane": lane})
     except ValidationError as exc:
         raise typer.BadParameter("; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()).replace(
             "set all: true", "pass --all")) from None
     analysis = cached_analysis(_existing_store(settings), settings)
     try:
-        result = run_whatif(analysis.models, [change], horizon_days)
+        result = run_whatif(analysis.models, [change], horizon_days,
+                            resolve_catalog=resolve_catalog)
     except CostoptError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not len(result.topics):

@@ -14,6 +14,7 @@ from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
 from costopt.billing.sample import confluent_bill, focus_bill
+from costopt.budget.fleet import budget_statuses
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.money import Money
@@ -21,6 +22,8 @@ from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.load import load_fleet
 from costopt.simulate.presets import preset
 from costopt.store import Store, sqlite_url
+from jobs.budget_text import budget_lines
+from jobs.demo_budgets import demo_budgets
 from reports.exports import write_costs_csv, write_plan_json, write_recommendations_json
 from reports.weekly import write_report
 
@@ -95,11 +98,15 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
         write_recommendations_json(analysis, out / "recommendations.json"),
         write_plan_json(analysis, out / "plan.json"),
     ]
+    settings = settings.model_copy(update={"budgets": demo_budgets(analysis)})
+    budgets = budget_statuses(analysis, store, settings)
     report = write_report(analysis, out, "report", settings.report.grafana_url,
-                          reconciliation=allocation.to_dict())
+                          reconciliation=allocation.to_dict(),
+                          budgets=[b.to_dict() for b in budgets])
     files += [report.html, report.json, *report.csv]
     store.close()
     say(summary(analysis))
+    say(budget_lines(budgets))
     say(f"done in {time.monotonic() - started:.1f} s; files in {out}:")
     for path in [database, *files]:
         say(f"  {path}")

@@ -67,3 +67,16 @@ def deliver(settings: ReportSettings, summary: dict[str, Any], report_id: str,
                 smtp.send_message(message)
         results["email"] = _retry("email delivery", send)
     return results
+
+
+def deliver_to_owner(settings: ReportSettings, owner: str, text: str) -> bool | None:
+    """A team's page to its own webhook (`report.owner_webhooks`); None: the team has none."""
+    secret = settings.owner_webhooks.get(owner)
+    if secret is None:
+        return None
+    url = secret.get_secret_value()
+
+    def post() -> None:
+        response = httpx.post(url, json={"text": text}, timeout=10)
+        response.raise_for_status()
+    return _retry(f"webhook delivery to {owner}", post)

@@ -10,6 +10,7 @@ from typing import Any
 
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
+from costopt.cost.unit_cost import UNIT_COLUMNS, topic_traffic, unit_cost_columns
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, rounded
 from costopt.rules import Recommendation
@@ -21,7 +22,8 @@ def money(micros: int) -> str:
 
 COST_FIELDS = ["cluster", "topic", "owner", "side", "consumer_group", "principal",
                "topic_owner", "split", "measured_share", "basis", "monthly_cost", "currency",
-               "period", *COMPONENTS]
+               "period", *COMPONENTS, *UNIT_COLUMNS.values(), "unit_cost_basis",
+               "unit_cost_note"]
 
 
 def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
@@ -29,9 +31,13 @@ def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
     wrote to it) and a `consumer` row per service account that fetched it, else per consumer
     group that reads it (the reader pays its share), plus each cluster's `__idle__` and
     `__unallocated__` (`shared`). `split` says what each row's share rests on: `principal`
-    bytes, `group` reads, `even` shares, `own`, `unread`. Estimates at the monthly rate."""
+    bytes, `group` reads, `even` shares, `own`, `unread`. Estimates at the monthly rate; each
+    row's cost per million messages in, per GB written and per GB read of its topic
+    (`costopt.cost.unit_cost`)."""
     rows = []
+    traffic = topic_traffic(analysis.models.values())
     for frame in analysis.chargeback_frames():
+        units = iter(unit_cost_columns(frame, traffic))
         for record in frame.itertuples(index=False):
             row: dict[str, Any] = {
                 "cluster": record.cluster, "topic": record.topic, "owner": record.owner,
@@ -43,6 +49,7 @@ def cost_rows(analysis: FleetAnalysis) -> list[dict[str, Any]]:
                 "currency": analysis.currency, "period": "month"}
             for component in COMPONENTS:
                 row[component] = money(getattr(record, f"{component}_micros"))
+            row.update(next(units))
             rows.append(row)
     return rows
 

@@ -19,7 +19,7 @@ PANELS = {
     "overview": {"cost_by_cluster": 1, "cost_by_owner": 2, "cost_by_component": 3,
                  "savings_by_kind": 4, "top_topics": 5},
     "topic": {"topic_cost": 1, "topic_throughput": 2, "topic_log_size": 3,
-              "consumer_lag": 4, "topic_savings": 5},
+              "consumer_lag": 4, "topic_savings": 5, "topic_unit_cost": 6},
     "capacity": {"runway_days": 1, "disk_forecast": 2, "broker_count": 3},
 }
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.budget.fleet import budget_statuses
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.realized import realized_for_record
 from costopt.store import Store
 from costopt.store.store import StatusStore
 from reports.delivery import deliver
+from reports.owner_run import owner_context, write_owner_pages
 from reports.weekly import AcceptedRecommendation, write_report
 
 log = logging.getLogger("costopt.jobs")
@@ -55,16 +57,32 @@ def latest_reconciliation(store: Store, settings: Settings, analysis: FleetAnaly
         return None
 
 
+def team_pages(analysis: FleetAnalysis, store: Store, settings: Settings,
+               budgets: list[dict[str, Any]], directory: Path, stamp: str) -> dict[str, str]:
+    """Every owner's page beside the fleet report, where `report.per_owner` is on: the
+    fleet report's link to each (owner -> relative path)."""
+    if not settings.report.per_owner:
+        return {}
+    folder = f"costopt-report-{stamp}-owners"
+    pages = write_owner_pages(owner_context(analysis, store, settings, budgets), settings,
+                              directory / folder,
+                              fleet_report=f"../costopt-report-{stamp}.html")
+    return {owner: f"{folder}/{page['page']}" for owner, page in pages.items()}
+
+
 def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     """Render the weekly report, archive it in the store, deliver it where configured."""
     analysis = cached_analysis(store, settings)
     directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    budgets = [b.to_dict() for b in budget_statuses(analysis, store, settings)]
+    owner_pages = team_pages(analysis, store, settings, budgets, directory, stamp)
     files = write_report(analysis, directory, f"costopt-report-{stamp}",
                          settings.report.grafana_url,
                          accepted_recommendations(store, settings, analysis),
                          Decisions(StatusStore(store).statuses()),
-                         latest_reconciliation(store, settings, analysis))
+                         latest_reconciliation(store, settings, analysis), budgets,
+                         owner_pages)
     html = files.html.read_text()
     summary = json.loads(files.json.read_text())["fleet"]
     report_id = StatusStore(store).save_report(f"Weekly report {stamp}", html, summary)

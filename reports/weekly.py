@@ -26,6 +26,7 @@ from plotly.offline import get_plotlyjs
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost
+from costopt.cost.unit_cost import topic_traffic, unit_cost_columns
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, micros_to_units, rounded
 from costopt.plan import SavingsPlan
@@ -201,7 +202,9 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 accepted: Sequence[AcceptedRecommendation] = (),
                 trend: pd.DataFrame | None = None,
                 decisions: Decisions | None = None,
-                reconciliation: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                reconciliation: Mapping[str, Any] | None = None,
+                budgets: Sequence[Mapping[str, Any]] = (),
+                owner_pages: Mapping[str, str] | None = None) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -217,6 +220,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         else pd.DataFrame()
     topics = rows[~rows["topic"].isin([IDLE, UNALLOCATED])] if not rows.empty else rows
     top_topics = topics.nlargest(TOP_TOPICS, "monthly_cost_micros") if not topics.empty else topics
+    top_units = unit_cost_columns(top_topics, topic_traffic(analysis.models.values()))
     components = {c: _amount(rows[f"{c}_micros"].sum()) for c in COMPONENTS} if not rows.empty \
         else {}
     forecasts = []
@@ -246,6 +250,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "risks": len(risks),
         },
         "by_component": components,
+        "budgets": list(budgets),
+        "owner_pages": [{"owner": o, "href": h} for o, h in (owner_pages or {}).items()],
         "estimate_vs_bill": estimate_vs_bill(reconciliation),
         "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
@@ -254,9 +260,10 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
             "cluster": r.cluster, "topic": r.topic, "owner": r.owner,
             "monthly_cost": rounded(r.monthly_cost_micros),
             **{c: rounded(getattr(r, f"{c}_micros")) for c in COMPONENTS},
+            **units,
             "grafana": panel_link(grafana_url, "topic", "topic_cost", start, end,
                                   {"cluster": r.cluster, "topic": r.topic}),
-        } for r in top_topics.itertuples(index=False)],
+        } for r, units in zip(top_topics.itertuples(index=False), top_units, strict=True)],
         "top_recommendations": [{
             **step.recommendation.to_dict(), "step": step.number,
             "plan_savings": rounded(step.marginal_savings_micros),
@@ -414,14 +421,17 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  grafana_url: str | None = None,
                  accepted: Sequence[AcceptedRecommendation] = (),
                  decisions: Decisions | None = None,
-                 reconciliation: Mapping[str, Any] | None = None) -> ReportFiles:
+                 reconciliation: Mapping[str, Any] | None = None,
+                 budgets: Sequence[Mapping[str, Any]] = (),
+                 owner_pages: Mapping[str, str] | None = None) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
-    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation)
+    data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
+                       budgets, owner_pages)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

@@ -24,7 +24,8 @@ def costopt(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "collect", "analyze", "report", "whatif", "demo", "config"):
+    for command in ("serve", "collect", "analyze", "report", "budgets", "whatif", "demo",
+                    "config"):
         result = costopt(command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
@@ -106,16 +107,22 @@ def test_commands_that_read_the_store_say_there_is_none_rather_than_make_one(
         assert not (tmp_path / "costopt.db").exists(), args
 
 
-def test_whatif_takes_all_and_analyze_prints_its_list_once(tmp_path: Path) -> None:
+def tiny_store_config(directory: Path) -> Path:
+    """A config naming a store of the simulated `tiny` fleet (one self-managed cluster)."""
     from costopt.simulate.load import load_fleet
     from costopt.store import Store
     from tests.fleets import fleet
 
-    store_url = f"sqlite:///{tmp_path / 'costopt.db'}"
+    store_url = f"sqlite:///{directory / 'costopt.db'}"
     load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=5,
                records_per_topic=20)
-    config = tmp_path / "costopt.yaml"
+    config = directory / "costopt.yaml"
     config.write_text(yaml.safe_dump({"store_url": store_url}))
+    return config
+
+
+def test_whatif_takes_all_and_analyze_prints_its_list_once(tmp_path: Path) -> None:
+    config = tiny_store_config(tmp_path)
     everything = costopt("whatif", "--config", str(config), "--all", "--growth-pct", "10")
     assert everything.returncode == 0, everything.stderr
     assert "fleet:" in everything.stdout

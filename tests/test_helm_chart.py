@@ -77,6 +77,28 @@ def test_the_chart_lints_strictly() -> None:
     assert "0 chart(s) failed" in out.stdout
 
 
+ALERTS = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "costopt-alerts.yml"
+
+
+def test_the_chart_ships_the_spend_alerts_file_as_is() -> None:
+    chart = ALERTS.parents[1] / "helm" / "costopt" / "files" / "costopt-alerts.yml"
+    assert chart.read_text() == ALERTS.read_text()
+
+
+def test_promtool_checks_and_unit_tests_the_spend_alerts() -> None:
+    """Every alert of costopt-alerts.yml fires in costopt-alerts.test.yml, after its `for`."""
+    checked = subprocess.run(["promtool", "check", "rules", str(ALERTS)], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = subprocess.run(["promtool", "test", "rules", "costopt-alerts.test.yml"],
+                            cwd=ALERTS.parent, capture_output=True, text=True, timeout=60)
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+    alerts = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"]
+              for r in g["rules"]}
+    tests = (ALERTS.parent / "costopt-alerts.test.yml").read_text()
+    assert {a for a in alerts if f"alertname: {a}\n" in tests} == alerts
+
+
 def test_with_the_operator_one_servicemonitor_scrapes_one_pod_and_rules_are_installed(
         tmp_path: Path) -> None:
     documents = render("database.existingSecret=costopt-db")
@@ -102,11 +124,14 @@ def test_with_the_operator_one_servicemonitor_scrapes_one_pod_and_rules_are_inst
         assert "prometheus.io/scrape" not in d["spec"]["template"]["metadata"]["annotations"]
     (rule,) = by_kind(documents, "PrometheusRule")
     groups = rule["spec"]["groups"]
-    recording = [g for g in groups if g["name"] != "costopt-alerts"]
+    recording = [g for g in groups if g["name"] not in ("costopt-alerts", "costopt-spend")]
     assert recording == rules_document()["groups"]
     alerts = next(g for g in groups if g["name"] == "costopt-alerts")
     assert {r["alert"] for r in alerts["rules"]} == {
         "CostoptSnapshotStale", "CostoptMetricsAbsent", "CostoptCapacityRunwayShort"}
+    # The spend alerts are deploy/prometheus/costopt-alerts.yml's, which promtool tests.
+    spend = next(g for g in groups if g["name"] == "costopt-spend")
+    assert [spend] == yaml.safe_load(ALERTS.read_text())["groups"]
     # promtool (the real Prometheus's) parses every expression and template of the rules.
     rules_file = tmp_path / "rules.yml"
     rules_file.write_text(yaml.safe_dump(rule["spec"]))

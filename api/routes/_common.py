@@ -12,6 +12,7 @@ from fastapi import HTTPException
 
 from costopt.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.cost.allocation import COMPONENTS
+from costopt.cost.unit_cost import UnitCost, unit_cost_text
 from costopt.money import rounded
 
 T = TypeVar("T")
@@ -35,6 +36,14 @@ def cost_item(row: Any, currency: str) -> dict[str, Any]:
             "monthly_cost": rounded(row.monthly_cost_micros), "currency": currency,
             "period": "month",
             **{c: rounded(getattr(row, f"{c}_micros")) for c in COMPONENTS}}
+
+
+def unit_fields(found: UnitCost) -> dict[str, Any]:
+    """A unit cost as every answer and export carries it: never zero for "nothing to divide
+    by" (null, with the reason), and its basis beside it."""
+    return {"unit": found.unit, "unit_cost": unit_cost_text(found.cost_micros),
+            "units_per_month": round(found.units_per_month, 6),
+            "unit_cost_basis": found.basis, "unit_cost_reason": found.reason}
 
 
 def encode_cursor(kind: str, key: list[Any]) -> str:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.auth import check_scope
+from api.budget_metrics import BudgetCollector
+from api.routes.budgets import current_statuses
 from api.state import AppState
+from api.unit_cost_metrics import UnitCostCollector
 from costopt.analysis import FleetAnalysis
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
@@ -19,6 +23,12 @@ from costopt.decisions import Decisions
 from costopt.money import micros_to_units
 
 router = APIRouter(tags=["metrics"])
+
+
+def top_topic_rows(analysis: FleetAnalysis, top: int) -> pd.DataFrame:
+    """The `top` topics by cost: the only ones with per-topic series (bounded cardinality)."""
+    rows = rollup(analysis.costs, "topic")
+    return rows[~rows["topic"].isin([IDLE, UNALLOCATED])].head(top)
 
 
 class FleetCollector(Collector):
@@ -49,8 +59,7 @@ class FleetCollector(Collector):
             "costopt_topic_monthly_cost", f"Monthly cost of the top {self.top_topics} topics "
             f"by cost, by component ({currency}/month)",
             labels=["cluster", "topic", "owner", "component", "currency"])
-        rows = rollup(self.analysis.costs, "topic")
-        rows = rows[~rows["topic"].isin([IDLE, UNALLOCATED])].head(self.top_topics)
+        rows = top_topic_rows(self.analysis, self.top_topics)
         for row in rows.itertuples(index=False):
             for c in COMPONENTS:
                 topic.add_metric([row.cluster, row.topic, row.owner, c, currency],
@@ -110,6 +119,10 @@ def metrics(request: Request) -> Response:
     if not state.settings.api.open_metrics:
         check_scope(request, "read")
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(state.analysis(), state.settings.api.metrics_top_topics,
+    analysis = state.analysis()
+    registry.register(FleetCollector(analysis, state.settings.api.metrics_top_topics,
                                      Decisions(state.statuses.statuses())))
+    registry.register(UnitCostCollector(analysis, top_topic_rows(
+        analysis, state.settings.api.metrics_top_topics)))
+    registry.register(BudgetCollector(current_statuses(state, analysis)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

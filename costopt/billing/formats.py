@@ -32,6 +32,7 @@ import pandas as pd
 from costopt.billing.csvfile import decimal_value, micros, require, timestamps
 from costopt.billing.lines import OTHER, BillFormatError, BillLine
 from costopt.billing.mapping import ClusterMapper, target_of
+from costopt.cost.links import COMPONENT as LINKS
 from costopt.money import decimal_to_micros
 
 FOCUS_CHARGE_CATEGORIES = {"Usage": "usage", "Purchase": "purchase", "Tax": "tax",
@@ -263,13 +264,15 @@ def parse_confluent(frame: pd.DataFrame, lines: list[int], source: str,
         cluster = mapper.cluster_of(resource, names[i])
         kafka = product == "KAFKA"
         # Cluster Linking is billed on the cluster's own resource: its lines are that
-        # cluster's (`other`: the cost model has no component for links), not the platform's.
+        # cluster's `cluster_linking` component (`cost/links.py`), not the platform's.
         linked = product == "CLUSTER_LINK" and cluster is not None
         if kafka and cluster is None and resource:
             parsed.skip("another Kafka cluster")
             continue
         if kafka and (line_type in CONFLUENT_TARGETS or line_type.startswith("KAFKA_NUM_")):
             category, target = "usage", CONFLUENT_TARGETS.get(line_type, "compute")
+        elif linked and line_type.startswith("CLUSTER_LINKING_"):
+            category, target = "usage", LINKS
         else:
             category = {"PROMO_CREDIT": "credit", "SUPPORT": "support"}.get(
                 line_type, "support" if product.startswith("SUPPORT") else "other")

@@ -15,6 +15,7 @@ from costopt.billing.reconcile import Estimate, Month, MonthAllocation, allocate
 from costopt.config import Settings
 from costopt.cost.allocation import allocate
 from costopt.cost.chargeback import chargeback_rows
+from costopt.cost.links import mirrored_topics
 from costopt.store import Store
 from costopt.store.bills import BillStore
 from costopt.store.offsets import snapshot_before
@@ -30,7 +31,7 @@ def month_estimates(analysis: FleetAnalysis, store: Store, settings: Settings,
         snapshot = cluster.model.snapshot
         if snapshot.taken_at < month.end:
             out[name] = Estimate(name, chargeback_of(cluster), snapshot.taken_at,
-                                 cluster.model.catalog)
+                                 cluster.model.catalog, mirrored_topics(snapshot))
             continue
         stored = snapshot_before(store, name, month.end)
         if stored is None:
@@ -42,7 +43,8 @@ def month_estimates(analysis: FleetAnalysis, store: Store, settings: Settings,
                                settings.allocation.reads_window_hours)
         out[name] = Estimate(name, chargeback_rows(cost, stored.snapshot.groups, reads,
                                                    owners, stored.snapshot.principals),
-                             stored.snapshot.taken_at, catalog)
+                             stored.snapshot.taken_at, catalog,
+                             mirrored_topics(stored.snapshot))
     return out
 
 

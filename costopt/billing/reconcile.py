@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from costopt.billing.lines import OTHER, TARGETS
-from costopt.cost import formulas
+from costopt.cost import formulas, links
 from costopt.cost.allocation import COMPONENTS, UNALLOCATED
 from costopt.cost.apportion import apportion
 from costopt.cost.chargeback import (
@@ -90,6 +90,7 @@ class Estimate:
     rows: pd.DataFrame
     taken_at: datetime
     catalog: PriceCatalog
+    mirrored: Mapping[str, float] = field(default_factory=dict)  # topic → weight (links.py)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class TargetReconciliation:
     target: str  # a component, a group of them (network, storage), or other
     estimate_micros: int
     bill_micros: int
+    note: str | None = None  # where the billed amount went, where that is not by estimate
 
     @property
     def error_pct(self) -> float | None:
@@ -172,7 +174,8 @@ class MonthAllocation:
                 "lines": c.lines,
                 "estimated_from": c.estimated_from.isoformat() if c.estimated_from else None,
                 "components": [{"target": t.target, "estimate": money(t.estimate_micros),
-                                "bill": money(t.bill_micros), "error_pct": pct(t.error_pct)}
+                                "bill": money(t.bill_micros), "error_pct": pct(t.error_pct),
+                                "note": t.note}
                                for t in c.targets],
             } for c in self.clusters],
         }
@@ -210,9 +213,11 @@ def _with_unallocated(rows: pd.DataFrame, cluster: str) -> tuple[pd.DataFrame, i
 
 
 def billed_rows(estimate: pd.DataFrame | None, cluster: str, targets: Mapping[str, int],
-                other_micros: int, unattributed: str = "unallocated") -> pd.DataFrame:
+                other_micros: int, unattributed: str = "unallocated",
+                mirrored: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The cluster's rows carrying its billed amounts: each target's amount over the cells of
-    its components by their estimated cost, `other` as configured (module docstring)."""
+    its components by their estimated cost (Cluster Linking over the mirrored topics,
+    `cost/links.py`), `other` as configured (module docstring)."""
     rows, unallocated = _with_unallocated(
         estimate if estimate is not None else empty_rows(), cluster)
     rows["estimated_micros"] = rows[AMOUNT_COLUMNS].sum(axis=1).astype(np.int64)
@@ -221,7 +226,9 @@ def billed_rows(estimate: pd.DataFrame | None, cluster: str, targets: Mapping[st
         if amount == 0 or target == OTHER:
             continue
         columns = [f"{c}_micros" for c in TARGETS[target]]
-        weights = rows[columns].to_numpy(dtype=np.float64).clip(0)
+        weights = (links.row_weights(rows, mirrored or {}, PRODUCER)[:, None]
+                   if target == links.COMPONENT
+                   else rows[columns].to_numpy(dtype=np.float64).clip(0))
         if weights.sum() > 0:
             parts = apportion(amount, weights.ravel()).reshape(weights.shape)
             for j, column in enumerate(columns):
@@ -294,13 +301,14 @@ def allocate_month(month: Month, currency: str, estimates: Mapping[str, Estimate
         by_target = mine.groupby("target")["amount_micros"].sum()
         targets = {str(t): int(v) for t, v in by_target.items()}
         other = targets.pop(OTHER, 0)
-        rows = billed_rows(prorated, cluster, targets, other, unattributed)
+        mirrored = estimate.mirrored if estimate is not None else {}
+        rows = billed_rows(prorated, cluster, targets, other, unattributed, mirrored)
         frames.append(rows.assign(basis=BILLED))
         results.append(ClusterReconciliation(
             cluster, BILLED, estimate_micros, int(mine["amount_micros"].sum()), other,
             int((mine["line_number"] > 0).sum()),
             estimate.taken_at if estimate is not None else None,
-            _targets(prorated, targets, other)))
+            _targets(prorated, targets, other, mirrored)))
     rows = pd.concat(frames, ignore_index=True) if frames else \
         empty_rows().assign(basis="", estimated_micros=0)
     if unassigned:
@@ -316,17 +324,24 @@ def allocate_month(month: Month, currency: str, estimates: Mapping[str, Estimate
     return MonthAllocation(month, currency, rows, results, catalogs, unassigned, accounts)
 
 
-def _targets(prorated: pd.DataFrame | None, targets: Mapping[str, int], other: int
-             ) -> list[TargetReconciliation]:
+def _targets(prorated: pd.DataFrame | None, targets: Mapping[str, int], other: int,
+             mirrored: Mapping[str, float]) -> list[TargetReconciliation]:
     """Per target on the bill: estimate and bill; components with an estimate that no line
-    names are listed with a bill of 0."""
+    names are listed with a bill of 0. Cluster Linking says where its bill went."""
     def estimated(components: tuple[str, ...]) -> int:
         if prorated is None:
             return 0
         return int(sum(prorated[f"{c}_micros"].sum() for c in components))
 
+    def note(target: str) -> str | None:
+        if target != links.COMPONENT:
+            return None
+        weights = (links.row_weights(prorated, mirrored, PRODUCER) if prorated is not None
+                   else np.zeros(0))
+        return links.allocated_note(mirrored, weights)
+
     order = list(TARGETS)
-    out = [TargetReconciliation(t, estimated(TARGETS[t]), targets[t])
+    out = [TargetReconciliation(t, estimated(TARGETS[t]), targets[t], note(t))
            for t in sorted(targets, key=order.index)]
     covered = {c for t in targets for c in TARGETS[t]}
     out += [TargetReconciliation(c, estimated((c,)), 0) for c in COMPONENTS

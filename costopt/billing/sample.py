@@ -125,17 +125,37 @@ CONFLUENT_LINES = (("KAFKA_NUM_CKUS", ("compute",)),
                    ("KAFKA_PARTITION", ("partitions",)))
 
 
+# The simulated invoice's Cluster Linking rates: illustrative, not prices (costopt prices no
+# links, `cost/links.py`): one link an hour, and a GiB the link writes.
+LINK_PER_HOUR = Decimal("0.10")
+LINK_PER_GIB = Decimal("0.05")
+
+
+def _link_amounts(estimate: Estimate, month: Month) -> list[tuple[str, Decimal]]:
+    """One link's hours, and the GiB it mirrors in (the mirrored topics' bytes in)."""
+    if not estimate.mirrored:
+        return []
+    gib = Decimal(sum(estimate.mirrored.values()) * month.hours * 3600 / 2**30)
+    return [("CLUSTER_LINKING_PER_LINK",
+             (LINK_PER_HOUR * Decimal(month.hours)).quantize(Decimal("0.01"))),
+            ("CLUSTER_LINKING_WRITE", (LINK_PER_GIB * gib).quantize(Decimal("0.01")))]
+
+
 def confluent_bill(estimates: Mapping[str, Estimate], month: Month,
                    factor: Decimal = Decimal(1)) -> str:
     """A Confluent Cloud cost export (`confluent billing cost list` columns, v4), amounts
-    printed as the CLI prints them."""
+    printed as the CLI prints them; a cluster that mirrors topics has its link's lines
+    (product CLUSTER_LINK, at the illustrative rates above, not scaled by `factor`)."""
     rows = []
     for name, estimate in sorted(estimates.items()):
-        for line_type, amount in _amounts(estimate, month, factor, CONFLUENT_LINES):
+        lines = [("KAFKA", *line) for line in _amounts(estimate, month, factor,
+                                                       CONFLUENT_LINES)]
+        lines += [("CLUSTER_LINK", *line) for line in _link_amounts(estimate, month)]
+        for product, line_type, amount in lines:
             rows.append({
                 "start_date": month.start.strftime("%Y-%m-%d"),
                 "end_date": month.end.strftime("%Y-%m-%d"), "granularity": "MONTHLY",
-                "line_type": line_type, "product": "KAFKA", "resource": f"lkc-{name}",
+                "line_type": line_type, "product": product, "resource": f"lkc-{name}",
                 "resource_name": name, "environment": "env-demo",
                 "network_access_type": "INTERNET", "price": "", "original_amount":
                 f"${amount}", "discount_amount": "$0.00", "amount": f"${amount}"})

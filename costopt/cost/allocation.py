@@ -53,6 +53,7 @@ COMPONENTS = (
     "network_consumer",
     "compute",
     "partitions",
+    "cluster_linking",  # Confluent Cloud links: estimated 0, billed to mirrored topics (links.py)
 )
 MICRO_COLUMNS = [f"{component}_micros" for component in COMPONENTS]
 # The per-topic usage columns the cost model reads (see `topic_frame`).
@@ -119,6 +120,8 @@ def topic_frame(snapshot: ClusterSnapshot, owners: OwnerAttribution | None = Non
         "cleanup_policy": [t.cleanup_policy for t in topics],
         "compression_type": [t.compression_type for t in topics],
         "remote_storage_enable": np.array([t.remote_storage_enable for t in topics], dtype=bool),
+        # On the diskless lane (KIP-1150): none in a snapshot yet, set by a `lane` what-if.
+        "diskless": np.zeros(len(topics), dtype=bool),
     })
 
 
@@ -238,27 +241,40 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
     bytes_in = np.asarray(columns["bytes_in_per_second"], dtype=np.float64)
     bytes_out = np.asarray(columns["bytes_out_per_second"], dtype=np.float64)
     partitions = np.asarray(columns["partitions"], dtype=np.float64)
+    # Diskless rows (KIP-1150) keep one copy on object storage and replicate nothing between
+    # brokers: no disk writes, no follower fetches, one replica of compute's partition load.
+    diskless = (np.asarray(columns["diskless"], dtype=bool) if "diskless" in columns
+                else np.zeros(len(rf), dtype=bool))
+    rf = np.where(diskless, 1.0, rf)
     stored = formulas.stored_bytes(np.asarray(columns["log_size_bytes"], dtype=np.float64), rf,
                                    catalog.storage_counts_replicas)
     costs: dict[str, np.ndarray] = {}
     costs["storage_local"] = formulas.storage_cost_per_month(
         stored, basis.block_price_per_gb_month, gb) + \
-        formulas.throughput_fee_share_per_month(bytes_in * rf, basis.disk_write_total,
-                                                basis.throughput_fee)
-    costs["storage_tiered"] = _tiered_costs(columns, catalog, bytes_in)
+        formulas.throughput_fee_share_per_month(np.where(diskless, 0.0, bytes_in * rf),
+                                                basis.disk_write_total, basis.throughput_fee)
+    costs["storage_tiered"] = _tiered_costs(columns, catalog, bytes_in) + _diskless_requests(
+        np.where(diskless, bytes_in, 0.0), basis)
     cross_zone = float(catalog.cross_zone_per_gb)
     if catalog.replication_traffic_billed:
-        crossing = (formulas.replication_bytes_per_second(bytes_in, rf)
-                    * formulas.replication_cross_zone_share(basis.zones, rf))
+        crossing = np.where(
+            diskless, formulas.diskless_coordination_bytes_per_second(
+                bytes_in, catalog.diskless_coordination_cross_zone_share),
+            formulas.replication_bytes_per_second(bytes_in, rf)
+            * formulas.replication_cross_zone_share(basis.zones, rf))
         costs["network_replication"] = formulas.transfer_cost_per_month(crossing, cross_zone, gb)
     else:
         costs["network_replication"] = np.zeros(len(rf))
+    # Diskless clients write and read through a broker in their own zone: nothing crosses.
+    client_share = np.where(diskless, 0.0, basis.client_cross_zone_share)
     costs["network_producer"] = formulas.transfer_cost_per_month(
-        bytes_in, float(catalog.ingress_per_gb) + basis.client_cross_zone_share * cross_zone, gb)
+        bytes_in, float(catalog.ingress_per_gb), gb) + formulas.transfer_cost_per_month(
+        bytes_in * client_share, cross_zone, gb)
     staying = 1.0 - basis.internet_egress_share - basis.cross_region_egress_share
     crossing = formulas.consumer_cross_zone_bytes_per_second(
         bytes_out, _column(columns, "rack_aware_read_share", len(rf)),
         basis.consumer_cross_zone_share)
+    crossing = np.where(diskless, 0.0, crossing)
     costs["network_consumer"] = formulas.transfer_cost_per_month(
         bytes_out, float(catalog.egress_per_gb)
         + basis.internet_egress_share * float(catalog.internet_egress_per_gb)
@@ -272,6 +288,7 @@ def topic_costs(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict[
         basis.partition_replicas_total, basis.weight_throughput, basis.weight_partitions)
     costs["partitions"] = formulas.partition_cost_per_month(
         partitions, float(catalog.partition_per_hour)) * basis.partition_billable_share
+    costs["cluster_linking"] = np.zeros(len(rf))  # the bill's alone (`cost/links.py`)
     for component in COMPONENTS:
         factor = catalog.component_factor(component)
         if factor != 1.0:
@@ -303,6 +320,27 @@ def _tiered_costs(columns: Mapping[str, np.ndarray], catalog: PriceCatalog,
             + formulas.request_cost_per_month(puts, float(catalog.object_put_per_1000))
             + formulas.request_cost_per_month(gets, float(catalog.object_get_per_1000))
             + formulas.transfer_cost_per_month(reads, float(catalog.tiered_retrieval_per_gb), gb))
+
+
+def _diskless_requests(diskless_bytes_in: np.ndarray, basis: ClusterBasis) -> np.ndarray:
+    """PUTs of the objects each broker uploads every batch interval, shared by the bytes
+    written, and the GETs each zone makes for them, at the catalog's request prices."""
+    catalog = basis.catalog
+    objects = formulas.diskless_objects_per_month(basis.brokers,
+                                                  catalog.diskless_batch_interval_ms)
+    puts = formulas.diskless_put_requests_per_month(diskless_bytes_in, basis.bytes_in_total,
+                                                    objects)
+    gets = formulas.diskless_get_requests_per_month(puts, basis.zones,
+                                                    catalog.diskless_cache_hit_share)
+    return (formulas.request_cost_per_month(puts, float(catalog.object_put_per_1000))
+            + formulas.request_cost_per_month(gets, float(catalog.object_get_per_1000)))
+
+
+def diskless_requests_floor_per_month(basis: ClusterBasis) -> float:
+    """What the cluster's object requests cost a month once any of its traffic is diskless:
+    every broker uploads each interval whatever it buffered, so a lone small diskless topic
+    causes them all (the per-topic model shares them by bytes written)."""
+    return float(_diskless_requests(np.array([basis.bytes_in_total]), basis)[0])
 
 
 def elastic_bill_per_month(unit: ElasticUnit, price_per_hour: float, bytes_in: float,

@@ -275,3 +275,49 @@ def bill_error_pct(estimate: float, billed: float) -> float | None:
     if estimate == 0:
         return None
     return (billed - estimate) / abs(estimate) * 100.0
+
+
+def diskless_objects_per_month(brokers: float, batch_interval_ms: float) -> float:
+    """Objects a diskless cluster writes in a month: each broker uploads what it buffered
+    every batch interval (KIP-1150, Inkless; WarpStream's 250 ms default), one PUT each."""
+    return brokers * SECONDS_PER_MONTH * 1000.0 / max(batch_interval_ms, 1.0)
+
+
+def diskless_put_requests_per_month(bytes_in_per_second: Number, bytes_in_total: float,
+                                    objects_per_month: float) -> Number:
+    """A diskless topic's share of the cluster's object PUTs, by its share of the bytes
+    written: objects mix every topic a broker received in the interval."""
+    if bytes_in_total <= 0:
+        return bytes_in_per_second * 0.0
+    result: Number = bytes_in_per_second / bytes_in_total * objects_per_month
+    return result
+
+
+def diskless_get_requests_per_month(put_requests_per_month: Number, zones: int,
+                                    cache_hit_share: float) -> Number:
+    """GETs of a diskless topic's objects: each zone's brokers fetch every object once for
+    the readers in that zone (they share the zone's cache), less the share found in cache."""
+    result: Number = put_requests_per_month * max(zones, 1) * (1.0 - cache_hit_share)
+    return result
+
+
+def diskless_coordination_bytes_per_second(bytes_in_per_second: Number,
+                                           coordination_share: float) -> Number:
+    """Cross-zone bytes a diskless topic still causes (batch metadata to the coordinator and
+    back): a share of the bytes written (Aiven measured 1.4 MiB/s per 1 GiB/s)."""
+    result: Number = bytes_in_per_second * coordination_share
+    return result
+
+
+def units_per_month(rate_per_second: Number, unit_size: float) -> Number:
+    """How many units (a million messages: 1e6; a GB: the catalog's `gb_bytes`) a rate per
+    second adds up to over the 730-hour month."""
+    return rate_per_second * SECONDS_PER_MONTH / unit_size
+
+
+def cost_per_unit_micros(monthly_cost_micros: int, units_per_month: float) -> int | None:
+    """The monthly cost over the month's units, in micro-units; None where there is nothing
+    to divide by (a quotient over no traffic is not zero, it does not exist)."""
+    if units_per_month <= 0:
+        return None
+    return round(monthly_cost_micros / units_per_month)

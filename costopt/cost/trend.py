@@ -33,8 +33,20 @@ def _usage_columns(long: pd.DataFrame) -> Columns:
 def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     """Rows of (ts, cluster, owner, monthly_cost_micros) per day, idle and unallocated
     included as owners of their own."""
+    topics = daily_topic_cost(cost, daily)
+    out = topics.groupby(["ts", "cluster", "owner"], as_index=False)["monthly_cost_micros"].sum()
+    out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
+    return out[["ts", "cluster", "owner", "monthly_cost_micros"]].sort_values(
+        ["ts", "owner"], ignore_index=True)
+
+
+def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (ts, cluster, topic, owner, monthly_cost_micros) per topic and day, with
+    `__idle__` and `__unallocated__` as topics (and owners) of their own: what a budget over a
+    topic pattern, or a team's share of a topic, is summed from."""
+    columns = ["ts", "cluster", "topic", "owner", "monthly_cost_micros"]
     if daily.empty:
-        return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
+        return pd.DataFrame(columns=columns)
     static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
     long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
     basis = cost.basis
@@ -45,16 +57,16 @@ def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     per_day = long.groupby("ts")[[f"{c}_micros" for c in basis.capacity_bill_micros]].sum()
     idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
                 - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
-    rows = long.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
-    extra = [pd.DataFrame({"ts": per_day.index, "owner": IDLE,
+    rows = long[["ts", "topic", "owner", "monthly_cost_micros"]]
+    extra = [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
                            "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
                            if len(basis.capacity_bill_micros) else 0}),
-             pd.DataFrame({"ts": per_day.index, "owner": UNALLOCATED,
+             pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
                            "monthly_cost_micros": unallocated})]
     out = pd.concat([rows, *extra], ignore_index=True)
     out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
     out.insert(1, "cluster", cost.cluster)
-    return out.sort_values(["ts", "owner"], ignore_index=True)
+    return out[columns].sort_values(["ts", "topic"], ignore_index=True)
 
 
 def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:

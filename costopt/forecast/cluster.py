@@ -85,6 +85,11 @@ class _Fit:
     noise_var: float  # σ_noise², in the model's space
     drift_var: float  # σ_drift² per day
     quantile: float  # of Student's t at 97.5%, for the residuals' degrees of freedom
+    dof: int
+
+    def level_scale(self, level: float) -> float:
+        """How much narrower (or wider) the interval at `level` is than the 95% one."""
+        return float(student_t.ppf((1 + level) / 2, self.dof)) / self.quantile
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(y, 1e-9)) if self.model == "log-linear" else y
@@ -118,7 +123,7 @@ def _fit(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> _Fit | None:
     dof = max(len(z) - x.shape[1] - 1, 1)
     noise_var, drift_var = _variogram(residuals, dof)
     return _Fit(model, regression, origin, x[:, 0], weekly, noise_var, drift_var,
-                float(student_t.ppf(0.975, dof)))
+                float(student_t.ppf(0.975, dof)), dof)
 
 
 def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
@@ -207,8 +212,9 @@ def choose_model(index: pd.DatetimeIndex, y: np.ndarray, fits: _Fits | None = No
 
 
 def forecast_series(values: pd.Series, metric: str, unit: str,
-                    horizon_days: int) -> Forecast | None:
-    """`values` indexed by daily timestamps (UTC)."""
+                    horizon_days: int, level: float = 0.95) -> Forecast | None:
+    """`values` indexed by daily timestamps (UTC); `lower` and `upper` bound the central
+    `level` of outcomes (95% by default; budgets use 80%)."""
     values = values.dropna()
     if len(values) < MIN_POINTS:
         return None
@@ -220,13 +226,14 @@ def forecast_series(values: pd.Series, metric: str, unit: str,
     assert fit is not None
     future = pd.date_range(index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
     central, half = fit.predict(future)
-    half = half * _calibration(fit.model, index, y, fits)
+    half = half * _calibration(fit.model, index, y, fits) * fit.level_scale(level)
     lower, upper = fit.inverse(central - half), fit.inverse(central + half)
     # The other model is the doubt about the choice: the interval covers both.
     other = fits("linear" if fit.model == "log-linear" else "log-linear")
     if other is not None:
         other_central, other_half = other.predict(future)
-        other_half = other_half * _calibration(other.model, index, y, fits)
+        other_half = other_half * _calibration(other.model, index, y, fits) \
+            * other.level_scale(level)
         lower = np.minimum(lower, other.inverse(other_central - other_half))
         upper = np.maximum(upper, other.inverse(other_central + other_half))
     level = float(y[-7:].mean())

@@ -56,7 +56,8 @@ class CatalogError(InvalidInput):
 
 class ElasticUnit(BaseModel):
     """A capacity unit the vendor scales with load and bills by the hour it is used
-    (Confluent's eCKU): the units a month needs are the most any one dimension needs."""
+    (Confluent's eCKU): the units a month needs are the most any one dimension needs. The same
+    limits describe a provisioned unit (Confluent Dedicated's CKU, `provisioned_units`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     ingress_bytes_per_second: Annotated[float, Field(gt=0)]
@@ -205,6 +206,9 @@ class PriceCatalog(BaseModel):
     compute_per_hour: dict[str, NonNegativePrice] = Field(default_factory=dict)
     capacity_unit: CapacityUnit | None = None
     elastic_units: dict[str, ElasticUnit] = Field(default_factory=dict)
+    # What one provisioned capacity unit carries (Confluent Dedicated's CKU), by the type its
+    # "brokers" are billed as: billed as provisioned, whatever the load; read by headroom advice.
+    provisioned_units: dict[str, ElasticUnit] = Field(default_factory=dict)
     brokers_billed: bool = True
     cluster_per_hour: NonNegativePrice = Decimal(0)
     # Storage on the brokers: paid for as provisioned (disk size) or as used (bytes stored).
@@ -226,6 +230,18 @@ class PriceCatalog(BaseModel):
     tiered_objects_per_segment: int = Field(
         5, ge=1, description="objects the remote storage manager writes per closed segment")
     tiered_retrieval_per_gb: NonNegativePrice = Decimal(0)
+    # Diskless topics (KIP-1150): the lane's inputs besides the object prices above
+    # (docs/cost-model.md, "Lanes").
+    diskless_coordination_cross_zone_share: float = Field(
+        1.4 / 1024, ge=0, le=1, description="cross-zone bytes per byte written that a diskless "
+        "topic still causes: Aiven's benchmark measured 1.4 MiB/s at 1 GiB/s written "
+        "(aiven.io/blog/benchmarking-diskless-inkless-topics-part-1)")
+    diskless_batch_interval_ms: float = Field(
+        250.0, ge=50, le=60_000, description="how often each broker uploads what it buffered "
+        "(one PUT): WarpStream's default batch timeout, 250 ms (at least 50 ms)")
+    diskless_cache_hit_share: float = Field(
+        0.0, ge=0, le=1, description="share of a zone's object fetches served from a cache "
+        "rather than a GET (0: each zone fetches each object once, assumed)")
     # Network.
     cross_zone_per_gb: NonNegativePrice = Decimal(0)
     internet_egress_per_gb: NonNegativePrice = Decimal(0)
@@ -258,6 +274,9 @@ class PriceCatalog(BaseModel):
         unknown = sorted(set(self.elastic_units) - set(self.compute_per_hour))
         if unknown:
             raise ValueError(f"elastic_units {unknown} have no price in compute_per_hour")
+        unknown = sorted(set(self.provisioned_units) - set(self.compute_per_hour))
+        if unknown:
+            raise ValueError(f"provisioned_units {unknown} have no price in compute_per_hour")
         keys = set(PRICE_LINES) | set(DISCOUNTABLE_COMPONENTS) | {"all"}
         wrong = sorted(set(self.discount_pct) - keys)
         if wrong:

@@ -96,6 +96,7 @@ class BaseRule:
     not_on: ClassVar[dict[str, str]] = {}
     target_type: ClassVar[str] = "topic"
     destructive: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = True  # False: opt-in, `rules.<name>.enabled: true`
 
     def needed_days(self, config: Mapping[str, Any]) -> float | None:
         return None

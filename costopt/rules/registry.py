@@ -9,10 +9,12 @@ from typing import Any
 from costopt.model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip
 from costopt.rules.capacity import BrokerSizingRule
+from costopt.rules.cku_headroom import CkuHeadroomRule
 from costopt.rules.compression import CompressionRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.history import History
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
+from costopt.rules.lanes import LaneRule
 from costopt.rules.partitions import PartitionRule
 from costopt.rules.protected import Protection
 from costopt.rules.rack_aware import RackAwareFetchRule
@@ -29,9 +31,11 @@ RULES: tuple[BaseRule, ...] = (
     PartitionRule(),
     ReplicationRule(),
     TieredStorageRule(),
+    LaneRule(),
     RackAwareFetchRule(),
     FanOutRule(),
     BrokerSizingRule(),
+    CkuHeadroomRule(),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 # `rules:` settings that are not one rule's: patterns of topics no rule may change.
@@ -74,7 +78,7 @@ def run_rules(model: ClusterModel, history: History,
     kind = model.catalog.kind
     for rule in rules:
         rule_settings = dict(settings.get(rule.name, {}))
-        if not rule_settings.pop("enabled", True):
+        if not rule_settings.pop("enabled", rule.enabled_by_default):
             continue
         reason = rule.not_on.get(kind)
         if reason is not None:  # advice the offering gives no way to act on

@@ -56,7 +56,10 @@ CONFLUENT_SHAPES = (
     ("freight-analytics", "confluent-cloud", "eCKU.freight"),
 )
 # What one Dedicated CKU carries (ingress, egress bytes/s; partitions), to size the simulated
-# Dedicated cluster as its operator would: twice what the load needs, at least two CKUs.
+# Dedicated cluster as its operator did, for growth that has not come: twice what the load
+# needs, at least four CKUs (two more than a multi-zone cluster's minimum, for the
+# `cku_headroom` rule to find).
+MIN_PLANTED_CKUS = 4
 CKU_CAPACITY = (60e6, 180e6, 4_500)
 PRINCIPAL_COLUMNS = ("cluster", "topic", "principal_id", "display_name", "produce_share",
                      "readers")
@@ -465,7 +468,7 @@ def _confluent_clusters(cluster_names: list[str], topics: pd.DataFrame
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Confluent Cloud clusters: no brokers to see, only the capacity unit billed. Elastic
     clusters (eCKUs) get one row standing for the unit; a Dedicated cluster a row per CKU,
-    sized at twice what its load needs (at least two: multi-zone)."""
+    sized at twice what its load needs, at least `MIN_PLANTED_CKUS`."""
     shapes = {name: (catalog, unit) for name, catalog, unit in CONFLUENT_SHAPES}
     cluster_rows: list[dict[str, Any]] = []
     broker_rows: list[dict[str, Any]] = []
@@ -479,7 +482,7 @@ def _confluent_clusters(cluster_names: list[str], topics: pd.DataFrame
                               * topics.loc[mine, "active_readers"]).sum())
             needed = max(rate_in / CKU_CAPACITY[0], rate_out / CKU_CAPACITY[1],
                          float(topics.loc[mine, "partitions"].sum()) / CKU_CAPACITY[2])
-            units = max(2, int(np.ceil(2 * needed)))
+            units = max(MIN_PLANTED_CKUS, int(np.ceil(2 * needed)))
         cluster_rows.append({"cluster": name, "catalog": catalog, "region": None,
                              "tiered_storage": False, "instance_type": unit,
                              "brokers": units, "zones": 1, "rack_aware_fetch": False})

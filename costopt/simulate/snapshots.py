@@ -3,13 +3,14 @@ exactly as a collect would have produced them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
+from costopt.cost.links import MIRROR_TOPICS_LABEL, mirror_topics_label
 from costopt.pricing.catalog import catalog_ref
 from costopt.simulate.fleet import Fleet, stable_seed
 from costopt.simulate.series import SeriesBlock, cluster_series
@@ -23,6 +24,7 @@ from costopt.snapshot.model import (
 )
 
 SNAPSHOT_WINDOW_HOURS = 24
+MIRRORED_TOPICS = 5  # a Confluent Dedicated cluster's topics mirrored in over a link
 # Disk used beyond the topics' logs (indexes, snapshots, metadata): an unallocated share.
 DISK_OVERHEAD_SHARE = 0.03
 
@@ -144,6 +146,16 @@ def principal_traffic(fleet: Fleet, cluster: str, topics: dict[str, Topic]
         for row in rows.itertuples(index=False))
 
 
+def _mirror_label(unit: str, topics: Sequence[Topic]) -> dict[str, str]:
+    """A Confluent Dedicated cluster (billed in CKUs) mirrors its `MIRRORED_TOPICS` busiest
+    topics in over one cluster link: they carry its Cluster Linking bill (`cost/links.py`)."""
+    if unit != "CKU":
+        return {}
+    busiest = sorted((t for t in topics if not t.is_internal),
+                     key=lambda t: (-t.bytes_in_per_second, t.name))[:MIRRORED_TOPICS]
+    return {MIRROR_TOPICS_LABEL: mirror_topics_label([t.name for t in busiest])}
+
+
 def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
     block = cluster_series(fleet, cluster)
     topics = _topics(block)
@@ -155,7 +167,8 @@ def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
         window_seconds=SNAPSHOT_WINDOW_HOURS * 3600,
         brokers=_brokers(fleet, cluster, topics), topics=topics, groups=groups,
         rack_aware_fetch=bool(meta["rack_aware_fetch"]),
-        labels={TIERED_SYSTEM_LABEL: "true" if meta["tiered_storage"] else "false"},
+        labels={TIERED_SYSTEM_LABEL: "true" if meta["tiered_storage"] else "false",
+                **_mirror_label(str(meta["instance_type"]), topics)},
         principals=principal_traffic(fleet, cluster, by_name),
     )
     region = meta["region"]

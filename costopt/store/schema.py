@@ -216,3 +216,15 @@ bill_lines = Table(
     Column("charge_end", DateTime(timezone=True), nullable=False),
     Index("ix_bill_lines_bill", "bill_id"),
 )
+
+# Budgets set over REST (`PUT /v1/budgets/{name}`); those in the config file are not stored.
+budgets = Table(
+    "budgets", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("scope", String(16), nullable=False),  # owner | cluster | fleet | topic_pattern
+    Column("target", String(512)),  # null for the fleet
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("currency", String(3)),  # null: the fleet's
+    Column("thresholds", JSON, nullable=False),  # shares of the amount, ascending
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -14,6 +14,10 @@ The model of each change:
   from measured ratios where records were sampled, published defaults otherwise.
 - tiered storage: the local bytes are what a cut to the local retention would keep (the same
   formula), the rest moves to object storage.
+- lane (docs/cost-model.md, "Lanes"): `tiered` is tiering as above; `classic` turns tiering
+  and diskless off (every byte back on broker disks); `diskless` puts the whole log, one copy,
+  on object storage (no local bytes, no tiering); the cluster lane `express` fixes RF at 3 and
+  keeps every byte on the brokers' pay-as-you-go storage (Express has no tiering).
 - partitions and replication factor: set as given. growth_pct: traffic and sizes grow by it.
 - delete_topic: the topic stops using anything. read_once: bytes out fall to one read of the
   bytes in. delete_group: the group's measured reads stop.
@@ -120,7 +124,9 @@ def apply_change_in_place(out: Columns, idx: np.ndarray, change: Change,
         _retention(out, idx, change.retention_ms)
     if change.compression is not None:
         _compression(out, idx, change.compression, context)
-    if change.tiered_storage is not None or change.local_retention_ms is not None:
+    if change.lane is not None:
+        _lane(out, idx, change)
+    elif change.tiered_storage is not None or change.local_retention_ms is not None:
         _tiering(out, idx, change)
     if change.partitions is not None:
         out["partitions"][idx] = float(change.partitions)
@@ -149,6 +155,26 @@ def _client_rack(out: Columns, idx: np.ndarray, shares: Mapping[str, float]) -> 
     added = np.array([shares.get(str(n), 0.0) for n in out["topic"][idx]], dtype=np.float64)
     current = np.nan_to_num(out["rack_aware_read_share"][idx].astype(np.float64), nan=0.0)
     out["rack_aware_read_share"][idx] = np.minimum(current + added, 1.0)
+
+
+def diskless_of(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Which rows are on the diskless lane (none where the columns predate the lane)."""
+    if "diskless" not in columns:
+        return np.zeros(len(columns["topic"]), dtype=bool)
+    return np.asarray(columns["diskless"], dtype=bool)
+
+
+def _lane(out: Columns, idx: np.ndarray, change: Change) -> None:
+    if "diskless" not in out:
+        out["diskless"] = np.zeros(len(out["topic"]), dtype=bool)
+    out["diskless"][idx] = change.lane == "diskless"
+    if change.lane == "tiered":
+        _tiering(out, idx, change.model_copy(update={"tiered_storage": True}))
+        return
+    # classic, diskless and express: nothing tiered; the log is local until diskless moves it.
+    _tiering(out, idx, change.model_copy(update={"tiered_storage": False}))
+    if change.lane == "express":
+        out["replication_factor"][idx] = 3.0
 
 
 def _retention(out: Columns, idx: np.ndarray, new_ms: int) -> None:
@@ -218,5 +244,6 @@ def _split_local_remote(out: Columns, idx: np.ndarray, total: np.ndarray,
         out["retention_bytes"][idx].astype(np.float64),
         out["partitions"][idx].astype(np.float64))[0]
     local = np.where(tiered & (local_ms >= 0), kept_local, total)
+    local = np.where(diskless_of(out)[idx], 0.0, local)  # diskless: all on object storage
     out["log_size_bytes"][idx] = local
     out["remote_log_size_bytes"][idx] = total - local

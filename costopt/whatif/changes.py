@@ -6,9 +6,10 @@ the same bad input with the same message naming the field.
 
 Changes come in three scopes:
 - topic changes (retention, codec, partitions, RF, tiering, growth, deleting the topic, one
-  shared read instead of many) act on the selected topics' rows;
+  shared read instead of many, the storage lane) act on the selected topics' rows;
 - group changes (`delete_group`) act on the topics the selected group reads;
-- cluster changes (`rack_aware_fetch`, brokers, disks, catalog) act on every selected cluster.
+- cluster changes (`rack_aware_fetch`, brokers, disks, catalog, a Dedicated cluster's
+  `cku_count`, and the cluster lanes `express` and `freight`) act on every selected cluster.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from costopt.patterns import compile_pattern
 MAX_RETENTION_MS = 100 * 365 * 86_400_000  # a century; beyond that is a typo
 TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor",
                 "tiered_storage", "local_retention_ms", "growth_pct", "delete_topic",
-                "read_once")
+                "read_once", "lane")
 GROUP_FIELDS = ("delete_group", "client_rack")
 CLUSTER_FIELDS = ("rack_aware_fetch", "broker_count", "broker_type", "broker_disk_bytes",
-                  "catalog")
-CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog")
+                  "catalog", "cku_count")
+CAPACITY_FIELDS = ("broker_count", "broker_type", "broker_disk_bytes", "catalog", "cku_count")
+# Storage lanes (docs/cost-model.md, "Lanes"): per topic, or a whole cluster's offering.
+TOPIC_LANES = ("classic", "tiered", "diskless")
+CLUSTER_LANES = ("express", "freight")
+Lane = Literal["classic", "tiered", "diskless", "express", "freight"]
 
 
 class Selector(BaseModel):
@@ -91,6 +96,14 @@ class Change(BaseModel):
     broker_disk_bytes: int | None = Field(
         None, ge=1024**3, le=1024**5, description="disk (volume) size of every broker")
     catalog: str | None = Field(None, min_length=1, max_length=512)
+    lane: Lane | None = Field(
+        None, description="the storage lane: per topic `classic` (local disks, replicated), "
+        "`tiered` (KIP-405, as tiered_storage: true) or `diskless` (KIP-1150: one copy on "
+        "object storage); per cluster `express` (MSK Express brokers) or `freight` "
+        "(Confluent Freight)")
+    cku_count: int | None = Field(
+        None, ge=1, le=10_000, description="CKUs a Confluent Cloud Dedicated cluster is "
+        "provisioned with (its catalog's provisioned_units); refused on any other cluster")
 
     @field_validator("retention_ms")
     @classmethod
@@ -113,7 +126,13 @@ class Change(BaseModel):
                 or self.client_rack is False:
             raise ValueError("delete_topic, delete_group, read_once and client_rack can only "
                              "be true")
+        if (self.lane == "tiered" and self.tiered_storage is False) or (
+                self.lane in ("classic", "diskless") and self.tiered_storage):
+            raise ValueError(f"lane {self.lane!r} contradicts tiered_storage: "
+                             f"{self.tiered_storage}")
         scoped = [name for name in (*CLUSTER_FIELDS,) if getattr(self, name) is not None]
+        if self.lane in CLUSTER_LANES:
+            scoped.append("lane")
         if scoped and not self.selector.selects_topics_only_by_cluster:
             raise ValueError(f"{', '.join(scoped)} change a whole cluster: select it by "
                              "cluster (or all: true), not by topic, pattern, owner or group")
@@ -121,12 +140,14 @@ class Change(BaseModel):
 
     @property
     def touches_capacity(self) -> bool:
-        return any(getattr(self, name) is not None for name in CAPACITY_FIELDS)
+        return (any(getattr(self, name) is not None for name in CAPACITY_FIELDS)
+                or self.lane in CLUSTER_LANES)
 
     @property
     def touches_cluster(self) -> bool:
         """Changes the cluster's prices, zones' use or capacity, not only selected rows."""
-        return any(getattr(self, name) is not None for name in CLUSTER_FIELDS)
+        return (any(getattr(self, name) is not None for name in CLUSTER_FIELDS)
+                or self.lane in CLUSTER_LANES)
 
     @property
     def touches_topics(self) -> bool:

@@ -41,6 +41,7 @@ from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, spl
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
 from costopt.whatif.changes import Change, Selector
+from costopt.whatif.lanes import check_lane, cluster_lane_change
 
 CatalogResolver = Callable[[str], PriceCatalog]
 MAX_GROWTH = 100.0
@@ -326,7 +327,10 @@ def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
             # Another offering, same place: priced in the cluster's region.
             catalog = resolve_catalog(catalog_ref(change.catalog, region))
     template = brokers[0]
-    count = change.broker_count or len(brokers)
+    if change.cku_count is not None and template.instance_type not in catalog.provisioned_units:
+        raise InvalidInput(f"cku_count: the cluster is billed in {template.instance_type!r}, not "
+                           "in provisioned CKUs (only a Confluent Cloud Dedicated cluster is)")
+    count = change.cku_count or change.broker_count or len(brokers)
     # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
     # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
     racks = list(dict.fromkeys(b.rack for b in brokers))
@@ -355,6 +359,7 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
     context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
     positions: dict[str, int] | None = None
     for change in changes:
+        check_lane(model.cluster, basis.catalog, change)
         if change.touches_topics:
             selector = change.selector
             if selector.topic is not None and selector.pattern is None \
@@ -376,6 +381,8 @@ def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, 
 def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
                          resolve_catalog: CatalogResolver | None
                           ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    if change.lane in ("express", "freight"):
+        change = cluster_lane_change(basis.cluster, basis.catalog, brokers, change)
     if change.rack_aware_fetch is not None:
         basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
                         else basis.client_cross_zone_share)
@@ -417,8 +424,8 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
     before = take(columns, index)
     after, brokers, basis = apply_changes(model, before, model.snapshot.brokers,
                                           model.cost.basis, relevant, resolve_catalog)
-    if any(c.touches_capacity for c in relevant):
-        _check_feasible(model, after, len(brokers))
+    if any(c.touches_capacity for c in relevant) and model.catalog.kind not in NO_BROKER_WARNINGS:
+        _check_feasible(model, after, len(brokers))  # the vendor places replicas, not brokers
     growth = horizon.growth[index]
     grown_before, grown_after = _grown(before, growth), _grown(after, growth)
     baseline_basis = model.cost.basis

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month, MonthAllocation
 from costopt.billing.sample import CONFLUENT_LINES, confluent_bill
 from costopt.config import Settings
+from costopt.cost import formulas
 from costopt.cost.allocation import COMPONENTS, ClusterCost
 from costopt.cost.chargeback import consumer_micros
 from costopt.simulate.fleet import Fleet
@@ -181,11 +183,26 @@ def test_the_estimate_reconciles_to_the_invoice_per_cluster_and_line_type(
                     "KAFKA_NETWORK_WRITE": "network_producer",
                     "KAFKA_NETWORK_READ": "network_consumer"}
     assert {label for label, _ in CONFLUENT_LINES} >= set(line_targets)
+    links = {"CLUSTER_LINKING_PER_LINK", "CLUSTER_LINKING_WRITE"}
     for name, rec in clusters.items():
-        assert rec.basis == "billed" and rec.error_pct == pytest.approx(7.0, abs=0.01), name
-        types = set(invoice.loc[invoice["resource_name"] == name, "line_type"])
-        assert types == set(line_targets), (name, types)  # eCKU and CKU alike: KAFKA_NUM_CKUS
+        mine = invoice[invoice["resource_name"] == name]
+        linked = mine["product"] == "CLUSTER_LINK"
+        link_micros = int(sum(Decimal(v.lstrip("$")) for v in mine.loc[linked, "amount"])
+                          * 10**6)
+        assert rec.basis == "billed" and rec.bill_micros == int(
+            sum(Decimal(v.lstrip("$")) for v in mine["amount"]) * 10**6), name
+        # The estimate has nothing for the link: 7% above it on what it estimates.
+        assert formulas.bill_error_pct(rec.estimate_micros or 0, rec.bill_micros - link_micros
+                                       ) == pytest.approx(7.0, abs=0.01), name
+        types = set(mine["line_type"])
+        # eCKU and CKU alike: KAFKA_NUM_CKUS; the Dedicated cluster's link its own lines
+        assert types == set(line_targets) | (links if name == "dedicated-core" else set()), (
+            name, types)
         by_target = {t.target: t for t in rec.targets}
+        if name == "dedicated-core":
+            link = by_target["cluster_linking"]
+            assert (link.estimate_micros, link.bill_micros) == (0, link_micros) and link_micros
+            assert link.note is not None and link.note.startswith("on the 5 mirrored")
         for line_type, target in line_targets.items():
             billed = invoice.loc[(invoice["resource_name"] == name)
                                  & (invoice["line_type"] == line_type), "amount"]
@@ -233,11 +250,11 @@ def test_the_demo_preset_writes_the_split_and_the_confluent_invoice(tmp_path: Pa
 
 
 
-def test_cluster_linking_lines_stay_with_their_cluster_as_unattributed(stored: Stored) -> None:
+def test_cluster_linking_lines_are_their_cluster_s_cluster_linking(stored: Stored) -> None:
     """A cluster link is billed on its cluster's resource (CLUSTER_LINKING_* lines of product
-    CLUSTER_LINK): the line is that cluster's, `other`, not spread over the fleet."""
+    CLUSTER_LINK): the line is that cluster's `cluster_linking` component, not spread over
+    the fleet."""
     from costopt.billing.importer import mapper_for, parse_bill
-    from costopt.billing.lines import OTHER
 
     link = ("\n{start},{end},MONTHLY,CLUSTER_LINKING_PER_LINK,CLUSTER_LINK,lkc-dedicated-core,"
             "dedicated-core,env-demo,INTERNET,,$80.30,$0.00,$80.30")
@@ -247,8 +264,9 @@ def test_cluster_linking_lines_stay_with_their_cluster_as_unattributed(stored: S
                         mapper_for(stored.settings, stored.fleet.clusters["cluster"]))
     (bill,) = parsed.bills
     linked = [line for line in bill.lines if line.description.startswith("CLUSTER_LINK")]
-    assert [(line.cluster, line.target, line.amount_micros) for line in linked] == [
-        ("dedicated-core", OTHER, 80_300_000)]
+    assert {(line.cluster, line.target, line.category) for line in linked} == {
+        ("dedicated-core", "cluster_linking", "usage")}  # the invoice's own link lines too
+    assert linked[-1].amount_micros == 80_300_000
 
 
 def test_service_accounts_are_charged_to_their_mapped_owners(stored: Stored) -> None:
@@ -276,3 +294,85 @@ def test_service_accounts_are_charged_to_their_mapped_owners(stored: Stored) -> 
     other = next(p for p in snapshot.principals
                  if p.principal_id not in (by_id.principal_id, by_name.principal_id))
     assert owner_of[other.principal_id] == {str(other.display_name).split("-")[0]}
+
+
+def test_the_cku_headroom_saving_reproduces_through_post_whatif(stored: Stored,
+                                                                 tmp_path: Path) -> None:
+    """`costopt serve` over the preset's store: the Dedicated cluster's CKU recommendation
+    states a `cku_count` change, and `POST /v1/whatif` of it saves the same to the cent; a
+    `cku_count` on an elastic cluster is refused (422) naming the field."""
+    from tests.api.conftest import start_server, write_config
+
+    server = start_server(write_config(tmp_path / "costopt.yaml", stored.settings.store_url),
+                          tmp_path / "serve.log")
+    try:
+        with server.client() as client:
+            recs = client.get("/v1/recommendations", params={"limit": 10_000}).json()["items"]
+            (rec,) = [r for r in recs if r["kind"] == "cku_headroom"]
+            assert rec["whatif"] == [{"selector": {"cluster": "dedicated-core", "all": False},
+                                      "cku_count": 2}]
+            answer = client.post("/v1/whatif", json={"changes": rec["whatif"]})
+            assert answer.status_code == 200, answer.text
+            assert -Decimal(answer.json()["delta"]["monthly_cost"]) == Decimal(
+                rec["monthly_savings"]) == Decimal("2190.00")
+            refused = client.post("/v1/whatif", json={"changes": [
+                {"selector": {"cluster": "standard-orders"}, "cku_count": 2}]})
+            assert refused.status_code == 422 and "cku_count" in refused.text
+    finally:
+        server.process.stop()
+
+
+def test_the_link_bill_lands_on_the_mirrored_topics(stored: Stored) -> None:
+    """The Dedicated cluster mirrors its five busiest topics over one link: the link's billed
+    lines land on those topics' producer rows by bytes in, to the micro-unit; nothing of it
+    elsewhere. Without mirrored topics known, the link's bill is the cluster's unallocated,
+    and the reconciliation says why."""
+    from costopt.billing.reconcile import billed_rows
+    from costopt.cost.links import MIRROR_TOPICS_LABEL, NO_MIRRORS
+
+    snapshot = stored.analysis.clusters["dedicated-core"].model.snapshot
+    mirrored = set(snapshot.labels[MIRROR_TOPICS_LABEL].split(","))
+    assert len(mirrored) == 5
+    rows = stored.allocation.rows
+    (rec,) = [c for c in stored.allocation.clusters if c.cluster == "dedicated-core"]
+    link = next(t for t in rec.targets if t.target == "cluster_linking")
+    charged = rows[rows["cluster_linking_micros"] != 0]
+    assert int(charged["cluster_linking_micros"].sum()) == link.bill_micros
+    assert set(charged["topic"]) == mirrored and set(charged["side"]) == {"producer"}
+    assert set(charged["cluster"]) == {"dedicated-core"}
+    rates = {t.name: t.bytes_in_per_second for t in snapshot.topics if t.name in mirrored}
+    per_topic = charged.groupby("topic")["cluster_linking_micros"].sum()
+    for topic, micros in per_topic.items():  # by bytes in, to the rounding of a micro-unit
+        assert micros == pytest.approx(link.bill_micros * rates[topic] / sum(rates.values()),
+                                       abs=1)
+    estimate = stored.allocation.rows[stored.allocation.rows["cluster"] == "dedicated-core"]
+    unknown = billed_rows(estimate.drop(columns=["basis", "estimated_micros", "month"]),
+                          "dedicated-core", {"cluster_linking": 1_000_000}, 0)
+    assert int(unknown.loc[unknown["topic"] == "__unallocated__",
+                           "cluster_linking_micros"].sum()) == 1_000_000
+    assert NO_MIRRORS.startswith("no mirrored topic known")
+
+
+def test_mirror_topics_are_known_from_the_config_at_collect() -> None:
+    """`clusters[].mirror_topics` becomes the snapshot's label the link bill is allocated by;
+    a name Kafka would refuse is refused naming the field."""
+    from pydantic import ValidationError
+
+    from costopt.collect import pricing_labels
+    from costopt.config import ClusterSettings
+    from costopt.cost.links import MIRROR_TOPICS_LABEL, mirrored_topics
+    from costopt.snapshot.model import ClusterSnapshot, Topic
+
+    cluster = ClusterSettings(name="dedicated-core", catalog="confluent-cloud",
+                              mirror_topics=["orders.v1", "audit.v1"])
+    labels = pricing_labels(cluster, None)
+    assert labels[MIRROR_TOPICS_LABEL] == "audit.v1,orders.v1"
+    snapshot = ClusterSnapshot(
+        cluster="dedicated-core", taken_at=datetime(2026, 11, 20, tzinfo=UTC),
+        window_seconds=3600, brokers=(),
+        topics=(Topic("orders.v1", 6, 3, bytes_in_per_second=3e6),
+                Topic("audit.v1", 6, 3, bytes_in_per_second=1e6), Topic("other.v1", 6, 3)),
+        labels=labels)
+    assert mirrored_topics(snapshot) == {"orders.v1": 3e6, "audit.v1": 1e6}
+    with pytest.raises(ValidationError, match="mirror_topics"):
+        ClusterSettings(name="c", catalog="confluent-cloud", mirror_topics=["a,b"])

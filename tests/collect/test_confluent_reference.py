@@ -20,6 +20,14 @@ Confluent's own Grafana dashboard for the export (confluentinc/jmx-monitoring-st
 `ccloud-prometheus-grafana/assets/grafana/provisioning/dashboards/ccloud.json`, 2025-03-25)
 agrees on the labels read here (`sum by (consumer_group_id, topic)` of the lag, `sum by
 (kafka_id, topic)` of retained bytes, which it says are counted "after replication").
+
+Checked again on 2026-12-07 (stored copies; no test fetches them): a transcription of the
+`cloud` descriptors lists `consumer_lag_offsets` with `topic`, `consumer_group_id` and
+`partition`, and lag queries group it by partition; Confluent's example queries
+(docs.confluent.io/cloud/current/monitoring/metrics-api-examples) say a response grouped by
+`principal_id` also names its `principal_name`, and queries of `request_bytes` and
+`response_bytes` group by `metric.principal_id` and `metric.type` (one transcription lists only
+`type`, leaving `principal_id` out). Nothing there contradicts the table below.
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def test_msk_sizing_calculator_case_to_the_cent() -> None:
     assert cost.bill_micros == {
         "compute": micros("1340.28"), "storage_local": micros("1012.50"),
         "storage_tiered": micros("232.875"), "network_replication": 0,
-        "network_producer": micros("684.375"), "network_consumer": 0, "partitions": 0}
+        "network_producer": micros("684.375"), "network_consumer": 0, "partitions": 0,
+        "cluster_linking": 0}
     assert cost.bill_total_micros == micros("3270.03")
     assert str(cost.bill.amount.quantize(Decimal("0.01"))) == "3270.03"
     assert reconciles(cost)
@@ -265,7 +266,8 @@ def test_msk_serverless_bills_cluster_and_partition_hours_and_gib_in_and_out() -
     assert cost.bill_micros == {
         "compute": micros("547.50"), "partitions": micros("10.95"),
         "storage_local": micros("10.00"), "storage_tiered": 0, "network_replication": 0,
-        "network_producer": micros("256.640625"), "network_consumer": micros("256.640625")}
+        "network_producer": micros("256.640625"), "network_consumer": micros("256.640625"),
+        "cluster_linking": 0}
 
 
 def test_confluent_ecku_capacity_is_elastic_with_the_first_unit_free() -> None:

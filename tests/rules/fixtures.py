@@ -85,14 +85,15 @@ def blob_records(count: int = 120, seed: int = 2) -> list[bytes]:
 def analyze(topics: tuple[Topic, ...], groups: tuple[ConsumerGroup, ...] = (),
             broker_set: tuple[Broker, ...] | None = None, rack_aware: bool = False,
             samples: dict[str, list[bytes]] | None = None, history_days: int = 30,
-            settings: Settings | None = None, labels: dict[str, str] | None = None
+            settings: Settings | None = None, labels: dict[str, str] | None = None,
+            catalog: str = "aws-self-managed", history: History | None = None
             ) -> ClusterAnalysis:
     snapshot = ClusterSnapshot(cluster="c1", taken_at=NOW, window_seconds=86_400,
                                brokers=broker_set or brokers(), topics=topics, groups=groups,
                                rack_aware_fetch=rack_aware, labels=labels or {})
-    return analyze_cluster(StoredSnapshot(1, snapshot, "aws-self-managed", "test"),
-                           load_builtin_catalog("aws-self-managed"),
-                           history_for(topics, history_days), samples or {},
+    return analyze_cluster(StoredSnapshot(1, snapshot, catalog, "test"),
+                           load_builtin_catalog(catalog),
+                           history or history_for(topics, history_days), samples or {},
                            settings or Settings(), OwnerAttribution())
 
 
@@ -193,7 +194,21 @@ def fan_out_fleet(rack_aware: bool = False) -> ClusterAnalysis:
                    rack_aware=rack_aware)
 
 
+def ckus(count: int) -> tuple[Broker, ...]:
+    """A Confluent Cloud Dedicated cluster's CKUs, as the dialect and the simulator see them:
+    one row per CKU billed, no rack, disk or CPU to read."""
+    return tuple(Broker(broker_id=i + 1, rack=None, instance_type="CKU", disk_capacity_bytes=0)
+                 for i in range(count))
+
+
+def oversized_dedicated_fleet() -> ClusterAnalysis:
+    """A Confluent Cloud Dedicated cluster of 8 CKUs whose peak needs 4 (with 30% headroom)."""
+    t = topic("payments.v1", rate=150_000_000, retention_days=1, partitions=600)
+    return analyze((t,), (reader("svc", t.name),), broker_set=ckus(8),
+                   catalog="confluent-cloud")
+
+
 ALL_FIXTURES = (over_retained_fleet, weekly_batch_fleet, compacted_fleet,
                 abandoned_reader_fleet, idle_and_dlq_fleet, over_partitioned_fleet,
                 uncompressed_fleet, replication_fleet, impossible_replication_fleet,
-                oversized_cluster_fleet, fan_out_fleet)
+                oversized_cluster_fleet, fan_out_fleet, oversized_dedicated_fleet)
