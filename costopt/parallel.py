@@ -28,8 +28,8 @@ _TOKENS = itertools.count()
 
 
 def _run(token: int, item: Any) -> Any:
-    # One BLAS thread per child: a child per core already uses every core, and OpenBLAS's
-    # threads spin while they wait, which took a fifth more CPU for the same analysis.
+    # One BLAS thread per child: a child per core already uses every core, and more BLAS
+    # threads than cores only contend (the forecasts' least-squares fits run through BLAS).
     with threadpool_limits(limits=1):
         return _TASKS[token](item)
 
