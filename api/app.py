@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.routes import (
+    anomalies,
     bills,
     budgets,
     clusters,
@@ -175,7 +176,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.costopt = AppState(settings, store or Store.open(settings.store_url))
     for module in (clusters, topics, costs, recommendations, plan, whatif, forecasts, reports,
-                   jobs, health, metrics, bills, reconciliation, export, budgets):
+                   jobs, health, metrics, bills, reconciliation, export, budgets, anomalies):
         app.include_router(module.router)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from costopt.anomalies.model import AnomalySettings
 from costopt.budget.model import ConfiguredBudget
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
@@ -201,6 +202,8 @@ class ScheduleSettings(_Strict):
                                     "with prometheus.max_concurrency)")
     analyze_every_minutes: int = Field(60, ge=1, le=1440)
     report_cron: str = Field("0 6 * * mon", description="crontab, UTC; default Monday 06:00")
+    anomalies_cron: str = Field("30 * * * *", description="crontab, UTC: anomaly detection "
+                                "and its notices; default hourly")
     misfire_grace_seconds: int = Field(600, ge=1)
     history_days: int = Field(30, ge=1, le=400)
 
@@ -307,6 +310,7 @@ class Settings(BaseSettings):
     budgets: list[ConfiguredBudget] = Field(
         default_factory=list, description="monthly budgets (docs/budgets.md); more can be "
         "added over REST (`PUT /v1/budgets/{name}`)")
+    anomalies: AnomalySettings = AnomalySettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -280,6 +280,28 @@ def _owner_page(settings: Settings, owner: str) -> None:
     typer.echo(f"{owner}: {directory / page['page']} ({delivered})")
 
 
+@app.command()
+def anomalies(config: ConfigOption = None,
+              notify: Annotated[bool, typer.Option(
+                  "--notify/--no-notify", help="send the webhook notices owed")] = False
+              ) -> None:
+    """Detect cost anomalies over the stored history now, store them, and print the open
+    ones with their driver (what the scheduler does hourly, with `--notify`)."""
+    from costopt.analysis import cached_analysis
+    from costopt.anomalies.service import refresh
+    from reports.anomaly_notices import send_notices
+    from reports.what_changed import summary_lines
+
+    settings = _settings(config)
+    store = _existing_store(settings)
+    found, _notices = refresh(store, settings, cached_analysis(store, settings))
+    typer.echo("\n".join(summary_lines([a.to_dict() for a in found])))
+    if notify:
+        counts = send_notices(store, settings)
+        typer.echo(f"notices: {counts['sent']} sent, {counts['skipped']} sent by another "
+                   f"replica, {counts['failed']} failed (retried on the next run)")
+
+
 def parse_duration_ms(text: str) -> int:
     """`3d`, `12h`, `90m`, `45s`, `500ms` or plain milliseconds; `-1` for forever."""
     text = text.strip()

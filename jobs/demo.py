@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.anomalies.service import refresh
 from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
@@ -26,6 +27,7 @@ from jobs.budget_text import budget_lines
 from jobs.demo_budgets import demo_budgets
 from reports.exports import write_costs_csv, write_plan_json, write_recommendations_json
 from reports.weekly import write_report
+from reports.what_changed import summary_lines
 
 # The demo's simulated invoice: the estimate plus 7%, so reconciliation has something to show.
 DEMO_BILL_FACTOR = Decimal("1.07")
@@ -79,6 +81,7 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     say("analyzing: cost allocation, recommendations, forecasts")
     settings = Settings(store_url=url)
     analysis = cached_analysis(store, settings)
+    anomalies = [a.to_dict() for a in refresh(store, settings, analysis)[0]]
     month = Month.of(max(c.model.snapshot.taken_at for c in analysis.clusters.values()))
     bill = out / f"bill-{month.label}.csv"
     # A Confluent Cloud fleet is invoiced by Confluent (its cost export, by line type); the
@@ -102,11 +105,12 @@ def run_demo(out: Path, preset_name: str = "small", seed: int | None = None,
     budgets = budget_statuses(analysis, store, settings)
     report = write_report(analysis, out, "report", settings.report.grafana_url,
                           reconciliation=allocation.to_dict(),
-                          budgets=[b.to_dict() for b in budgets])
+                          budgets=[b.to_dict() for b in budgets], anomalies=anomalies)
     files += [report.html, report.json, *report.csv]
     store.close()
     say(summary(analysis))
     say(budget_lines(budgets))
+    say("\n".join(summary_lines(anomalies)))
     say(f"done in {time.monotonic() - started:.1f} s; files in {out}:")
     for path in [database, *files]:
         say(f"  {path}")

@@ -87,6 +87,8 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BackgroundSc
                       args=[config_path, "analyze"], id="analyze", replace_existing=True)
     scheduler.add_job(task_job, CronTrigger.from_crontab(schedule.report_cron, timezone=UTC),
                       args=[config_path, "report"], id="report", replace_existing=True)
+    scheduler.add_job(task_job, CronTrigger.from_crontab(schedule.anomalies_cron, timezone=UTC),
+                      args=[config_path, "anomalies"], id="anomalies", replace_existing=True)
     return scheduler
 
 

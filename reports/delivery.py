@@ -39,6 +39,19 @@ def _retry(what: str, action: Any) -> bool:
     return False
 
 
+def post_webhook(settings: ReportSettings, payload: dict[str, Any]) -> bool:
+    """Post one message to the configured webhook, with the retries; False if it failed
+    (or no webhook is configured)."""
+    if not settings.webhook_url:
+        return False
+    url = settings.webhook_url.get_secret_value()
+
+    def post() -> None:
+        response = httpx.post(url, json=payload, timeout=10)
+        response.raise_for_status()
+    return _retry("webhook delivery", post)
+
+
 def deliver(settings: ReportSettings, summary: dict[str, Any], report_id: str,
             html_path: Path) -> dict[str, bool]:
     results: dict[str, bool] = {}

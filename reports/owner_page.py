@@ -4,16 +4,15 @@ budgets, its anomalies, its open recommendations with their total, and who pays 
 topics (itself as producer, other teams as readers). Delivered to the team's own webhook
 (`report.owner_webhooks`); the fleet report links each page.
 
-The anomalies section is a slot: `ANOMALY_SECTION` is None until an anomaly renderer is
-plugged in (a callable from the analysis, the store and the owner to the section's rows);
-the page shows the section either way.
+Its "What changed" section is the fleet report's (reports/what_changed.py), limited to the
+owner's anomalies, read once from the store for every page of a run.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,15 +32,15 @@ from costopt.cost.unit_cost import (
 from costopt.decisions import Decisions
 from costopt.money import rounded
 from costopt.store import Store
+from costopt.store.anomalies import AnomalyStore
 from reports.weekly import who_pays
+from reports.what_changed import what_changed
 
 TOP_TOPICS = 20
 TOP_READERS = 10
 TOP_RECOMMENDATIONS = 25
-# HOOK: the anomalies of one owner, as rows for the page's "What changed" section
-# (reports/what_changed.py plugs in here): (analysis, store, owner) -> rows.
-AnomalySection = Callable[[FleetAnalysis, Store | None, str], list[dict[str, Any]]]
-ANOMALY_SECTION: AnomalySection | None = None
+# How many stored anomalies (newest first) the pages of one run read: as the fleet report.
+PAGE_ANOMALIES = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ class OwnerContext:
     decisions: Decisions
     budgets: Sequence[Mapping[str, Any]]
     store: Store | None = None
+    anomalies: Sequence[Mapping[str, Any]] = ()
 
     @classmethod
     def of(cls, analysis: FleetAnalysis, decisions: Decisions | None = None,
@@ -63,8 +63,9 @@ class OwnerContext:
         frames = analysis.chargeback_frames()
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         paying = {p["owner"]: p for p in who_pays(analysis, top=1_000_000)}
+        anomalies = AnomalyStore(store).list(limit=PAGE_ANOMALIES) if store is not None else []
         return cls(analysis, rows, topic_traffic(analysis.models.values()), paying,
-                   decisions or Decisions(), budgets, store)
+                   decisions or Decisions(), budgets, store, anomalies)
 
     def owners(self) -> list[str]:
         """Every owner that pays for something, most expensive first (not idle capacity)."""
@@ -116,9 +117,7 @@ def owner_page_data(context: OwnerContext, owner: str) -> dict[str, Any]:
                             for s in steps[:TOP_RECOMMENDATIONS]],
         "recommendations_count": len(steps),
         "recommendations_total": rounded(sum(s.marginal_savings_micros for s in steps)),
-        "anomalies": (ANOMALY_SECTION(analysis, context.store, owner)
-                      if ANOMALY_SECTION is not None else []),
-        "anomalies_plugged": ANOMALY_SECTION is not None,
+        "what_changed": what_changed(context.anomalies, owner),
     }
 
 

@@ -12,16 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.anomalies.service import refresh
 from costopt.budget.fleet import budget_statuses
 from costopt.config import Settings
 from costopt.decisions import Decisions
 from costopt.realized import realized_for_record
 from costopt.store import Store
+from costopt.store.anomalies import AnomalyStore
 from costopt.store.store import StatusStore
 from reports.delivery import deliver
 from reports.owner_run import owner_context, write_owner_pages
 from reports.weekly import AcceptedRecommendation, write_report
 
+# The report's "What changed" lists at most this many anomalies, newest first.
+REPORT_ANOMALIES = 200
 log = logging.getLogger("costopt.jobs")
 
 
@@ -73,6 +77,7 @@ def team_pages(analysis: FleetAnalysis, store: Store, settings: Settings,
 def make_report(settings: Settings, store: Store) -> dict[str, Any]:
     """Render the weekly report, archive it in the store, deliver it where configured."""
     analysis = cached_analysis(store, settings)
+    refresh(store, settings, analysis)  # notices owed are sent by the anomalies run
     directory = Path(settings.report.directory or tempfile.mkdtemp(prefix="costopt-report-"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     budgets = [b.to_dict() for b in budget_statuses(analysis, store, settings)]
@@ -82,7 +87,7 @@ def make_report(settings: Settings, store: Store) -> dict[str, Any]:
                          accepted_recommendations(store, settings, analysis),
                          Decisions(StatusStore(store).statuses()),
                          latest_reconciliation(store, settings, analysis), budgets,
-                         owner_pages)
+                         owner_pages, AnomalyStore(store).list(limit=REPORT_ANOMALIES))
     html = files.html.read_text()
     summary = json.loads(files.json.read_text())["fleet"]
     report_id = StatusStore(store).save_report(f"Weekly report {stamp}", html, summary)

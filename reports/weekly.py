@@ -34,6 +34,7 @@ from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
 from reports.grafana_links import panel_link
+from reports.what_changed import what_changed
 
 TOP_TOPICS = 25
 TOP_RECOMMENDATIONS = 25
@@ -204,7 +205,8 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
                 decisions: Decisions | None = None,
                 reconciliation: Mapping[str, Any] | None = None,
                 budgets: Sequence[Mapping[str, Any]] = (),
-                owner_pages: Mapping[str, str] | None = None) -> dict[str, Any]:
+                owner_pages: Mapping[str, str] | None = None,
+                anomalies: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     end = analysis.generated_at
     start = end - timedelta(days=30)
     currency = analysis.currency
@@ -253,6 +255,7 @@ def report_data(analysis: FleetAnalysis, grafana_url: str | None = None,
         "budgets": list(budgets),
         "owner_pages": [{"owner": o, "href": h} for o, h in (owner_pages or {}).items()],
         "estimate_vs_bill": estimate_vs_bill(reconciliation),
+        "what_changed": what_changed(anomalies),
         "who_pays": who_pays(analysis),
         "week_over_week_by_cluster": _week_over_week(trend, "cluster"),
         "week_over_week_by_owner": _week_over_week(trend, "owner")[:TOP_OWNERS * 2],
@@ -423,7 +426,8 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
                  decisions: Decisions | None = None,
                  reconciliation: Mapping[str, Any] | None = None,
                  budgets: Sequence[Mapping[str, Any]] = (),
-                 owner_pages: Mapping[str, str] | None = None) -> ReportFiles:
+                 owner_pages: Mapping[str, str] | None = None,
+                 anomalies: Sequence[Mapping[str, Any]] = ()) -> ReportFiles:
     """Write `<name>.html`, `<name>.json` and CSV tables beside it. They are written into a
     hidden staging directory first and moved into place with the HTML last, so a crash at
     any point never leaves a half-written file, nor an HTML report without its tables."""
@@ -431,7 +435,7 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
     _remove_stale_staging(directory)
     trend = trend_frame(analysis)
     data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
-                       budgets, owner_pages)
+                       budgets, owner_pages, anomalies)
     staging = directory / f".{name}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

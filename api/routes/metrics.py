@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from api.auth import check_scope
 from api.budget_metrics import BudgetCollector
+from api.routes.anomaly_metrics import AnomalyCollector
 from api.routes.budgets import current_statuses
 from api.state import AppState
 from api.unit_cost_metrics import UnitCostCollector
@@ -125,4 +126,5 @@ def metrics(request: Request) -> Response:
     registry.register(UnitCostCollector(analysis, top_topic_rows(
         analysis, state.settings.api.metrics_top_topics)))
     registry.register(BudgetCollector(current_statuses(state, analysis)))
+    registry.register(AnomalyCollector(state.store))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -17,6 +17,7 @@ from costopt.cost.allocation import (
     UNALLOCATED,
     ClusterCost,
     Columns,
+    IntArray,
     columns_of,
     topic_micros,
 )
@@ -47,10 +48,8 @@ def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     columns = ["ts", "cluster", "topic", "owner", "monthly_cost_micros"]
     if daily.empty:
         return pd.DataFrame(columns=columns)
-    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
-    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    long, micros = _topic_day_micros(cost, daily)
     basis = cost.basis
-    micros = topic_micros(_usage_columns(long), basis)
     long = long.assign(monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0),
                        **{f"{c}_micros": micros[c] for c in basis.capacity_bill_micros})
     unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
@@ -76,10 +75,8 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     columns = ["ts", "cluster", "provisioned_micros", "usage_micros"]
     if daily.empty:
         return pd.DataFrame(columns=columns)
-    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
-    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    long, micros = _topic_day_micros(cost, daily)
     basis = cost.basis
-    micros = topic_micros(_usage_columns(long), basis)
     metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
         if basis.metered_components else np.zeros(len(long), dtype=np.int64)
     usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
@@ -87,3 +84,25 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
                          "provisioned_micros": sum(basis.capacity_bill_micros.values()),
                          "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+
+
+def daily_topic_components(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
+    """Rows of (ts, cluster, topic, owner, `<component>_micros`...) per topic and day: each
+    topic's monthly-rate cost at that day's usage, by component (what anomaly detection
+    tests, topic by topic)."""
+    columns = ["ts", "cluster", "topic", "owner", *(f"{c}_micros" for c in COMPONENTS)]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    long, micros = _topic_day_micros(cost, daily)
+    return pd.DataFrame({"ts": long["ts"].to_numpy(), "cluster": cost.cluster,
+                         "topic": long["topic"].to_numpy(), "owner": long["owner"].to_numpy(),
+                         **{f"{c}_micros": micros[c] for c in COMPONENTS}})
+
+
+def _topic_day_micros(cost: ClusterCost, daily: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, dict[str, IntArray]]:
+    """Each stored (topic, day) joined to the topic's static columns, and its monthly-rate
+    micros per component at that day's usage: the one place a day's topic cost is priced."""
+    static = cost.frame.drop(columns=list(USAGE)).set_index("topic")
+    long = daily[["topic", "ts", *USAGE]].join(static, on="topic", how="inner")
+    return long, topic_micros(_usage_columns(long), cost.basis)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costopt.simulate.plants import PlantedChange, plant_changes
 from costopt.simulate.presets import FleetSpec
 
 DAY_MS = 86_400_000
@@ -83,6 +84,8 @@ class Fleet:
     # many of the principal's live consumer groups read the topic, each all of it).
     principals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(
         PRINCIPAL_COLUMNS)))
+    # Changes made part-way through the history, for anomaly detection (`plants.py`).
+    changes: tuple[PlantedChange, ...] = ()
 
     @property
     def is_confluent(self) -> bool:
@@ -299,7 +302,8 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
     principals = (_plant_principals(np.random.default_rng(stable_seed(spec.seed, "principals")),
                                     topics, groups) if confluent
                   else pd.DataFrame(columns=list(PRINCIPAL_COLUMNS)))
-    return Fleet(spec, end, clusters, brokers, topics, groups, planted, principals)
+    return plant_changes(Fleet(spec, end, clusters, brokers, topics, groups, planted,
+                               principals))
 
 
 # Topics every platform has (`rules/protected.py`): quiet, compacted or kept for years, never

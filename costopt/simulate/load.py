@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.payloads import sample_records
-from costopt.simulate.snapshots import history_frame, simulate_clusters
+from costopt.simulate.snapshots import history_frame, simulate_clusters, snapshots_before
 from costopt.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -28,6 +28,8 @@ def load_fleet(store: Store, fleet: Fleet, sampled_topics_per_cluster: int = 50,
                    for t in busiest[:sampled_topics_per_cluster] if t.bytes_in_per_second > 0}
         store.save_snapshot(snapshot, catalog=simulated.catalog, source="simulated",
                             series=history_frame(simulated.series), samples=samples)
+        for earlier in snapshots_before(fleet, simulated.series):  # either side of a change
+            store.save_snapshot(earlier, catalog=simulated.catalog, source="simulated")
         topics += len(snapshot.topics)
         if progress is not None:
             progress(snapshot.cluster, index + 1, len(clusters))

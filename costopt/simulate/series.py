@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from costopt.simulate.fleet import Fleet, stable_seed, steady_state_log_size_bytes
+from costopt.simulate.plants import shape_series
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def cluster_series(fleet: Fleet, cluster: str) -> SeriesBlock:
     compacted = (topics["cleanup_policy"] == "compact").to_numpy()[:, None]
     log_size = np.where(compacted, steady * (1 + 0.0005 * (days_before_end[None, :] + 30)),
                         steady * growth).astype(np.float32)
-    return SeriesBlock(cluster, topics, hours, bytes_in, bytes_out, messages_in, log_size)
+    return shape_series(fleet, SeriesBlock(cluster, topics, hours, bytes_in, bytes_out,
+                                           messages_in, log_size))
 
 
 def fleet_series(fleet: Fleet) -> Iterator[SeriesBlock]:

@@ -4,7 +4,7 @@ exactly as a collect would have produced them."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import numpy as np
@@ -13,6 +13,7 @@ import pandas as pd
 from costopt.cost.links import MIRROR_TOPICS_LABEL, mirror_topics_label
 from costopt.pricing.catalog import catalog_ref
 from costopt.simulate.fleet import Fleet, stable_seed
+from costopt.simulate.plants import fleet_before
 from costopt.simulate.series import SeriesBlock, cluster_series
 from costopt.snapshot.model import (
     TIERED_SYSTEM_LABEL,
@@ -176,6 +177,34 @@ def simulate_cluster(fleet: Fleet, cluster: str) -> SimulatedCluster:
                                                   str(region) if region else None),
                             block,
                             _group_history(fleet, cluster, groups))
+
+
+def snapshots_before(fleet: Fleet, block: SeriesBlock) -> list[ClusterSnapshot]:
+    """The snapshot a collect stored just before each change planted in the block's cluster
+    (its window the day before), so the change shows between two snapshots."""
+    found = []
+    for change in fleet.changes:
+        if change.cluster != block.cluster:
+            continue
+        earlier = fleet_before(fleet, change)
+        keep = int((block.hours < pd.Timestamp(change.at)).sum())
+        topics_frame = earlier.topics[earlier.topics["cluster"] == block.cluster].reset_index(
+            drop=True)
+        cut = replace(block, topics=topics_frame, hours=block.hours[:keep],
+                      **{name: getattr(block, name)[:, :keep] for name in (
+                          "bytes_in_per_second", "bytes_out_per_second",
+                          "messages_in_per_second", "log_size_bytes")})
+        topics = _topics(cut)
+        by_name = {topic.name: topic for topic in topics}
+        meta = earlier.clusters.set_index("cluster").loc[block.cluster]
+        found.append(ClusterSnapshot(
+            cluster=block.cluster, taken_at=change.at, window_seconds=SNAPSHOT_WINDOW_HOURS * 3600,
+            brokers=_brokers(earlier, block.cluster, topics),
+            topics=topics, groups=_groups(earlier, block.cluster, by_name),
+            rack_aware_fetch=bool(meta["rack_aware_fetch"]),
+            labels={TIERED_SYSTEM_LABEL: "true" if meta["tiered_storage"] else "false"},
+            principals=principal_traffic(earlier, block.cluster, by_name)))
+    return found
 
 
 def simulate_clusters(fleet: Fleet) -> Iterator[SimulatedCluster]:

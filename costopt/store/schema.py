@@ -217,6 +217,36 @@ bill_lines = Table(
     Index("ix_bill_lines_bill", "bill_id"),
 )
 
+anomalies = Table(
+    "anomalies", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("cluster", String(255)),
+    Column("item", String(512), nullable=False),
+    Column("owner", String(255)),
+    Column("state", String(16), nullable=False),
+    Column("start_day", String(10), nullable=False),
+    Column("last_day", String(10), nullable=False),
+    Column("resolved_on", String(10)),
+    Column("expected_monthly_micros", BigInteger, nullable=False),
+    Column("observed_monthly_micros", BigInteger, nullable=False),
+    Column("impact_monthly_micros", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("driver", JSON, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_anomalies_state_start", "state", "start_day"),
+)
+
+anomaly_notices = Table(
+    "anomaly_notices", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("anomaly_id", String(32), ForeignKey("anomalies.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+
 # Budgets set over REST (`PUT /v1/budgets/{name}`); those in the config file are not stored.
 budgets = Table(
     "budgets", metadata,

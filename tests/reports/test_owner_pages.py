@@ -4,6 +4,7 @@ server stands in for Slack); `costopt report --owner TEAM` writes one team's pag
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from costopt.config import ReportSettings, Settings
 from costopt.simulate.load import load_fleet
 from costopt.store import Store
 from jobs.cli import app
-from reports.owner_page import ANOMALY_SECTION, OwnerContext, owner_page_data
+from reports.owner_page import OwnerContext, owner_page_data
 from reports.run import make_report
 from tests.fleets import fleet
 from tests.reports.test_delivery import Hook
@@ -68,8 +69,22 @@ def test_a_team_page_adds_up(tmp_path: Path) -> None:
             (Decimal(r["plan_savings"]) for r in data["recommendations"]), Decimal(0))
         if data["readers_share"] is not None:
             assert 0 <= data["readers_share"] <= 1
-        assert data["anomalies"] == [] and data["anomalies_plugged"] is (ANOMALY_SECTION
-                                                                         is not None)
+        assert data["what_changed"]["open"] == []  # no store: no anomalies
+
+
+def test_a_team_page_shows_only_its_own_anomalies(tmp_path: Path) -> None:
+    """The page's "What changed" is the fleet report's section, limited to the owner."""
+    store = _store(tmp_path)
+    context = OwnerContext.of(cached_analysis(store, Settings()))
+    mine, other = context.owners()[:2]
+    records = [{"id": f"a{n}", "scope": "owner", "cluster": None, "item": owner,
+                "owner": owner, "state": "open", "start": "2026-11-10", "resolved_on": None,
+                "impact_monthly": "75.00", "currency": "USD",
+                "driver": {"figure": "bytes_in", "change": None, "kind": "figure"}}
+               for n, owner in enumerate((mine, other))]
+    data = owner_page_data(replace(context, anomalies=records), mine)
+    assert [a["id"] for a in data["what_changed"]["open"]] == ["a0"]
+    assert data["what_changed"]["open_impact_monthly"] == "75.00"
 
 
 def test_report_owner_writes_one_team_s_page(tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-# 0011 (anomalies) is another branch's; the lead chains this to it at merge.
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

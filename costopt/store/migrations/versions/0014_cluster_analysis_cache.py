@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"  # 0013 once the anomalies and audit migrations are merged
+down_revision = "0012"  # 0013 once the audit migration is merged
 branch_labels = None
 depends_on = None
 
