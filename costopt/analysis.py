@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from costopt.cost.strimzi import directory_digest, strimzi_owners
 from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
 from costopt.model import ClusterModel
+from costopt.parallel import fork_map
 from costopt.plan import SavingsPlan, build_plan
 from costopt.pricing.catalog import PriceCatalog, resolve_catalog, split_ref
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
@@ -171,6 +173,15 @@ _ESTIMATES_KEPT = 20_000
 _ESTIMATES_LOCK = threading.Lock()
 
 
+def _fresh_estimates_lock() -> None:
+    """A forked analysis gets a lock no other thread of the parent may have held at fork."""
+    global _ESTIMATES_LOCK
+    _ESTIMATES_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_estimates_lock)
+
+
 def cached_estimate(records: list[bytes]) -> CompressionEstimate:
     """Compressing a topic's samples with five codecs is most of an analysis's CPU, and the
     samples change only when a collect samples again: keep each estimate by its records."""
@@ -254,6 +265,44 @@ def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
     return History(series.daily, series.peaks, observed, series.totals, groups)
 
 
+def _analyze_stored(store: Store, name: str, settings: Settings, owners: OwnerAttribution,
+                    resolve: Callable[[str], PriceCatalog]) -> ClusterAnalysis:
+    """One cluster's analysis from what the store holds of it."""
+    stored = store.latest_snapshot(name)
+    catalog = catalog_for(stored, settings, resolve)
+    samples = store.samples_of(name)
+    reads = measured_reads(store, name, stored.snapshot.taken_at,
+                           settings.allocation.reads_window_hours)
+    return analyze_cluster(stored, catalog, load_history(store, name), samples, settings,
+                           owners, reads)
+
+
+def _shareable(store: Store) -> bool:
+    """Whether other processes can open the store (not an in-memory SQLite database)."""
+    url = store.engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+def analyze_clusters(store: Store, names: list[str], settings: Settings,
+                     owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog]
+                     ) -> dict[str, ClusterAnalysis]:
+    """Analyze clusters in parallel processes, one per core (`costopt.parallel`); each opens
+    the store with connections of its own."""
+    url = store.url
+
+    def forked(name: str) -> ClusterAnalysis:
+        own = Store(url)
+        try:
+            return _analyze_stored(own, name, settings, owners, resolve)
+        finally:
+            own.engine.dispose()
+
+    if len(names) < 2 or not _shareable(store):
+        return {name: _analyze_stored(store, name, settings, owners, resolve)
+                for name in names}
+    return dict(zip(names, fork_map(forked, names), strict=True))
+
+
 def analyze_store(store: Store, settings: Settings,
                   clusters: Iterable[str] | None = None,
                   resolve: Callable[[str], PriceCatalog] = resolve_catalog,
@@ -262,26 +311,20 @@ def analyze_store(store: Store, settings: Settings,
     `previous` analyzed, under the same settings, is taken from it: a collect of one cluster
     re-analyzes that cluster only."""
     check_rule_settings(settings.rules)
-    owners = owner_attribution(settings)
     key = settings_key(settings)
     reusable = previous.clusters if previous is not None and previous.settings_key == key \
         else {}
-    results: dict[str, ClusterAnalysis] = {}
-    currencies: set[str] = set()
-    for name in clusters or store.clusters():
-        kept = reusable.get(name)
-        if kept is not None and kept.snapshot_id == store.latest_snapshot_id(name):
-            results[name] = kept
-            currencies.add(kept.model.cost.currency)
-            continue
-        stored = store.latest_snapshot(name)
-        catalog = catalog_for(stored, settings, resolve)
-        currencies.add(catalog.currency)
-        samples = store.samples_of(name)
-        reads = measured_reads(store, name, stored.snapshot.taken_at,
-                               settings.allocation.reads_window_hours)
-        results[name] = analyze_cluster(stored, catalog, load_history(store, name), samples,
-                                        settings, owners, reads)
+    names = list(clusters or store.clusters())
+    kept = {name: reusable[name] for name in names if name in reusable
+            and reusable[name].snapshot_id == store.latest_snapshot_id(name)}
+    computed = analyze_clusters(store, [n for n in names if n not in kept], settings,
+                                owner_attribution(settings), resolve)
+    return _fleet({name: kept.get(name) or computed[name] for name in names}, settings, key)
+
+
+def _fleet(results: dict[str, ClusterAnalysis], settings: Settings, key: str
+           ) -> FleetAnalysis:
+    currencies = {analysis.model.cost.currency for analysis in results.values()}
     if len(currencies) > 1:
         raise ValueError(f"clusters are priced in several currencies {sorted(currencies)}; "
                          "use catalogs of one currency")
@@ -313,37 +356,63 @@ def _owner_sources(settings: Settings) -> list[str]:
     return out
 
 
-def analysis_key(store: Store, settings: Settings) -> str:
-    """What an analysis depends on: the store's snapshots and the settings."""
-    text = json.dumps([store.state_key(), settings_key(settings)], default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def cluster_keys(store: Store, settings: Settings) -> dict[str, str]:
+    """What each cluster's analysis depends on: its stored state and the settings."""
+    shaping = settings_key(settings)
+    return {cluster: hashlib.sha256(json.dumps([cluster, state, shaping], default=str)
+                                    .encode()).hexdigest()
+            for cluster, state in sorted(store.cluster_state_keys().items())}
 
 
-def _unpickled(payload: bytes | None, key: str) -> FleetAnalysis | None:
-    if payload is None:
-        return None
+def _unpickled(payload: bytes, name: str) -> ClusterAnalysis | None:
     try:
         loaded = pickle.loads(zstandard.ZstdDecompressor().decompress(payload))
     except Exception as exc:  # a cache from another build: compute afresh
-        log.warning("analysis cache %s unreadable (%s): recomputing", key[:12], exc)
+        log.warning("cached analysis of %s unreadable (%s): recomputing", name, exc)
         return None
-    return loaded if isinstance(loaded, FleetAnalysis) else None
+    return loaded if isinstance(loaded, ClusterAnalysis) else None
 
 
-def cached_analysis(store: Store, settings: Settings, key: str | None = None) -> FleetAnalysis:
-    """The store's current analysis: loaded from the store's analysis cache when another
-    process (the scheduler, another API worker or replica) already computed it, computed and
-    kept there otherwise. The cache holds pickled costopt objects: the store must be as
-    trusted as costopt's own code (it already decides every figure costopt shows)."""
-    key = key or analysis_key(store, settings)
-    found = _unpickled(store.cached_analysis(key), key)
-    if found is not None:
-        return found
-    previous = _unpickled(store.latest_cached_analysis(), "latest")
-    analysis = analyze_store(store, settings, previous=previous)
-    raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
-    store.cache_analysis(key, zstandard.ZstdCompressor(level=1).compress(raw))
-    return analysis
+def _cache(store: Store, keys: Mapping[str, str],
+           computed: Mapping[str, ClusterAnalysis]) -> None:
+    for name, analysis in computed.items():
+        raw = pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL)
+        store.cache_cluster_analysis(name, keys[name],
+                                     zstandard.ZstdCompressor(level=1).compress(raw))
+
+
+def refresh_analysis(store: Store, settings: Settings) -> dict[str, ClusterAnalysis]:
+    """Analyze the clusters whose stored state (or the settings) changed since their cached
+    analysis, and cache them; the others are neither loaded nor computed. What the analyze
+    run does after a collect: one cluster's collect costs one cluster's analysis."""
+    check_rule_settings(settings.rules)
+    keys = cluster_keys(store, settings)
+    cached = store.cached_clusters(keys)
+    computed = analyze_clusters(store, [name for name in keys if name not in cached],
+                                settings, owner_attribution(settings), resolve_catalog)
+    _cache(store, keys, computed)
+    return computed
+
+
+def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
+    """The store's current analysis: each cluster's loaded from the store's analysis cache
+    when another process (the scheduler, another API worker or replica) already computed it
+    for the cluster's current state, computed and kept there otherwise. So an analyze after
+    one cluster's collect computes that cluster only. The cache holds pickled costopt
+    objects: the store must be as trusted as costopt's own code (it already decides every
+    figure costopt shows)."""
+    check_rule_settings(settings.rules)
+    keys = cluster_keys(store, settings)
+    found: dict[str, ClusterAnalysis] = {}
+    for name, payload in store.cluster_analyses(keys).items():
+        loaded = _unpickled(payload, name)
+        if loaded is not None:
+            found[name] = loaded
+    computed = analyze_clusters(store, [name for name in keys if name not in found], settings,
+                                owner_attribution(settings), resolve_catalog)
+    _cache(store, keys, computed)
+    found.update(computed)
+    return _fleet({name: found[name] for name in keys}, settings, settings_key(settings))
 
 
 def target_cost_micros(analysis: FleetAnalysis, rec: Recommendation) -> int | None:

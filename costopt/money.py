@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from costopt.pickling import SlotsPickle
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -49,7 +51,7 @@ def units_to_micros(amount: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Money:
+class Money(SlotsPickle):
     amount: Decimal
     currency: str
     period: Period = "month"

@@ -35,11 +35,19 @@ from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import COMPONENTS, Columns, capacity_freed, take, topic_micros
+from costopt.cost.allocation import (
+    COMPONENTS,
+    Columns,
+    capacity_freed,
+    take,
+    topic_costs,
+    topic_micros,
+)
 from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
 from costopt.money import MICROS_PER_UNIT, Money
+from costopt.parallel import fork_map
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
 from costopt.rules.history import History
 from costopt.rules.pricing import Pricing
@@ -202,8 +210,13 @@ class _ClusterState:
         before = take(self.columns, index)
         after, brokers, basis = apply_changes(model, before, self.brokers, self.basis,
                                               changes, None)
-        disk, freed_brokers = capacity_freed(self.basis, before, after)
-        return _Priced(bill_delta_micros(before, after, self.basis, basis), float(disk.sum()),
+        # Each side priced once: the capacity freed and the bill read the same costs.
+        costs_before, costs_after = topic_costs(before, self.basis), topic_costs(after, self.basis)
+        disk, freed_brokers = capacity_freed(self.basis, before, after,
+                                             (costs_before, costs_after))
+        delta = bill_delta_micros(before, after, self.basis, basis, (
+            costs_before, costs_after if basis is self.basis else topic_costs(after, basis)))
+        return _Priced(delta, float(disk.sum()),
                        float(freed_brokers.sum()), index, after, basis, brokers,
                        any(bool(c.delete_topic) for c in changes))
 
@@ -346,6 +359,11 @@ def _capacity_recommendation(model: ClusterModel, history: History,
                                        Pricing(delta, 0.0, 0.0))
 
 
+# Open recommendations from which clusters are planned in parallel processes: below, forking
+# costs more than it saves (a plan of `small` takes a fraction of a second).
+PARALLEL_PLAN = 2_000
+
+
 def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, History],
                recommendations: Sequence[Recommendation], decisions: Decisions | None = None,
                rule_settings: Mapping[str, Any] | None = None,
@@ -368,16 +386,9 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
     resize_enabled = sizing_settings.pop("enabled", True)
     skipped: dict[str, dict[str, int]] = {}
     merged: list[_Step] = []
-    for name, model in models.items():
-        if previous is not None and name not in rebuild:
-            merged.extend(_Step((float("inf"), s.recommendation.id)
-                                if s.recommendation.kind == "broker_sizing"
-                                else _order_key(model, s.recommendation), s.recommendation,
-                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed,
-                                s.alternatives_left_out)
-                          for s in previous.steps if s.recommendation.cluster == name)
-            skipped[name] = dict(previous.skipped_by_cluster.get(name, {}))
-            continue
+
+    def plan_one(name: str) -> tuple[list[_Step], dict[str, int]]:
+        model = models[name]
         candidates = sorted(
             (r for r in open_recs if r.cluster == name and r.category == "saving" and r.whatif
              and r.kind != "broker_sizing"), key=lambda r: _order_key(model, r))
@@ -388,7 +399,23 @@ def build_plan(models: Mapping[str, ClusterModel], histories: Mapping[str, Histo
                   and history.observed_days >= float(sizing_settings.get("min_window_days", 7)))
         variants = [_plan_cluster(model, candidates, history, sizing_settings, resize,
                                   keep_costly) for keep_costly in (False, True)]
-        best_steps, skipped[name] = max(variants, key=lambda v: sum(s.saving for s in v[0]))
+        return max(variants, key=lambda v: sum(s.saving for s in v[0]))
+
+    # Clusters do not affect each other: each is planned in a process of its own.
+    todo = [name for name in models if previous is None or name in rebuild]
+    planned = dict(zip(todo, fork_map(plan_one, todo, parallel=len(open_recs) >= PARALLEL_PLAN),
+                       strict=True))
+    for name, model in models.items():
+        if previous is not None and name not in rebuild:
+            merged.extend(_Step((float("inf"), s.recommendation.id)
+                                if s.recommendation.kind == "broker_sizing"
+                                else _order_key(model, s.recommendation), s.recommendation,
+                                s.marginal_savings_micros, s.disk_bytes_freed, s.brokers_freed,
+                                s.alternatives_left_out)
+                          for s in previous.steps if s.recommendation.cluster == name)
+            skipped[name] = dict(previous.skipped_by_cluster.get(name, {}))
+            continue
+        best_steps, skipped[name] = planned[name]
         merged.extend(best_steps)
     merged.sort(key=lambda step: step.order)
     steps, cumulative = [], 0

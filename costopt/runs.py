@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
 
-from costopt.analysis import cached_analysis
+from costopt.analysis import refresh_analysis
 from costopt.collect import collect_cluster
 from costopt.config import Settings
 from costopt.store import Store
@@ -51,10 +51,11 @@ def collect_all(settings: Settings, store: Store,
 
 
 def analyze_run(settings: Settings, store: Store) -> dict[str, Any]:
-    """The analysis of the newest snapshots, left in the store's cache for the API workers."""
-    analysis = cached_analysis(store, settings)
-    return {"clusters": len(analysis.clusters),
-            "recommendations": len(analysis.recommendations)}
+    """The analysis of the newest snapshots, left in the store's cache for the API workers:
+    only the clusters collected since their cached analysis are analyzed (and loaded)."""
+    analyzed = refresh_analysis(store, settings)
+    return {"clusters": len(store.clusters()), "analyzed": sorted(analyzed),
+            "recommendations": {name: len(a.recommendations) for name, a in analyzed.items()}}
 
 
 def _collect_run(settings: Settings, store: Store) -> dict[str, Any]:

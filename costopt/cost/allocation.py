@@ -663,11 +663,14 @@ def local_stored_bytes(columns: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def capacity_freed(basis: ClusterBasis, before: Mapping[str, np.ndarray],
-                   after: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: disk bytes and broker-equivalents freed going from `before` to `after`."""
+                   after: Mapping[str, np.ndarray],
+                   costs: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: disk bytes and broker-equivalents freed going from `before` to `after`.
+    `costs`: their `topic_costs` at `basis`, where the caller has them already."""
     disk = local_stored_bytes(before) - local_stored_bytes(after)
     price = basis.broker_month_price
-    compute_before = topic_costs(before, basis)["compute"]
-    compute_after = topic_costs(after, basis)["compute"]
+    costs = costs or (topic_costs(before, basis), topic_costs(after, basis))
+    compute_before, compute_after = costs[0]["compute"], costs[1]["compute"]
     brokers = (compute_before - compute_after) / price if price else np.zeros(len(disk))
     return disk, brokers

@@ -146,12 +146,30 @@ def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
     return float(noise), float(drift)
 
 
-def _backtest_error(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> float:
+class _Fits:
+    """Each model fitted once on each prefix of one history: choosing the model backtests both
+    on the same prefixes that calibrating both intervals does, and the full history is fitted
+    for the forecast and for the other model's interval (half the fits were repeats)."""
+
+    def __init__(self, index: pd.DatetimeIndex, y: np.ndarray) -> None:
+        self.index, self.y = index, y
+        self._done: dict[tuple[str, int], _Fit | None] = {}
+
+    def __call__(self, model: str, points: int | None = None) -> _Fit | None:
+        key = (model, len(self.y) if points is None else points)
+        if key not in self._done:
+            self._done[key] = _fit(model, self.index[:key[1]], self.y[:key[1]])
+        return self._done[key]
+
+
+def _backtest_error(model: str, index: pd.DatetimeIndex, y: np.ndarray,
+                    fits: _Fits | None = None) -> float:
     """Mean absolute error, relative to the level, forecasting the last third of the history
     from the points before it (rolling origin)."""
+    fits = fits or _Fits(index, y)
     errors = []
     for origin in _backtest_origins(len(y)):
-        fit = _fit(model, index[:origin], y[:origin])
+        fit = fits(model, origin)
         if fit is None:
             return float("inf")
         central, _ = fit.predict(index[origin:])
@@ -160,13 +178,15 @@ def _backtest_error(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> float
     return float(np.mean(errors)) if errors else float("inf")
 
 
-def _calibration(fit_model: str, index: pd.DatetimeIndex, y: np.ndarray) -> float:
+def _calibration(fit_model: str, index: pd.DatetimeIndex, y: np.ndarray,
+                 fits: _Fits | None = None) -> float:
     """How much wider the interval must be than the model says, from its own backtest: the
     root mean square of backtest errors in units of the forecast's standard deviation
     (at least 1: a backtest never narrows an interval)."""
+    fits = fits or _Fits(index, y)
     scores = []
     for origin in _backtest_origins(len(y)):
-        fit = _fit(fit_model, index[:origin], y[:origin])
+        fit = fits(fit_model, origin)
         if fit is None:
             return 1.0
         central, half = fit.predict(index[origin:])
@@ -184,8 +204,9 @@ def _backtest_origins(length: int) -> range:
     return range(max(BACKTEST_MIN_POINTS, 2 * length // 3), length)
 
 
-def choose_model(index: pd.DatetimeIndex, y: np.ndarray) -> str:
-    scores = {model: _backtest_error(model, index, y) for model in MODELS}
+def choose_model(index: pd.DatetimeIndex, y: np.ndarray, fits: _Fits | None = None) -> str:
+    fits = fits or _Fits(index, y)
+    scores = {model: _backtest_error(model, index, y, fits) for model in MODELS}
     best = min(scores, key=lambda m: (scores[m], m))
     return best if np.isfinite(scores[best]) else "log-linear" if (y > 0).all() else "linear"
 
@@ -199,18 +220,19 @@ def forecast_series(values: pd.Series, metric: str, unit: str,
         return None
     index = pd.DatetimeIndex(values.index)
     y = values.to_numpy(dtype=float)
-    model = choose_model(index, y)
-    fit = _fit(model, index, y) or _fit("linear", index, y)
+    fits = _Fits(index, y)
+    model = choose_model(index, y, fits)
+    fit = fits(model) or fits("linear")
     assert fit is not None
     future = pd.date_range(index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
     central, half = fit.predict(future)
-    half = half * _calibration(fit.model, index, y) * fit.level_scale(level)
+    half = half * _calibration(fit.model, index, y, fits) * fit.level_scale(level)
     lower, upper = fit.inverse(central - half), fit.inverse(central + half)
     # The other model is the doubt about the choice: the interval covers both.
-    other = _fit("linear" if fit.model == "log-linear" else "log-linear", index, y)
+    other = fits("linear" if fit.model == "log-linear" else "log-linear")
     if other is not None:
         other_central, other_half = other.predict(future)
-        other_half = other_half * _calibration(other.model, index, y) \
+        other_half = other_half * _calibration(other.model, index, y, fits) \
             * other.level_scale(level)
         lower = np.minimum(lower, other.inverse(other_central - other_half))
         upper = np.maximum(upper, other.inverse(other_central + other_half))

@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from costopt.money import Money
+from costopt.pickling import SlotsPickle
 from costopt.units import human
 from costopt.whatif.changes import Change
 
@@ -33,7 +35,7 @@ SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(SlotsPickle):
     """One measured value a rule relied on: what, how much, in what unit, over what window.
 
     `window` states the span actually observed ("6 min observed (7 d needed)", "30 d",
@@ -78,9 +80,10 @@ class Recommendation:
     observed_days: float | None = None
     needed_days: float | None = None
 
-    @property
+    @cached_property
     def id(self) -> str:
-        """Stable across runs for the same finding and proposal, so a dismissal sticks."""
+        """Stable across runs for the same finding and proposal, so a dismissal sticks. Kept
+        once computed: a plan orders and looks up tens of thousands of recommendations by it."""
         key = json.dumps([self.cluster, self.kind, self.target_type, self.target,
                           self.proposed], sort_keys=True, default=str)
         return hashlib.sha256(key.encode()).hexdigest()[:16]

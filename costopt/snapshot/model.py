@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from costopt.pickling import SlotsPickle
+
 RETENTION_FOREVER = -1
 # The broker setting that turns tiered storage (KIP-405) on for a cluster, kept as a snapshot
 # label ("true"/"false") where Kafka or the configuration tells.
@@ -23,7 +25,7 @@ LOCAL_RETENTION_SAME_AS_TOTAL = -2
 
 
 @dataclass(frozen=True, slots=True)
-class Broker:
+class Broker(SlotsPickle):
     broker_id: int
     rack: str | None
     instance_type: str
@@ -36,7 +38,7 @@ class Broker:
 
 
 @dataclass(frozen=True, slots=True)
-class Topic:
+class Topic(SlotsPickle):
     name: str
     partitions: int
     replication_factor: int
@@ -68,7 +70,7 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
-class ConsumerGroup:
+class ConsumerGroup(SlotsPickle):
     group: str
     topic: str
     lag_messages: int = 0
@@ -84,7 +86,7 @@ class ConsumerGroup:
 
 
 @dataclass(frozen=True, slots=True)
-class PrincipalTraffic:
+class PrincipalTraffic(SlotsPickle):
     """Bytes one authenticated principal (a service account, a SASL user) wrote and read.
 
     Broker exporters never say who sent a byte; Confluent Cloud's Metrics API does, per
@@ -101,7 +103,7 @@ class PrincipalTraffic:
 
 
 @dataclass(frozen=True, slots=True)
-class TopicBrokerTraffic:
+class TopicBrokerTraffic(SlotsPickle):
     """One topic's bytes at one broker over the window: what producers wrote to the
     partitions it leads, and what consumers fetched from it (as leader or as a follower).
 

@@ -165,11 +165,13 @@ recommendation_status = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-analysis_cache = Table(
-    "analysis_cache", metadata,
-    Column("key", String(64), primary_key=True),  # sha256 of store state, settings, version
+cluster_analysis_cache = Table(
+    "cluster_analysis_cache", metadata,
+    Column("cluster", String(255), primary_key=True),
+    # sha256 of the cluster's stored state (`Store.cluster_state_keys`), settings, version
+    Column("key", String(64), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("payload", LargeBinary, nullable=False),  # zstd of the pickled FleetAnalysis
+    Column("payload", LargeBinary, nullable=False),  # zstd of the pickled ClusterAnalysis
 )
 
 reports = Table(

@@ -11,6 +11,7 @@ baseline exactly.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ from costopt.cost.allocation import (
     project,
     resized,
     take,
+    to_micros,
+    topic_costs,
     topic_micros,
 )
 from costopt.errors import InvalidInput, NotFound
@@ -37,7 +40,7 @@ from costopt.money import MICROS_PER_UNIT, Money
 from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
-from costopt.whatif.changes import Change
+from costopt.whatif.changes import Change, Selector
 from costopt.whatif.lanes import check_lane, cluster_lane_change
 
 CatalogResolver = Callable[[str], PriceCatalog]
@@ -252,6 +255,16 @@ _BASELINES: weakref.WeakKeyDictionary[ClusterModel, _Baselines] = weakref.WeakKe
 _BASELINES_LOCK = threading.Lock()
 
 
+def _fresh_baselines_lock() -> None:
+    """A forked analysis (`costopt.analysis.analyze_clusters`) prices through the engine: it
+    gets a lock no other thread of the parent may have held at fork."""
+    global _BASELINES_LOCK
+    _BASELINES_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_baselines_lock)
+
+
 def _baselines(model: ClusterModel) -> _Baselines:
     cached = _BASELINES.get(model)
     if cached is None:
@@ -278,8 +291,26 @@ def rows_of(model: ClusterModel, change: Change) -> np.ndarray:
                            and model.columns["owner"][row] != selector.owner):
             return np.array([], dtype=np.int64)
         return np.array([row], dtype=np.int64)
+    if selector.group is not None and selector.pattern is None:
+        return _group_rows(model, selector)
     mask = select(model.columns, model.cluster, selector, model.group_reads)
     return np.flatnonzero(mask)
+
+
+def _group_rows(model: ClusterModel, selector: Selector) -> np.ndarray:
+    """The rows of the topics a group reads, looked up by name: a rule prices hundreds of
+    group changes per cluster, and a scan of every topic for each was a tenth of an analysis.
+    The same rows, in the same order, as `select`."""
+    if selector.cluster is not None and selector.cluster != model.cluster:
+        return np.array([], dtype=np.int64)
+    assert selector.group is not None
+    read = model.group_reads.get(selector.group, {})
+    rows = np.array(sorted(model.index[t] for t in read if t in model.index), dtype=np.int64)
+    if selector.topic is not None:
+        rows = rows[model.columns["topic"][rows] == selector.topic]
+    if selector.owner is not None:
+        rows = rows[model.columns["owner"][rows] == selector.owner]
+    return rows
 
 
 def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
@@ -439,14 +470,19 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
 
 
 def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
-                      basis_before: ClusterBasis, basis_after: ClusterBasis) -> int:
+                      basis_before: ClusterBasis, basis_after: ClusterBasis,
+                      costs: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
+                      | None = None) -> int:
     """How the cluster's bill moves when the rows `before` become `after` (the other rows
-    unchanged) and its basis moves with them: metered cost of the rows, plus capacity."""
-    def bill_part(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
-        micros = topic_micros(columns, basis)
+    unchanged) and its basis moves with them: metered cost of the rows, plus capacity.
+    `costs`: the rows' `topic_costs` before and after, at each side's basis, where the caller
+    has them already."""
+    def bill_part(costs: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
+        micros = {c: to_micros(v) for c, v in costs.items()}
         return (sum(int(micros[c].sum()) for c in basis.metered_components)
                 + sum(basis.capacity_bill_micros.values()))
-    return bill_part(after, basis_after) - bill_part(before, basis_before)
+    costs = costs or (topic_costs(before, basis_before), topic_costs(after, basis_after))
+    return bill_part(costs[1], basis_after) - bill_part(costs[0], basis_before)
 
 
 # Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or
