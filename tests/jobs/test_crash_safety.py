@@ -151,7 +151,7 @@ def test_scheduler_killed_mid_collect_loses_and_duplicates_no_window(scene: Scen
     with scene.store.engine.connect() as connection:
         job_ids = sorted(row[0] for row in connection.execute(text(
             "SELECT id FROM apscheduler_jobs")))
-    assert job_ids == sorted(["analyze", "report", f"collect:{scene.cluster}"])
+    assert job_ids == sorted(["analyze", "anomalies", "report", f"collect:{scene.cluster}"])
     interrupted = sum(1 for r in runs if "interrupted" in (r["error"] or ""))
     after = ", ".join(f"{d:.1f}" for d in delays)
     print(f"\nkill points mid-collect: {KILL_POINTS} (seed {KILL_SEED}; after {after} s); windows "
