@@ -114,8 +114,9 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
 def _assert_same(got: PrometheusData, raw: PrometheusData) -> None:
     """Recorded series give the raw figures: exactly for partitions and RF, within a few
     percent for rates and sizes. Recorded windows end where the rules were evaluated, not
-    on the clock's hour (promtool evaluated them at minute 4 here), and the simulator's rates
-    step on the hour, so a window shifted by minutes sees some of the next hour's rate."""
+    on the clock's hour (up to one evaluation interval, 5 minutes, after it: minute 4 or 5
+    in the runs seen), and the simulator's rates step on the hour, so a window shifted by
+    minutes sees some of the next hour's rate."""
     topics = got.topics.loc[raw.topics.index]
     for column in ("partitions", "replication_factor"):
         assert (topics[column] == raw.topics[column]).all()
@@ -129,9 +130,10 @@ def _assert_same(got: PrometheusData, raw: PrometheusData) -> None:
     joined = got.series.merge(raw.series, on=keys, suffixes=("", "_raw"))
     assert len(joined) == len(raw.series) == len(got.series)
     live = joined["bytes_in_per_second_raw"] > 100
-    # An hourly point: 4 minutes of 60 from the next hour, whose rate may be 80% higher.
+    # An hourly point: up to 5 minutes of 60 from the next hour, whose rate may be twice
+    # as high: at most 5/60 = 8.3% off (8.33% seen on a clean-clone run).
     np.testing.assert_allclose(joined.loc[live, "bytes_in_per_second"],
-                               joined.loc[live, "bytes_in_per_second_raw"], rtol=0.08)
+                               joined.loc[live, "bytes_in_per_second_raw"], rtol=0.09)
     np.testing.assert_allclose(joined["log_size_bytes"], joined["log_size_bytes_raw"],
                                rtol=0.01)
 
