@@ -8,23 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from costopt.simulate.load import load_fleet
-from costopt.store import Store
-from tests.fleets import fleet
-from tests.test_cli import costopt
+from tests.test_cli import costopt, tiny_store_config
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = Path(tmp_path_factory.mktemp("changes-cli"))
-    store_url = f"sqlite:///{directory / 'costopt.db'}"
-    load_fleet(Store.open(store_url), fleet("tiny"), sampled_topics_per_cluster=5,
-               records_per_topic=20)
-    path = directory / "costopt.yaml"
-    path.write_text(yaml.safe_dump({"store_url": store_url}))
-    return path
+    return tiny_store_config(Path(tmp_path_factory.mktemp("changes-cli")))
 
 
 def test_plan_export_writes_each_format(config: Path, tmp_path: Path) -> None:
