@@ -62,7 +62,7 @@ def _drain(token: int) -> list[tuple[int, Any]]:
     One BLAS thread: a process per core already uses every core, and more BLAS threads than
     cores only contend (the forecasts' least-squares fits run through BLAS)."""
     task = _TASKS[token]
-    done = []
+    done: list[tuple[int, Any]] = []
     with threadpool_limits(limits=1), gc_paused():
         while True:
             with task.next_item.get_lock():
