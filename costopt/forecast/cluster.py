@@ -102,7 +102,7 @@ class _Fit:
         """Central forecast and the half-width of the 95% interval, in the model's space
         (`x`: the features of `index`, where the caller has them)."""
         x = _features(index, self.origin, self.weekly) if x is None else x
-        z = self.regression.predict(x)
+        z = _predicted(self.regression, x)
         n = len(self.t)
         ahead = np.maximum(x[:, 0] - self.t[-1], 0.0)
         spread_t = ((self.t - self.t.mean()) ** 2).sum()
@@ -123,11 +123,19 @@ def _fit(model: str, index: pd.DatetimeIndex, y: np.ndarray, x: np.ndarray | Non
     x = _features(index, origin, weekly) if x is None else x
     z = np.log(y) if model == "log-linear" else y
     regression = LinearRegression().fit(x, z)
-    residuals = z - regression.predict(x)
+    residuals = z - _predicted(regression, x)
     dof = max(len(z) - x.shape[1] - 1, 1)
     noise_var, drift_var = _variogram(residuals, dof)
     return _Fit(model, regression, origin, x[:, 0], weekly, noise_var, drift_var,
                 float(student_t.ppf(0.975, dof)), dof)
+
+
+def _predicted(regression: LinearRegression, x: np.ndarray) -> np.ndarray:
+    """`regression.predict(x)`, the same product, without scikit-learn's checks of its input
+    (our own finite float features): they were most of a prediction's time, and a history's
+    forecast makes a hundred."""
+    predicted: np.ndarray = x @ regression.coef_ + regression.intercept_
+    return predicted
 
 
 def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
