@@ -656,10 +656,9 @@ def _groups_of(connection: Connection, snapshot_id: int) -> tuple[ConsumerGroup,
         table.c.max_lag_seconds, table.c.members, table.c.state, table.c.committed_offset_sum,
         table.c.bytes_out_per_second, table.c.last_commit_at).where(
         table.c.snapshot_id == snapshot_id)).all()
+    # The columns are ConsumerGroup's fields in order: each row passed as is, but its time.
     return tuple(
-        ConsumerGroup(group=g[0], topic=g[1], lag_messages=g[2], lag_seconds=g[3],
-                      max_lag_seconds=g[4], members=g[5], state=g[6], committed_offset_sum=g[7],
-                      bytes_out_per_second=g[8], last_commit_at=_utc(g[9]) if g[9] else None)
+        ConsumerGroup(*g[:9], _utc(g[9]) if g[9] else None)
         for g in rows)
 
 
