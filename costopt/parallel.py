@@ -57,20 +57,33 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _take(task: _Task[Any, Any]) -> int | None:
+    """The index of the next item no process took, taken; None when none is left."""
+    with task.next_item.get_lock():
+        index: int = task.next_item.value
+        task.next_item.value += 1
+    return index if index < len(task.items) else None
+
+
 def _drain(token: int) -> list[tuple[int, Any]]:
-    """Work items, each taken from the shared counter, until none is left; (index, result)s.
-    One BLAS thread: a process per core already uses every core, and more BLAS threads than
-    cores only contend (the forecasts' least-squares fits run through BLAS)."""
+    """Work items, each taken from the shared counter, until none is left; (index, result)s."""
     task = _TASKS[token]
     done: list[tuple[int, Any]] = []
-    with threadpool_limits(limits=1), gc_paused():
-        while True:
-            with task.next_item.get_lock():
-                index = task.next_item.value
-                task.next_item.value += 1
-            if index >= len(task.items):
-                return done
+    with gc_paused():
+        while (index := _take(task)) is not None:
             done.append((index, task.work(task.items[index])))
+    return done
+
+
+def _one(token: int) -> tuple[int, Any] | None:
+    """A child's turn: the next item no process took, worked, or None. One a turn, so each
+    result comes back (and is unpickled here) while this process still works. One BLAS
+    thread: a process per core already uses every core, and more BLAS threads than cores
+    only contend (the forecasts' least-squares fits run through BLAS)."""
+    task = _TASKS[token]
+    with threadpool_limits(limits=1), gc_paused():
+        index = _take(task)
+        return None if index is None else (index, task.work(task.items[index]))
 
 
 def cores() -> int:
@@ -93,11 +106,11 @@ def fork_map(work: Callable[[T], R], items: Sequence[T], parallel: bool = True) 
     _TASKS[token] = _Task(work, items, context.Value("q", 0))
     try:
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            children = [pool.submit(_drain, token) for _ in range(workers - 1)]
-            done = _drain(token)
+            turns = [pool.submit(_one, token) for _ in items]
+            with threadpool_limits(limits=1):
+                done = _drain(token)
             with gc_paused():  # unpickling the children's results makes as many objects
-                for child in children:
-                    done.extend(child.result())
+                done += [result for turn in turns if (result := turn.result()) is not None]
     finally:
         del _TASKS[token]
     results = dict(done)
