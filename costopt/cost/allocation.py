@@ -419,6 +419,12 @@ class ClusterCost:
         return sum(self.bill_micros.values())
 
     @cached_property
+    def topic_sums_micros(self) -> dict[str, int]:
+        """Per component, what the topics cost in all: the bill is `bill_of` these."""
+        rows = self.topic_rows()
+        return {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
+
+    @cached_property
     def columns(self) -> Columns:
         return columns_of(self.frame)
 

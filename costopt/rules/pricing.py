@@ -1,10 +1,10 @@
 """Price rule candidates through the what-if engine, many at once.
 
 Every candidate's saving is what `POST /v1/whatif` of its changes would say, to the micro-unit:
-one-topic candidates that make the same change are priced together, on their rows only, with
-the engine's own `apply_change` and `topic_micros` (so thousands of findings on a 50,000-topic
-cluster cost one small vectorised pass per kind of change); any other candidate (a group, a
-cluster, a resize) goes through `cluster_outcome` itself.
+one-topic candidates that make the same change are priced together, on their rows only, by
+the engine's own `price_rows` (so thousands of findings on a 50,000-topic cluster cost one
+small vectorised pass per kind of change); any other candidate (a group, a cluster, a resize)
+goes through `cluster_outcome` itself, which calls `price_rows` too.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import COMPONENTS, capacity_freed, take, topic_micros
 from costopt.model import ClusterModel
-from costopt.whatif.apply import ChangeContext, apply_change
 from costopt.whatif.changes import Change
 from costopt.whatif.engine import cluster_outcome
+from costopt.whatif.price_rows import price_rows
 
 
 @dataclass(frozen=True)
@@ -65,23 +64,13 @@ def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]
             groups.setdefault(key, []).append(position)
         else:
             priced[position] = _through_engine(model, candidate)
-    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
-    basis = model.cost.basis
     for positions in groups.values():
         rows = np.array([model.index[candidates[p].target] for p in positions], dtype=np.int64)
-        before = take(model.columns, rows)
-        after = before
-        everything = np.ones(len(rows), dtype=bool)
-        for change in candidates[positions[0]].changes:
-            after = apply_change(after, everything, change, context)
-        micros_before, micros_after = topic_micros(before, basis), topic_micros(after, basis)
-        delta = np.zeros(len(rows), dtype=np.int64)
-        for component in COMPONENTS:
-            if component not in basis.capacity_bill_micros:
-                delta += micros_after[component] - micros_before[component]
-        disk, brokers = capacity_freed(basis, before, after)
+        each = price_rows(model, rows, candidates[positions[0]].changes, each_row=True)
         for i, position in enumerate(positions):
-            priced[position] = Pricing(int(delta[i]), float(disk[i]), float(brokers[i]))
+            priced[position] = Pricing(int(each.row_delta_micros[i]),
+                                       float(each.disk_bytes_freed[i]),
+                                       float(each.brokers_freed[i]))
     return [p for p in priced if p is not None]
 
 
