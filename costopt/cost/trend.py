@@ -18,7 +18,9 @@ from costopt.cost.allocation import (
     ClusterCost,
     Columns,
     IntArray,
+    bill_of,
     columns_of,
+    idle_of,
     topic_micros,
 )
 
@@ -54,12 +56,11 @@ def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
                        **{f"{c}_micros": micros[c] for c in basis.capacity_bill_micros})
     unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
     per_day = long.groupby("ts")[[f"{c}_micros" for c in basis.capacity_bill_micros]].sum()
-    idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
-                - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
+    idle = [sum(idle_of(basis, {c: day[f"{c}_micros"] for c in basis.capacity_bill_micros})
+                .values()) for day in per_day.to_dict("records")]
     rows = long[["ts", "topic", "owner", "monthly_cost_micros"]]
     extra = [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
-                           "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
-                           if len(basis.capacity_bill_micros) else 0}),
+                           "monthly_cost_micros": np.asarray(idle, dtype=np.int64)}),
              pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
                            "monthly_cost_micros": unallocated})]
     out = pd.concat([rows, *extra], ignore_index=True)
@@ -77,13 +78,15 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     long, micros = _topic_day_micros(cost, daily)
     basis = cost.basis
-    metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
-        if basis.metered_components else np.zeros(len(long), dtype=np.int64)
-    usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
-    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in basis.metered_components)
-    return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
-                         "provisioned_micros": sum(basis.capacity_bill_micros.values()),
-                         "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+    per_day = pd.DataFrame({c: micros[c] for c in basis.metered_components},
+                           index=long.index).groupby(long["ts"]).sum()
+    bills = [bill_of(basis, day) for day in per_day.to_dict("records")]
+    return pd.DataFrame({
+        "ts": per_day.index, "cluster": cost.cluster,
+        "provisioned_micros": np.array([sum(b[c] for c in basis.capacity_bill_micros)
+                                        for b in bills], dtype=np.int64),
+        "usage_micros": np.array([sum(b[c] for c in basis.metered_components)
+                                  for b in bills], dtype=np.int64)})
 
 
 def daily_topic_components(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
