@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns
+from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns, IntArray
 from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
@@ -49,7 +49,7 @@ from costopt.rules.sizing import size_cluster
 from costopt.snapshot.model import Broker
 from costopt.whatif.apply import rows_touched
 from costopt.whatif.changes import Change
-from costopt.whatif.price_rows import PricedRows, price_rows
+from costopt.whatif.price_rows import one_topic, price_each, price_rows
 
 RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
 
@@ -180,11 +180,10 @@ class _ClusterState:
         return cls(model, {k: v.copy() for k, v in model.columns.items()}, model.cost.basis,
                    model.snapshot.brokers, dict(model.cost.topic_sums_micros))
 
-    def _price(self, index: np.ndarray, changes: Sequence[Change],
-               each_row: bool = False) -> PricedRows:
-        return price_rows(self.model, index, changes, columns=self.columns,
-                          brokers=self.brokers, basis=self.basis,
-                          topic_sums_micros=self.topic_sums_micros, each_row=each_row)
+    def _where(self) -> dict[str, Any]:
+        """The cluster as it stands, as `price_rows` takes it."""
+        return {"columns": self.columns, "brokers": self.brokers, "basis": self.basis,
+                "topic_sums_micros": self.topic_sums_micros}
 
     def price(self, changes: Sequence[Change]) -> _Priced | None:
         """What `changes` would do on the cluster as it is now (nothing is applied); None
@@ -193,7 +192,7 @@ class _ClusterState:
         if not any(c.touches_cluster for c in changes) \
                 and self.deleted.intersection(index.tolist()):
             return None
-        priced = self._price(index, changes)
+        priced = price_rows(self.model, index, changes, **self._where())
         return _Priced(priced.bill_delta_micros, float(priced.disk_bytes_freed.sum()),
                        float(priced.brokers_freed.sum()), index, priced.after, priced.basis,
                        priced.brokers, {c: priced.topic_sums_micros[c]
@@ -202,29 +201,22 @@ class _ClusterState:
 
     def price_each(self, candidates: Sequence[Recommendation]) -> list[_Priced]:
         """What each of `candidates` (one change to one topic each, on topics no other
-        candidate touches) would do on the cluster as it is now, priced together: one pass
-        per kind of change rather than one per candidate."""
-        model = self.model
-        out: list[_Priced | None] = [None] * len(candidates)
-        groups: dict[str, list[int]] = {}
-        for position, rec in enumerate(candidates):
-            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in rec.whatif)
-            groups.setdefault(key, []).append(position)
-        for positions in groups.values():
-            rows = np.array([model.index[candidates[p].target] for p in positions],
-                            dtype=np.int64)
-            changes = candidates[positions[0]].whatif
-            each = self._price(rows, changes, each_row=True)
-            moved = {c: each.micros_after[c] - each.micros_before[c] for c in COMPONENTS}
-            deletes = any(bool(c.delete_topic) for c in changes)
-            for i, position in enumerate(positions):
-                out[position] = _Priced(
-                    int(each.row_delta_micros[i]), float(each.disk_bytes_freed[i]),
-                    float(each.brokers_freed[i]), rows[i:i + 1],
-                    {name: values[i:i + 1] for name, values in each.after.items()},
-                    self.basis, self.brokers, {c: int(moved[c][i]) for c in COMPONENTS},
-                    deletes)
-        return [p for p in out if p is not None]
+        candidate touches) would do on the cluster as it is now, priced together
+        (`price_each`)."""
+        out = []
+        moved: dict[int, dict[str, IntArray]] = {}
+        each = price_each(self.model, [rec.target for rec in candidates],
+                          [rec.whatif for rec in candidates], **self._where())
+        for rec, (rows, row) in zip(candidates, each, strict=True):
+            group = moved.setdefault(id(rows), {c: rows.micros_after[c] - rows.micros_before[c]
+                                                for c in COMPONENTS})
+            out.append(_Priced(
+                int(rows.row_delta_micros[row]), float(rows.disk_bytes_freed[row]),
+                float(rows.brokers_freed[row]), rows.index[row:row + 1],
+                {name: values[row:row + 1] for name, values in rows.after.items()},
+                self.basis, self.brokers, {c: int(group[c][row]) for c in COMPONENTS},
+                any(bool(c.delete_topic) for c in rec.whatif)))
+        return out
 
     def commit(self, priced: _Priced) -> None:
         for name, values in priced.after.items():
@@ -253,10 +245,7 @@ class _Priced:
 
 
 def _one_topic(rec: Recommendation) -> bool:
-    return rec.target_type == "topic" and all(
-        c.touches_topics and not c.touches_cluster and c.selector.topic == rec.target
-        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
-        for c in rec.whatif)
+    return rec.target_type == "topic" and one_topic(rec.target, rec.whatif)
 
 
 def _cluster_wide(rec: Recommendation) -> bool:

@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from costopt.model import ClusterModel
 from costopt.whatif.changes import Change
 from costopt.whatif.engine import cluster_outcome
-from costopt.whatif.price_rows import price_rows
+from costopt.whatif.price_rows import one_topic, price_each
 
 
 @dataclass(frozen=True)
@@ -48,29 +46,20 @@ class Pricing:
         return max(self.delta_micros, 0)
 
 
-def _single_topic(candidate: Candidate) -> bool:
-    return bool(candidate.changes) and all(
-        c.touches_topics and not c.touches_cluster and c.selector.topic == candidate.target
-        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
-        for c in candidate.changes)
-
-
 def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]:
     priced: list[Pricing | None] = [None] * len(candidates)
-    groups: dict[str, list[int]] = {}
+    batch = [position for position, candidate in enumerate(candidates)
+             if one_topic(candidate.target, candidate.changes) and candidate.target in model.index]
+    batched = set(batch)
     for position, candidate in enumerate(candidates):
-        if _single_topic(candidate) and candidate.target in model.index:
-            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in candidate.changes)
-            groups.setdefault(key, []).append(position)
-        else:
+        if position not in batched:
             priced[position] = _through_engine(model, candidate)
-    for positions in groups.values():
-        rows = np.array([model.index[candidates[p].target] for p in positions], dtype=np.int64)
-        each = price_rows(model, rows, candidates[positions[0]].changes, each_row=True)
-        for i, position in enumerate(positions):
-            priced[position] = Pricing(int(each.row_delta_micros[i]),
-                                       float(each.disk_bytes_freed[i]),
-                                       float(each.brokers_freed[i]))
+    each = price_each(model, [candidates[p].target for p in batch],
+                      [candidates[p].changes for p in batch])
+    for position, (rows, row) in zip(batch, each, strict=True):
+        priced[position] = Pricing(int(rows.row_delta_micros[row]),
+                                   float(rows.disk_bytes_freed[row]),
+                                   float(rows.brokers_freed[row]))
     return [p for p in priced if p is not None]
 
 
