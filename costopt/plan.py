@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns, IntArray
+from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns
 from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
@@ -204,17 +204,19 @@ class _ClusterState:
         candidate touches) would do on the cluster as it is now, priced together
         (`price_each`)."""
         out = []
-        moved: dict[int, dict[str, IntArray]] = {}
+        moved: dict[int, list[list[int]]] = {}  # per group, each row's micros moved
         each = price_each(self.model, [rec.target for rec in candidates],
                           [rec.whatif for rec in candidates], **self._where())
         for rec, (rows, row) in zip(candidates, each, strict=True):
-            group = moved.setdefault(id(rows), {c: rows.micros_after[c] - rows.micros_before[c]
-                                                for c in COMPONENTS})
+            if id(rows) not in moved:
+                moved[id(rows)] = np.stack([rows.micros_after[c] - rows.micros_before[c]
+                                            for c in COMPONENTS], axis=1).tolist()
             out.append(_Priced(
                 int(rows.row_delta_micros[row]), float(rows.disk_bytes_freed[row]),
                 float(rows.brokers_freed[row]), rows.index[row:row + 1],
                 {name: values[row:row + 1] for name, values in rows.after.items()},
-                self.basis, self.brokers, {c: int(group[c][row]) for c in COMPONENTS},
+                self.basis, self.brokers, dict(zip(COMPONENTS, moved[id(rows)][row],
+                                                   strict=True)),
                 any(bool(c.delete_topic) for c in rec.whatif)))
         return out
 

@@ -92,10 +92,9 @@ def price_rows(model: ClusterModel, index: np.ndarray, changes: Sequence[Change]
         else topic_costs(after, basis_after)
     disk, freed_brokers = capacity_freed(basis_before, before, after,
                                          (costs_before, costs_after_then))
-    micros_before = {c: to_micros(v) for c, v in costs_before.items()}
-    micros_after = {c: to_micros(v) for c, v in costs_after.items()}
-    sums_after = {c: sums[c] - int(micros_before[c].sum()) + int(micros_after[c].sum())
-                  for c in COMPONENTS}
+    micros_before, rows_before = _micros(costs_before)
+    micros_after, rows_after = _micros(costs_after)
+    sums_after = {c: sums[c] - rows_before[c] + rows_after[c] for c in COMPONENTS}
     bill_after = bill_of(basis_after, sums_after)
     bill_before = bill_of(basis_before, sums)
     row_delta = np.zeros(len(index), dtype=np.int64)
@@ -105,6 +104,14 @@ def price_rows(model: ClusterModel, index: np.ndarray, changes: Sequence[Change]
                       micros_after, sums_after, bill_after,
                       sum(bill_after.values()) - sum(bill_before.values()), row_delta,
                       disk, freed_brokers)
+
+
+def _micros(costs: Mapping[str, np.ndarray]) -> tuple[dict[str, IntArray], dict[str, int]]:
+    """Costs in micro-units, per component and row, and their sums per component: one
+    conversion of every component at once (a plan prices thousands of steps)."""
+    matrix = to_micros(np.stack([costs[c] for c in COMPONENTS]))
+    return dict(zip(COMPONENTS, matrix, strict=True)), dict(
+        zip(COMPONENTS, matrix.sum(axis=1).tolist(), strict=True))
 
 
 def one_topic(target: str, changes: Sequence[Change]) -> bool:
