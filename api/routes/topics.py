@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AnalysisDep, ReadScope, StateDep
 from api.errors import unprocessable
-from api.paging import decode_cursor, encode_cursor
+from api.paging import NOT_OURS, decode_cursor, encode_cursor
 from api.presenters.costs import topic_cost
 from api.presenters.recommendations import recommendations
 from api.presenters.topics import topic_detail, with_recommendations
@@ -81,7 +81,7 @@ def _topics_page(analysis: FleetAnalysis, cluster: str | None, owner: str | None
     key = decode_cursor(cursor, KIND, 3)
     if key is not None:
         if not isinstance(key[0], int):
-            raise unprocessable("query", "cursor", "not a cursor this API issued")
+            raise unprocessable("query", "cursor", NOT_OURS)
         value, last_cluster, last_topic = key
         after = ((rows["_key"] > value)
                  | ((rows["_key"] == value) & (rows["cluster"] > last_cluster))
