@@ -8,6 +8,7 @@ of `report_data`, which is also what the JSON holds, so the two cannot disagree.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
 import time
@@ -334,19 +335,32 @@ def _short(label: str, chars: int = BAR_LABEL_CHARS) -> str:
     return label if len(label) <= chars else label[:chars - 1] + "…"
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    """plotly_white as plain data, built once: setting it on each figure made plotly build and
+    validate the whole template again (a third of the report's charts' time)."""
+    figure = go.Figure()
+    figure.update_layout(template="plotly_white")
+    return dict(figure.to_dict()["layout"]["template"])
+
+
 def _figure_html(figure: go.Figure) -> str:
     height = figure.layout.height or 360
     title = figure.layout.title.text
     figure.update_layout(
         margin={"l": 10, "r": 10, "t": MODEBAR_BAND_PX + TITLE_BAND_PX + 10, "b": 10},
-        height=height, autosize=True, template="plotly_white",
+        height=height, autosize=True,
         legend={"orientation": "h", "yanchor": "top", "y": -0.12},
         title={"text": title, "font": {"size": 13}, "xref": "container", "x": 0.02,
                "xanchor": "left", "yref": "container", "yanchor": "top",
                "y": 1 - MODEBAR_BAND_PX / height})
     figure.update_xaxes(automargin=True)
     figure.update_yaxes(automargin=True)
-    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False, config=CHART_CONFIG))
+    data = figure.to_dict()  # validated above; the template (plain data) goes in as plotly puts it
+    data["layout"] = {"template": _template(),
+                      **{k: v for k, v in data["layout"].items() if k != "template"}}
+    return str(pio.to_html(data, validate=False, full_html=False, include_plotlyjs=False,
+                           config=CHART_CONFIG))
 
 
 def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame,

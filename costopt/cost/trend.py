@@ -53,9 +53,8 @@ def _owner_rows(cost: ClusterCost, long: pd.DataFrame, micros: dict[str, IntArra
                 ) -> pd.DataFrame:
     """`daily_cost`'s rows from priced topic-days: summed by day and owner, without sorting
     every topic-day first."""
-    rows = pd.DataFrame({"ts": long["ts"].to_numpy(), "owner": long["owner"].to_numpy(),
-                         "monthly_cost_micros": np.sum([micros[c] for c in COMPONENTS],
-                                                       axis=0)})
+    rows = long[["ts", "owner"]].assign(
+        monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0))
     summed = rows.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
     out = pd.concat([summed, *_idle_and_unallocated(cost, long, micros)], ignore_index=True)
     out = out.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
