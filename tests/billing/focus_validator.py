@@ -111,7 +111,7 @@ def rules_for(executable: Path, version: str) -> Path | None:
     vendored copy, or the cache's."""
     packaged = _site_packages(executable) / "focus_validator" / "rules"
     for folder in (packaged, VENDORED_RULES, rules_cache()):
-        if glob.glob(str(folder / f"model-{version}*.json")):
+        if model_file(folder, version) is not None:
             return folder
     return None
 
@@ -163,12 +163,24 @@ def validate(executable: Path, data: Path, version: str, rules: Path) -> Validat
                       len(re.findall(r"⏭️ \S+: SKIPPED", output)), output)
 
 
+def model_file(rules: Path, version: str) -> Path | None:
+    """The model the validator reads for `version` in `rules`: of `model-1.3.json`,
+    `model-1.3.0.4.json`, ..., the highest version, as its own matching picks; None if none."""
+    def number(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in path.name[len("model-"):-len(".json")].split("."))
+    found = [path for path in rules.glob("model-*.json")
+             if re.fullmatch(rf"model-{re.escape(version)}(\.\d+)*\.json", path.name)]
+    return max(found, key=number, default=None)
+
+
 def contradictory_rules(rules: Path, version: str) -> set[str]:
     """Rules of a model no file can pass: a column's "MUST be null when ..." and "MUST NOT be
     null when ..." pair both without their condition (FOCUS 1.2.0.1's InvoiceId-C-004-C and
     -C-005-C: a file with InvoiceId fails one of them whatever it holds). Read from the model,
     so a validator that fixes them is held to them again."""
-    model = json.loads(next(rules.glob(f"model-{version}*.json")).read_text())
+    path = model_file(rules, version)
+    assert path is not None, f"no model of FOCUS {version} in {rules}"
+    model = json.loads(path.read_text())
     by_column: dict[tuple[str, str], list[str]] = {}
     for rule_id, rule in model.get("ModelRules", {}).items():
         criteria = rule.get("ValidationCriteria", {})
