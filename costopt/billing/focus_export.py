@@ -142,7 +142,8 @@ def exported_columns(version: str) -> list[str]:
     columns = focus_columns(version)
     return [name for name, (level, _, _) in columns.items() if level == "Mandatory"] \
         + ["ChargeFrequency", "ServiceSubcategory", "InvoiceId", "ResourceId", "ResourceName",
-           "ResourceType", "RegionId", "Tags", *(ALLOCATED if version >= "1.3" else [])]
+           "ResourceType", "RegionId", "RegionName", "Tags",
+           *(ALLOCATED if version >= "1.3" else [])]
 
 
 CUSTOM = ["x_Cluster", "x_Topic", "x_Owner", "x_TopicOwner", "x_Side", "x_ConsumerGroup",
@@ -153,6 +154,17 @@ SERVICE = {"msk": "Amazon Managed Streaming for Apache Kafka",
            "on_prem": "Apache Kafka"}
 PROVIDER = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft",
             "confluent": "Confluent", "on-prem": "On-premises"}
+# RegionName, the provider's own name for a region (FOCUS: present, and not null where RegionId
+# is not): the regions of costopt's catalogs, as AWS ("Regions and Availability Zones"), Azure
+# (the portal's region names) and Google Cloud ("Regions and zones") name them. A region not
+# listed (a catalog of the user's, on premises) is named by its id.
+REGION_NAME = {
+    ("aws", "us-east-1"): "US East (N. Virginia)", ("aws", "us-west-2"): "US West (Oregon)",
+    ("aws", "eu-west-1"): "Europe (Ireland)", ("aws", "eu-central-1"): "Europe (Frankfurt)",
+    ("aws", "ap-southeast-1"): "Asia Pacific (Singapore)",
+    ("azure", "eastus"): "East US", ("azure", "westeurope"): "West Europe",
+    ("gcp", "us-central1"): "Iowa", ("gcp", "europe-west1"): "Belgium",
+}
 RESOURCE_TYPE = {IDLE: "Kafka cluster capacity (idle)", UNALLOCATED: "Kafka cluster usage "
                  "(unallocated)"}
 
@@ -180,6 +192,18 @@ def _host(allocation: MonthAllocation, cluster: str, provider: str) -> str:
         cloud = catalog.region.split("-", 1)[0]
         return PROVIDER.get(cloud, provider)
     return provider
+
+
+def _region_name(allocation: MonthAllocation, cluster: str) -> str:
+    """The cluster's region as its provider names it; a Confluent Cloud region
+    (`aws-us-east-1`) by its cloud's name."""
+    catalog = allocation.catalogs.get(cluster)
+    if catalog is None:
+        return ""
+    provider, region = catalog.provider, catalog.region
+    if provider == "confluent" and "-" in region:
+        provider, region = region.split("-", 1)
+    return REGION_NAME.get((provider, region), catalog.region)
 
 
 def _ratios(rows: pd.DataFrame) -> list[str]:
@@ -248,6 +272,7 @@ def focus_frame(allocation: MonthAllocation,
         # costopt holds no invoice numbers: null, as FOCUS wants where none is known.
         "InvoiceId": "",
         "RegionId": cluster.map(lambda c: catalogs[c].region if c in catalogs else ""),
+        "RegionName": cluster.map(lambda c: _region_name(allocation, c)),
     }
     if version == "1.2":
         columns.update({

@@ -148,11 +148,16 @@ def as_typed_parquet(csv: Path, types: dict[str, str], out: Path, executable: Pa
     return out
 
 
-def validate(executable: Path, data: Path, version: str, rules: Path) -> Validation:
-    """Run the validator on `data` (CSV or Parquet) against FOCUS `version`; never downloads."""
+def validate(executable: Path, data: Path, version: str, rules: Path,
+             criteria: tuple[str, ...] = ()) -> Validation:
+    """Run the validator on `data` (CSV or Parquet) against FOCUS `version`; never downloads.
+    `criteria` are the model's applicability criteria the data's generator meets (what it
+    supports: regions, tags, ...): the validator skips every rule that names one it is not
+    given, so a column is checked only where its criterion is passed."""
     run = subprocess.run(
         [str(executable), "--data-file", str(data), "--validate-version", version,
-         "--rule-set-path", str(rules), "--block-download"],
+         "--rule-set-path", str(rules), "--block-download",
+         *(["--applicability-criteria", ",".join(criteria)] if criteria else [])],
         capture_output=True, text=True, timeout=900, cwd=_site_packages(executable),
         env={**os.environ, "NO_COLOR": "1"})
     output = run.stdout + run.stderr
