@@ -33,6 +33,7 @@ import pandas as pd
 from costopt.billing.reconcile import MonthAllocation
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.money import micros_to_decimal
+from costopt.pricing.catalog import PriceCatalog
 
 FOCUS_VERSIONS = ("1.2", "1.3", "1.4")
 DEFAULT_FOCUS_VERSION = "1.3"
@@ -184,26 +185,31 @@ def _provider(allocation: MonthAllocation, cluster: str) -> str:
     return allocation.accounts.get(cluster, ("unknown", ""))[0] or "unknown"
 
 
+def _hosting(catalog: PriceCatalog) -> tuple[str, str]:
+    """The cloud and cloud region a catalog's clusters run in: a Confluent Cloud region names
+    both (`aws-us-east-1`); any other catalog runs in its provider's own region."""
+    if catalog.provider == "confluent" and "-" in catalog.region:
+        cloud, region = catalog.region.split("-", 1)
+        return cloud, region
+    return catalog.provider, catalog.region
+
+
 def _host(allocation: MonthAllocation, cluster: str, provider: str) -> str:
-    """Whose infrastructure the service runs on: the cloud a Confluent Cloud cluster's region
-    names (`aws-us-east-1`), else the provider itself."""
+    """Whose infrastructure the service runs on: a Confluent Cloud cluster's cloud, else the
+    provider itself."""
     catalog = allocation.catalogs.get(cluster)
     if catalog is not None and catalog.provider == "confluent":
-        cloud = catalog.region.split("-", 1)[0]
-        return PROVIDER.get(cloud, provider)
+        return PROVIDER.get(_hosting(catalog)[0], provider)
     return provider
 
 
 def _region_name(allocation: MonthAllocation, cluster: str) -> str:
-    """The cluster's region as its provider names it; a Confluent Cloud region
-    (`aws-us-east-1`) by its cloud's name."""
+    """The cluster's region as its provider names it (a Confluent Cloud region by its
+    cloud's name), else its id."""
     catalog = allocation.catalogs.get(cluster)
     if catalog is None:
         return ""
-    provider, region = catalog.provider, catalog.region
-    if provider == "confluent" and "-" in region:
-        provider, region = region.split("-", 1)
-    return REGION_NAME.get((provider, region), catalog.region)
+    return REGION_NAME.get(_hosting(catalog), catalog.region)
 
 
 def _ratios(rows: pd.DataFrame) -> list[str]:
