@@ -95,10 +95,11 @@ def test_napkin_model_networking_removed_by_diskless() -> None:
     (500 MB/s is 476.8 MiB/s of produce, 1,430.5 MiB/s of consume); each disk holds its share of
     60 minutes × RF 3 at 50% use (1.8 TB).
 
-    Its totals ($1,056,048 classic, about $190,000 diskless) are not asserted: the write-up's
-    classic figure is an image of the calculator's output and the napkin's broker type is not
-    in it either, so the compute line behind both is unpublished. Line by line (docs/cost-
-    model.md, "Lanes"): ours $904,807 classic and $117,712 diskless; the gap is compute only."""
+    Its totals ($1,056,048 classic, about $190,000 diskless) are not asserted: the classic
+    figure is an image of the calculator's output, and the stored copy of the napkin ends after
+    its broker count and per-broker rate, so the compute line behind both is not in our
+    sources. Line by line (docs/cost-model.md, "Lanes"): ours $904,807 classic and $117,712
+    diskless; the gap is compute only."""
     produce_mibps, consume_mibps = 500e6 / MIB, 1500e6 / MIB
     vcpus_needed = max(produce_mibps / AKALC_PRODUCE_MIBPS_PER_VCPU,
                        consume_mibps / AKALC_CONSUME_MIBPS_PER_VCPU)
