@@ -18,7 +18,9 @@ from costopt.cost.allocation import (
     ClusterCost,
     Columns,
     IntArray,
+    bill_of,
     columns_of,
+    idle_of,
     topic_micros,
 )
 
@@ -70,14 +72,13 @@ def _idle_and_unallocated(cost: ClusterCost, long: pd.DataFrame, micros: dict[st
     costs that no topic is charged (`__unallocated__`), as rows of their own."""
     basis = cost.basis
     unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
-    per_day = pd.DataFrame({f"{c}_micros": micros[c] for c in basis.capacity_bill_micros},
+    per_day = pd.DataFrame({c: micros[c] for c in basis.capacity_bill_micros},
                            index=long.index).groupby(long["ts"]).sum() \
         if basis.capacity_bill_micros else long.groupby("ts")[[]].sum()
-    idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
-                - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
+    idle = [sum(idle_of(basis, day).values()) for day in per_day.to_dict("records")] \
+        if basis.capacity_bill_micros else [0] * len(per_day)
     return [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
-                          "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
-                          if len(basis.capacity_bill_micros) else 0}),
+                          "monthly_cost_micros": np.asarray(idle, dtype=np.int64)}),
             pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
                           "monthly_cost_micros": unallocated})]
 
@@ -111,13 +112,15 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
 def _basis_rows(cost: ClusterCost, long: pd.DataFrame, micros: dict[str, IntArray]
                 ) -> pd.DataFrame:
     basis = cost.basis
-    metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
-        if basis.metered_components else np.zeros(len(long), dtype=np.int64)
-    usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
-    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in basis.metered_components)
-    return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
-                         "provisioned_micros": sum(basis.capacity_bill_micros.values()),
-                         "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+    per_day = pd.DataFrame({c: micros[c] for c in basis.metered_components},
+                           index=long.index).groupby(long["ts"]).sum()
+    bills = [bill_of(basis, day) for day in per_day.to_dict("records")]
+    return pd.DataFrame({
+        "ts": per_day.index, "cluster": cost.cluster,
+        "provisioned_micros": np.array([sum(b[c] for c in basis.capacity_bill_micros)
+                                        for b in bills], dtype=np.int64),
+        "usage_micros": np.array([sum(b[c] for c in basis.metered_components)
+                                  for b in bills], dtype=np.int64)})
 
 
 def daily_topic_components(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from costopt.sources.prometheus.queries import (
     DETECTION,
     INSTANT_FIGURES,
     RANGE_FIGURES,
+    REPLICAS_LABEL,
     DialectQueries,
     presence_metric,
     recorded_metrics,
@@ -54,6 +55,7 @@ PRINCIPAL_COLUMNS = ("principal_id", "bytes_in_per_second", "bytes_out_per_secon
 DAY = 86_400
 _WARNED: set[tuple[str, str]] = set()  # (server, cluster) told about the rules already
 _WARNED_LOCK = threading.Lock()
+SAMPLES_LABEL = "costopt_samples"  # the census's count_values label: samples in a series
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,12 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
     presence = presence_metric(dialect)
     metrics = sorted({q.reads for name in (*INSTANT_FIGURES, *RANGE_FIGURES)
                       if (q := getattr(queries, name)) is not None} | {presence})
+    # The presence metric's series counted by their samples in the lookback: how many
+    # series, and the most samples one holds, from one selection of its series.
     parts: list[tuple[str, str]] = [
-        (f"series:{m}", f"count(last_over_time({m}{{{sel}}}[{lookback}]))") for m in metrics]
-    parts.append(("scrapes", f"max(count_over_time({presence}{{{sel}}}[{lookback}]))"))
+        (f"series:{m}", f'count_values("{SAMPLES_LABEL}", count_over_time({m}{{{sel}}}'
+                        f"[{lookback}]))" if m == presence
+         else f"count(last_over_time({m}{{{sel}}}[{lookback}]))") for m in metrics]
     if use_rules:
         for index, metric in enumerate(recorded_metrics(dialect)):
             recent = f"{_rec_lookback(window, list(GRAINS)[index % len(GRAINS)])}s"
@@ -173,13 +178,17 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
                                                    GRAINS[grain])))
     text = fold([expr for _, expr in parts])
     values: dict[str, float] = {}
+    scrapes = 1.0
     for item in client.instant(text, window.at):
         tag = item["metric"].get(PART_LABEL)
         if tag is None or not tag.isdigit() or int(tag) >= len(parts):
             raise SourceError(f"Prometheus at {client.settings.url} answered the census "
                               f"without its part labels: {item['metric']!r}")
+        key = parts[int(tag)][0]
         try:
-            values[parts[int(tag)][0]] = float(item["value"][1])
+            values[key] = values.get(key, 0.0) + float(item["value"][1])
+            if SAMPLES_LABEL in item["metric"]:
+                scrapes = max(scrapes, float(item["metric"][SAMPLES_LABEL]))
         except (TypeError, ValueError, IndexError):
             raise SourceError(f"Prometheus at {client.settings.url} answered the census "
                               f"with a non-numeric sample {item.get('value')!r}") from None
@@ -191,7 +200,6 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
             f"{client.cluster} ({sel}) in the {window.lookback_seconds} s before "
             f"{window.at:%Y-%m-%d %H:%M:%S} UTC: its exporter stopped reporting or is no "
             "longer scraped, so no snapshot is stored for this window")
-    scrapes = max(values.get("scrapes", 1.0), 1.0)
     census = Census(series=series, samples_per_second=scrapes / window.lookback_seconds)
     census.series.update({key: int(value) for key, value in values.items()
                           if key.startswith("probe:")})
@@ -404,8 +412,11 @@ def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFra
     columns["retained_messages"] = _labelled(results, "retained_messages", label)
     if label == "topic_name":
         columns["partitions"] = _from_label(results, "partitions", label, "partition_count")
-        columns["replication_factor"] = _from_label(results, "replication_factor", label,
+        columns["replication_factor"] = _from_label(results, "partitions", label,
                                                     "replication_factor")
+    elif "partition_replicas" in results:
+        columns["partitions"], columns["replication_factor"] = _partition_replicas(
+            results["partition_replicas"], label)
     else:
         columns["partitions"] = _labelled(results, "partitions", label)
         columns["replication_factor"] = _labelled(results, "replication_factor", label)
@@ -419,6 +430,16 @@ def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFra
         frame["log_size_bytes"] = frame["log_size_bytes"] / frame["replication_factor"]
     frame.index.name = "topic"
     return frame[list(TOPIC_COLUMNS)].sort_index()
+
+
+def _partition_replicas(items: list[dict[str, Any]], label: str) -> tuple[pd.Series, pd.Series]:
+    """Partition counts and RF per topic from how many partitions have each replica count."""
+    rows = [(item["metric"][label], float(item["metric"][REPLICAS_LABEL]),
+             float(item["value"][1])) for item in items if label in item["metric"]]
+    frame = pd.DataFrame(rows, columns=["topic", "replicas", "partitions"]).astype(
+        {"replicas": float, "partitions": float})
+    by_topic = frame.groupby("topic")
+    return by_topic["partitions"].sum(), by_topic["replicas"].max()
 
 
 def _group_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:

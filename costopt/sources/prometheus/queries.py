@@ -21,6 +21,7 @@ from typing import Literal
 
 from costopt.sources.prometheus.rules import FIGURES, GRAINS, RecordedFigure
 
+REPLICAS_LABEL = "costopt_replicas"  # partition_replicas' count_values label
 Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 Span = Literal["window", "lookback", "history", "rec_lookback"]
 
@@ -80,6 +81,9 @@ class DialectQueries:
     principal_bytes_in: Query | None = None
     principal_bytes_out: Query | None = None
     principal_label: str | None = None
+    # Partitions per replica count (label `REPLICAS_LABEL`), where partition counts and RF
+    # come from the same series: both from one selection of them, not two.
+    partition_replicas: Query | None = None
     # Where the source exports no replication factor but the service fixes it for every topic.
     fixed_replication_factor: int | None = None
     # Figures costopt needs that the source cannot give, with why: the snapshot says so.
@@ -87,7 +91,7 @@ class DialectQueries:
 
 
 INSTANT_FIGURES = ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
-                   "partitions", "replication_factor", "retained_messages",
+                   "partitions", "replication_factor", "partition_replicas", "retained_messages",
                    "group_lag_messages", "group_max_lag_messages", "group_members",
                    "broker_cpu", "broker_disk_used_bytes", "principal_bytes_in",
                    "principal_bytes_out")
@@ -119,13 +123,15 @@ def _jmx(prefix: str) -> DialectQueries:
         bytes_out_rate=rate("bytesout"),
         messages_in_rate=rate("messagesin"),
         log_size_bytes=size("last_over_time", "lookback"),
-        partitions=Query('count by (topic) (max by (topic, partition) '
-                         '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
-                         "kafka_log_log_size", span="lookback", shard_label="partition"),
-        replication_factor=Query('max by (topic) (count by (topic, partition) '
+        # Each partition's replicas (its series, one per broker holding a copy), and per
+        # topic how many partitions have each count: their sum is the partition count, the
+        # largest count the RF.
+        partitions=None, replication_factor=None,
+        partition_replicas=Query('count_values by (topic) ("' + REPLICAS_LABEL + '", '
+                                 'count by (topic, partition) '
                                  '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
                                  "kafka_log_log_size", span="lookback",
-                                 shard_label="partition", combine="max"),
+                                 shard_label="partition"),
         group_lag_messages=None, group_max_lag_messages=None, group_members=None,
         broker_cpu=Query('avg by (instance) (last_over_time('
                          'java_lang_operatingsystem_processcpuload{{{sel}}}[{lookback}]))',
@@ -187,12 +193,11 @@ CATALOG: dict[str, DialectQueries] = {
                              'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}'
                              '[{lookback}]))', "kminion_kafka_topic_log_dir_size_total_bytes",
                              span="lookback"),
-        partitions=Query('max by (topic_name, partition_count) (last_over_time('
-                         'kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
+        # Partition count and RF are labels of one info series per topic: one query.
+        partitions=Query('max by (topic_name, partition_count, replication_factor) '
+                         '(last_over_time(kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
                          "kminion_kafka_topic_info", span="lookback"),
-        replication_factor=Query('max by (topic_name, replication_factor) (last_over_time('
-                                 'kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
-                                 "kminion_kafka_topic_info", span="lookback"),
+        replication_factor=None,
         group_lag_messages=Query('sum by (group_id, topic_name) (last_over_time('
                                  'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
                                  '[{lookback}]))', "kminion_kafka_consumer_group_topic_lag",
