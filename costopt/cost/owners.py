@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -77,7 +78,7 @@ class OwnerAttribution(BaseModel):
         for rule in self.rules:
             match = re.match(rule.pattern, topic)
             if match:
-                return match.expand(rule.owner)
+                return _expanded(match, rule)
         return self.default_owner
 
     def owners_of(self, topics: Iterable[str]) -> list[str]:
@@ -95,7 +96,7 @@ class OwnerAttribution(BaseModel):
             for rule in self.group_rules:
                 match = re.match(rule.pattern, display_name)
                 if match:
-                    return match.expand(rule.owner)
+                    return _expanded(match, rule)
         return principal_id
 
     def group_owner_of(self, group: str) -> str:
@@ -106,3 +107,21 @@ class OwnerAttribution(BaseModel):
             if match:
                 return match.expand(rule.owner)
         return self.default_owner
+
+
+# An owner template expanded, by rule and the groups its pattern matched: the owner depends on
+# nothing else. `Match.expand` parses the template on every call (Python 3.11), which was
+# 7% of an analysis's CPU (under the profiler) for 50,000 topics owned by a few hundred
+# prefixes.
+_EXPANDED: dict[tuple[str, str, tuple[str | Any, ...]], str] = {}
+_EXPANDED_MAX = 100_000
+
+
+def _expanded(match: re.Match[str], rule: OwnerRule) -> str:
+    key = (rule.pattern, rule.owner, match.groups())
+    owner = _EXPANDED.get(key)
+    if owner is None:
+        if len(_EXPANDED) >= _EXPANDED_MAX:
+            _EXPANDED.clear()
+        owner = _EXPANDED[key] = match.expand(rule.owner)
+    return owner

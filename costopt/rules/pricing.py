@@ -4,7 +4,8 @@ Every candidate's saving is what `POST /v1/whatif` of its changes would say, to 
 one-topic candidates that make the same change are priced together, on their rows only, by
 the engine's own `price_rows` (so thousands of findings on a 50,000-topic cluster cost one
 small vectorised pass per kind of change); any other candidate (a group, a cluster, a resize)
-goes through `cluster_outcome` itself, which calls `price_rows` too.
+goes through the engine's `priced_now`, the first step of `cluster_outcome` (the rows its
+changes touch, priced now and checked), without the horizon a rule does not read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from costopt.model import ClusterModel
 from costopt.whatif.changes import Change
-from costopt.whatif.engine import cluster_outcome
+from costopt.whatif.engine import cluster_outcome, priced_now
 from costopt.whatif.price_rows import one_topic, price_each
 
 
@@ -64,6 +65,13 @@ def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]
 
 
 def _through_engine(model: ClusterModel, candidate: Candidate) -> Pricing:
-    outcome = cluster_outcome(model, candidate.changes, horizon_days=1)
-    delta = sum(outcome.components.values()) - model.cost.bill_total_micros
-    return Pricing(int(delta), outcome.capacity.disk_bytes_freed, outcome.capacity.brokers_freed)
+    relevant = [c for c in candidate.changes if c.applies_to(model.cluster)]
+    if not relevant:  # the engine's unchanged cluster
+        outcome = cluster_outcome(model, candidate.changes, horizon_days=1)
+        delta = sum(outcome.components.values()) - model.cost.bill_total_micros
+        return Pricing(int(delta), outcome.capacity.disk_bytes_freed,
+                       outcome.capacity.brokers_freed)
+    priced = priced_now(model, relevant)
+    delta = sum(priced.bill_micros.values()) - model.cost.bill_total_micros
+    return Pricing(int(delta), float(priced.disk_bytes_freed.sum()),
+                   float(priced.brokers_freed.sum()))

@@ -35,7 +35,7 @@ from costopt.model import ClusterModel
 from costopt.money import Money
 from costopt.whatif.apply import CatalogResolver, apply_changes, rows_touched
 from costopt.whatif.changes import Change
-from costopt.whatif.price_rows import price_rows
+from costopt.whatif.price_rows import PricedRows, price_rows
 
 MAX_GROWTH = 100.0
 MAX_GROWTH_EXPONENT = float(np.log(MAX_GROWTH))
@@ -293,11 +293,9 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
         unchanged = horizon.unchanged
         return replace(unchanged, warnings=list(unchanged.warnings))
     cluster_wide = any(c.touches_cluster for c in relevant)
-    index = rows_touched(model, relevant)
-    priced = price_rows(model, index, relevant, resolve_catalog=resolve_catalog)
-    before, after, brokers, basis = priced.before, priced.after, priced.brokers, priced.basis
-    if any(c.touches_capacity for c in relevant) and model.catalog.kind not in NO_BROKER_WARNINGS:
-        _check_feasible(model, after, len(brokers))  # the vendor places replicas, not brokers
+    priced = priced_now(model, relevant, resolve_catalog)
+    index, before, after = priced.index, priced.before, priced.after
+    brokers, basis = priced.brokers, priced.basis
     growth = horizon.growth[index]
     micros_before_h = topic_micros(_grown(before, growth), model.cost.basis)
     micros_after_h = topic_micros(_grown(after, growth), basis)
@@ -323,6 +321,20 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
                          before["topic"][changed], before["owner"][changed],
                          baseline_rows[changed], own_after[changed])
     return _Outcome(priced.bill_micros, at_horizon, capacity, topics, warnings)
+
+
+def priced_now(model: ClusterModel, relevant: Sequence[Change],
+               resolve_catalog: CatalogResolver | None = None) -> PricedRows:
+    """The rows `relevant` changes (each applying to this cluster) touch, priced now, and
+    checked as Kafka would check them: the bill and capacity freed of a what-if, without its
+    horizon. `cluster_outcome` starts from it; the rules price their wider candidates with it
+    alone (they read the bill now, and the horizon's repricing was most of their cost)."""
+    priced = price_rows(model, rows_touched(model, relevant), relevant,
+                        resolve_catalog=resolve_catalog)
+    if any(c.touches_capacity for c in relevant) and model.catalog.kind not in NO_BROKER_WARNINGS:
+        # the vendor places replicas, not brokers
+        _check_feasible(model, priced.after, len(priced.brokers))
+    return priced
 
 
 # Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or
