@@ -72,8 +72,6 @@ class Protection:
         compiled += [("configured", "matched rules.protected_topics", re.compile(pattern))
                      for pattern in self.user_patterns]
         object.__setattr__(self, "_compiled", compiled)
-        object.__setattr__(self, "_prefilter",
-                           _prefilter([pattern for _, _, pattern in compiled]))
         # Each rule asks about the same topics: the answer per name, found once.
         object.__setattr__(self, "_reasons", {})
 
@@ -97,35 +95,10 @@ class Protection:
         return reasons[topic]
 
     def _search(self, topic: str) -> str | None:
-        prefilter: list[re.Pattern[str]] = self._prefilter  # type: ignore[attr-defined]
-        if all(pattern.search(topic) is None for pattern in prefilter):
-            return None  # most topics: a few searches, not one per pattern
         for family, holds, pattern in self._compiled:  # type: ignore[attr-defined]
             if pattern.search(topic):
                 return f"protected ({family}): {holds}"
         return None
-
-
-# What in a pattern refers to its groups by number or name: alternated with others, the numbers
-# would shift (a literal backslash before a digit is caught too, and only costs the shortcut).
-_REFERS_TO_GROUPS = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
-
-
-def _prefilter(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
-    """Patterns that some part of a name matches exactly when one of `patterns` does: the
-    plain ones as one alternation (one search, not one per pattern); those with their own
-    flags (`(?i)` only leads a pattern) or referring to their groups, each as it is."""
-    plain_flags = re.compile("").flags
-    plain = [p for p in patterns
-             if p.flags == plain_flags and not _REFERS_TO_GROUPS.search(p.pattern)]
-    others = [p for p in patterns if p not in plain]
-    if len(plain) < 2:
-        return patterns
-    try:
-        joined = re.compile("|".join(f"(?:{p.pattern})" for p in plain))
-    except re.error:  # e.g. two patterns naming a group alike
-        return patterns
-    return [joined, *others]
 
 
 def deletion_guard(topic: Topic, has_reader: bool) -> str | None:
