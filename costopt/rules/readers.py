@@ -69,9 +69,16 @@ def _history_by_key(history: History) -> dict[tuple[str, str], _Recorded]:
 
 
 def _largest(*values: Any) -> float | None:
-    known = [float(v) for v in values
-             if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return max(known) if known else None
+    """The largest known value (None and NaN are unknown) as a float; None if none is known.
+    A loop, not a list and `max`: it runs twice per (group, topic), 140,000 times a fleet."""
+    largest: float | None = None
+    for value in values:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        value = float(value)
+        if largest is None or value > largest:
+            largest = value
+    return largest
 
 
 def group_reads(model: ClusterModel, history: History,
