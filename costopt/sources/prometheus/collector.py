@@ -43,11 +43,13 @@ from costopt.sources.prometheus.queries import (
     RANGE_FIGURES,
     REPLICAS_LABEL,
     DialectQueries,
+    current_recorded,
+    current_recorded_metrics,
     presence_metric,
     recorded_metrics,
     recorded_query,
 )
-from costopt.sources.prometheus.rules import FIGURES, GRAINS, RULES_PATH
+from costopt.sources.prometheus.rules import CURRENT_GRAIN, FIGURES, GRAINS, RULES_PATH
 
 log = logging.getLogger("costopt.collect")
 TOPIC_COLUMNS = (*SERIES_COLUMNS, "partitions", "replication_factor", "retained_messages")
@@ -120,7 +122,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     use_rules = settings.recording_rules != "off" and dialect in FIGURES
     census, sent = _census(client, sel, dialect, queries, window, ranges, use_rules)
     coverage = _coverage(client, sel, dialect, census, window, ranges, use_rules, sent)
-    specs = _specs(dialect, queries, sel, spans, ranges, at, coverage)
+    specs = _specs(dialect, queries, sel, spans, ranges, at, coverage, census)
     budget = Budget(settings.max_samples, settings.max_samples_read)
     needed = shards_needed(specs, census, budget)
     if needed:
@@ -170,6 +172,10 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
     if use_rules:
         for index, metric in enumerate(recorded_metrics(dialect)):
             recent = f"{_rec_lookback(window, list(GRAINS)[index % len(GRAINS)])}s"
+            parts.append((f"series:{metric}",
+                          f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
+        for metric in current_recorded_metrics(dialect):
+            recent = f"{_rec_lookback(window, CURRENT_GRAIN)}s"
             parts.append((f"series:{metric}",
                           f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
         for grain, start in _grain_starts(window, ranges).items():
@@ -228,8 +234,12 @@ def _grain_starts(window: CollectWindow, ranges: list[tuple[int, datetime]]
 
 
 def _rec_lookback(window: CollectWindow, grain: str) -> int:
+    return _rec_lookback_seconds(window.lookback_seconds, grain)
+
+
+def _rec_lookback_seconds(lookback_seconds: int, grain: str) -> int:
     """How old the last recorded sample may be: two evaluations of its group."""
-    return max(window.lookback_seconds, 2 * GRAINS[grain] + 60)
+    return max(lookback_seconds, 2 * GRAINS[grain] + 60)
 
 
 def _grain(step_seconds: int) -> str:
@@ -283,11 +293,20 @@ def _first_recorded(client: PrometheusClient, metric: str, sel: str, start: date
 
 def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int],
            ranges: list[tuple[int, datetime]], at: float,
-           coverage: dict[str, float | None]) -> list[Spec]:
-    specs = []
+           coverage: dict[str, float | None], census: Census) -> list[Spec]:
+    specs: list[Spec] = []
     for name in INSTANT_FIGURES:
         query = getattr(queries, name)
         if query is None:
+            continue
+        # Current figures the rules record (all those standing in for the query) are read
+        # wherever the census finds them now.
+        current = current_recorded(dialect, name)
+        if current and all(census.count(q.reads) for q in current.values()):
+            current_spans = {**spans, "rec_lookback": _rec_lookback_seconds(
+                spans["lookback"], CURRENT_GRAIN)}
+            specs.extend(Spec(figure, q, sel, current_spans, at, 1, 0, True)
+                         for figure, q in current.items())
             continue
         grain = _grain(spans["window"])
         recorded = recorded_query(dialect, name, grain)

@@ -19,9 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from costopt.sources.prometheus.rules import FIGURES, GRAINS, RecordedFigure
+from costopt.sources.prometheus.rules import (
+    CURRENT_FIGURES,
+    CURRENT_GRAIN,
+    FIGURES,
+    GRAINS,
+    RecordedFigure,
+)
 
-REPLICAS_LABEL = "costopt_replicas"  # partition_replicas' count_values label
+REPLICAS_LABEL = "costopt_replicas"  # partition_replicas: partitions with this many replicas
 Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 Span = Literal["window", "lookback", "history", "rec_lookback"]
 
@@ -360,6 +366,24 @@ def recorded_query(dialect: str, name: str, grain: str) -> Query | None:
         template = "sum by (topic) (max_over_time(" + metric + "{{{sel}}}[{window}]))"
         span = "window"
     return Query(template, metric, span=span, grain_seconds=GRAINS[grain])
+
+
+def current_recorded(dialect: str, name: str) -> dict[str, Query]:
+    """The current figures recorded in place of the query `name` (the 5-minute grain), by
+    the name each answers as; empty where the rules do not record them."""
+    found = {}
+    for figure in CURRENT_FIGURES.get(dialect, ()):
+        if (figure.replaces or figure.figure) == name:
+            metric = figure.record(CURRENT_GRAIN)
+            found[figure.figure] = Query(
+                "sum by (" + figure.per + ") (last_over_time(" + metric
+                + "{{{sel}}}[{rec_lookback}]))", metric, span="rec_lookback",
+                grain_seconds=GRAINS[CURRENT_GRAIN])
+    return found
+
+
+def current_recorded_metrics(dialect: str) -> tuple[str, ...]:
+    return tuple(f.record(CURRENT_GRAIN) for f in CURRENT_FIGURES.get(dialect, ()))
 
 
 def recorded_metrics(dialect: str) -> tuple[str, ...]:

@@ -33,11 +33,14 @@ class RecordedFigure:
     figure: str  # bytes_in, bytes_out, messages_in, log_size
     metric: str  # the exporter's metric name, `_total` dropped
     operation: str  # rate (per second over the grain) or max (over the grain)
-    expr: str  # PromQL with {by} (cluster label, topic) and {grain}
-    keep: tuple[str, ...] = ()  # labels kept besides the cluster label and topic
+    expr: str  # PromQL with {by} (cluster label, `per`) and {grain}
+    keep: tuple[str, ...] = ()  # labels kept besides the cluster label and `per`
+    per: str = "topic"  # what the figure is per: topic, or instance (a broker)
+    # A current figure: the raw query it stands in for (`queries.py`), if not its namesake.
+    replaces: str | None = None
 
     def record(self, grain: str) -> str:
-        return f"{LEVEL}:{self.metric}:{self.operation}{grain}"
+        return f"cluster_{self.per}:{self.metric}:{self.operation}{grain}"
 
 
 def _counter(figure: str, metric: str) -> RecordedFigure:
@@ -54,6 +57,31 @@ JMX_FIGURES = (
     RecordedFigure("log_size", "kafka_log_log_size", "max",
                    "sum by ({by}) (max by ({by}, partition) "
                    "(max_over_time(kafka_log_log_size[{grain}])))"),
+)
+# What a collect reads of the cluster now besides the per-topic history, which the raw series
+# would give only from O(partitions x replicas) series: the 5-minute grain only. Read wherever
+# the census finds them, whatever the history's coverage (a rules file from before they were
+# added still serves the history).
+CURRENT_GRAIN = "5m"
+JMX_CURRENT = (
+    # Each partition's replicas are its series, one per broker holding a copy.
+    RecordedFigure("partitions", "kafka_log_log_size", "partitions",
+                   "count by ({by}) (max by ({by}, partition) "
+                   "(last_over_time(kafka_log_log_size[{grain}])))",
+                   replaces="partition_replicas"),
+    RecordedFigure("replication_factor", "kafka_log_log_size", "replicas_max",
+                   "max by ({by}) (count by ({by}, partition) "
+                   "(last_over_time(kafka_log_log_size[{grain}])))",
+                   replaces="partition_replicas"),
+    # Every replica a broker holds.
+    RecordedFigure("broker_disk_used_bytes", "kafka_log_log_size", "sum",
+                   "sum by ({by}) (last_over_time(kafka_log_log_size[{grain}]))",
+                   per="instance"),
+)
+KAFKA_EXPORTER_CURRENT = (
+    # Replicas per partition: the largest per topic.
+    RecordedFigure("replication_factor", "kafka_topic_partition_replicas", "max",
+                   "max by ({by}) (last_over_time(kafka_topic_partition_replicas[{grain}]))"),
 )
 KAFKA_EXPORTER_FIGURES = (
     # Offsets per partition grow by the messages produced: their rate is messages in.
@@ -79,13 +107,23 @@ CONFLUENT_FIGURES = (
                    "sum by ({by}) (max_over_time(confluent_kafka_server_retained_bytes"
                    "[{grain}]))", keep=("kafka_id",)),
 )
+CONFLUENT_CURRENT = (
+    # One retained_bytes series per partition: their count.
+    RecordedFigure("partitions", "confluent_kafka_server_retained_bytes", "partitions",
+                   "count by ({by}) (last_over_time(confluent_kafka_server_retained_bytes"
+                   "[{grain}]))", keep=("kafka_id",)),
+)
 # Dialects whose raw series are per partition, per broker or per minute; kminion is per topic
 # already.
 FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
     "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES,
     "confluent_cloud": CONFLUENT_FIGURES}
-GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES),
-          ("confluent-cloud", CONFLUENT_FIGURES))
+CURRENT_FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
+    "jmx": JMX_CURRENT, "strimzi": JMX_CURRENT, "kafka_exporter": KAFKA_EXPORTER_CURRENT,
+    "confluent_cloud": CONFLUENT_CURRENT}
+GROUPS = (("jmx", JMX_FIGURES, JMX_CURRENT),
+          ("kafka-exporter", KAFKA_EXPORTER_FIGURES, KAFKA_EXPORTER_CURRENT),
+          ("confluent-cloud", CONFLUENT_FIGURES, CONFLUENT_CURRENT))
 
 # kminion names the topic `topic_name`: renamed, so its series join the others by `topic`.
 _KMINION_TOPIC = 'label_replace({series}, "topic", "$1", "topic_name", "(.+)")'
@@ -138,12 +176,13 @@ def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
     by = f"{cluster_label}, topic"
 
     def keeping(figure: RecordedFigure) -> str:
-        return ", ".join(dict.fromkeys((cluster_label, *figure.keep, "topic")))
+        return ", ".join(dict.fromkeys((cluster_label, *figure.keep, figure.per)))
 
     groups = [{"name": f"costopt-{name}-{grain}", "interval": grain,
                "rules": [{"record": f.record(grain),
-                          "expr": f.expr.format(by=keeping(f), grain=grain)} for f in figures]}
-              for name, figures in GROUPS for grain in GRAINS]
+                          "expr": f.expr.format(by=keeping(f), grain=grain)}
+                         for f in (*figures, *(current if grain == CURRENT_GRAIN else ()))]}
+              for name, figures, current in GROUPS for grain in GRAINS]
     groups.append({
         "name": "costopt-dashboards", "interval": DASHBOARD_GRAIN,
         "rules": [{"record": dashboard_record(figure),
