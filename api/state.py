@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from costopt.analysis import FleetAnalysis, cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
@@ -102,8 +104,7 @@ class AppState:
                 result: T = self._memo[key]
                 return result
         value = build()
-        items = value.get("items") if isinstance(value, dict) else value
-        rows = len(items) + 1 if isinstance(items, list) else 100
+        rows = _rows(value)
         with self._memo_lock:
             if self._memo_of is analysis and self._memo_rows + rows <= MEMO_BUDGET_ROWS:
                 self._memo[key] = value
@@ -115,3 +116,12 @@ class AppState:
             self._analysis = None
             self._key = None
             self._checked_at = -1e9
+
+
+def _rows(value: Any) -> int:
+    """What an answer weighs in the memo: a page (a response model or a dict with `items`)
+    counts its items, a list its length, any other answer 100."""
+    if isinstance(value, BaseModel):
+        value = value.__dict__
+    items = value.get("items") if isinstance(value, dict) else value
+    return len(items) + 1 if isinstance(items, list) else 100

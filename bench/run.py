@@ -394,11 +394,11 @@ def bench_api(work: Path, store_url: str) -> None:
 REPORT_CHILD = """
 import sys, time, tempfile
 from pathlib import Path
-from costopt.analysis import analyze_store
+from costopt.analysis import cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
 from reports.weekly import write_report
-analysis = analyze_store(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
+analysis = cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
 started = time.perf_counter()
 files = write_report(analysis, Path(tempfile.mkdtemp()), "report", "https://grafana.example.com")
 print(time.perf_counter() - started, files.html.stat().st_size)
@@ -432,8 +432,17 @@ def bench_export(store_url: str) -> None:
 
 
 def bench_report(store_url: str) -> None:
+    """The report as the report run renders it: from the analysis (and plans) the analyze
+    run left in the store's cache, on a copy of the store."""
+    import shutil
+
     say("report: the weekly report of the wix fleet")
-    runs = [child(REPORT_CHILD, store_url) for _ in range(RUNS)]
+    with tempfile.TemporaryDirectory(prefix="costopt-bench-report-") as tmp:
+        copy = Path(tmp) / "wix.db"
+        shutil.copyfile(store_url.removeprefix("sqlite:///"), copy)
+        url = f"sqlite:///{copy}"
+        child(CACHE_CHILD, url)
+        runs = [child(REPORT_CHILD, url) for _ in range(RUNS)]
     seconds = statistics.median(float(r[0]) for r in runs)
     size = int(runs[0][1])
     figure("report_wix_seconds", seconds, "s", target="<= 3 s", met=seconds <= 3,

@@ -23,6 +23,7 @@ import pandas as pd
 import zstandard
 
 from costopt import __version__
+from costopt.cluster_plans import cluster_plan, fleet_plan
 from costopt.compression import CompressionEstimate, estimate
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
@@ -34,7 +35,7 @@ from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
 from costopt.model import ClusterModel
 from costopt.parallel import fork_map
-from costopt.plan import SavingsPlan, build_plan
+from costopt.plan import SavingsPlan
 from costopt.pricing.catalog import PriceCatalog, resolve_catalog, split_ref
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
 from costopt.rules.base import Skip
@@ -57,6 +58,9 @@ class ClusterAnalysis:
     # The cost as producer, consumer and shared rows: the reader pays its share
     # (`costopt.cost.chargeback`).
     chargeback: pd.DataFrame | None = None
+    # The cluster's savings plan with every recommendation open, planned with the analysis the
+    # store caches (`costopt.cluster_plans`): a fleet plan takes it rather than planning again.
+    plan: SavingsPlan | None = None
 
 
 PLANS_KEPT = 4
@@ -111,8 +115,9 @@ class FleetAnalysis:
         with self._plans_lock:
             if key in self._plans:
                 return self._plans[key]
-        plan = build_plan(self.models, self.histories, self.recommendations, decisions,
-                          self.rule_settings, self.currency)
+        plan = fleet_plan(self.models, self.histories, self.recommendations, decisions,
+                          self.rule_settings, self.currency,
+                          {name: analysis.plan for name, analysis in self.clusters.items()})
         with self._plans_lock:
             if len(self._plans) >= PLANS_KEPT:
                 self._plans.pop(next(iter(self._plans)))
@@ -266,15 +271,21 @@ def load_history(store: Store, cluster: str, window_days: int = 30) -> History:
 
 
 def _analyze_stored(store: Store, name: str, settings: Settings, owners: OwnerAttribution,
-                    resolve: Callable[[str], PriceCatalog]) -> ClusterAnalysis:
-    """One cluster's analysis from what the store holds of it."""
+                    resolve: Callable[[str], PriceCatalog], planned: bool = False
+                    ) -> ClusterAnalysis:
+    """One cluster's analysis from what the store holds of it (`planned`: with its plan)."""
     stored = store.latest_snapshot(name)
     catalog = catalog_for(stored, settings, resolve)
     samples = store.samples_of(name)
     reads = measured_reads(store, name, stored.snapshot.taken_at,
                            settings.allocation.reads_window_hours)
-    return analyze_cluster(stored, catalog, load_history(store, name), samples, settings,
-                           owners, reads)
+    analysis = analyze_cluster(stored, catalog, load_history(store, name), samples, settings,
+                               owners, reads)
+    if planned:
+        analysis.plan = cluster_plan(analysis.model, analysis.history,
+                                     analysis.recommendations, settings.rules,
+                                     analysis.model.cost.currency)
+    return analysis
 
 
 def _shareable(store: Store) -> bool:
@@ -284,21 +295,22 @@ def _shareable(store: Store) -> bool:
 
 
 def analyze_clusters(store: Store, names: list[str], settings: Settings,
-                     owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog]
-                     ) -> dict[str, ClusterAnalysis]:
+                     owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog],
+                     planned: bool = False) -> dict[str, ClusterAnalysis]:
     """Analyze clusters in parallel processes, one per core (`costopt.parallel`); each opens
-    the store with connections of its own."""
+    the store with connections of its own. `planned`: each with its plan, as the store's
+    analysis cache keeps them."""
     url = store.url
 
     def forked(name: str) -> ClusterAnalysis:
         own = Store(url)
         try:
-            return _analyze_stored(own, name, settings, owners, resolve)
+            return _analyze_stored(own, name, settings, owners, resolve, planned)
         finally:
             own.engine.dispose()
 
     if len(names) < 2 or not _shareable(store):
-        return {name: _analyze_stored(store, name, settings, owners, resolve)
+        return {name: _analyze_stored(store, name, settings, owners, resolve, planned)
                 for name in names}
     return dict(zip(names, fork_map(forked, names), strict=True))
 
@@ -383,13 +395,15 @@ def _cache(store: Store, keys: Mapping[str, str],
 
 def refresh_analysis(store: Store, settings: Settings) -> dict[str, ClusterAnalysis]:
     """Analyze the clusters whose stored state (or the settings) changed since their cached
-    analysis, and cache them; the others are neither loaded nor computed. What the analyze
-    run does after a collect: one cluster's collect costs one cluster's analysis."""
+    analysis, and cache them with their plans (`costopt.cluster_plans`); the others are
+    neither loaded nor computed. What the analyze run does after a collect: one cluster's
+    collect costs one cluster's analysis and plan."""
     check_rule_settings(settings.rules)
     keys = cluster_keys(store, settings)
     cached = store.cached_clusters(keys)
     computed = analyze_clusters(store, [name for name in keys if name not in cached],
-                                settings, owner_attribution(settings), resolve_catalog)
+                                settings, owner_attribution(settings), resolve_catalog,
+                                planned=True)
     _cache(store, keys, computed)
     return computed
 
@@ -398,7 +412,8 @@ def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
     """The store's current analysis: each cluster's loaded from the store's analysis cache
     when another process (the scheduler, another API worker or replica) already computed it
     for the cluster's current state, computed and kept there otherwise. So an analyze after
-    one cluster's collect computes that cluster only. The cache holds pickled costopt
+    one cluster's collect computes that cluster only. Each cluster comes with its plan, so
+    the fleet's plan is planned only where decisions touch it. The cache holds pickled costopt
     objects: the store must be as trusted as costopt's own code (it already decides every
     figure costopt shows)."""
     check_rule_settings(settings.rules)
@@ -409,7 +424,7 @@ def cached_analysis(store: Store, settings: Settings) -> FleetAnalysis:
         if loaded is not None:
             found[name] = loaded
     computed = analyze_clusters(store, [name for name in keys if name not in found], settings,
-                                owner_attribution(settings), resolve_catalog)
+                                owner_attribution(settings), resolve_catalog, planned=True)
     _cache(store, keys, computed)
     found.update(computed)
     return _fleet({name: found[name] for name in keys}, settings, settings_key(settings))

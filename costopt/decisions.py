@@ -56,6 +56,8 @@ class Decisions:
         return status, record.get("reason")
 
     def decide(self, recs: Iterable[Recommendation]) -> list[Decided]:
+        if not self.stored:  # nobody decided anything: every one is open
+            return [Decided(rec, "open", None) for rec in recs]
         return [Decided(rec, *self.status_of(rec)) for rec in recs]
 
     def visible(self, recs: Iterable[Recommendation], status: Status | None = None

@@ -35,14 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from costopt.cost.allocation import (
-    COMPONENTS,
-    Columns,
-    capacity_freed,
-    take,
-    topic_costs,
-    topic_micros,
-)
+from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns
 from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
 from costopt.model import ClusterModel
@@ -53,9 +46,10 @@ from costopt.rules.history import History
 from costopt.rules.pricing import Pricing
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.sizing import size_cluster
-from costopt.whatif.apply import ChangeContext, apply_change
+from costopt.snapshot.model import Broker
+from costopt.whatif.apply import rows_touched
 from costopt.whatif.changes import Change
-from costopt.whatif.engine import apply_changes, bill_delta_micros, rows_of
+from costopt.whatif.price_rows import one_topic, price_each, price_rows
 
 RISK_WEIGHT = {"low": 1.0, "medium": 2.0, "high": 4.0}
 
@@ -169,103 +163,91 @@ class _Step:
     left_out: tuple[Recommendation, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Priced:
-    delta_micros: int
-    disk_bytes_freed: float
-    brokers_freed: float
-    index: np.ndarray
-    after: Columns
-    basis: Any
-    brokers: Any
-    deletes: bool
-
-
 @dataclass
 class _ClusterState:
     """One cluster as the plan has changed it so far."""
 
     model: ClusterModel
     columns: Columns
-    basis: Any
-    brokers: Any
+    basis: ClusterBasis
+    brokers: tuple[Broker, ...]
+    topic_sums_micros: dict[str, int]
     deleted: set[int] = field(default_factory=set)
     taken: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, model: ClusterModel) -> _ClusterState:
         return cls(model, {k: v.copy() for k, v in model.columns.items()}, model.cost.basis,
-                   model.snapshot.brokers)
+                   model.snapshot.brokers, dict(model.cost.topic_sums_micros))
+
+    def _where(self) -> dict[str, Any]:
+        """The cluster as it stands, as `price_rows` takes it."""
+        return {"columns": self.columns, "brokers": self.brokers, "basis": self.basis,
+                "topic_sums_micros": self.topic_sums_micros}
 
     def price(self, changes: Sequence[Change]) -> _Priced | None:
         """What `changes` would do on the cluster as it is now (nothing is applied); None
         where they touch a topic an earlier step deleted."""
-        model = self.model
-        if any(c.touches_cluster for c in changes):
-            index = np.arange(len(self.columns["topic"]))
-        else:
-            index = np.unique(np.concatenate([rows_of(model, c) for c in changes]))
-            if self.deleted.intersection(index.tolist()):
-                return None
-        before = take(self.columns, index)
-        after, brokers, basis = apply_changes(model, before, self.brokers, self.basis,
-                                              changes, None)
-        # Each side priced once: the capacity freed and the bill read the same costs.
-        costs_before, costs_after = topic_costs(before, self.basis), topic_costs(after, self.basis)
-        disk, freed_brokers = capacity_freed(self.basis, before, after,
-                                             (costs_before, costs_after))
-        delta = bill_delta_micros(before, after, self.basis, basis, (
-            costs_before, costs_after if basis is self.basis else topic_costs(after, basis)))
-        return _Priced(delta, float(disk.sum()),
-                       float(freed_brokers.sum()), index, after, basis, brokers,
+        index = rows_touched(self.model, changes)
+        if not any(c.touches_cluster for c in changes) \
+                and self.deleted.intersection(index.tolist()):
+            return None
+        priced = price_rows(self.model, index, changes, **self._where())
+        return _Priced(priced.bill_delta_micros, float(priced.disk_bytes_freed.sum()),
+                       float(priced.brokers_freed.sum()), index, priced.after, priced.basis,
+                       priced.brokers, {c: priced.topic_sums_micros[c]
+                                        - self.topic_sums_micros[c] for c in COMPONENTS},
                        any(bool(c.delete_topic) for c in changes))
 
     def price_each(self, candidates: Sequence[Recommendation]) -> list[_Priced]:
         """What each of `candidates` (one change to one topic each, on topics no other
-        candidate touches) would do on the cluster as it is now, priced together: one pass
-        per kind of change rather than one per candidate."""
-        model = self.model
-        context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
-        out: list[_Priced | None] = [None] * len(candidates)
-        groups: dict[str, list[int]] = {}
-        for position, rec in enumerate(candidates):
-            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in rec.whatif)
-            groups.setdefault(key, []).append(position)
-        for positions in groups.values():
-            rows = np.array([model.index[candidates[p].target] for p in positions],
-                            dtype=np.int64)
-            before = take(self.columns, rows)
-            after = before
-            everything = np.ones(len(rows), dtype=bool)
-            for change in candidates[positions[0]].whatif:
-                after = apply_change(after, everything, change, context)
-            micros_before = topic_micros(before, self.basis)
-            micros_after = topic_micros(after, self.basis)
-            delta = np.zeros(len(rows), dtype=np.int64)
-            for component in self.basis.metered_components:
-                delta += micros_after[component] - micros_before[component]
-            disk, brokers = capacity_freed(self.basis, before, after)
-            deletes = any(bool(c.delete_topic) for c in candidates[positions[0]].whatif)
-            for i, position in enumerate(positions):
-                out[position] = _Priced(
-                    int(delta[i]), float(disk[i]), float(brokers[i]), rows[i:i + 1],
-                    {name: values[i:i + 1] for name, values in after.items()}, self.basis,
-                    self.brokers, deletes)
-        return [p for p in out if p is not None]
+        candidate touches) would do on the cluster as it is now, priced together
+        (`price_each`)."""
+        out = []
+        moved: dict[int, list[list[int]]] = {}  # per group, each row's micros moved
+        each = price_each(self.model, [rec.target for rec in candidates],
+                          [rec.whatif for rec in candidates], **self._where())
+        for rec, (rows, row) in zip(candidates, each, strict=True):
+            if id(rows) not in moved:
+                moved[id(rows)] = np.stack([rows.micros_after[c] - rows.micros_before[c]
+                                            for c in COMPONENTS], axis=1).tolist()
+            out.append(_Priced(
+                int(rows.row_delta_micros[row]), float(rows.disk_bytes_freed[row]),
+                float(rows.brokers_freed[row]), rows.index[row:row + 1],
+                {name: values[row:row + 1] for name, values in rows.after.items()},
+                self.basis, self.brokers, dict(zip(COMPONENTS, moved[id(rows)][row],
+                                                   strict=True)),
+                any(bool(c.delete_topic) for c in rec.whatif)))
+        return out
 
     def commit(self, priced: _Priced) -> None:
         for name, values in priced.after.items():
             self.columns[name][priced.index] = values
         self.basis, self.brokers = priced.basis, priced.brokers
+        for component, moved in priced.topic_sums_moved_micros.items():
+            self.topic_sums_micros[component] += moved
         if priced.deletes:
             self.deleted.update(priced.index.tolist())
 
 
+@dataclass(frozen=True)
+class _Priced:
+    """A step priced by `price_rows` on the cluster as it stands, and what committing it
+    writes back."""
+
+    delta_micros: int
+    disk_bytes_freed: float
+    brokers_freed: float
+    index: np.ndarray
+    after: Columns
+    basis: ClusterBasis
+    brokers: tuple[Broker, ...]
+    topic_sums_moved_micros: dict[str, int]
+    deletes: bool
+
+
 def _one_topic(rec: Recommendation) -> bool:
-    return rec.target_type == "topic" and all(
-        c.touches_topics and not c.touches_cluster and c.selector.topic == rec.target
-        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
-        for c in rec.whatif)
+    return rec.target_type == "topic" and one_topic(rec.target, rec.whatif)
 
 
 def _cluster_wide(rec: Recommendation) -> bool:

@@ -8,6 +8,7 @@ of `report_data`, which is also what the JSON holds, so the two cannot disagree.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
 import time
@@ -26,7 +27,7 @@ from plotly.offline import get_plotlyjs
 from costopt.analysis import FleetAnalysis
 from costopt.changes.grouping import group_recommendations
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
-from costopt.cost.trend import daily_basis, daily_cost
+from costopt.cost.trend import daily_basis, daily_cost, daily_cost_and_basis
 from costopt.cost.unit_cost import topic_traffic, unit_cost_columns
 from costopt.decisions import Decisions
 from costopt.money import micros_to_decimal, micros_to_units, rounded
@@ -81,6 +82,18 @@ def basis_frame(analysis: FleetAnalysis) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["ts", "cluster", "provisioned_micros", "usage_micros"])
     return pd.concat(frames, ignore_index=True)
+
+
+def trend_and_basis(analysis: FleetAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`trend_frame` and `basis_frame` from one pricing of each cluster's days."""
+    pairs = [daily_cost_and_basis(c.model.cost, c.history.daily)
+             for c in analysis.clusters.values()]
+    trends = [trend for trend, _ in pairs if not trend.empty]
+    bases = [basis for _, basis in pairs if not basis.empty]
+    return (pd.concat(trends, ignore_index=True) if trends else pd.DataFrame(
+                columns=["ts", "cluster", "owner", "monthly_cost_micros"]),
+            pd.concat(bases, ignore_index=True) if bases else pd.DataFrame(
+                columns=["ts", "cluster", "provisioned_micros", "usage_micros"]))
 
 
 def _week_over_week(trend: pd.DataFrame, by: str) -> list[dict[str, Any]]:
@@ -322,22 +335,36 @@ def _short(label: str, chars: int = BAR_LABEL_CHARS) -> str:
     return label if len(label) <= chars else label[:chars - 1] + "…"
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    """plotly_white as plain data, built once: setting it on each figure made plotly build and
+    validate the whole template again (a third of the report's charts' time)."""
+    figure = go.Figure()
+    figure.update_layout(template="plotly_white")
+    return dict(figure.to_dict()["layout"]["template"])
+
+
 def _figure_html(figure: go.Figure) -> str:
     height = figure.layout.height or 360
     title = figure.layout.title.text
     figure.update_layout(
         margin={"l": 10, "r": 10, "t": MODEBAR_BAND_PX + TITLE_BAND_PX + 10, "b": 10},
-        height=height, autosize=True, template="plotly_white",
+        height=height, autosize=True,
         legend={"orientation": "h", "yanchor": "top", "y": -0.12},
         title={"text": title, "font": {"size": 13}, "xref": "container", "x": 0.02,
                "xanchor": "left", "yref": "container", "yanchor": "top",
                "y": 1 - MODEBAR_BAND_PX / height})
     figure.update_xaxes(automargin=True)
     figure.update_yaxes(automargin=True)
-    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False, config=CHART_CONFIG))
+    data = figure.to_dict()  # validated above; the template (plain data) goes in as plotly puts it
+    data["layout"] = {"template": _template(),
+                      **{k: v for k, v in data["layout"].items() if k != "template"}}
+    return str(pio.to_html(data, validate=False, full_html=False, include_plotlyjs=False,
+                           config=CHART_CONFIG))
 
 
-def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> dict[str, str]:
+def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame,
+           basis: pd.DataFrame | None = None) -> dict[str, str]:
     currency = data["currency"]
     out: dict[str, str] = {}
     if not trend.empty:
@@ -361,7 +388,7 @@ def charts(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -
                                         mode="lines", stackgroup="one", name=str(owner)))
         figure.update_layout(title=f"Monthly-rate cost by owner ({currency}/month)")
         out["trend_by_owner"] = _figure_html(figure)
-        basis = basis_frame(analysis)
+        basis = basis_frame(analysis) if basis is None else basis
         if not basis.empty:
             fleet = basis.groupby("ts")[["provisioned_micros", "usage_micros"]].sum()
             figure = go.Figure()
@@ -417,11 +444,12 @@ def closest_to_a_limit(analysis: FleetAnalysis) -> list[Any]:
     return sorted(analysis.clusters.values(), key=key)
 
 
-def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame) -> str:
+def render_html(analysis: FleetAnalysis, data: dict[str, Any], trend: pd.DataFrame,
+                basis: pd.DataFrame | None = None) -> str:
     environment = Environment(loader=PackageLoader("reports", "templates"),
                               autoescape=select_autoescape(["html", "j2"]))
     template = environment.get_template("weekly.html.j2")
-    return template.render(data=data, charts=charts(analysis, data, trend),
+    return template.render(data=data, charts=charts(analysis, data, trend, basis),
                            plotly_js=get_plotlyjs())
 
 
@@ -442,7 +470,7 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
     any point never leaves a half-written file, nor an HTML report without its tables."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(directory)
-    trend = trend_frame(analysis)
+    trend, basis = trend_and_basis(analysis)
     data = report_data(analysis, grafana_url, accepted, trend, decisions, reconciliation,
                        budgets, owner_pages, anomalies)
     staging = directory / f".{name}{STAGING_SUFFIX}"
@@ -452,7 +480,7 @@ def write_report(analysis: FleetAnalysis, directory: Path, name: str = "report",
         (f"{name}-{table.replace('_', '-')}.csv", _csv_text(data[table]))
         for table in ("top_topics", "top_recommendations", "risks", "week_over_week_by_cluster")]
     files.append((f"{name}.json", json.dumps(data, indent=1, default=str)))
-    files.append((f"{name}.html", render_html(analysis, data, trend)))
+    files.append((f"{name}.html", render_html(analysis, data, trend, basis)))
     for filename, text in files:
         (staging / filename).write_text(text)
     for filename, _ in files:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.billing_schemas import BillImport, StoredBill
 from api.deps import AdminScope, ReadScope, StateDep
+from api.month import month_query
+from api.presenters.bills import bill_import, stored_bills_page
 from api.schemas import Page
 from costopt.billing.importer import import_bill
 from costopt.billing.lines import BillFormatError
-from costopt.money import rounded
 
 router = APIRouter(prefix="/v1/bills", tags=["bills"])
 CSV_BODY = {"requestBody": {"required": True, "content": {
@@ -27,7 +28,7 @@ async def post_bill(
                       Query(description="default: told by the header")] = None,
     name: Annotated[str, Query(max_length=512, description="the file's name, for the record")]
     = "upload.csv",
-) -> dict[str, Any]:
+) -> BillImport:
     """Import a bill file sent as the request body. Idempotent: the same file again changes
     nothing (`changed: false`); a newer export of a month replaces that month's bill. A
     malformed file is refused with 422 naming its line and column, and nothing is stored."""
@@ -39,27 +40,14 @@ async def post_bill(
         location = ["body", f"line {exc.line}", *([exc.column] if exc.column else [])]
         raise HTTPException(422, [{"loc": location, "msg": str(exc),
                                    "type": "value_error"}]) from None
-    return {"source": result.source, "format": result.format,
-            "lines_read": result.lines_read, "skipped": result.skipped,
-            "skipped_reasons": result.skipped_reasons, "changed": result.changed,
-            "bills": [{"id": b.id, "provider": b.provider, "billing_account": b.account,
-                       "month": b.month, "outcome": b.outcome, "lines": b.lines,
-                       "total": rounded(b.total_micros), "currency": b.currency}
-                      for b in result.bills]}
+    return bill_import(result)
 
 
 @router.get("", response_model=Page[StoredBill], dependencies=[ReadScope])
 def list_bills(
-    state: StateDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                                       description="YYYY-MM")] = None,
-) -> dict[str, Any]:
+    state: StateDep, month: Annotated[str | None, month_query()] = None,
+) -> Page[StoredBill]:
     """Stored bills, newest month first."""
     from costopt.store.bills import BillStore
 
-    bills = BillStore(state.store).bills(month)
-    return {"items": [{**{k: b[k] for k in ("id", "provider", "billing_account", "month",
-                                           "format", "source_name", "imported_at", "lines",
-                                           "currency")},
-                       "total": rounded(b["total_micros"])} for b in bills],
-            "next_cursor": None}
+    return stored_bills_page(BillStore(state.store).bills(month))

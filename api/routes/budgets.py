@@ -3,14 +3,15 @@ them (admin). A refused budget gets 422 naming the field, and nothing is stored.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from api.budget_schemas import Budget, BudgetPage
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
-from api.routes._common import unprocessable
+from api.errors import unprocessable
+from api.presenters.budgets import budget_response, budgets_page
 from api.state import AppState
 from costopt.analysis import FleetAnalysis
 from costopt.budget.evaluate import BudgetStatus, UnknownTarget
@@ -30,41 +31,6 @@ router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 Name = Annotated[str, Path(pattern=NAME_PATTERN, description="the budget's name")]
 
 
-class BudgetForecast(BaseModel):
-    month_end: str
-    lower: str | None
-    upper: str | None
-    level: float | None
-    method: str
-    share: float | None
-
-
-class Budget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    scope: str
-    target: str | None
-    source: str
-    amount: str
-    currency: str
-    period: str
-    month: str
-    as_of: str
-    thresholds: list[float]
-    month_to_date: str
-    basis: str
-    month_to_date_share: float | None
-    thresholds_reached: list[float]
-    forecast: BudgetForecast
-    status: str
-
-
-class BudgetPage(BaseModel):
-    items: list[Budget]
-    next_cursor: str | None = None
-
-
 def budget_history(state: AppState, analysis: FleetAnalysis) -> CostHistory:
     """The fleet's daily cost per topic, once per analysis."""
     return state.memo(analysis, ("budget-history",), lambda: fleet_cost_history(analysis))
@@ -81,25 +47,24 @@ def current_statuses(state: AppState, analysis: FleetAnalysis) -> list[BudgetSta
 
 
 @router.get("", response_model=BudgetPage, dependencies=[ReadScope])
-def list_budgets(analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
+def list_budgets(analysis: AnalysisDep, state: StateDep) -> BudgetPage:
     """Every budget (the config's and those set here), by name: month to date (`basis`:
     billed where the month's bill names the clusters, estimated elsewhere), the month-end
     forecast with its 80% interval, and `status` (on_track, at_risk, over)."""
-    return {"items": [s.to_dict() for s in current_statuses(state, analysis)],
-            "next_cursor": None}
+    return budgets_page(current_statuses(state, analysis))
 
 
 @router.get("/{name}", response_model=Budget, dependencies=[ReadScope])
-def get_budget(name: Name, analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
-    for item in list_budgets(analysis, state)["items"]:
-        if item["name"] == name:
-            return item  # type: ignore[no-any-return]
+def get_budget(name: Name, analysis: AnalysisDep, state: StateDep) -> Budget:
+    for status in current_statuses(state, analysis):
+        if status.budget.name == name:
+            return budget_response(status)
     raise HTTPException(404, f"no budget named {name!r}")
 
 
 @router.put("/{name}", response_model=Budget, dependencies=[AdminScope])
 async def set_budget(name: Name, body: BudgetSpec, analysis: AnalysisDep,
-                     state: StateDep) -> dict[str, Any]:
+                     state: StateDep) -> Budget:
     """Create or replace the named budget. 422 naming the field for an unknown owner or
     cluster, a negative amount, a pattern RE2 refuses, another currency, or a name the
     configuration file holds; nothing is stored then."""
@@ -111,7 +76,7 @@ async def set_budget(name: Name, body: BudgetSpec, analysis: AnalysisDep,
         raise unprocessable("body", exc.field, str(exc).split(": ", 1)[-1]) from None
     except ConfigBudget as exc:
         raise unprocessable("path", "name", str(exc).split(": ", 1)[-1]) from None
-    return status.to_dict()
+    return budget_response(status)
 
 
 @router.delete("/{name}", status_code=204, dependencies=[AdminScope])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import ReadScope, StateDep
-from api.routes._common import offset_page
+from api.paging import offset_page
+from api.presenters.changes import changes_page
 from api.schemas import AppliedChange, Page
 from costopt.store.changes import ChangeStore
 
@@ -18,7 +19,7 @@ KEPT = 10_000  # the newest rows a listing pages over
 @router.get("", response_model=Page[AppliedChange])
 def list_changes(state: StateDep, cluster: str | None = None, topic: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 cursor: str | None = None) -> dict[str, Any]:
+                 cursor: str | None = None) -> Page[AppliedChange]:
     """Each change: when, cluster, topic, before and after, plan step, recommendation, who."""
     rows = ChangeStore(state.store).changes(KEPT, cluster, topic)
-    return offset_page(rows, limit, cursor, f"changes:{cluster}:{topic}")
+    return changes_page(*offset_page(rows, limit, cursor, f"changes:{cluster}:{topic}"))

@@ -7,17 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AnalysisDep, ReadScope, StateDep
-from api.routes._common import cluster_or_404, offset_page, unit_fields
+from api.paging import offset_page
+from api.presenters.costs import Side, cost_rows
+from api.routes._common import cluster_or_404
 from api.schemas import CostRow, Page
-from costopt.analysis import FleetAnalysis
-from costopt.cost.allocation import COMPONENTS
-from costopt.cost.chargeback import side_rollup
-from costopt.cost.unit_cost import Unit, topic_traffic, unit_costs
-from costopt.money import rounded
+from costopt.cost.unit_cost import Unit
 
 router = APIRouter(prefix="/v1/costs", tags=["costs"], dependencies=[ReadScope])
-
-Side = Literal["producer", "consumer", "both"]
 
 
 @router.get("", response_model=Page[CostRow], response_model_exclude_unset=True)
@@ -38,7 +34,7 @@ def costs(
         description="add the cost per million messages in, per GB written or per GB read "
                     "of the row's topics (`unit_cost`, with `unit_cost_basis` and, where it "
                     "is null, `unit_cost_reason`)")] = None,
-) -> dict[str, Any]:
+) -> Any:
     """Monthly cost per group with one field per component, most expensive first. The reader
     pays its share: a topic's consumer-side cost (egress, cross-zone reads, fetch load)
     belongs to the owners of the groups that read it, by their measured bytes read;
@@ -48,30 +44,7 @@ def costs(
     if cluster is not None:
         cluster_or_404(analysis, cluster)
     items = state.memo(analysis, ("costs", group_by, cluster, period, side, unit),
-                       lambda: _costs(analysis, group_by, cluster, period, side, unit))
-    return offset_page(items, limit, cursor, f"costs:{group_by}:{cluster}:{side}:{unit}")
-
-
-def _costs(analysis: FleetAnalysis, group_by: Literal["cluster", "owner", "topic"],
-           cluster: str | None, period: str, side: Side, unit: Unit | None = None
-           ) -> list[dict[str, Any]]:
-    frames = [frame for name, frame in zip(analysis.clusters, analysis.chargeback_frames(),
-                                           strict=True) if cluster is None or name == cluster]
-    frame = side_rollup(frames, group_by, side)
-    keys = {"cluster": ["cluster"], "owner": ["owner"],
-            "topic": ["cluster", "topic", "owner"]}[group_by]
-    items = []
-    for row in frame.itertuples(index=False):
-        item = {key: getattr(row, key) for key in keys}
-        item.update({"side": side, "monthly_cost": rounded(row.monthly_cost_micros),
-                     "currency": analysis.currency, "period": period,
-                     "measured_share": round(float(row.measured_share), 4)})
-        item.update({c: rounded(getattr(row, f"{c}_micros")) for c in COMPONENTS})
-        items.append(item)
-    if unit is not None:
-        traffic = topic_traffic(m for name, m in analysis.models.items()
-                                if cluster is None or name == cluster)
-        for item, found in zip(items, unit_costs(unit, frame, traffic, keys[:2] if
-                                                 group_by == "topic" else keys), strict=True):
-            item.update(unit_fields(found))
-    return items
+                       lambda: cost_rows(analysis, group_by, cluster, period, side, unit))
+    page, next_cursor = offset_page(items, limit, cursor,
+                                    f"costs:{group_by}:{cluster}:{side}:{unit}")
+    return Page[CostRow](items=page, next_cursor=next_cursor)

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import AnalysisDep, ReadScope, StateDep
-from api.routes._common import unprocessable
+from api.errors import unprocessable
+from api.month import month_allocation, month_query
 from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS, focus_csv
-from costopt.billing.month import reconcile
 
 router = APIRouter(prefix="/v1/export", tags=["bills"], dependencies=[ReadScope])
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/export", tags=["bills"], dependencies=[ReadScope]
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def export_focus(
     analysis: AnalysisDep, state: StateDep,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    month: Annotated[str, month_query()],
     focus_version: Annotated[str, Query(
         description=f"the FOCUS version: {', '.join(FOCUS_VERSIONS)}")] = DEFAULT_FOCUS_VERSION,
 ) -> Response:
@@ -31,10 +31,7 @@ def export_focus(
     if focus_version not in FOCUS_VERSIONS:
         raise unprocessable("query", "focus_version",
                             f"{focus_version!r} is not one of {', '.join(FOCUS_VERSIONS)}")
-    try:
-        allocation = reconcile(analysis, state.store, state.settings, month)
-    except ValueError as exc:
-        raise unprocessable("query", "month", str(exc)) from None
+    allocation = month_allocation(analysis, state.store, state.settings, month)
     return Response(focus_csv(allocation, focus_version), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="focus-{month}.csv"',
         "X-FOCUS-Version": focus_version})

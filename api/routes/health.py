@@ -5,26 +5,25 @@ same thing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import StateDep
+from api.presenters.health import health, readiness
 from api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz(request: Request) -> dict[str, Any]:
+def healthz(request: Request) -> Health:
     state = request.app.state.costopt
     if not state.settings.api.open_healthz:
         from api.auth import check_scope
 
         check_scope(request, "read")
-    return {"status": "ok", "checks": {}}
+    return health()
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
@@ -36,7 +35,7 @@ def readyz(state: StateDep) -> JSONResponse:
         checks["store"] = "ok"
     except Exception as exc:
         checks["store"] = f"unreachable: {type(exc).__name__}"
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+        return readiness(False, checks)
     for job in state.store.jobs(limit=20, kind="collect"):
         if job["status"] in ("succeeded", "failed"):
             key = f"last_collect:{job['cluster'] or 'all'}"
@@ -44,6 +43,4 @@ def readyz(state: StateDep) -> JSONResponse:
                 checks[key] = job["status"] if job["status"] == "succeeded" else (
                     f"failed: {job['error']}")
     checks["analysis"] = state.warmed
-    if state.warmed == "loading":
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ok", "checks": checks})
+    return readiness(state.warmed != "loading", checks)

@@ -4,65 +4,31 @@ the fleet as changed by the steps before it. Its total is "savings available" ev
 
 from __future__ import annotations
 
-import base64
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import AnalysisDep, ReadScope, StateDep
-from api.routes._common import unprocessable
+from api.paging import offset_page
+from api.presenters.plan import plan_page
 from api.schemas import Plan
 from costopt.changes.export import Format, export_plan, zipped
 from costopt.changes.topic_changes import selected_steps
 from costopt.decisions import Decisions
-from costopt.money import Money
 
-REPLAY = {
-    "method": "POST", "path": "/v1/whatif", "body": {"plan": {}},
-    "without_steps": {"plan": {"exclude": ["<step id>", "..."]}},
-    "only_steps": {"plan": {"include": ["<step id>", "..."]}},
-    "note": "projects this plan's changes in one what-if: its delta is -savings, to the cent; "
-            "with exclude (or include) the plan is rebuilt by its own rules without the steps "
-            "left out (a broker-sizing step left out leaves its cluster unresized)",
-}
 router = APIRouter(prefix="/v1/plan", tags=["plan"], dependencies=[ReadScope])
-
-
-def _after(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        step = int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("step:"))
-    except (ValueError, UnicodeDecodeError):
-        raise unprocessable("query", "cursor", "not a cursor this API issued") from None
-    if step < 0:
-        raise unprocessable("query", "cursor", "not a cursor this API issued")
-    return step
 
 
 @router.get("", response_model=Plan)
 def get_plan(analysis: AnalysisDep, state: StateDep,
              limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-             cursor: str | None = None) -> dict[str, Any]:
+             cursor: str | None = None) -> Plan:
     """Steps in order with marginal and cumulative monthly savings, capacity freed and risk;
     `savings` is the plan's total, equal to one what-if of every step's changes together."""
     plan = analysis.plan(Decisions(state.statuses.statuses()))
-    after = _after(cursor)
-    page = plan.steps[after:after + limit]
-    more = after + limit < len(plan.steps)
-    currency = plan.currency
-    return {
-        "monthly_cost": str(Money.from_micros(plan.bill_micros, currency).rounded()),
-        "savings": str(plan.total_savings.rounded()),
-        "share_of_bill": round(plan.share_of_bill, 4),
-        "currency": currency, "period": "month", "total_steps": len(plan.steps),
-        "skipped": plan.skipped,
-        "steps": [step.to_dict(currency) for step in page],
-        "next_cursor": base64.urlsafe_b64encode(f"step:{after + limit}".encode()).decode()
-        if more else None,
-        "replay": REPLAY,
-    }
+    steps, next_cursor = offset_page(plan.steps, limit, cursor, "plan")
+    return plan_page(plan, steps, next_cursor)
 
 
 @router.get("/export", response_class=Response, responses={

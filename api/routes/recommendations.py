@@ -6,37 +6,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
-from api.routes._common import offset_page, unprocessable
+from api.errors import unprocessable
+from api.paging import offset_page
+from api.presenters.recommendations import (
+    grouped_page,
+    recommendation_detail,
+    recommendation_with_status,
+    recommendations,
+)
 from api.schemas import (
     Recommendation,
     RecommendationDetail,
     RecommendationPage,
     StatusChange,
 )
-from api.state import AppState
 from costopt.analysis import target_cost_micros
 from costopt.changes.grouping import GroupBy, group_recommendations, severity_counts
-from costopt.decisions import TRACKED, Decided, Decisions, Status
+from costopt.decisions import TRACKED, Decisions, Status
 from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 Category = Literal["saving", "risk", "watch"]
-
-
-def item(decided: Decided) -> dict[str, Any]:
-    return {**decided.recommendation.to_dict(), "status": decided.status,
-            "status_reason": decided.reason}
-
-
-def recommendation_items(recs: list[DomainRecommendation], state: AppState,
-                         status: Status | None = None) -> list[dict[str, Any]]:
-    return [item(d) for d in Decisions(state.statuses.statuses()).visible(recs, status)]
 
 
 @router.get("", response_model=RecommendationPage, dependencies=[ReadScope])
@@ -57,7 +53,7 @@ def list_recommendations(
         description="cause (one cluster, kind and proposed setting) or owner: the groups "
                     "come first, with counts, totals and the single change that covers a "
                     "cause where there is one")] = None,
-) -> dict[str, Any]:
+) -> RecommendationPage:
     """Savings by monthly saving, largest first; then risk findings by severity. Pages with
     `cursor` (the previous page's `next_cursor`) until it is null."""
     recs = [r for r in analysis.recommendations
@@ -65,17 +61,18 @@ def list_recommendations(
             and (owner is None or r.owner == owner)
             and (category is None or r.category == category)
             and (min_savings is None or r.monthly_savings.amount >= min_savings)]
+    stored = state.statuses.statuses()
     if group_by is None:
-        return offset_page(recommendation_items(recs, state, status), limit, cursor,
-                           "recommendations")
-    shown = [d.recommendation for d in Decisions(state.statuses.statuses()).visible(recs,
-                                                                                    status)]
+        items, next_cursor = offset_page(recommendations(recs, stored, status), limit, cursor,
+                                         "recommendations")
+        return RecommendationPage(items=items, next_cursor=next_cursor)
+    shown = [d.recommendation for d in Decisions(stored).visible(recs, status)]
     groups = group_recommendations(shown, group_by)
     ordered = [rec for group in groups for rec in group.items]
-    page = offset_page(recommendation_items(ordered, state, status), limit, cursor,
-                       f"recommendations:{group_by}")
-    return {**page, "groups": [g.to_dict(analysis.currency) for g in groups],
-            "severities": severity_counts(shown)}
+    items, next_cursor = offset_page(recommendations(ordered, stored, status), limit, cursor,
+                                     f"recommendations:{group_by}")
+    return grouped_page(RecommendationPage(items=items, next_cursor=next_cursor), groups,
+                        analysis.currency, severity_counts(shown))
 
 
 def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:
@@ -83,33 +80,31 @@ def _find(analysis: AnalysisDep, rec_id: str) -> DomainRecommendation | None:
 
 
 @router.get("/{rec_id}", response_model=RecommendationDetail, dependencies=[ReadScope])
-def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
+def get_recommendation(rec_id: str, analysis: AnalysisDep, state: StateDep
+                       ) -> RecommendationDetail:
     """One recommendation with its status; once accepted, whether a later snapshot shows it
     applied, and what it saves at equal traffic beside what it was predicted to save."""
     stored = state.statuses.statuses()
     rec = _find(analysis, rec_id)
     record = stored.get(rec_id)
     if rec is not None:
-        body = item(Decisions(stored).decide([rec])[0])
+        cluster = rec.cluster
     elif record is not None:  # applied changes make rules stop firing: the record remains
-        body = {**record["recommendation"], "status": record["status"],
-                "status_reason": record["reason"]}
+        cluster = record["recommendation"]["cluster"]
     else:
         raise HTTPException(404, f"unknown recommendation {rec_id!r}")
     realized = None
-    if record is not None and record["status"] in TRACKED \
-            and body["cluster"] in analysis.clusters:
-        latest = analysis.clusters[body["cluster"]].model.snapshot
-        found = state.memo(analysis, ("realized", rec_id, str(record["updated_at"])),
-                           lambda: realized_for_record(state.store, state.settings, record,
-                                                       latest))
-        realized = found.to_dict() if found is not None else None
-    return {**body, "realized": realized}
+    if record is not None and record["status"] in TRACKED and cluster in analysis.clusters:
+        latest = analysis.clusters[cluster].model.snapshot
+        realized = state.memo(analysis, ("realized", rec_id, str(record["updated_at"])),
+                              lambda: realized_for_record(state.store, state.settings, record,
+                                                          latest))
+    return recommendation_detail(rec, record, stored, realized)
 
 
 @router.post("/{rec_id}/{action}", response_model=Recommendation, dependencies=[AdminScope])
 def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: StatusChange,
-           analysis: AnalysisDep, state: StateDep) -> dict[str, Any]:
+           analysis: AnalysisDep, state: StateDep) -> Recommendation:
     """Record a decision. Accepting keeps the snapshot it was accepted on, so the realized
     saving can later be priced at that traffic."""
     rec = _find(analysis, rec_id)
@@ -126,4 +121,4 @@ def decide(rec_id: str, action: Literal["accept", "dismiss", "snooze"], body: St
     state.statuses.set_status(rec.to_dict(), status, body.reason, rec.evidence_fingerprint,
                               body.until, target_cost_micros(analysis, rec),
                               cluster.snapshot_id if cluster is not None else None)
-    return {**rec.to_dict(), "status": status, "status_reason": body.reason}
+    return recommendation_with_status(rec, status, body.reason)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import ReadScope, StateDep
-from api.routes._common import decode_cursor, encode_cursor
+from api.paging import decode_cursor, keyset_page
+from api.presenters.reports import reports_page
 from api.schemas import Page, ReportSummary
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[ReadScope])
@@ -17,15 +18,13 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[ReadSco
 
 @router.get("", response_model=Page[ReportSummary])
 def list_reports(state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                 cursor: str | None = None) -> dict[str, Any]:
+                 cursor: str | None = None) -> Page[ReportSummary]:
     """Archived weekly reports, newest first; page with `cursor`."""
     key = decode_cursor(cursor, "reports", 2)
     before = (datetime.fromisoformat(str(key[0])), str(key[1])) if key is not None else None
     records = state.statuses.reports(limit=limit + 1, before=before)
-    page = records[:limit]
-    more = len(records) > limit
-    return {"items": page, "next_cursor": encode_cursor(
-        "reports", [page[-1]["created_at"].isoformat(), page[-1]["id"]]) if more else None}
+    return reports_page(*keyset_page(records, limit, "reports",
+                                     lambda r: [r["created_at"].isoformat(), r["id"]]))
 
 
 @router.get("/{report_id}", response_class=HTMLResponse,

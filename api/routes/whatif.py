@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AnalysisDep, ReadScope, StateDep
-from api.routes._common import decode_cursor, encode_cursor, unprocessable
+from api.errors import unprocessable
+from api.paging import next_offset_cursor, offset_of
+from api.presenters.whatif import whatif_response
 from api.schemas import WhatIfRequest, WhatIfResponse
 from costopt.analysis import FleetAnalysis
 from costopt.decisions import Decisions
 from costopt.errors import InvalidInput
-from costopt.money import Money, rounded
 from costopt.plan import SavingsPlan, replay_plan
 from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
 from costopt.whatif import Change, run_whatif
 
 router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])
-
-
-def _total(money: Money, by_component: dict[str, Money]) -> dict[str, Any]:
-    return {"monthly_cost": str(money.rounded()), "currency": money.currency,
-            "period": "month",
-            "by_component": {c: str(m.rounded()) for c, m in by_component.items()}}
+TOPICS = "whatif-topics"  # the kind of a cursor over the changed topics
 
 
 def _named_topics_only(request: WhatIfRequest) -> bool:
@@ -41,7 +37,7 @@ async def whatif_endpoint(
         = 1000,
         cursor: Annotated[str | None, Query(description="`topics_next_cursor` of the "
                                                         "previous page")] = None,
-) -> dict[str, Any]:
+) -> WhatIfResponse:
     """Apply the changes, in order, to the selected topics and project the monthly cost:
     baseline, projected now, projected at the horizon (with each topic's measured growth),
     the delta, and the changed topics, largest absolute delta first (`topics_total` of
@@ -73,14 +69,13 @@ def _replayed(request: WhatIfRequest, analysis: FleetAnalysis,
 
 
 def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
-           cursor: str | None = None, decisions: Decisions | None = None) -> dict[str, Any]:
+           cursor: str | None = None, decisions: Decisions | None = None) -> WhatIfResponse:
     replayed: tuple[SavingsPlan, int] | None = None
     changes: list[Change] = request.changes
     if request.plan is not None:
         replayed = _replayed(request, analysis, decisions or Decisions())
         changes = replayed[0].changes()
-    key = decode_cursor(cursor, "whatif-topics", 1)
-    start = key[0] if key is not None and isinstance(key[0], int) and key[0] >= 0 else 0
+    start = offset_of(cursor, TOPICS)
     for change in changes:
         if change.catalog is not None and change.catalog not in builtin_catalog_names():
             raise unprocessable("body", "changes.catalog",
@@ -92,34 +87,7 @@ def whatif(request: WhatIfRequest, analysis: FleetAnalysis, limit: int = 1000,
                             resolve_catalog=load_builtin_catalog)
     except InvalidInput as exc:  # a change that cannot be applied: name it in the body
         raise unprocessable("body", "changes", str(exc)) from None
-    baseline = result.baseline.amount
-    topics = result.topics
-    order = topics.largest_first(start + limit)[start:]
-    more = start + limit < len(topics)
-    return {
-        "baseline": _total(result.baseline, result.baseline_by_component),
-        "projected": _total(result.projected, result.projected_by_component),
-        "projected_at_horizon": _total(result.projected_at_horizon,
-                                       result.projected_at_horizon_by_component),
-        "delta": {"monthly_cost": str(result.delta.rounded()), "currency": result.currency,
-                  "period": "month",
-                  "percent": round(float(result.delta.amount / baseline * 100), 3)
-                  if baseline else None},
-        "horizon_days": result.horizon_days,
-        "topics": [{"cluster": str(topics.cluster[i]), "topic": str(topics.topic[i]),
-                    "owner": str(topics.owner[i]),
-                    "baseline_monthly_cost": rounded(topics.baseline_micros[i]),
-                    "projected_monthly_cost": rounded(topics.projected_micros[i]),
-                    "delta_monthly_cost": rounded(topics.projected_micros[i]
-                                                  - topics.baseline_micros[i])}
-                   for i in order],
-        "topics_total": len(topics),
-        "topics_next_cursor": encode_cursor("whatif-topics", [start + limit]) if more
-        else None,
-        "capacity": [vars(c) for c in result.capacity],
-        "warnings": result.warnings,
-        "plan": None if replayed is None else {
-            "steps": len(replayed[0].steps), "left_out": replayed[1],
-            "savings": str(replayed[0].total_savings.rounded()),
-            "currency": replayed[0].currency, "period": "month"},
-    }
+    order = result.topics.largest_first(start + limit)[start:]
+    return whatif_response(result, order.tolist(),
+                           next_offset_cursor(TOPICS, start, limit, len(result.topics)),
+                           replayed)

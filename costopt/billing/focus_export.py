@@ -33,6 +33,7 @@ import pandas as pd
 from costopt.billing.reconcile import MonthAllocation
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.money import micros_to_decimal
+from costopt.pricing.catalog import PriceCatalog
 
 FOCUS_VERSIONS = ("1.2", "1.3", "1.4")
 DEFAULT_FOCUS_VERSION = "1.3"
@@ -142,7 +143,8 @@ def exported_columns(version: str) -> list[str]:
     columns = focus_columns(version)
     return [name for name, (level, _, _) in columns.items() if level == "Mandatory"] \
         + ["ChargeFrequency", "ServiceSubcategory", "InvoiceId", "ResourceId", "ResourceName",
-           "ResourceType", "RegionId", "Tags", *(ALLOCATED if version >= "1.3" else [])]
+           "ResourceType", "RegionId", "RegionName", "Tags",
+           *(ALLOCATED if version >= "1.3" else [])]
 
 
 CUSTOM = ["x_Cluster", "x_Topic", "x_Owner", "x_TopicOwner", "x_Side", "x_ConsumerGroup",
@@ -153,6 +155,17 @@ SERVICE = {"msk": "Amazon Managed Streaming for Apache Kafka",
            "on_prem": "Apache Kafka"}
 PROVIDER = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Microsoft",
             "confluent": "Confluent", "on-prem": "On-premises"}
+# RegionName, the provider's own name for a region (FOCUS: present, and not null where RegionId
+# is not): the regions of costopt's catalogs, as AWS ("Regions and Availability Zones"), Azure
+# (the portal's region names) and Google Cloud ("Regions and zones") name them. A region not
+# listed (a catalog of the user's, on premises) is named by its id.
+REGION_NAME = {
+    ("aws", "us-east-1"): "US East (N. Virginia)", ("aws", "us-west-2"): "US West (Oregon)",
+    ("aws", "eu-west-1"): "Europe (Ireland)", ("aws", "eu-central-1"): "Europe (Frankfurt)",
+    ("aws", "ap-southeast-1"): "Asia Pacific (Singapore)",
+    ("azure", "eastus"): "East US", ("azure", "westeurope"): "West Europe",
+    ("gcp", "us-central1"): "Iowa", ("gcp", "europe-west1"): "Belgium",
+}
 RESOURCE_TYPE = {IDLE: "Kafka cluster capacity (idle)", UNALLOCATED: "Kafka cluster usage "
                  "(unallocated)"}
 
@@ -172,14 +185,31 @@ def _provider(allocation: MonthAllocation, cluster: str) -> str:
     return allocation.accounts.get(cluster, ("unknown", ""))[0] or "unknown"
 
 
+def _hosting(catalog: PriceCatalog) -> tuple[str, str]:
+    """The cloud and cloud region a catalog's clusters run in: a Confluent Cloud region names
+    both (`aws-us-east-1`); any other catalog runs in its provider's own region."""
+    if catalog.provider == "confluent" and "-" in catalog.region:
+        cloud, region = catalog.region.split("-", 1)
+        return cloud, region
+    return catalog.provider, catalog.region
+
+
 def _host(allocation: MonthAllocation, cluster: str, provider: str) -> str:
-    """Whose infrastructure the service runs on: the cloud a Confluent Cloud cluster's region
-    names (`aws-us-east-1`), else the provider itself."""
+    """Whose infrastructure the service runs on: a Confluent Cloud cluster's cloud, else the
+    provider itself."""
     catalog = allocation.catalogs.get(cluster)
     if catalog is not None and catalog.provider == "confluent":
-        cloud = catalog.region.split("-", 1)[0]
-        return PROVIDER.get(cloud, provider)
+        return PROVIDER.get(_hosting(catalog)[0], provider)
     return provider
+
+
+def _region_name(allocation: MonthAllocation, cluster: str) -> str:
+    """The cluster's region as its provider names it (a Confluent Cloud region by its
+    cloud's name), else its id."""
+    catalog = allocation.catalogs.get(cluster)
+    if catalog is None:
+        return ""
+    return REGION_NAME.get(_hosting(catalog), catalog.region)
 
 
 def _ratios(rows: pd.DataFrame) -> list[str]:
@@ -248,6 +278,7 @@ def focus_frame(allocation: MonthAllocation,
         # costopt holds no invoice numbers: null, as FOCUS wants where none is known.
         "InvoiceId": "",
         "RegionId": cluster.map(lambda c: catalogs[c].region if c in catalogs else ""),
+        "RegionName": cluster.map(lambda c: _region_name(allocation, c)),
     }
     if version == "1.2":
         columns.update({

@@ -49,7 +49,9 @@ from costopt.money import CENT, micros_to_decimal
 from costopt.pricing.catalog import PriceCatalog
 
 BILLED, ESTIMATED = "billed", "estimated"
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# The one pattern of a month's text (the API's query parameters validate with it too).
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Month:
         found = _MONTH.match(text.strip())
         if not found:
             raise ValueError(f"month must be YYYY-MM, got {text!r}")
-        year, month = int(found.group(1)), int(found.group(2))
+        year, month = int(found.group(0)[:4]), int(found.group(1))
         if not 1 <= year <= 9998:
             raise ValueError(f"month must be between 0001-01 and 9998-12, got {text!r}")
         start = datetime(year, month, 1, tzinfo=UTC)

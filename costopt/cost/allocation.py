@@ -419,6 +419,12 @@ class ClusterCost:
         return sum(self.bill_micros.values())
 
     @cached_property
+    def topic_sums_micros(self) -> dict[str, int]:
+        """Per component, what the topics cost in all: the bill is `bill_of` these."""
+        rows = self.topic_rows()
+        return {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
+
+    @cached_property
     def columns(self) -> Columns:
         return columns_of(self.frame)
 
@@ -591,6 +597,15 @@ def bill_of(basis: ClusterBasis, topic_sums_micros: Mapping[str, int]) -> dict[s
             for c in COMPONENTS}
 
 
+def idle_of(basis: ClusterBasis, topic_sums_micros: Mapping[str, int]) -> dict[str, int]:
+    """Capacity paid for and unused, per component, when topics cost `topic_sums_micros` in
+    all (negative where they outgrow it): the bill less the topics and what was unallocated.
+    Metered components have none (only the capacity components' sums are read)."""
+    return {c: basis.capacity_bill_micros[c] - int(topic_sums_micros[c])
+            - basis.unallocated_micros.get(c, 0) if c in basis.capacity_bill_micros else 0
+            for c in COMPONENTS}
+
+
 def project(baseline: ClusterCost, columns: Mapping[str, np.ndarray],
             basis: ClusterBasis | None = None) -> ClusterCost:
     """The cluster's cost after topics change to `columns` (same topics, new usage/config),
@@ -601,8 +616,7 @@ def project(baseline: ClusterCost, columns: Mapping[str, np.ndarray],
     sums = {c: int(micros[c].sum()) for c in COMPONENTS}
     bill = bill_of(basis, sums)
     unallocated = {c: basis.unallocated_micros.get(c, 0) for c in COMPONENTS}
-    idle = {c: bill[c] - sums[c] - unallocated[c] if c in basis.capacity_bill_micros else 0
-            for c in COMPONENTS}
+    idle = idle_of(basis, sums)
     rows = _assemble(baseline.cluster, columns, micros, idle, unallocated)
     frame = pd.DataFrame(dict(columns))
     return ClusterCost(baseline.cluster, baseline.currency, basis.catalog.name, rows, bill,

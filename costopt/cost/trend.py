@@ -18,7 +18,9 @@ from costopt.cost.allocation import (
     ClusterCost,
     Columns,
     IntArray,
+    bill_of,
     columns_of,
+    idle_of,
     topic_micros,
 )
 
@@ -34,11 +36,51 @@ def _usage_columns(long: pd.DataFrame) -> Columns:
 def daily_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     """Rows of (ts, cluster, owner, monthly_cost_micros) per day, idle and unallocated
     included as owners of their own."""
-    topics = daily_topic_cost(cost, daily)
-    out = topics.groupby(["ts", "cluster", "owner"], as_index=False)["monthly_cost_micros"].sum()
+    if daily.empty:
+        return pd.DataFrame(columns=["ts", "cluster", "owner", "monthly_cost_micros"])
+    return _owner_rows(cost, *_topic_day_micros(cost, daily))
+
+
+def daily_cost_and_basis(cost: ClusterCost, daily: pd.DataFrame
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`daily_cost` and `daily_basis` from one pricing of the topic-days (the report shows
+    both: pricing a month of `wix` twice was a third of its time)."""
+    if daily.empty:
+        return daily_cost(cost, daily), daily_basis(cost, daily)
+    long, micros = _topic_day_micros(cost, daily)
+    return _owner_rows(cost, long, micros), _basis_rows(cost, long, micros)
+
+
+def _owner_rows(cost: ClusterCost, long: pd.DataFrame, micros: dict[str, IntArray]
+                ) -> pd.DataFrame:
+    """`daily_cost`'s rows from priced topic-days: summed by day and owner, without sorting
+    every topic-day first."""
+    rows = long[["ts", "owner"]].assign(
+        monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0))
+    summed = rows.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
+    out = pd.concat([summed, *_idle_and_unallocated(cost, long, micros)], ignore_index=True)
+    out = out.groupby(["ts", "owner"], as_index=False)["monthly_cost_micros"].sum()
     out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
+    out.insert(1, "cluster", cost.cluster)
     return out[["ts", "cluster", "owner", "monthly_cost_micros"]].sort_values(
         ["ts", "owner"], ignore_index=True)
+
+
+def _idle_and_unallocated(cost: ClusterCost, long: pd.DataFrame, micros: dict[str, IntArray]
+                          ) -> list[pd.DataFrame]:
+    """Per day, the capacity no topic's use accounts for (`__idle__`) and what the cluster
+    costs that no topic is charged (`__unallocated__`), as rows of their own."""
+    basis = cost.basis
+    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
+    per_day = pd.DataFrame({c: micros[c] for c in basis.capacity_bill_micros},
+                           index=long.index).groupby(long["ts"]).sum() \
+        if basis.capacity_bill_micros else long.groupby("ts")[[]].sum()
+    idle = [sum(idle_of(basis, day).values()) for day in per_day.to_dict("records")] \
+        if basis.capacity_bill_micros else [0] * len(per_day)
+    return [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
+                          "monthly_cost_micros": np.asarray(idle, dtype=np.int64)}),
+            pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
+                          "monthly_cost_micros": unallocated})]
 
 
 def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
@@ -49,20 +91,9 @@ def daily_topic_cost(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     if daily.empty:
         return pd.DataFrame(columns=columns)
     long, micros = _topic_day_micros(cost, daily)
-    basis = cost.basis
-    long = long.assign(monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0),
-                       **{f"{c}_micros": micros[c] for c in basis.capacity_bill_micros})
-    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
-    per_day = long.groupby("ts")[[f"{c}_micros" for c in basis.capacity_bill_micros]].sum()
-    idle = sum((basis.capacity_bill_micros[c] - basis.unallocated_micros.get(c, 0)
-                - per_day[f"{c}_micros"]) for c in basis.capacity_bill_micros)
+    long = long.assign(monthly_cost_micros=np.sum([micros[c] for c in COMPONENTS], axis=0))
     rows = long[["ts", "topic", "owner", "monthly_cost_micros"]]
-    extra = [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
-                           "monthly_cost_micros": np.asarray(idle, dtype=np.int64)
-                           if len(basis.capacity_bill_micros) else 0}),
-             pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
-                           "monthly_cost_micros": unallocated})]
-    out = pd.concat([rows, *extra], ignore_index=True)
+    out = pd.concat([rows, *_idle_and_unallocated(cost, long, micros)], ignore_index=True)
     out["monthly_cost_micros"] = out["monthly_cost_micros"].astype(np.int64)
     out.insert(1, "cluster", cost.cluster)
     return out[columns].sort_values(["ts", "topic"], ignore_index=True)
@@ -75,15 +106,21 @@ def daily_basis(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:
     columns = ["ts", "cluster", "provisioned_micros", "usage_micros"]
     if daily.empty:
         return pd.DataFrame(columns=columns)
-    long, micros = _topic_day_micros(cost, daily)
+    return _basis_rows(cost, *_topic_day_micros(cost, daily))
+
+
+def _basis_rows(cost: ClusterCost, long: pd.DataFrame, micros: dict[str, IntArray]
+                ) -> pd.DataFrame:
     basis = cost.basis
-    metered = np.sum([micros[c] for c in basis.metered_components], axis=0) \
-        if basis.metered_components else np.zeros(len(long), dtype=np.int64)
-    usage = pd.Series(metered, index=long.index).groupby(long["ts"]).sum()
-    unallocated = sum(basis.unallocated_micros.get(c, 0) for c in basis.metered_components)
-    return pd.DataFrame({"ts": usage.index, "cluster": cost.cluster,
-                         "provisioned_micros": sum(basis.capacity_bill_micros.values()),
-                         "usage_micros": usage.to_numpy(dtype=np.int64) + unallocated})
+    per_day = pd.DataFrame({c: micros[c] for c in basis.metered_components},
+                           index=long.index).groupby(long["ts"]).sum()
+    bills = [bill_of(basis, day) for day in per_day.to_dict("records")]
+    return pd.DataFrame({
+        "ts": per_day.index, "cluster": cost.cluster,
+        "provisioned_micros": np.array([sum(b[c] for c in basis.capacity_bill_micros)
+                                        for b in bills], dtype=np.int64),
+        "usage_micros": np.array([sum(b[c] for c in basis.metered_components)
+                                  for b in bills], dtype=np.int64)})
 
 
 def daily_topic_components(cost: ClusterCost, daily: pd.DataFrame) -> pd.DataFrame:

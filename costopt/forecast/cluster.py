@@ -97,10 +97,12 @@ class _Fit:
     def inverse(self, z: np.ndarray) -> np.ndarray:
         return np.exp(z) if self.model == "log-linear" else z
 
-    def predict(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-        """Central forecast and the half-width of the 95% interval, in the model's space."""
-        x = _features(index, self.origin, self.weekly)
-        z = self.regression.predict(x)
+    def predict(self, index: pd.DatetimeIndex, x: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Central forecast and the half-width of the 95% interval, in the model's space
+        (`x`: the features of `index`, where the caller has them)."""
+        x = _features(index, self.origin, self.weekly) if x is None else x
+        z = _predicted(self.regression, x)
         n = len(self.t)
         ahead = np.maximum(x[:, 0] - self.t[-1], 0.0)
         spread_t = ((self.t - self.t.mean()) ** 2).sum()
@@ -111,19 +113,29 @@ class _Fit:
         return z, self.quantile * np.sqrt(variance)
 
 
-def _fit(model: str, index: pd.DatetimeIndex, y: np.ndarray) -> _Fit | None:
+def _fit(model: str, index: pd.DatetimeIndex, y: np.ndarray, x: np.ndarray | None = None
+         ) -> _Fit | None:
+    """`x`: the features of `index` (`_features`), where the caller has them."""
     if model == "log-linear" and (y <= 0).any():
         return None
     origin = index[0]
     weekly = len(y) >= WEEKLY_MIN_POINTS
-    x = _features(index, origin, weekly)
+    x = _features(index, origin, weekly) if x is None else x
     z = np.log(y) if model == "log-linear" else y
     regression = LinearRegression().fit(x, z)
-    residuals = z - regression.predict(x)
+    residuals = z - _predicted(regression, x)
     dof = max(len(z) - x.shape[1] - 1, 1)
     noise_var, drift_var = _variogram(residuals, dof)
     return _Fit(model, regression, origin, x[:, 0], weekly, noise_var, drift_var,
                 float(student_t.ppf(0.975, dof)), dof)
+
+
+def _predicted(regression: LinearRegression, x: np.ndarray) -> np.ndarray:
+    """`regression.predict(x)`, the same product, without scikit-learn's checks of its input
+    (our own finite float features): they were most of a prediction's time, and a history's
+    forecast makes a hundred."""
+    predicted: np.ndarray = x @ regression.coef_ + regression.intercept_
+    return predicted
 
 
 def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
@@ -149,16 +161,25 @@ def _variogram(residuals: np.ndarray, dof: int) -> tuple[float, float]:
 class _Fits:
     """Each model fitted once on each prefix of one history: choosing the model backtests both
     on the same prefixes that calibrating both intervals does, and the full history is fitted
-    for the forecast and for the other model's interval (half the fits were repeats)."""
+    for the forecast and for the other model's interval (half the fits were repeats).
+    Every prefix starts where the history does, so one feature matrix of the whole history
+    serves every fit and backtest (its rows are what `_features` gives for any stretch)."""
 
     def __init__(self, index: pd.DatetimeIndex, y: np.ndarray) -> None:
         self.index, self.y = index, y
+        self.features = _features(index, index[0])
         self._done: dict[tuple[str, int], _Fit | None] = {}
+
+    def features_of(self, start: int, stop: int, weekly: bool) -> np.ndarray:
+        """`_features(self.index[start:stop], self.index[0], weekly)`."""
+        rows = self.features[start:stop]
+        return rows if weekly else np.ascontiguousarray(rows[:, :1])
 
     def __call__(self, model: str, points: int | None = None) -> _Fit | None:
         key = (model, len(self.y) if points is None else points)
         if key not in self._done:
-            self._done[key] = _fit(model, self.index[:key[1]], self.y[:key[1]])
+            self._done[key] = _fit(model, self.index[:key[1]], self.y[:key[1]],
+                                   self.features_of(0, key[1], key[1] >= WEEKLY_MIN_POINTS))
         return self._done[key]
 
 
@@ -172,7 +193,7 @@ def _backtest_error(model: str, index: pd.DatetimeIndex, y: np.ndarray,
         fit = fits(model, origin)
         if fit is None:
             return float("inf")
-        central, _ = fit.predict(index[origin:])
+        central, _ = fit.predict(index[origin:], fits.features_of(origin, len(y), fit.weekly))
         errors.extend(np.abs(fit.inverse(central) - y[origin:]) / max(abs(y[:origin].mean()),
                                                                       1e-9))
     return float(np.mean(errors)) if errors else float("inf")
@@ -189,7 +210,8 @@ def _calibration(fit_model: str, index: pd.DatetimeIndex, y: np.ndarray,
         fit = fits(fit_model, origin)
         if fit is None:
             return 1.0
-        central, half = fit.predict(index[origin:])
+        central, half = fit.predict(index[origin:],
+                                    fits.features_of(origin, len(y), fit.weekly))
         actual = fit.transform(y[origin:])
         scale = np.maximum(half / fit.quantile, 1e-9 * np.abs(actual) + 1e-12)
         scores.extend(((actual - central) / scale) ** 2)

@@ -190,12 +190,19 @@ def worth_recommending(pricing: Pricing, config: Mapping[str, Any]) -> bool:
     return result
 
 
+# Blank models that `topic_change` copies: a copy with its values set is the same model as
+# `model_construct` builds (fields in order, the set ones marked set), in a third of the time,
+# as `model_construct` looks up the default of every field it is not given.
+_BLANK_SELECTOR = Selector.model_construct()
+_BLANK_CHANGE = Change.model_construct(selector=_BLANK_SELECTOR)
+
+
 def topic_change(model: ClusterModel, topic: str, **values: Any) -> Change:
     """A change to one topic, as a rule proposes it. Built without re-validation (thousands
     per analysis; the values come from the rule, not a user): the tests post every kind of
     rule's changes through the API, which validates them."""
-    selector = Selector.model_construct(cluster=model.cluster, topic=topic)
-    return Change.model_construct(selector=selector, **values)
+    selector = _BLANK_SELECTOR.model_copy(update={"cluster": model.cluster, "topic": topic})
+    return _BLANK_CHANGE.model_copy(update={"selector": selector, **values})
 
 
 def snapshot_window(model: ClusterModel) -> str:

@@ -1,10 +1,10 @@
 """Price rule candidates through the what-if engine, many at once.
 
 Every candidate's saving is what `POST /v1/whatif` of its changes would say, to the micro-unit:
-one-topic candidates that make the same change are priced together, on their rows only, with
-the engine's own `apply_change` and `topic_micros` (so thousands of findings on a 50,000-topic
-cluster cost one small vectorised pass per kind of change); any other candidate (a group, a
-cluster, a resize) goes through `cluster_outcome` itself.
+one-topic candidates that make the same change are priced together, on their rows only, by
+the engine's own `price_rows` (so thousands of findings on a 50,000-topic cluster cost one
+small vectorised pass per kind of change); any other candidate (a group, a cluster, a resize)
+goes through `cluster_outcome` itself, which calls `price_rows` too.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from costopt.cost.allocation import COMPONENTS, capacity_freed, take, topic_micros
 from costopt.model import ClusterModel
-from costopt.whatif.apply import ChangeContext, apply_change
 from costopt.whatif.changes import Change
 from costopt.whatif.engine import cluster_outcome
+from costopt.whatif.price_rows import one_topic, price_each
 
 
 @dataclass(frozen=True)
@@ -49,39 +46,20 @@ class Pricing:
         return max(self.delta_micros, 0)
 
 
-def _single_topic(candidate: Candidate) -> bool:
-    return bool(candidate.changes) and all(
-        c.touches_topics and not c.touches_cluster and c.selector.topic == candidate.target
-        and c.selector.pattern is None and c.selector.owner is None and c.selector.group is None
-        for c in candidate.changes)
-
-
 def price(model: ClusterModel, candidates: Sequence[Candidate]) -> list[Pricing]:
     priced: list[Pricing | None] = [None] * len(candidates)
-    groups: dict[str, list[int]] = {}
+    batch = [position for position, candidate in enumerate(candidates)
+             if one_topic(candidate.target, candidate.changes) and candidate.target in model.index]
+    batched = set(batch)
     for position, candidate in enumerate(candidates):
-        if _single_topic(candidate) and candidate.target in model.index:
-            key = "|".join(c.model_dump_json(exclude={"selector"}) for c in candidate.changes)
-            groups.setdefault(key, []).append(position)
-        else:
+        if position not in batched:
             priced[position] = _through_engine(model, candidate)
-    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
-    basis = model.cost.basis
-    for positions in groups.values():
-        rows = np.array([model.index[candidates[p].target] for p in positions], dtype=np.int64)
-        before = take(model.columns, rows)
-        after = before
-        everything = np.ones(len(rows), dtype=bool)
-        for change in candidates[positions[0]].changes:
-            after = apply_change(after, everything, change, context)
-        micros_before, micros_after = topic_micros(before, basis), topic_micros(after, basis)
-        delta = np.zeros(len(rows), dtype=np.int64)
-        for component in COMPONENTS:
-            if component not in basis.capacity_bill_micros:
-                delta += micros_after[component] - micros_before[component]
-        disk, brokers = capacity_freed(basis, before, after)
-        for i, position in enumerate(positions):
-            priced[position] = Pricing(int(delta[i]), float(disk[i]), float(brokers[i]))
+    each = price_each(model, [candidates[p].target for p in batch],
+                      [candidates[p].changes for p in batch])
+    for position, (rows, row) in zip(batch, each, strict=True):
+        priced[position] = Pricing(int(rows.row_delta_micros[row]),
+                                   float(rows.disk_bytes_freed[row]),
+                                   float(rows.brokers_freed[row]))
     return [p for p in priced if p is not None]
 
 

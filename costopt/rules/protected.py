@@ -72,6 +72,8 @@ class Protection:
         compiled += [("configured", "matched rules.protected_topics", re.compile(pattern))
                      for pattern in self.user_patterns]
         object.__setattr__(self, "_compiled", compiled)
+        # Each rule asks about the same topics: the answer per name, found once.
+        object.__setattr__(self, "_reasons", {})
 
     @classmethod
     def from_settings(cls, patterns: Iterable[str]) -> Protection:
@@ -87,6 +89,12 @@ class Protection:
 
     def reason(self, topic: str) -> str | None:
         """Why a topic is protected by its name, or None."""
+        reasons: dict[str, str | None] = self._reasons  # type: ignore[attr-defined]
+        if topic not in reasons:
+            reasons[topic] = self._search(topic)
+        return reasons[topic]
+
+    def _search(self, topic: str) -> str | None:
         for family, holds, pattern in self._compiled:  # type: ignore[attr-defined]
             if pattern.search(topic):
                 return f"protected ({family}): {holds}"

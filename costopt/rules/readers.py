@@ -11,7 +11,6 @@ Retention, tiering, fan-out, idle topics and abandoned groups all use this one d
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,20 +44,28 @@ class GroupRead:
         return self.members > 0
 
 
-def _history_by_key(history: History) -> dict[tuple[str, str], Mapping[str, Any]]:
+# What the window adds to a (group, topic): its largest time lag, its most members and its
+# last commit in Unix seconds (None where the history has no such column, NaN: never seen).
+_Recorded = tuple[Any, Any, Any]
+_NOTHING_RECORDED: _Recorded = (None, None, None)
+
+
+def _history_by_key(history: History) -> dict[tuple[str, str], _Recorded]:
     frame = history.groups
     if frame is None or frame.empty:
         return {}
-    columns = [c for c in ("max_lag_seconds", "max_members") if c in frame.columns]
-    values = [frame[c].tolist() for c in columns]
+    nothing = [None] * len(frame)
+    values = [frame[c].tolist() if c in frame.columns else nothing
+              for c in ("max_lag_seconds", "max_members")]
     if "last_commit_at" in frame.columns:  # as Unix seconds (NaN: never seen)
         commits = pd.to_datetime(frame["last_commit_at"], utc=True)
         seconds = ((commits - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1))
-        columns.append("last_commit_seconds")
         values.append(seconds.tolist())
-    return {(str(group), str(topic)): dict(zip(columns, row, strict=True))
-            for group, topic, *row in zip(frame["group"].tolist(), frame["topic"].tolist(),
-                                          *values, strict=True)}
+    else:
+        values.append(nothing)
+    return {(str(group), str(topic)): (max_lag, max_members, commit)
+            for group, topic, max_lag, max_members, commit in zip(
+                frame["group"].tolist(), frame["topic"].tolist(), *values, strict=True)}
 
 
 def _largest(*values: Any) -> float | None:
@@ -72,14 +79,14 @@ def group_reads(model: ClusterModel, history: History,
     """Every (group, topic) of the latest snapshot, with what the window adds."""
     now = model.snapshot.taken_at
     recorded = _history_by_key(history)
-    by_group: dict[str, list[tuple[ConsumerGroup, Mapping[str, Any]]]] = {}
+    by_group: dict[str, list[tuple[ConsumerGroup, _Recorded]]] = {}
     for group in model.snapshot.groups:
         by_group.setdefault(group.group, []).append(
-            (group, recorded.get((group.group, group.topic), {})))
+            (group, recorded.get((group.group, group.topic), _NOTHING_RECORDED)))
     out = []
     for name, rows in by_group.items():
         members = max(g.members for g, _ in rows)
-        commits = [c for c in (_commit(g, h) for g, h in rows) if c is not None]
+        commits = [c for c in (_commit(g, h[2]) for g, h in rows) if c is not None]
         last_commit = max(commits) if commits else None
         lag_days = max((g.lag_seconds or 0.0) for g, _ in rows) / 86_400
         if members > 0:
@@ -93,23 +100,24 @@ def group_reads(model: ClusterModel, history: History,
             abandoned = lag_days >= abandoned_after_days
             why = (f"no members, no commit seen; {lag_days:.1f} d behind"
                    + (f" (≥ {abandoned_after_days:g} d)" if abandoned else ""))
-        for group, record in rows:
+        for group, (max_lag, max_members, _) in rows:
             out.append(GroupRead(
                 group=name, topic=group.topic, members=group.members,
-                max_members=int(_largest(group.members, record.get("max_members")) or 0),
+                max_members=int(_largest(group.members, max_members) or 0),
                 state=group.state, lag_seconds=group.lag_seconds,
-                max_lag_seconds=_largest(group.lag_seconds, group.max_lag_seconds,
-                                         record.get("max_lag_seconds")),
+                max_lag_seconds=_largest(group.lag_seconds, group.max_lag_seconds, max_lag),
                 last_commit_at=last_commit, abandoned=abandoned, why=why))
     return out
 
 
-def _commit(group: ConsumerGroup, record: Mapping[str, Any]) -> datetime | None:
-    seen = record.get("last_commit_seconds")
+def _commit(group: ConsumerGroup, seen: Any) -> datetime | None:
+    """The later of the group's last commit in the snapshot and in the window (`seen`, Unix
+    seconds)."""
     recorded = (datetime.fromtimestamp(seen, tz=UTC)
                 if seen is not None and not math.isnan(seen) else None)
-    candidates = [c for c in (group.last_commit_at, recorded) if c is not None]
-    return max(candidates) if candidates else None
+    if recorded is None or group.last_commit_at is None:
+        return group.last_commit_at or recorded
+    return max(group.last_commit_at, recorded)
 
 
 def readers_by_topic(model: ClusterModel, history: History,

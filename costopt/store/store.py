@@ -7,10 +7,11 @@ same window again replaces it whole, so a re-run never duplicates or half-writes
 from __future__ import annotations
 
 import base64
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -374,7 +375,8 @@ class Store:
         if since is not None:
             query = query.where(snapshots.c.taken_at >= _utc(since))
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+            # Plain tuples: pandas probes a Row for namedtuple fields, a raised KeyError per row.
+            rows = list(map(tuple, connection.execute(query)))
         frame = pd.DataFrame(rows, columns=["group", "topic", "max_lag_seconds",
                                             "last_commit_at", "max_members", "first_seen",
                                             "last_seen"])
@@ -625,11 +627,12 @@ def _load(connection: Connection, row: Any) -> StoredSnapshot:
         for b in connection.execute(select(schema.snapshot_brokers).where(
             schema.snapshot_brokers.c.snapshot_id == snapshot_id)
             .order_by(schema.snapshot_brokers.c.broker_id)).mappings())
-    topic_columns = [c for c in schema.snapshot_topics.c if c.name != "snapshot_id"]
-    topics = tuple(
-        Topic(**dict(t)) for t in connection.execute(
-            select(*topic_columns).where(schema.snapshot_topics.c.snapshot_id == snapshot_id)
-            .order_by(schema.snapshot_topics.c.name)).mappings())
+    # Columns in the order of Topic's fields, each row passed as is: a keyword dict per row
+    # was a third of reading a 4,000-topic snapshot.
+    topic_columns = [schema.snapshot_topics.c[f.name] for f in fields(Topic)]
+    topics = tuple(itertools.starmap(Topic, connection.execute(
+        select(*topic_columns).where(schema.snapshot_topics.c.snapshot_id == snapshot_id)
+        .order_by(schema.snapshot_topics.c.name))))
     groups = _groups_of(connection, snapshot_id)
     principal_columns = [c for c in schema.snapshot_principals.c if c.name != "snapshot_id"]
     principals = tuple(
@@ -653,10 +656,9 @@ def _groups_of(connection: Connection, snapshot_id: int) -> tuple[ConsumerGroup,
         table.c.max_lag_seconds, table.c.members, table.c.state, table.c.committed_offset_sum,
         table.c.bytes_out_per_second, table.c.last_commit_at).where(
         table.c.snapshot_id == snapshot_id)).all()
+    # The columns are ConsumerGroup's fields in order: each row passed as is, but its time.
     return tuple(
-        ConsumerGroup(group=g[0], topic=g[1], lag_messages=g[2], lag_seconds=g[3],
-                      max_lag_seconds=g[4], members=g[5], state=g[6], committed_offset_sum=g[7],
-                      bytes_out_per_second=g[8], last_commit_at=_utc(g[9]) if g[9] else None)
+        ConsumerGroup(*g[:9], _utc(g[9]) if g[9] else None)
         for g in rows)
 
 

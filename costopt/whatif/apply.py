@@ -1,4 +1,6 @@
-"""Apply what-if changes to a cluster's topic columns (numpy arrays, one element per topic).
+"""Apply what-if changes: every kind, to a cluster's topic columns (numpy arrays, one element
+per topic) and to its brokers and cost basis. The one place a change is applied, for the
+engine, the rules and the plan alike (`whatif/price_rows.py` prices what this returns).
 
 The same function changes one topic's row for a one-topic what-if and every row for a
 fleet-wide one, so the fast path and the full projection cannot disagree.
@@ -20,21 +22,33 @@ The model of each change:
   keeps every byte on the brokers' pay-as-you-go storage (Express has no tiering).
 - partitions and replication factor: set as given. growth_pct: traffic and sizes grow by it.
 - delete_topic: the topic stops using anything. read_once: bytes out fall to one read of the
-  bytes in. delete_group: the group's measured reads stop.
+  bytes in. delete_group: the group's measured reads stop. client_rack: the group's share of
+  each topic's reads is read in-zone.
+- cluster kinds (`apply_cluster_change`): a capacity change (broker_count, broker_type,
+  broker_disk_bytes, cku_count, catalog) resizes the brokers and the basis (`resized`); the
+  cluster lanes `express` and `freight` are the capacity change their offering implies
+  (`whatif/lanes.py`); rack_aware_fetch sets the consumers' cross-zone share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from costopt.compression import DEFAULT_RATIOS, CompressionEstimate
 from costopt.cost import formulas
-from costopt.cost.allocation import Columns
+from costopt.cost.allocation import ClusterBasis, Columns, resized
+from costopt.errors import InvalidInput
+from costopt.model import ClusterModel
 from costopt.patterns import compile_pattern
+from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
+from costopt.snapshot.model import Broker
 from costopt.whatif.changes import Change, Selector
+from costopt.whatif.lanes import check_lane, cluster_lane_change
+
+CatalogResolver = Callable[[str], PriceCatalog]
 
 DEFAULT_LOCAL_RETENTION_MS = 86_400_000
 SIZES = ("log_size_bytes", "remote_log_size_bytes")
@@ -247,3 +261,135 @@ def _split_local_remote(out: Columns, idx: np.ndarray, total: np.ndarray,
     local = np.where(diskless_of(out)[idx], 0.0, local)  # diskless: all on object storage
     out["log_size_bytes"][idx] = local
     out["remote_log_size_bytes"][idx] = total - local
+
+
+def rows_of(model: ClusterModel, change: Change) -> np.ndarray:
+    """Rows a topic change selects: a dictionary lookup for one named topic (the common case,
+    and what keeps a one-topic what-if at a millisecond), a scan otherwise."""
+    selector = change.selector
+    if selector.topic is not None and selector.pattern is None and selector.group is None:
+        row = model.index.get(selector.topic)
+        if row is None or (selector.owner is not None
+                           and model.columns["owner"][row] != selector.owner):
+            return np.array([], dtype=np.int64)
+        return np.array([row], dtype=np.int64)
+    if selector.group is not None and selector.pattern is None:
+        return _group_rows(model, selector)
+    mask = select(model.columns, model.cluster, selector, model.group_reads)
+    return np.flatnonzero(mask)
+
+
+def _group_rows(model: ClusterModel, selector: Selector) -> np.ndarray:
+    """The rows of the topics a group reads, looked up by name: a rule prices hundreds of
+    group changes per cluster, and a scan of every topic for each was a tenth of an analysis.
+    The same rows, in the same order, as `select`."""
+    if selector.cluster is not None and selector.cluster != model.cluster:
+        return np.array([], dtype=np.int64)
+    assert selector.group is not None
+    read = model.group_reads.get(selector.group, {})
+    rows = np.array(sorted(model.index[t] for t in read if t in model.index), dtype=np.int64)
+    if selector.topic is not None:
+        rows = rows[model.columns["topic"][rows] == selector.topic]
+    if selector.owner is not None:
+        rows = rows[model.columns["owner"][rows] == selector.owner]
+    return rows
+
+
+def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
+            change: Change, resolve_catalog: CatalogResolver | None
+            ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    catalog = basis.catalog
+    if change.catalog is not None:
+        if resolve_catalog is None:
+            raise InvalidInput("a catalog change needs a catalog resolver")
+        catalog = resolve_catalog(change.catalog)
+        region = basis.catalog.region
+        if split_ref(change.catalog)[1] is None and catalog.region != region \
+                and region in catalog.known_regions:
+            # Another offering, same place: priced in the cluster's region.
+            catalog = resolve_catalog(catalog_ref(change.catalog, region))
+    template = brokers[0]
+    if change.cku_count is not None and template.instance_type not in catalog.provisioned_units:
+        raise InvalidInput(f"cku_count: the cluster is billed in {template.instance_type!r}, not "
+                           "in provisioned CKUs (only a Confluent Cloud Dedicated cluster is)")
+    count = change.cku_count or change.broker_count or len(brokers)
+    # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
+    # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
+    racks = list(dict.fromkeys(b.rack for b in brokers))
+    new = tuple(Broker(broker_id=i + 1, rack=racks[i % len(racks)],
+                       instance_type=change.broker_type or brokers[i % len(brokers)].instance_type,
+                       disk_capacity_bytes=change.broker_disk_bytes
+                       or brokers[i % len(brokers)].disk_capacity_bytes,
+                       provisioned_throughput_mibps=template.provisioned_throughput_mibps)
+                for i in range(count))
+    try:
+        return new, resized(basis, new, catalog, brokers)
+    except CatalogError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, ...],
+                  basis: ClusterBasis, changes: Sequence[Change],
+                  resolve_catalog: CatalogResolver | None
+                  ) -> tuple[Columns, tuple[Broker, ...], ClusterBasis]:
+    """`changes` in order over `columns` (any rows of the model's topics) and the cluster's
+    brokers and basis: the one place a change is applied, for the record path, the full
+    projection and the plan alike."""
+    after = columns
+    if any(c.touches_topics for c in changes):  # one copy, changed in place change by change
+        after = {name: values.copy() for name, values in columns.items()}
+    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
+    positions: dict[str, int] | None = None
+    for change in changes:
+        check_lane(model.cluster, basis.catalog, change)
+        if change.touches_topics:
+            selector = change.selector
+            if selector.topic is not None and selector.pattern is None \
+                    and selector.group is None:  # a named topic: a lookup, not a scan
+                if positions is None:
+                    positions = {str(name): i for i, name in enumerate(after["topic"])}
+                row = positions.get(selector.topic)
+                hit = (row is not None and selector.cluster in (None, model.cluster)
+                       and (selector.owner is None or after["owner"][row] == selector.owner))
+                idx = np.array([row] if hit else [], dtype=np.int64)
+            else:
+                idx = np.flatnonzero(select(after, model.cluster, selector, model.group_reads))
+            apply_change_in_place(after, idx, change, context)
+        if change.touches_cluster:
+            brokers, basis = apply_cluster_change(brokers, basis, change, resolve_catalog)
+    return after, brokers, basis
+
+
+def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
+                         resolve_catalog: CatalogResolver | None
+                          ) -> tuple[tuple[Broker, ...], ClusterBasis]:
+    if change.lane in ("express", "freight"):
+        change = cluster_lane_change(basis.cluster, basis.catalog, brokers, change)
+    if change.rack_aware_fetch is not None:
+        basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
+                        else basis.client_cross_zone_share)
+    if change.touches_capacity:
+        brokers, basis = _resize(brokers, basis, change, resolve_catalog)
+    return brokers, basis
+
+
+def rows_touched(model: ClusterModel, changes: Sequence[Change]) -> np.ndarray:
+    """Rows of the model's columns that `changes` touch: every row when one of them changes
+    the cluster (its price changes every topic's), else the union of what they select."""
+    if any(c.touches_cluster for c in changes):
+        return np.arange(len(model.columns["topic"]))
+    return np.unique(np.concatenate([rows_of(model, c) for c in changes]))
+
+
+def apply_to_each_row(model: ClusterModel, columns: Columns,
+                      changes: Sequence[Change]) -> Columns:
+    """`changes` (topic kinds) applied to every row of `columns`, whatever their selectors
+    name: rows that each stand for a candidate making the same change to its own topic, so
+    thousands of candidates cost one vectorised pass (`price_rows(each_row=True)`)."""
+    after = {name: values.copy() for name, values in columns.items()}
+    every = np.arange(len(after["topic"]))
+    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
+    for change in changes:
+        apply_change_in_place(after, every, change, context)
+    return after
+

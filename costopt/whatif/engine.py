@@ -1,10 +1,9 @@
 """The what-if engine: a list of changes → baseline vs projected monthly cost and capacity.
 
 One path for every change: per cluster, take the rows the changes touch (one row for a
-one-topic what-if, every row for a cluster-wide one), apply the changes to them, and price
-before and after with the cost model's own `topic_micros`. Capacity is not elastic: components
-paid for as capacity keep their bill unless a change resizes the cluster, so the bill moves by
-the metered delta of the touched rows plus any capacity change. A one-topic what-if on a
+one-topic what-if, every row for a cluster-wide one) and price them under the changes with
+`price_rows` (`whatif/price_rows.py`, which the rules and the plan call too); the engine adds
+what follows at the horizon, from each topic's measured growth. A one-topic what-if on a
 50,000-topic fleet therefore costs one row's work, and a what-if with no change is the
 baseline exactly.
 """
@@ -14,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -26,24 +25,18 @@ from costopt.cost.allocation import (
     ClusterBasis,
     ClusterCost,
     Columns,
+    bill_of,
     local_stored_bytes,
     project,
-    resized,
-    take,
-    to_micros,
-    topic_costs,
     topic_micros,
 )
 from costopt.errors import InvalidInput, NotFound
 from costopt.model import ClusterModel
-from costopt.money import MICROS_PER_UNIT, Money
-from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
-from costopt.snapshot.model import Broker
-from costopt.whatif.apply import ChangeContext, apply_change_in_place, select
-from costopt.whatif.changes import Change, Selector
-from costopt.whatif.lanes import check_lane, cluster_lane_change
+from costopt.money import Money
+from costopt.whatif.apply import CatalogResolver, apply_changes, rows_touched
+from costopt.whatif.changes import Change
+from costopt.whatif.price_rows import price_rows
 
-CatalogResolver = Callable[[str], PriceCatalog]
 MAX_GROWTH = 100.0
 MAX_GROWTH_EXPONENT = float(np.log(MAX_GROWTH))
 DISK_FILL_LIMIT = 0.85  # past this, Kafka operators add disk: the what-if warns
@@ -174,11 +167,6 @@ class _Baselines:
         self._lock = threading.Lock()
 
     @cached_property
-    def topic_sums(self) -> dict[str, int]:
-        rows = self.model.cost.topic_rows()
-        return {c: int(rows[f"{c}_micros"].sum()) for c in COMPONENTS}
-
-    @cached_property
     def disk_overhead_bytes(self) -> float:
         """Disk used beyond the topics' logs (indexes, unseen topics), held as it is."""
         measured = [b.disk_used_bytes for b in self.model.snapshot.brokers
@@ -225,8 +213,7 @@ class _Baselines:
                 f"{MAX_GROWTH:.0f}× over {horizon_days} days: {', '.join(names[:5])}"
                 + (" …" if len(names) > 5 else ""))
         basis = model.cost.basis
-        at_horizon = {c: basis.capacity_bill_micros[c] if c in basis.capacity_bill_micros
-                      else sums[c] + basis.unallocated_micros.get(c, 0) for c in COMPONENTS}
+        at_horizon = bill_of(basis, sums)
         capacity = _capacity(model, len(model.snapshot.brokers), basis, self.disk_now_bytes,
                              disk, compute, self.replicas, 0.0, 0.0)
         unchanged = _Outcome(dict(model.cost.bill_micros), at_horizon, capacity, None,
@@ -281,116 +268,6 @@ def _grown(columns: Mapping[str, np.ndarray], growth: np.ndarray) -> Columns:
     return grown
 
 
-def rows_of(model: ClusterModel, change: Change) -> np.ndarray:
-    """Rows a topic change selects: a dictionary lookup for one named topic (the common case,
-    and what keeps a one-topic what-if at a millisecond), a scan otherwise."""
-    selector = change.selector
-    if selector.topic is not None and selector.pattern is None and selector.group is None:
-        row = model.index.get(selector.topic)
-        if row is None or (selector.owner is not None
-                           and model.columns["owner"][row] != selector.owner):
-            return np.array([], dtype=np.int64)
-        return np.array([row], dtype=np.int64)
-    if selector.group is not None and selector.pattern is None:
-        return _group_rows(model, selector)
-    mask = select(model.columns, model.cluster, selector, model.group_reads)
-    return np.flatnonzero(mask)
-
-
-def _group_rows(model: ClusterModel, selector: Selector) -> np.ndarray:
-    """The rows of the topics a group reads, looked up by name: a rule prices hundreds of
-    group changes per cluster, and a scan of every topic for each was a tenth of an analysis.
-    The same rows, in the same order, as `select`."""
-    if selector.cluster is not None and selector.cluster != model.cluster:
-        return np.array([], dtype=np.int64)
-    assert selector.group is not None
-    read = model.group_reads.get(selector.group, {})
-    rows = np.array(sorted(model.index[t] for t in read if t in model.index), dtype=np.int64)
-    if selector.topic is not None:
-        rows = rows[model.columns["topic"][rows] == selector.topic]
-    if selector.owner is not None:
-        rows = rows[model.columns["owner"][rows] == selector.owner]
-    return rows
-
-
-def _resize(brokers: tuple[Broker, ...], basis: ClusterBasis,
-            change: Change, resolve_catalog: CatalogResolver | None
-            ) -> tuple[tuple[Broker, ...], ClusterBasis]:
-    catalog = basis.catalog
-    if change.catalog is not None:
-        if resolve_catalog is None:
-            raise InvalidInput("a catalog change needs a catalog resolver")
-        catalog = resolve_catalog(change.catalog)
-        region = basis.catalog.region
-        if split_ref(change.catalog)[1] is None and catalog.region != region \
-                and region in catalog.known_regions:
-            # Another offering, same place: priced in the cluster's region.
-            catalog = resolve_catalog(catalog_ref(change.catalog, region))
-    template = brokers[0]
-    if change.cku_count is not None and template.instance_type not in catalog.provisioned_units:
-        raise InvalidInput(f"cku_count: the cluster is billed in {template.instance_type!r}, not "
-                           "in provisioned CKUs (only a Confluent Cloud Dedicated cluster is)")
-    count = change.cku_count or change.broker_count or len(brokers)
-    # Racks round-robin over the cluster's zones, so a smaller cluster keeps every zone its
-    # topics' replicas are placed over (brokers listed zone by zone would otherwise lose one).
-    racks = list(dict.fromkeys(b.rack for b in brokers))
-    new = tuple(Broker(broker_id=i + 1, rack=racks[i % len(racks)],
-                       instance_type=change.broker_type or brokers[i % len(brokers)].instance_type,
-                       disk_capacity_bytes=change.broker_disk_bytes
-                       or brokers[i % len(brokers)].disk_capacity_bytes,
-                       provisioned_throughput_mibps=template.provisioned_throughput_mibps)
-                for i in range(count))
-    try:
-        return new, resized(basis, new, catalog, brokers)
-    except CatalogError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-def apply_changes(model: ClusterModel, columns: Columns, brokers: tuple[Broker, ...],
-                  basis: ClusterBasis, changes: Sequence[Change],
-                  resolve_catalog: CatalogResolver | None
-                  ) -> tuple[Columns, tuple[Broker, ...], ClusterBasis]:
-    """`changes` in order over `columns` (any rows of the model's topics) and the cluster's
-    brokers and basis: the one place a change is applied, for the record path, the full
-    projection and the plan alike."""
-    after = columns
-    if any(c.touches_topics for c in changes):  # one copy, changed in place change by change
-        after = {name: values.copy() for name, values in columns.items()}
-    context = ChangeContext(model.estimates, model.group_reads, model.read_shares)
-    positions: dict[str, int] | None = None
-    for change in changes:
-        check_lane(model.cluster, basis.catalog, change)
-        if change.touches_topics:
-            selector = change.selector
-            if selector.topic is not None and selector.pattern is None \
-                    and selector.group is None:  # a named topic: a lookup, not a scan
-                if positions is None:
-                    positions = {str(name): i for i, name in enumerate(after["topic"])}
-                row = positions.get(selector.topic)
-                hit = (row is not None and selector.cluster in (None, model.cluster)
-                       and (selector.owner is None or after["owner"][row] == selector.owner))
-                idx = np.array([row] if hit else [], dtype=np.int64)
-            else:
-                idx = np.flatnonzero(select(after, model.cluster, selector, model.group_reads))
-            apply_change_in_place(after, idx, change, context)
-        if change.touches_cluster:
-            brokers, basis = apply_cluster_change(brokers, basis, change, resolve_catalog)
-    return after, brokers, basis
-
-
-def apply_cluster_change(brokers: tuple[Broker, ...], basis: ClusterBasis, change: Change,
-                         resolve_catalog: CatalogResolver | None
-                          ) -> tuple[tuple[Broker, ...], ClusterBasis]:
-    if change.lane in ("express", "freight"):
-        change = cluster_lane_change(basis.cluster, basis.catalog, brokers, change)
-    if change.rack_aware_fetch is not None:
-        basis = replace(basis, consumer_cross_zone_share=0.0 if change.rack_aware_fetch
-                        else basis.client_cross_zone_share)
-    if change.touches_capacity:
-        brokers, basis = _resize(brokers, basis, change, resolve_catalog)
-    return brokers, basis
-
-
 def _check_feasible(model: ClusterModel, after: Mapping[str, np.ndarray], brokers: int) -> None:
     """Kafka refuses a replica count above the broker count: so does the engine. (Topics the
     snapshot already shows with more replicas than brokers are a data error, flagged by the
@@ -415,40 +292,18 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
     if not relevant:
         unchanged = horizon.unchanged
         return replace(unchanged, warnings=list(unchanged.warnings))
-    columns = model.columns
     cluster_wide = any(c.touches_cluster for c in relevant)
-    if cluster_wide:
-        index = np.arange(len(columns["topic"]))
-    else:
-        index = np.unique(np.concatenate([rows_of(model, c) for c in relevant]))
-    before = take(columns, index)
-    after, brokers, basis = apply_changes(model, before, model.snapshot.brokers,
-                                          model.cost.basis, relevant, resolve_catalog)
+    index = rows_touched(model, relevant)
+    priced = price_rows(model, index, relevant, resolve_catalog=resolve_catalog)
+    before, after, brokers, basis = priced.before, priced.after, priced.brokers, priced.basis
     if any(c.touches_capacity for c in relevant) and model.catalog.kind not in NO_BROKER_WARNINGS:
         _check_feasible(model, after, len(brokers))  # the vendor places replicas, not brokers
     growth = horizon.growth[index]
-    grown_before, grown_after = _grown(before, growth), _grown(after, growth)
-    baseline_basis = model.cost.basis
-    micros_before = topic_micros(before, baseline_basis)
-    micros_after = topic_micros(after, basis)
-    micros_before_h = topic_micros(grown_before, baseline_basis)
-    micros_after_h = topic_micros(grown_after, basis)
-    components, at_horizon = {}, {}
-    for c in COMPONENTS:
-        if c in basis.capacity_bill_micros:
-            components[c] = at_horizon[c] = basis.capacity_bill_micros[c]
-            continue
-        unallocated = basis.unallocated_micros.get(c, 0)
-        components[c] = (base.topic_sums[c] - int(micros_before[c].sum())
-                         + int(micros_after[c].sum()) + unallocated)
-        at_horizon[c] = (horizon.topic_sums[c] - int(micros_before_h[c].sum())
-                         + int(micros_after_h[c].sum()) + unallocated)
+    micros_before_h = topic_micros(_grown(before, growth), model.cost.basis)
+    micros_after_h = topic_micros(_grown(after, growth), basis)
+    at_horizon = bill_of(basis, {c: horizon.topic_sums[c] - int(micros_before_h[c].sum())
+                                 + int(micros_after_h[c].sum()) for c in COMPONENTS})
     stored_before, stored_after = local_stored_bytes(before), local_stored_bytes(after)
-    compute_after = (micros_after["compute"] if basis is baseline_basis
-                     else topic_micros(after, baseline_basis)["compute"])
-    price = baseline_basis.broker_month_price
-    brokers_freed = (float((micros_before["compute"] - compute_after).sum()) / MICROS_PER_UNIT
-                     / price if price else 0.0)
     replicas = (base.replicas - float((before["partitions"] * before["replication_factor"]).sum())
                 + float((after["partitions"] * after["replication_factor"]).sum()))
     capacity = _capacity(
@@ -457,32 +312,17 @@ def cluster_outcome(model: ClusterModel, changes: Sequence[Change], horizon_days
         + float((stored_after * growth).sum()),
         horizon.compute_micros - float(micros_before_h["compute"].sum())
         + float(micros_after_h["compute"].sum()),
-        replicas, float((stored_before - stored_after).sum()), brokers_freed)
+        replicas, float(priced.disk_bytes_freed.sum()), float(priced.brokers_freed.sum()))
     warnings = list(horizon.warnings) + _capacity_warnings(capacity, horizon_days,
                                                            model.catalog.kind)
+    micros_after = priced.micros_after
     own_after = np.sum([micros_after[c] for c in COMPONENTS], axis=0)
     baseline_rows = base.row_totals[index]
     changed = (own_after != baseline_rows) | (not cluster_wide)
     topics = TopicDeltas(np.full(int(changed.sum()), model.cluster, dtype=object),
                          before["topic"][changed], before["owner"][changed],
                          baseline_rows[changed], own_after[changed])
-    return _Outcome(components, at_horizon, capacity, topics, warnings)
-
-
-def bill_delta_micros(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
-                      basis_before: ClusterBasis, basis_after: ClusterBasis,
-                      costs: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
-                      | None = None) -> int:
-    """How the cluster's bill moves when the rows `before` become `after` (the other rows
-    unchanged) and its basis moves with them: metered cost of the rows, plus capacity.
-    `costs`: the rows' `topic_costs` before and after, at each side's basis, where the caller
-    has them already."""
-    def bill_part(costs: Mapping[str, np.ndarray], basis: ClusterBasis) -> int:
-        micros = {c: to_micros(v) for c, v in costs.items()}
-        return (sum(int(micros[c].sum()) for c in basis.metered_components)
-                + sum(basis.capacity_bill_micros.values()))
-    costs = costs or (topic_costs(before, basis_before), topic_costs(after, basis_after))
-    return bill_part(costs[1], basis_after) - bill_part(costs[0], basis_before)
+    return _Outcome(priced.bill_micros, at_horizon, capacity, topics, warnings)
 
 
 # Offerings whose brokers and disks are the vendor's to size (Confluent Cloud bills eCKUs or

@@ -7,11 +7,13 @@ creates the environment once, from PyPI, under the stack cache (`$COSTOPT_STACK_
 saying so.
 
 Two things about 2.2.1, measured when this was written (2026-12-07):
-- it ships the rules ("model") of FOCUS 1.2 only (`model-1.2.0.1.json`); the other versions'
-  models are release assets of the FOCUS_Spec GitHub repository it downloads on demand. The
-  tests never download: they run with `--block-download`, and validate 1.3 or 1.4 only where
-  that version's model file is in the cache's `focus-rules/` folder (skipping with the reason
-  elsewhere);
+- it ships the rules ("model") of FOCUS 1.2 only (`model-1.2.0.1.json`); for another version
+  it lists the releases of FinOps-Open-Cost-and-Usage-Spec/FOCUS_Spec through GitHub's API and
+  downloads the release asset named `model-<ModelVersion>.json` (the highest ModelVersion
+  starting with the one asked for: `model-1.3.0.4.json` serves `--validate-version 1.3`). The
+  tests never download: they run with `--block-download` and `--rule-set-path`, and validate
+  1.3 or 1.4 only where that version's model is vendored in `tests/data/focus-rules/` (see its
+  README) or put in the cache's `focus-rules/` folder, skipping with the reason elsewhere;
 - it does not pin pyarrow, whose 21+ needs NumPy 2 while it pins NumPy < 2, so pyarrow is held
   below 21; and it reads its currency list from a path relative to the working directory, so
   it runs from its own site-packages.
@@ -64,8 +66,12 @@ def venv_dir() -> Path:
     return cache_root() / "focus-validator-2.2.1"
 
 
+VENDORED_RULES = Path(__file__).resolve().parent.parent / "data" / "focus-rules"
+
+
 def rules_cache() -> Path:
-    """Where FOCUS 1.3 and 1.4 model files (`model-1.3.json`, ...) are looked for."""
+    """Where FOCUS 1.3 and 1.4 model files (`model-1.3.json`, ...) are looked for after the
+    repository's own `tests/data/focus-rules/`."""
     return cache_root() / "focus-rules"
 
 
@@ -101,12 +107,12 @@ def _site_packages(executable: Path) -> Path:
 
 
 def rules_for(executable: Path, version: str) -> Path | None:
-    """A rules folder holding `version`'s model: the package's own (1.2), or the cache's."""
+    """A rules folder holding `version`'s model: the package's own (1.2), the repository's
+    vendored copy, or the cache's."""
     packaged = _site_packages(executable) / "focus_validator" / "rules"
-    if glob.glob(str(packaged / f"model-{version}*.json")):
-        return packaged
-    if glob.glob(str(rules_cache() / f"model-{version}*.json")):
-        return rules_cache()
+    for folder in (packaged, VENDORED_RULES, rules_cache()):
+        if model_file(folder, version) is not None:
+            return folder
     return None
 
 
@@ -142,11 +148,16 @@ def as_typed_parquet(csv: Path, types: dict[str, str], out: Path, executable: Pa
     return out
 
 
-def validate(executable: Path, data: Path, version: str, rules: Path) -> Validation:
-    """Run the validator on `data` (CSV or Parquet) against FOCUS `version`; never downloads."""
+def validate(executable: Path, data: Path, version: str, rules: Path,
+             criteria: tuple[str, ...] = ()) -> Validation:
+    """Run the validator on `data` (CSV or Parquet) against FOCUS `version`; never downloads.
+    `criteria` are the model's applicability criteria the data's generator meets (what it
+    supports: regions, tags, ...): the validator skips every rule that names one it is not
+    given, so a column is checked only where its criterion is passed."""
     run = subprocess.run(
         [str(executable), "--data-file", str(data), "--validate-version", version,
-         "--rule-set-path", str(rules), "--block-download"],
+         "--rule-set-path", str(rules), "--block-download",
+         *(["--applicability-criteria", ",".join(criteria)] if criteria else [])],
         capture_output=True, text=True, timeout=900, cwd=_site_packages(executable),
         env={**os.environ, "NO_COLOR": "1"})
     output = run.stdout + run.stderr
@@ -157,12 +168,24 @@ def validate(executable: Path, data: Path, version: str, rules: Path) -> Validat
                       len(re.findall(r"⏭️ \S+: SKIPPED", output)), output)
 
 
+def model_file(rules: Path, version: str) -> Path | None:
+    """The model the validator reads for `version` in `rules`: of `model-1.3.json`,
+    `model-1.3.0.4.json`, ..., the highest version, as its own matching picks; None if none."""
+    def number(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in path.name[len("model-"):-len(".json")].split("."))
+    found = [path for path in rules.glob("model-*.json")
+             if re.fullmatch(rf"model-{re.escape(version)}(\.\d+)*\.json", path.name)]
+    return max(found, key=number, default=None)
+
+
 def contradictory_rules(rules: Path, version: str) -> set[str]:
     """Rules of a model no file can pass: a column's "MUST be null when ..." and "MUST NOT be
     null when ..." pair both without their condition (FOCUS 1.2.0.1's InvoiceId-C-004-C and
     -C-005-C: a file with InvoiceId fails one of them whatever it holds). Read from the model,
     so a validator that fixes them is held to them again."""
-    model = json.loads(next(rules.glob(f"model-{version}*.json")).read_text())
+    path = model_file(rules, version)
+    assert path is not None, f"no model of FOCUS {version} in {rules}"
+    model = json.loads(path.read_text())
     by_column: dict[tuple[str, str], list[str]] = {}
     for rule_id, rule in model.get("ModelRules", {}).items():
         criteria = rule.get("ValidationCriteria", {})

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from api.routes.costs import _costs
+from api.presenters.costs import cost_fields as _costs
 from costopt.cost.formulas import SECONDS_PER_MONTH
 from costopt.cost.unit_cost import SHARED_CAPACITY, topic_traffic, unit_costs
 from tests.fleets import analyzed
