@@ -89,8 +89,8 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
     recording.backfill_rules(RULES, FIXED_END - timedelta(hours=12), FIXED_END)
     raw, raw_log = _collect_log(recording, tiny_fleet, "off")
     mixed, log = _collect_log(recording, tiny_fleet, "auto")
-    assert "bytes_in_rate" in mixed.recorded and "bytes_in_range@3600" in mixed.recorded
-    assert "bytes_in_range@86400" not in mixed.recorded
+    assert "bytes_in" in mixed.recorded and "bytes_in@3600" in mixed.recorded
+    assert "bytes_in@86400" not in mixed.recorded
     hourly_raw = [e for e in log if e["params"]["step"] == 3600 and _reads_raw(
         e["params"]["query"])]
     assert hourly_raw and all(pd.Timestamp(e["params"]["end"]) <= FIXED_END - timedelta(hours=11)
@@ -100,8 +100,8 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
     recording.backfill_rules(RULES, FIXED_END - timedelta(days=1, hours=2),
                              FIXED_END - timedelta(hours=12))
     ruled, ruled_log = _collect_log(recording, tiny_fleet, "auto")
-    assert {"bytes_in_range@86400", "log_size_range@86400", "bytes_in_range@3600",
-            "log_size_range@3600", "bytes_in_rate", "log_size_bytes", "partitions",
+    assert {"bytes_in@86400", "log_size@86400", "bytes_in@3600",
+            "log_size@3600", "bytes_in", "log_size", "partitions",
             "replication_factor", "broker_disk_used_bytes"} <= set(ruled.recorded)
     history = [e for e in ruled_log if e["params"]["step"]]
     assert history and not any(_reads_raw(e["params"]["query"]) for e in history)
@@ -180,8 +180,8 @@ def test_confluent_recorded_series_give_the_raw_figures(confluent_recording: Pro
 
     raw, _ = collect("off")
     ruled, log = collect("on")
-    assert {"bytes_in_range@86400", "log_size_range@86400", "bytes_in_range@3600",
-            "messages_in_range@3600", "bytes_in_rate", "log_size_bytes"} <= set(ruled.recorded)
+    assert {"bytes_in@86400", "log_size@86400", "bytes_in@3600",
+            "messages_in@3600", "bytes_in", "log_size"} <= set(ruled.recorded)
     history = [e["params"]["query"] for e in log if e["params"]["step"]]
     assert history and not any(f"{name}{{" in query for query in history for name in (
         "confluent_kafka_server_received_bytes", "confluent_kafka_server_sent_bytes",
