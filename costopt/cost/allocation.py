@@ -369,15 +369,6 @@ def topic_micros(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> dict
     return {c: to_micros(v) for c, v in topic_costs(columns, basis).items()}
 
 
-def metered_micros(columns: Mapping[str, np.ndarray], basis: ClusterBasis) -> IntArray:
-    """Per topic, the part of its cost that leaves the bill when it stops using it."""
-    micros = topic_micros(columns, basis)
-    total = np.zeros(len(columns["partitions"]), dtype=np.int64)
-    for component in basis.metered_components:
-        total += micros[component]
-    return total
-
-
 def _compute_utilisation(snapshot: ClusterSnapshot) -> float:
     """How much of the brokers is in use: the most used of CPU and disk, averaged over brokers
     (a broker is sized by its binding resource). Unknown → 1, i.e. no compute is called idle."""

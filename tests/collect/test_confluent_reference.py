@@ -38,12 +38,11 @@ import re
 import pandas as pd
 
 from costopt.simulate.openmetrics import write_openmetrics
+from costopt.snapshot.metrics import Figure
 from costopt.sources.prometheus.queries import (
     CATALOG,
     CONFLUENT_LABELS,
     CONFLUENT_PREFIX,
-    INSTANT_FIGURES,
-    RANGE_FIGURES,
     confluent_metric,
 )
 from tests.fleets import fleet
@@ -105,10 +104,8 @@ def test_the_dialects_metric_names_and_labels_are_the_references() -> None:
 def _queries() -> list[tuple[str, str, str | None]]:
     queries = CATALOG["confluent_cloud"]
     found = []
-    for name in (*INSTANT_FIGURES, *RANGE_FIGURES):
-        query = getattr(queries, name)
-        if query is not None:
-            found.append((query.template, query.reads, query.shard_label))
+    for _, query in (*queries.current(), *queries.over_time()):
+        found.append((query.template, query.reads, query.shard_label))
     return found
 
 
@@ -137,14 +134,12 @@ def test_every_query_reads_a_reference_metric_by_its_labels() -> None:
 
 
 def test_principal_bytes_come_from_produce_requests_and_fetch_responses() -> None:
-    queries = CATALOG["confluent_cloud"]
-    assert queries.principal_bytes_in is not None and queries.principal_bytes_out is not None
-    assert queries.principal_bytes_in.reads == exported_name(
-        "io.confluent.kafka.server/request_bytes")
-    assert f'type="{PRODUCE}"' in queries.principal_bytes_in.template
-    assert queries.principal_bytes_out.reads == exported_name(
-        "io.confluent.kafka.server/response_bytes")
-    assert f'type="{FETCH}"' in queries.principal_bytes_out.template
+    queries = CATALOG["confluent_cloud"].now
+    bytes_in, bytes_out = queries[Figure.PRINCIPAL_BYTES_IN], queries[Figure.PRINCIPAL_BYTES_OUT]
+    assert bytes_in.reads == exported_name("io.confluent.kafka.server/request_bytes")
+    assert f'type="{PRODUCE}"' in bytes_in.template
+    assert bytes_out.reads == exported_name("io.confluent.kafka.server/response_bytes")
+    assert f'type="{FETCH}"' in bytes_out.template
 
 
 def test_the_simulator_writes_the_references_names_and_labels() -> None:

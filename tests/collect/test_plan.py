@@ -3,10 +3,11 @@ census allows, pieces cover the question exactly once, and a refused piece halve
 
 from __future__ import annotations
 
+from costopt.snapshot.metrics import Figure
 from costopt.sources.prometheus.plan import Budget, Census, Spec, balance, plan, smaller, split
 from costopt.sources.prometheus.queries import CATALOG
 
-LOG_SIZE = CATALOG["jmx"].log_size_range
+LOG_SIZE = CATALOG["jmx"].history[Figure.LOG_SIZE]
 assert LOG_SIZE is not None
 SPANS = {"window": 86_400, "lookback": 600, "history": 30 * 86_400, "rec_lookback": 900}
 # A cluster of 120,000 log-size series over 40,000 partitions, scraped every 30 s.

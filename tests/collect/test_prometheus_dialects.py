@@ -13,6 +13,7 @@ from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import DIALECTS
+from costopt.snapshot.metrics import Figure
 from costopt.snapshot.model import ClusterSnapshot
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient
@@ -137,8 +138,7 @@ def test_hostile_label_values_cannot_change_the_query(fleet_prometheus: Promethe
                                                       name: str) -> None:
     """Real Prometheus parses each query; a cluster named to inject PromQL matches nothing."""
     client = PrometheusClient(PrometheusSettings(url=fleet_prometheus.url), name)
-    template = CATALOG["jmx"].bytes_in_rate
-    assert template is not None
+    template = CATALOG["jmx"].now[Figure.BYTES_IN]
     query = render(template, sel=cluster_selector("cluster_jmx", name))
     from datetime import UTC, datetime
 

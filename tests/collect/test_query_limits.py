@@ -23,10 +23,11 @@ import pytest
 from costopt.config import PrometheusSettings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.series import cluster_series
+from costopt.snapshot.metrics import Figure
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
-from costopt.sources.prometheus.queries import CATALOG, RANGE_FIGURES, cluster_selector, render
+from costopt.sources.prometheus.queries import CATALOG, cluster_selector, history_key, render
 from tests.fleets import FIXED_END
 from tests.stack.prometheus_server import PrometheusServer
 
@@ -62,18 +63,17 @@ def test_todays_history_queries_fail_on_this_server(limited: PrometheusServer,
     sel = cluster_selector("cluster", tiny_fleet.clusters["cluster"].iloc[0])
     refused = {}
     for step in (3600, 86_400):
-        for name in RANGE_FIGURES:
-            query = getattr(CATALOG["jmx"], name)
+        for figure, query in CATALOG["jmx"].over_time():
             answer = httpx.get(f"{limited.url}/api/v1/query_range", timeout=60, params={
                 "query": render(query, sel=sel, window_seconds=step),
                 "start": (FIXED_END - timedelta(days=1) + timedelta(seconds=step)).timestamp(),
                 "end": FIXED_END.timestamp(), "step": step})
             if answer.status_code != 200:
-                refused[f"{name}@{step}"] = answer.json()["error"]
+                refused[history_key(figure, step)] = answer.json()["error"]
     # 1,201 log-size series × 24 hourly steps are more than 20,000 samples held at once.
     # (A daily point of them reads 3.5M samples, about 150 ms on a quiet machine; whether it
     # times out depends on the machine's load: not asserted.)
-    assert "too many samples" in refused["log_size_range@3600"]
+    assert "too many samples" in refused[history_key(Figure.LOG_SIZE, 3600)]
 
 
 def test_a_collect_within_the_limits_finishes_and_matches_the_simulator(

@@ -89,8 +89,8 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
     recording.backfill_rules(RULES, FIXED_END - timedelta(hours=12), FIXED_END)
     raw, raw_log = _collect_log(recording, tiny_fleet, "off")
     mixed, log = _collect_log(recording, tiny_fleet, "auto")
-    assert "bytes_in_rate" in mixed.recorded and "bytes_in_range@3600" in mixed.recorded
-    assert "bytes_in_range@86400" not in mixed.recorded
+    assert "bytes_in" in mixed.recorded and "bytes_in@3600" in mixed.recorded
+    assert "bytes_in@86400" not in mixed.recorded
     hourly_raw = [e for e in log if e["params"]["step"] == 3600 and _reads_raw(
         e["params"]["query"])]
     assert hourly_raw and all(pd.Timestamp(e["params"]["end"]) <= FIXED_END - timedelta(hours=11)
@@ -100,11 +100,14 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
     recording.backfill_rules(RULES, FIXED_END - timedelta(days=1, hours=2),
                              FIXED_END - timedelta(hours=12))
     ruled, ruled_log = _collect_log(recording, tiny_fleet, "auto")
-    assert {"bytes_in_range@86400", "log_size_range@86400", "bytes_in_range@3600",
-            "log_size_range@3600", "bytes_in_rate", "log_size_bytes"} <= set(ruled.recorded)
+    assert {"bytes_in@86400", "log_size@86400", "bytes_in@3600",
+            "log_size@3600", "bytes_in", "log_size", "partitions",
+            "replication_factor", "broker_disk_used_bytes"} <= set(ruled.recorded)
     history = [e for e in ruled_log if e["params"]["step"]]
     assert history and not any(_reads_raw(e["params"]["query"]) for e in history)
-    # What still reads raw series reads only their last 10 minutes (partitions, RF, brokers).
+    # Only the census and broker CPU read raw series, and only their last 10 minutes.
+    current = [e["params"]["query"] for e in ruled_log if not e["params"]["step"]]
+    assert len(current) == 2 and sum("kafka_log_log_size{" in q for q in current) == 1
     samples = [e["stats"]["samples"]["totalQueryableSamples"] for e in ruled_log]
     raw_samples = [e["stats"]["samples"]["totalQueryableSamples"] for e in raw_log]
     assert sum(samples) * 20 < sum(raw_samples)
@@ -113,13 +116,17 @@ def test_recorded_series_are_read_where_they_cover_the_window(recording: Prometh
 
 def _assert_same(got: PrometheusData, raw: PrometheusData) -> None:
     """Recorded series give the raw figures: exactly for partitions and RF, within a few
-    percent for rates and sizes. Recorded windows end where the rules were evaluated, not
-    on the clock's hour (up to one evaluation interval, 5 minutes, after it: minute 4 or 5
-    in the runs seen), and the simulator's rates step on the hour, so a window shifted by
-    minutes sees some of the next hour's rate."""
+    percent for rates and sizes (the brokers' disks too). Recorded windows end where the
+    rules were evaluated, not on the clock's hour (up to one evaluation interval, 5 minutes,
+    after it: minute 4 or 5 in the runs seen), and the simulator's rates step on the hour,
+    so a window shifted by minutes sees some of the next hour's rate."""
     topics = got.topics.loc[raw.topics.index]
     for column in ("partitions", "replication_factor"):
         assert (topics[column] == raw.topics[column]).all()
+    brokers = got.brokers.set_index("instance").loc[raw.brokers["instance"]]
+    assert len(brokers) == len(got.brokers) and raw.brokers["disk_used_bytes"].notna().all()
+    np.testing.assert_allclose(brokers["disk_used_bytes"], raw.brokers["disk_used_bytes"],
+                               rtol=0.01)
     busy = raw.topics["bytes_in_per_second"] > 100
     for column in ("bytes_in_per_second", "bytes_out_per_second", "messages_in_per_second"):
         np.testing.assert_allclose(topics.loc[busy, column], raw.topics.loc[busy, column],
@@ -173,8 +180,8 @@ def test_confluent_recorded_series_give_the_raw_figures(confluent_recording: Pro
 
     raw, _ = collect("off")
     ruled, log = collect("on")
-    assert {"bytes_in_range@86400", "log_size_range@86400", "bytes_in_range@3600",
-            "messages_in_range@3600", "bytes_in_rate", "log_size_bytes"} <= set(ruled.recorded)
+    assert {"bytes_in@86400", "log_size@86400", "bytes_in@3600",
+            "messages_in@3600", "bytes_in", "log_size"} <= set(ruled.recorded)
     history = [e["params"]["query"] for e in log if e["params"]["step"]]
     assert history and not any(f"{name}{{" in query for query in history for name in (
         "confluent_kafka_server_received_bytes", "confluent_kafka_server_sent_bytes",

@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from costopt.snapshot.metrics import RATE_COLUMNS, SERIES_COLUMNS, SERIES_METRICS
+from costopt.snapshot.metrics import (
+    RATE_COLUMNS,
+    REPLICAS_LABEL,
+    SERIES_COLUMNS,
+    SERIES_METRICS,
+    Figure,
+)
 from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient, matrix_to_frame, vector_to_series
 from costopt.sources.prometheus.fetch import execute
@@ -39,15 +45,15 @@ from costopt.sources.prometheus.plan import (
 from costopt.sources.prometheus.queries import (
     CATALOG,
     DETECTION,
-    INSTANT_FIGURES,
-    RANGE_FIGURES,
-    REPLICAS_LABEL,
     DialectQueries,
+    current_recorded,
+    current_recorded_metrics,
+    history_key,
     presence_metric,
     recorded_metrics,
     recorded_query,
 )
-from costopt.sources.prometheus.rules import FIGURES, GRAINS, RULES_PATH
+from costopt.sources.prometheus.rules import CURRENT_GRAIN, FIGURES, GRAINS, RULES_PATH
 
 log = logging.getLogger("costopt.collect")
 TOPIC_COLUMNS = (*SERIES_COLUMNS, "partitions", "replication_factor", "retained_messages")
@@ -120,7 +126,7 @@ def collect_prometheus(client: PrometheusClient, window: CollectWindow,
     use_rules = settings.recording_rules != "off" and dialect in FIGURES
     census, sent = _census(client, sel, dialect, queries, window, ranges, use_rules)
     coverage = _coverage(client, sel, dialect, census, window, ranges, use_rules, sent)
-    specs = _specs(dialect, queries, sel, spans, ranges, at, coverage)
+    specs = _specs(dialect, queries, sel, spans, ranges, at, coverage, census)
     budget = Budget(settings.max_samples, settings.max_samples_read)
     needed = shards_needed(specs, census, budget)
     if needed:
@@ -159,8 +165,8 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
     since when, roughly) the recording rules record for this cluster."""
     lookback = f"{window.lookback_seconds}s"
     presence = presence_metric(dialect)
-    metrics = sorted({q.reads for name in (*INSTANT_FIGURES, *RANGE_FIGURES)
-                      if (q := getattr(queries, name)) is not None} | {presence})
+    metrics = sorted({q.reads for _, q in (*queries.current(), *queries.over_time())}
+                     | {presence})
     # The presence metric's series counted by their samples in the lookback: how many
     # series, and the most samples one holds, from one selection of its series.
     parts: list[tuple[str, str]] = [
@@ -170,6 +176,10 @@ def _census(client: PrometheusClient, sel: str, dialect: str, queries: DialectQu
     if use_rules:
         for index, metric in enumerate(recorded_metrics(dialect)):
             recent = f"{_rec_lookback(window, list(GRAINS)[index % len(GRAINS)])}s"
+            parts.append((f"series:{metric}",
+                          f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
+        for metric in current_recorded_metrics(dialect):
+            recent = f"{_rec_lookback(window, CURRENT_GRAIN)}s"
             parts.append((f"series:{metric}",
                           f"count(last_over_time({metric}{{{sel}}}[{recent}]))"))
         for grain, start in _grain_starts(window, ranges).items():
@@ -228,8 +238,12 @@ def _grain_starts(window: CollectWindow, ranges: list[tuple[int, datetime]]
 
 
 def _rec_lookback(window: CollectWindow, grain: str) -> int:
+    return _rec_lookback_seconds(window.lookback_seconds, grain)
+
+
+def _rec_lookback_seconds(lookback_seconds: int, grain: str) -> int:
     """How old the last recorded sample may be: two evaluations of its group."""
-    return max(window.lookback_seconds, 2 * GRAINS[grain] + 60)
+    return max(lookback_seconds, 2 * GRAINS[grain] + 60)
 
 
 def _grain(step_seconds: int) -> str:
@@ -283,18 +297,24 @@ def _first_recorded(client: PrometheusClient, metric: str, sel: str, start: date
 
 def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int],
            ranges: list[tuple[int, datetime]], at: float,
-           coverage: dict[str, float | None]) -> list[Spec]:
-    specs = []
-    for name in INSTANT_FIGURES:
-        query = getattr(queries, name)
-        if query is None:
+           coverage: dict[str, float | None], census: Census) -> list[Spec]:
+    specs: list[Spec] = []
+    for figure, query in queries.current():
+        # Current figures the rules record (all those standing in for the query) are read
+        # wherever the census finds them now.
+        current = current_recorded(dialect, figure)
+        if current and all(census.count(q.reads) for q in current.values()):
+            current_spans = {**spans, "rec_lookback": _rec_lookback_seconds(
+                spans["lookback"], CURRENT_GRAIN)}
+            specs.extend(Spec(answer, q, sel, current_spans, at, 1, 0, True)
+                         for answer, q in current.items())
             continue
         grain = _grain(spans["window"])
-        recorded = recorded_query(dialect, name, grain)
+        recorded = recorded_query(dialect, figure, grain, now=True)
         since = coverage[grain]
         if recorded is not None and since is not None and since <= at - spans[recorded.span]:
             query = recorded
-        specs.append(Spec(name, query, sel, spans, at, 1, 0, True))
+        specs.append(Spec(figure, query, sel, spans, at, 1, 0, True))
     for step, start in ranges:
         first = start.timestamp() + step
         points = int((at - first) // step) + 1
@@ -302,11 +322,8 @@ def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int
             continue
         grain = _grain(step)
         range_spans = {**spans, "window": step}
-        for name in RANGE_FIGURES:
-            raw = getattr(queries, name)
-            if raw is None:
-                continue
-            recorded = recorded_query(dialect, name, grain)
+        for figure, raw in queries.over_time():
+            recorded = recorded_query(dialect, figure, grain, now=False)
             since = coverage[grain]
             # Points whose window starts after the rules began come from recorded series.
             if recorded is None or since is None:
@@ -315,7 +332,7 @@ def _specs(dialect: str, queries: DialectQueries, sel: str, spans: dict[str, int
                 cut = 0
             else:
                 cut = min(points, max(0, math.ceil((since + step - first) / step)))
-            key = f"{name}@{step}"
+            key = history_key(figure, step)
             if cut:
                 specs.append(Spec(key, raw, sel, range_spans, first, cut, step, False))
             if recorded is not None and cut < points:
@@ -407,19 +424,20 @@ def _from_label(results: dict[str, Any], name: str, label: str, value_label: str
 
 def _topic_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
     label = queries.topic_label
-    columns = {metric.column: _labelled(results, metric.instant_query, label)
+    columns = {metric.column: _labelled(results, metric.figure, label)
                for metric in SERIES_METRICS}
-    columns["retained_messages"] = _labelled(results, "retained_messages", label)
+    columns["retained_messages"] = _labelled(results, Figure.RETAINED_MESSAGES, label)
     if label == "topic_name":
-        columns["partitions"] = _from_label(results, "partitions", label, "partition_count")
-        columns["replication_factor"] = _from_label(results, "partitions", label,
+        columns["partitions"] = _from_label(results, Figure.PARTITIONS, label,
+                                            "partition_count")
+        columns["replication_factor"] = _from_label(results, Figure.PARTITIONS, label,
                                                     "replication_factor")
-    elif "partition_replicas" in results:
+    elif Figure.PARTITION_REPLICAS in results:
         columns["partitions"], columns["replication_factor"] = _partition_replicas(
-            results["partition_replicas"], label)
+            results[Figure.PARTITION_REPLICAS], label)
     else:
-        columns["partitions"] = _labelled(results, "partitions", label)
-        columns["replication_factor"] = _labelled(results, "replication_factor", label)
+        columns["partitions"] = _labelled(results, Figure.PARTITIONS, label)
+        columns["replication_factor"] = _labelled(results, Figure.REPLICATION_FACTOR, label)
     frame = pd.DataFrame(columns)
     for column in TOPIC_COLUMNS:
         if column not in frame:
@@ -444,18 +462,18 @@ def _partition_replicas(items: list[dict[str, Any]], label: str) -> tuple[pd.Ser
 
 def _group_frame(results: dict[str, Any], queries: DialectQueries) -> pd.DataFrame:
     columns = ["group", "topic", "lag_messages", "max_lag_messages", "members"]
-    if queries.group_label is None or "group_lag_messages" not in results:
+    if queries.group_label is None or Figure.GROUP_LAG not in results:
         return pd.DataFrame(columns=columns)
     g, t = queries.group_label, queries.topic_label
 
-    def pairs(name: str) -> pd.Series:
+    def pairs(figure: Figure) -> pd.Series:
         values = {(item["metric"].get(g), item["metric"].get(t)): float(item["value"][1])
-                  for item in results.get(name, [])}
+                  for item in results.get(figure, [])}
         return pd.Series(values, dtype=float)
 
-    lag = pairs("group_lag_messages")
-    max_lag = pairs("group_max_lag_messages")
-    members = _labelled(results, "group_members", g)
+    lag = pairs(Figure.GROUP_LAG)
+    max_lag = pairs(Figure.GROUP_MAX_LAG)
+    members = _labelled(results, Figure.GROUP_MEMBERS, g)
     frame = pd.DataFrame({"lag_messages": lag, "max_lag_messages": max_lag})
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["group", "topic"])
     frame = frame.reset_index()
@@ -470,16 +488,17 @@ def _principal_frame(results: dict[str, Any], queries: DialectQueries) -> pd.Dat
     if label is None:
         return pd.DataFrame(columns=list(PRINCIPAL_COLUMNS))
     frame = pd.DataFrame({
-        "bytes_in_per_second": _labelled(results, "principal_bytes_in", label),
-        "bytes_out_per_second": _labelled(results, "principal_bytes_out", label)}).fillna(0.0)
+        "bytes_in_per_second": _labelled(results, Figure.PRINCIPAL_BYTES_IN, label),
+        "bytes_out_per_second": _labelled(results, Figure.PRINCIPAL_BYTES_OUT, label),
+    }).fillna(0.0)
     frame.index.name = "principal_id"
     return frame.reset_index()[list(PRINCIPAL_COLUMNS)].sort_values("principal_id",
                                                                      ignore_index=True)
 
 
 def _broker_frame(results: dict[str, Any]) -> pd.DataFrame:
-    cpu = _labelled(results, "broker_cpu", "instance")
-    disk = _labelled(results, "broker_disk_used_bytes", "instance")
+    cpu = _labelled(results, Figure.BROKER_CPU, "instance")
+    disk = _labelled(results, Figure.BROKER_DISK, "instance")
     frame = pd.DataFrame({"cpu_utilisation": cpu, "disk_used_bytes": disk})
     frame.index.name = "instance"
     return frame.reset_index()
@@ -492,7 +511,7 @@ def _series_frame(results: dict[str, Any], queries: DialectQueries, window: Coll
     for resolution, _ in _history_ranges(window):
         parts = {}
         for metric in SERIES_METRICS:
-            key = f"{metric.range_query}@{resolution}"
+            key = history_key(metric.figure, resolution)
             if key in results:
                 part = matrix_to_frame(results[key], label, key)
                 parts[metric.column] = part.set_index([label, "ts_seconds"])["value"]

@@ -16,12 +16,18 @@ every request within the server's limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from costopt.sources.prometheus.rules import FIGURES, GRAINS, RecordedFigure
+from costopt.snapshot.metrics import REPLICAS_LABEL, SERIES_METRICS, Figure
+from costopt.sources.prometheus.rules import (
+    CURRENT_FIGURES,
+    CURRENT_GRAIN,
+    FIGURES,
+    GRAINS,
+    RecordedFigure,
+)
 
-REPLICAS_LABEL = "costopt_replicas"  # partition_replicas' count_values label
 Dialect = Literal["jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 Span = Literal["window", "lookback", "history", "rec_lookback"]
 
@@ -53,54 +59,38 @@ class Query:
 
 @dataclass(frozen=True)
 class DialectQueries:
-    """Queries for one dialect. Per-topic results carry the label `topic_label`; a query is
-    None where the dialect does not export the figure (the Kafka source fills it)."""
+    """Queries for one dialect, by figure: `now` for the snapshot's figures; the history of
+    the stored series (`SERIES_METRICS`), one point per `{window}`, by the same query unless
+    `history` gives another. A figure is missing where the dialect does not export it (the
+    Kafka source fills it). Per-topic results carry the label `topic_label`, per-group ones
+    `group_label`, per-principal ones `principal_label`."""
 
     topic_label: str
     group_label: str | None
-    bytes_in_rate: Query | None
-    bytes_out_rate: Query | None
-    messages_in_rate: Query
-    log_size_bytes: Query | None  # one replica
-    partitions: Query | None
-    replication_factor: Query | None
-    group_lag_messages: Query | None
-    group_max_lag_messages: Query | None
-    group_members: Query | None
-    broker_cpu: Query | None
-    broker_disk_used_bytes: Query | None
-    retained_messages: Query | None = None  # for bytes per message where bytes are not exported
+    now: dict[Figure, Query]
+    history: dict[Figure, Query] = field(default_factory=dict)
     log_size_all_replicas: bool = False  # the size figures count every replica: divide by RF
-    # Range queries (history), one point per `{window}`.
-    bytes_in_range: Query | None = None
-    bytes_out_range: Query | None = None
-    messages_in_range: Query | None = None
-    log_size_range: Query | None = None
-    # Bytes each authenticated principal produced and fetched, per second (Confluent Cloud
-    # only: broker exporters never say who sent a byte). Their label is `principal_label`.
-    principal_bytes_in: Query | None = None
-    principal_bytes_out: Query | None = None
+    # Bytes each authenticated principal produced and fetched are per `principal_label`
+    # (Confluent Cloud only: broker exporters never say who sent a byte).
     principal_label: str | None = None
-    # Partitions per replica count (label `REPLICAS_LABEL`), where partition counts and RF
-    # come from the same series: both from one selection of them, not two.
-    partition_replicas: Query | None = None
     # Where the source exports no replication factor but the service fixes it for every topic.
     fixed_replication_factor: int | None = None
     # Figures costopt needs that the source cannot give, with why: the snapshot says so.
     not_measured: tuple[tuple[str, str], ...] = ()
 
+    def current(self) -> list[tuple[Figure, Query]]:
+        """The figures of a snapshot, in the enum's order (the order requests fold in)."""
+        return [(figure, self.now[figure]) for figure in Figure if figure in self.now]
 
-INSTANT_FIGURES = ("bytes_in_rate", "bytes_out_rate", "messages_in_rate", "log_size_bytes",
-                   "partitions", "replication_factor", "partition_replicas", "retained_messages",
-                   "group_lag_messages", "group_max_lag_messages", "group_members",
-                   "broker_cpu", "broker_disk_used_bytes", "principal_bytes_in",
-                   "principal_bytes_out")
-RANGE_FIGURES = ("bytes_in_range", "bytes_out_range", "messages_in_range", "log_size_range")
-# The recorded figure behind each per-topic query.
-RECORDED = {"bytes_in_rate": "bytes_in", "bytes_out_rate": "bytes_out",
-            "messages_in_rate": "messages_in", "log_size_bytes": "log_size",
-            "bytes_in_range": "bytes_in", "bytes_out_range": "bytes_out",
-            "messages_in_range": "messages_in", "log_size_range": "log_size"}
+    def over_time(self) -> list[tuple[Figure, Query]]:
+        return [(metric.figure, self.history.get(metric.figure) or self.now[metric.figure])
+                for metric in SERIES_METRICS
+                if metric.figure in self.history or metric.figure in self.now]
+
+
+def history_key(figure: Figure, step_seconds: int) -> str:
+    """The name of a history answer: the figure and its step."""
+    return f"{figure}@{step_seconds}"
 
 
 def _jmx(prefix: str) -> DialectQueries:
@@ -117,33 +107,30 @@ def _jmx(prefix: str) -> DialectQueries:
                      + "(kafka_log_log_size{{{sel}}}[{" + span + "}])))", "kafka_log_log_size",
                      span=span, shard_label="partition")
 
+    size_now = size("last_over_time", "lookback")
     return DialectQueries(
         topic_label="topic", group_label=None,
-        bytes_in_rate=rate("bytesin"),
-        bytes_out_rate=rate("bytesout"),
-        messages_in_rate=rate("messagesin"),
-        log_size_bytes=size("last_over_time", "lookback"),
-        # Each partition's replicas (its series, one per broker holding a copy), and per
-        # topic how many partitions have each count: their sum is the partition count, the
-        # largest count the RF.
-        partitions=None, replication_factor=None,
-        partition_replicas=Query('count_values by (topic) ("' + REPLICAS_LABEL + '", '
-                                 'count by (topic, partition) '
-                                 '(last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
-                                 "kafka_log_log_size", span="lookback",
-                                 shard_label="partition"),
-        group_lag_messages=None, group_max_lag_messages=None, group_members=None,
-        broker_cpu=Query('avg by (instance) (last_over_time('
-                         'java_lang_operatingsystem_processcpuload{{{sel}}}[{lookback}]))',
-                         "java_lang_operatingsystem_processcpuload", span="lookback"),
-        broker_disk_used_bytes=Query('sum by (instance) (last_over_time('
-                                     'kafka_log_log_size{{{sel}}}[{lookback}]))',
-                                     "kafka_log_log_size", span="lookback",
-                                     shard_label="partition"),
-        bytes_in_range=rate("bytesin"),
-        bytes_out_range=rate("bytesout"),
-        messages_in_range=rate("messagesin"),
-        log_size_range=size("max_over_time", "window"),
+        now={
+            Figure.BYTES_IN: rate("bytesin"),
+            Figure.BYTES_OUT: rate("bytesout"),
+            Figure.MESSAGES_IN: rate("messagesin"),
+            Figure.LOG_SIZE: size_now,
+            # Each partition's replicas (its series, one per broker holding a copy), and per
+            # topic how many partitions have each count: their sum is the partition count,
+            # the largest count the RF.
+            Figure.PARTITION_REPLICAS: Query(
+                'count_values by (topic) ("' + REPLICAS_LABEL + '", count by (topic, '
+                'partition) (last_over_time(kafka_log_log_size{{{sel}}}[{lookback}])))',
+                "kafka_log_log_size", span="lookback", shard_label="partition"),
+            Figure.BROKER_CPU: Query(
+                'avg by (instance) (last_over_time('
+                'java_lang_operatingsystem_processcpuload{{{sel}}}[{lookback}]))',
+                "java_lang_operatingsystem_processcpuload", span="lookback"),
+            Figure.BROKER_DISK: Query(
+                'sum by (instance) (last_over_time(kafka_log_log_size{{{sel}}}[{lookback}]))',
+                "kafka_log_log_size", span="lookback", shard_label="partition"),
+        },
+        history={Figure.LOG_SIZE: size("max_over_time", "window")},
     )
 
 
@@ -161,64 +148,68 @@ CATALOG: dict[str, DialectQueries] = {
     "strimzi": _jmx("kafka_server_brokertopicmetrics"),
     "kafka_exporter": DialectQueries(
         topic_label="topic", group_label="consumergroup",
-        bytes_in_rate=None, bytes_out_rate=None,
-        messages_in_rate=_OFFSETS,
-        log_size_bytes=None,
-        partitions=Query('max by (topic) (last_over_time(kafka_topic_partitions{{{sel}}}'
-                         '[{lookback}]))', "kafka_topic_partitions", span="lookback"),
-        replication_factor=Query('max by (topic) (last_over_time('
-                                 'kafka_topic_partition_replicas{{{sel}}}[{lookback}]))',
-                                 "kafka_topic_partition_replicas", span="lookback",
-                                 shard_label="partition", combine="max"),
-        group_lag_messages=Query('sum by (consumergroup, topic) (last_over_time('
-                                 'kafka_consumergroup_lag_sum{{{sel}}}[{lookback}]))',
-                                 "kafka_consumergroup_lag_sum", span="lookback",
-                                 shard_label="consumergroup"),
-        group_max_lag_messages=Query('sum by (consumergroup, topic) (max_over_time('
-                                     'kafka_consumergroup_lag_sum{{{sel}}}[{history}]))',
-                                     "kafka_consumergroup_lag_sum", span="history",
-                                     shard_label="consumergroup"),
-        group_members=Query('max by (consumergroup) (last_over_time('
-                            'kafka_consumergroup_members{{{sel}}}[{lookback}]))',
-                            "kafka_consumergroup_members", span="lookback"),
-        broker_cpu=None, broker_disk_used_bytes=None,
-        messages_in_range=_OFFSETS,
+        now={
+            Figure.MESSAGES_IN: _OFFSETS,
+            Figure.PARTITIONS: Query('max by (topic) (last_over_time(kafka_topic_partitions'
+                                     '{{{sel}}}[{lookback}]))', "kafka_topic_partitions",
+                                     span="lookback"),
+            Figure.REPLICATION_FACTOR: Query(
+                'max by (topic) (last_over_time(kafka_topic_partition_replicas{{{sel}}}'
+                '[{lookback}]))', "kafka_topic_partition_replicas", span="lookback",
+                shard_label="partition", combine="max"),
+            Figure.GROUP_LAG: Query('sum by (consumergroup, topic) (last_over_time('
+                                    'kafka_consumergroup_lag_sum{{{sel}}}[{lookback}]))',
+                                    "kafka_consumergroup_lag_sum", span="lookback",
+                                    shard_label="consumergroup"),
+            Figure.GROUP_MAX_LAG: Query('sum by (consumergroup, topic) (max_over_time('
+                                        'kafka_consumergroup_lag_sum{{{sel}}}[{history}]))',
+                                        "kafka_consumergroup_lag_sum", span="history",
+                                        shard_label="consumergroup"),
+            Figure.GROUP_MEMBERS: Query('max by (consumergroup) (last_over_time('
+                                        'kafka_consumergroup_members{{{sel}}}[{lookback}]))',
+                                        "kafka_consumergroup_members", span="lookback"),
+        },
     ),
     "kminion": DialectQueries(
         topic_label="topic_name", group_label="group_id",
-        bytes_in_rate=None, bytes_out_rate=None,
-        messages_in_rate=_HIGH_WATER,
-        # kminion reports the size of every replica's log dir (see log_size_all_replicas).
-        log_size_bytes=Query('sum by (topic_name) (last_over_time('
-                             'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}'
-                             '[{lookback}]))', "kminion_kafka_topic_log_dir_size_total_bytes",
-                             span="lookback"),
-        # Partition count and RF are labels of one info series per topic: one query.
-        partitions=Query('max by (topic_name, partition_count, replication_factor) '
-                         '(last_over_time(kminion_kafka_topic_info{{{sel}}}[{lookback}]))',
-                         "kminion_kafka_topic_info", span="lookback"),
-        replication_factor=None,
-        group_lag_messages=Query('sum by (group_id, topic_name) (last_over_time('
-                                 'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
-                                 '[{lookback}]))', "kminion_kafka_consumer_group_topic_lag",
-                                 span="lookback", shard_label="group_id"),
-        group_max_lag_messages=Query('sum by (group_id, topic_name) (max_over_time('
-                                     'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
-                                     '[{history}]))', "kminion_kafka_consumer_group_topic_lag",
-                                     span="history", shard_label="group_id"),
-        group_members=Query('max by (group_id) (last_over_time('
-                            'kminion_kafka_consumer_group_members{{{sel}}}[{lookback}]))',
-                            "kminion_kafka_consumer_group_members", span="lookback"),
-        broker_cpu=None, broker_disk_used_bytes=None,
-        retained_messages=Query('sum by (topic_name) (last_over_time('
-                                'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{lookback}])) '
-                                '- sum by (topic_name) (last_over_time('
-                                'kminion_kafka_topic_low_water_mark_sum{{{sel}}}[{lookback}]))',
-                                "kminion_kafka_topic_high_water_mark_sum", span="lookback"),
-        messages_in_range=_HIGH_WATER,
-        log_size_range=Query('sum by (topic_name) (max_over_time('
-                             'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}[{window}]))',
-                             "kminion_kafka_topic_log_dir_size_total_bytes"),
+        now={
+            Figure.MESSAGES_IN: _HIGH_WATER,
+            # kminion reports the size of every replica's log dir (see log_size_all_replicas).
+            Figure.LOG_SIZE: Query('sum by (topic_name) (last_over_time('
+                                   'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}'
+                                   '[{lookback}]))',
+                                   "kminion_kafka_topic_log_dir_size_total_bytes",
+                                   span="lookback"),
+            # Partition count and RF are labels of one info series per topic: one query.
+            Figure.PARTITIONS: Query('max by (topic_name, partition_count, replication_factor)'
+                                     ' (last_over_time(kminion_kafka_topic_info{{{sel}}}'
+                                     '[{lookback}]))', "kminion_kafka_topic_info",
+                                     span="lookback"),
+            Figure.RETAINED_MESSAGES: Query(
+                'sum by (topic_name) (last_over_time('
+                'kminion_kafka_topic_high_water_mark_sum{{{sel}}}[{lookback}])) '
+                '- sum by (topic_name) (last_over_time('
+                'kminion_kafka_topic_low_water_mark_sum{{{sel}}}[{lookback}]))',
+                "kminion_kafka_topic_high_water_mark_sum", span="lookback"),
+            Figure.GROUP_LAG: Query('sum by (group_id, topic_name) (last_over_time('
+                                    'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
+                                    '[{lookback}]))', "kminion_kafka_consumer_group_topic_lag",
+                                    span="lookback", shard_label="group_id"),
+            Figure.GROUP_MAX_LAG: Query('sum by (group_id, topic_name) (max_over_time('
+                                        'kminion_kafka_consumer_group_topic_lag{{{sel}}}'
+                                        '[{history}]))',
+                                        "kminion_kafka_consumer_group_topic_lag",
+                                        span="history", shard_label="group_id"),
+            Figure.GROUP_MEMBERS: Query('max by (group_id) (last_over_time('
+                                        'kminion_kafka_consumer_group_members{{{sel}}}'
+                                        '[{lookback}]))', "kminion_kafka_consumer_group_members",
+                                        span="lookback"),
+        },
+        history={
+            Figure.LOG_SIZE: Query('sum by (topic_name) (max_over_time('
+                                   'kminion_kafka_topic_log_dir_size_total_bytes{{{sel}}}'
+                                   '[{window}]))', "kminion_kafka_topic_log_dir_size_total_bytes"),
+        },
         log_size_all_replicas=True,
     ),
 }
@@ -301,32 +292,28 @@ def _confluent_cloud() -> DialectQueries:
            "broker count (the cost model prices the cluster by its billing dimensions)")
     return DialectQueries(
         topic_label="topic", group_label="consumer_group_id",
-        bytes_in_rate=per_second("received_bytes"),
-        bytes_out_rate=per_second("sent_bytes"),
-        messages_in_rate=per_second("received_records"),
-        # retained_bytes counts every replica's copy (see log_size_all_replicas).
-        log_size_bytes=size("last_over_time", "lookback"),
-        partitions=Query("count by (topic) (last_over_time(" + retained
-                         + "{{{sel}}}[{lookback}]))", retained, span="lookback",
-                         shard_label="partition"),
-        replication_factor=None,
-        group_lag_messages=Query("sum by (consumer_group_id, topic) (last_over_time(" + lag
-                                 + "{{{sel}}}[{lookback}]))", lag, span="lookback",
-                                 shard_label="consumer_group_id"),
-        # Each partition's peak, summed: at most the group's peak lag on the topic (the
-        # partitions need not peak together), read without a subquery over the history.
-        group_max_lag_messages=Query("sum by (consumer_group_id, topic) (max_over_time("
-                                     + lag + "{{{sel}}}[{history}]))", lag, span="history",
-                                     shard_label="consumer_group_id"),
-        group_members=None,
-        broker_cpu=None, broker_disk_used_bytes=None,
-        bytes_in_range=per_second("received_bytes"),
-        bytes_out_range=per_second("sent_bytes"),
-        messages_in_range=per_second("received_records"),
-        log_size_range=size("max_over_time", "window"),
+        now={
+            Figure.BYTES_IN: per_second("received_bytes"),
+            Figure.BYTES_OUT: per_second("sent_bytes"),
+            Figure.MESSAGES_IN: per_second("received_records"),
+            # retained_bytes counts every replica's copy (see log_size_all_replicas).
+            Figure.LOG_SIZE: size("last_over_time", "lookback"),
+            Figure.PARTITIONS: Query("count by (topic) (last_over_time(" + retained
+                                     + "{{{sel}}}[{lookback}]))", retained, span="lookback",
+                                     shard_label="partition"),
+            Figure.GROUP_LAG: Query("sum by (consumer_group_id, topic) (last_over_time("
+                                    + lag + "{{{sel}}}[{lookback}]))", lag, span="lookback",
+                                    shard_label="consumer_group_id"),
+            # Each partition's peak, summed: at most the group's peak lag on the topic (the
+            # partitions need not peak together), read without a subquery over the history.
+            Figure.GROUP_MAX_LAG: Query("sum by (consumer_group_id, topic) (max_over_time("
+                                        + lag + "{{{sel}}}[{history}]))", lag, span="history",
+                                        shard_label="consumer_group_id"),
+            Figure.PRINCIPAL_BYTES_IN: principal("request_bytes", "Produce"),
+            Figure.PRINCIPAL_BYTES_OUT: principal("response_bytes", "Fetch"),
+        },
+        history={Figure.LOG_SIZE: size("max_over_time", "window")},
         log_size_all_replicas=True,
-        principal_bytes_in=principal("request_bytes", "Produce"),
-        principal_bytes_out=principal("response_bytes", "Fetch"),
         principal_label="principal_id",
         fixed_replication_factor=CONFLUENT_REPLICATION_FACTOR,
         not_measured=(
@@ -342,18 +329,17 @@ CATALOG["confluent_cloud"] = _confluent_cloud()
 ALL_METRIC_NAMES = tuple(name for _, name in DETECTION)
 
 
-def recorded_query(dialect: str, name: str, grain: str) -> Query | None:
-    """The query `name` of `CATALOG[dialect]` read from the recorded series of `grain`, or
-    None where the rules do not record its figure."""
-    figure = _recorded_figure(dialect, name)
-    if figure is None:
+def recorded_query(dialect: str, figure: Figure, grain: str, *, now: bool) -> Query | None:
+    """The query of `figure` (`now`, or its history) read from the recorded series of
+    `grain`, or None where the rules do not record it."""
+    recorded = _recorded_figure(dialect, figure)
+    if recorded is None:
         return None
-    metric = figure.record(grain)
-    current = name in INSTANT_FIGURES
-    if figure.operation == "rate":
+    metric = recorded.record(grain)
+    if recorded.operation == "rate":
         template = "sum by (topic) (avg_over_time(" + metric + "{{{sel}}}[{window}]))"
         span: Span = "window"
-    elif current:  # the size now: the last recorded maximum
+    elif now:  # the size now: the last recorded maximum
         template = "sum by (topic) (last_over_time(" + metric + "{{{sel}}}[{rec_lookback}]))"
         span = "rec_lookback"
     else:
@@ -362,16 +348,30 @@ def recorded_query(dialect: str, name: str, grain: str) -> Query | None:
     return Query(template, metric, span=span, grain_seconds=GRAINS[grain])
 
 
+def current_recorded(dialect: str, figure: Figure) -> dict[Figure, Query]:
+    """The figures recorded now in place of the query of `figure` (the 5-minute grain), by
+    the figure each answers as; empty where the rules do not record them."""
+    found = {}
+    for recorded in CURRENT_FIGURES.get(dialect, ()):
+        if (recorded.replaces or recorded.figure) == figure:
+            metric = recorded.record(CURRENT_GRAIN)
+            found[recorded.figure] = Query(
+                "sum by (" + recorded.per + ") (last_over_time(" + metric
+                + "{{{sel}}}[{rec_lookback}]))", metric, span="rec_lookback",
+                grain_seconds=GRAINS[CURRENT_GRAIN])
+    return found
+
+
+def current_recorded_metrics(dialect: str) -> tuple[str, ...]:
+    return tuple(f.record(CURRENT_GRAIN) for f in CURRENT_FIGURES.get(dialect, ()))
+
+
 def recorded_metrics(dialect: str) -> tuple[str, ...]:
     return tuple(f.record(grain) for f in FIGURES.get(dialect, ()) for grain in GRAINS)
 
 
-def _recorded_figure(dialect: str, name: str) -> RecordedFigure | None:
-    wanted = RECORDED.get(name)
-    for figure in FIGURES.get(dialect, ()):
-        if figure.figure == wanted:
-            return figure
-    return None
+def _recorded_figure(dialect: str, figure: Figure) -> RecordedFigure | None:
+    return next((f for f in FIGURES.get(dialect, ()) if f.figure == figure), None)
 
 
 def presence_metric(dialect: str) -> str:

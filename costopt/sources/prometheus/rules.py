@@ -5,8 +5,9 @@ Why: an exporter writes log sizes per partition × replica and byte counters per
 so a history query over raw series costs O(partitions × replicas × samples). Recorded per-topic
 series at a 5-minute and a 1-hour grain make the same history O(topics × points). Names follow
 Prometheus's `level:metric:operations` convention: level `cluster_topic` (the aggregation
-keeps the cluster label and the topic), the exporter's metric name (`_total` dropped), and the
-operation with its window (`rate5m`, `max1h`).
+keeps the cluster label and the topic; `cluster_instance` for a broker's figure), the
+exporter's metric name (`_total` dropped), and the operation with its window (`rate5m`,
+`max1h`). Each is keyed by the figure it measures (`snapshot/metrics.py` `Figure`).
 
 Grains: the 5-minute series feed the current figures and the hourly history, the 1-hour series
 the daily history. A group evaluates at its own offset within its interval, so a 1-hour point
@@ -21,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from costopt.snapshot.metrics import Figure
+
 RULES_PATH = "deploy/prometheus/costopt-rules.yml"
 LEVEL = "cluster_topic"
 GRAINS = {"5m": 300, "1h": 3600}
@@ -30,39 +33,67 @@ GRAINS = {"5m": 300, "1h": 3600}
 class RecordedFigure:
     """One per-topic figure an exporter's raw series give, recorded at each grain."""
 
-    figure: str  # bytes_in, bytes_out, messages_in, log_size
+    figure: Figure
     metric: str  # the exporter's metric name, `_total` dropped
     operation: str  # rate (per second over the grain) or max (over the grain)
-    expr: str  # PromQL with {by} (cluster label, topic) and {grain}
-    keep: tuple[str, ...] = ()  # labels kept besides the cluster label and topic
+    expr: str  # PromQL with {by} (cluster label, `per`) and {grain}
+    keep: tuple[str, ...] = ()  # labels kept besides the cluster label and `per`
+    per: str = "topic"  # what the figure is per: topic, or instance (a broker)
+    # A current figure: the figure whose query it stands in for, if not its own.
+    replaces: Figure | None = None
 
     def record(self, grain: str) -> str:
-        return f"{LEVEL}:{self.metric}:{self.operation}{grain}"
+        return f"cluster_{self.per}:{self.metric}:{self.operation}{grain}"
 
 
-def _counter(figure: str, metric: str) -> RecordedFigure:
+def _counter(figure: Figure, metric: str) -> RecordedFigure:
     # The broker-wide total is the same name without `topic`: left out, or it counts twice.
     return RecordedFigure(figure, metric, "rate",
                           "sum by ({by}) (rate(" + metric + '_total{{topic!=""}}[{grain}]))')
 
 
 JMX_FIGURES = (
-    _counter("bytes_in", "kafka_server_brokertopicmetrics_bytesin"),
-    _counter("bytes_out", "kafka_server_brokertopicmetrics_bytesout"),
-    _counter("messages_in", "kafka_server_brokertopicmetrics_messagesin"),
+    _counter(Figure.BYTES_IN, "kafka_server_brokertopicmetrics_bytesin"),
+    _counter(Figure.BYTES_OUT, "kafka_server_brokertopicmetrics_bytesout"),
+    _counter(Figure.MESSAGES_IN, "kafka_server_brokertopicmetrics_messagesin"),
     # One replica's size: the largest copy of each partition, summed over the partitions.
-    RecordedFigure("log_size", "kafka_log_log_size", "max",
+    RecordedFigure(Figure.LOG_SIZE, "kafka_log_log_size", "max",
                    "sum by ({by}) (max by ({by}, partition) "
                    "(max_over_time(kafka_log_log_size[{grain}])))"),
 )
+# What a collect reads of the cluster now besides the per-topic history, which the raw series
+# would give only from O(partitions x replicas) series: the 5-minute grain only. Read wherever
+# the census finds them, whatever the history's coverage (a rules file from before they were
+# added still serves the history).
+CURRENT_GRAIN = "5m"
+JMX_CURRENT = (
+    # Each partition's replicas are its series, one per broker holding a copy.
+    RecordedFigure(Figure.PARTITIONS, "kafka_log_log_size", "partitions",
+                   "count by ({by}) (max by ({by}, partition) "
+                   "(last_over_time(kafka_log_log_size[{grain}])))",
+                   replaces=Figure.PARTITION_REPLICAS),
+    RecordedFigure(Figure.REPLICATION_FACTOR, "kafka_log_log_size", "replicas_max",
+                   "max by ({by}) (count by ({by}, partition) "
+                   "(last_over_time(kafka_log_log_size[{grain}])))",
+                   replaces=Figure.PARTITION_REPLICAS),
+    # Every replica a broker holds.
+    RecordedFigure(Figure.BROKER_DISK, "kafka_log_log_size", "sum",
+                   "sum by ({by}) (last_over_time(kafka_log_log_size[{grain}]))",
+                   per="instance"),
+)
+KAFKA_EXPORTER_CURRENT = (
+    # Replicas per partition: the largest per topic.
+    RecordedFigure(Figure.REPLICATION_FACTOR, "kafka_topic_partition_replicas", "max",
+                   "max by ({by}) (last_over_time(kafka_topic_partition_replicas[{grain}]))"),
+)
 KAFKA_EXPORTER_FIGURES = (
     # Offsets per partition grow by the messages produced: their rate is messages in.
-    RecordedFigure("messages_in", "kafka_topic_partition_current_offset", "rate",
+    RecordedFigure(Figure.MESSAGES_IN, "kafka_topic_partition_current_offset", "rate",
                    "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))"),
 )
 
 
-def _per_minute(figure: str, metric: str) -> RecordedFigure:
+def _per_minute(figure: Figure, metric: str) -> RecordedFigure:
     # Confluent Cloud's export: each sample is one minute's delta, so the rate over the grain
     # is their mean divided by 60 (queries.py says why not rate() or sum_over_time).
     return RecordedFigure(figure, metric, "rate",
@@ -71,12 +102,18 @@ def _per_minute(figure: str, metric: str) -> RecordedFigure:
 
 
 CONFLUENT_FIGURES = (
-    _per_minute("bytes_in", "confluent_kafka_server_received_bytes"),
-    _per_minute("bytes_out", "confluent_kafka_server_sent_bytes"),
-    _per_minute("messages_in", "confluent_kafka_server_received_records"),
+    _per_minute(Figure.BYTES_IN, "confluent_kafka_server_received_bytes"),
+    _per_minute(Figure.BYTES_OUT, "confluent_kafka_server_sent_bytes"),
+    _per_minute(Figure.MESSAGES_IN, "confluent_kafka_server_received_records"),
     # Every replica's copy, per partition: the largest over the grain, summed per topic.
-    RecordedFigure("log_size", "confluent_kafka_server_retained_bytes", "max",
+    RecordedFigure(Figure.LOG_SIZE, "confluent_kafka_server_retained_bytes", "max",
                    "sum by ({by}) (max_over_time(confluent_kafka_server_retained_bytes"
+                   "[{grain}]))", keep=("kafka_id",)),
+)
+CONFLUENT_CURRENT = (
+    # One retained_bytes series per partition: their count.
+    RecordedFigure(Figure.PARTITIONS, "confluent_kafka_server_retained_bytes", "partitions",
+                   "count by ({by}) (last_over_time(confluent_kafka_server_retained_bytes"
                    "[{grain}]))", keep=("kafka_id",)),
 )
 # Dialects whose raw series are per partition, per broker or per minute; kminion is per topic
@@ -84,8 +121,12 @@ CONFLUENT_FIGURES = (
 FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
     "jmx": JMX_FIGURES, "strimzi": JMX_FIGURES, "kafka_exporter": KAFKA_EXPORTER_FIGURES,
     "confluent_cloud": CONFLUENT_FIGURES}
-GROUPS = (("jmx", JMX_FIGURES), ("kafka-exporter", KAFKA_EXPORTER_FIGURES),
-          ("confluent-cloud", CONFLUENT_FIGURES))
+CURRENT_FIGURES: dict[str, tuple[RecordedFigure, ...]] = {
+    "jmx": JMX_CURRENT, "strimzi": JMX_CURRENT, "kafka_exporter": KAFKA_EXPORTER_CURRENT,
+    "confluent_cloud": CONFLUENT_CURRENT}
+GROUPS = (("jmx", JMX_FIGURES, JMX_CURRENT),
+          ("kafka-exporter", KAFKA_EXPORTER_FIGURES, KAFKA_EXPORTER_CURRENT),
+          ("confluent-cloud", CONFLUENT_FIGURES, CONFLUENT_CURRENT))
 
 # kminion names the topic `topic_name`: renamed, so its series join the others by `topic`.
 _KMINION_TOPIC = 'label_replace({series}, "topic", "$1", "topic_name", "(.+)")'
@@ -98,26 +139,27 @@ _KMINION_TOPIC = 'label_replace({series}, "topic", "$1", "topic_name", "(.+)")'
 # One rule per figure, the dialects' expressions joined by `or` (one name, one rule, so no
 # duplicate recording: a cluster is read in one dialect, and the first that has it wins).
 DASHBOARD_LEVEL_NAMES = {
-    "messages_in": "costopt_topic_messages_in:rate", "bytes_in": "costopt_topic_bytes_in:rate",
-    "bytes_out": "costopt_topic_bytes_out:rate",
-    "log_size": "costopt_topic_log_size_all_replicas:max"}
-DASHBOARD_FIGURES: dict[str, dict[str, str]] = {
-    "messages_in": {
+    Figure.MESSAGES_IN: "costopt_topic_messages_in:rate",
+    Figure.BYTES_IN: "costopt_topic_bytes_in:rate",
+    Figure.BYTES_OUT: "costopt_topic_bytes_out:rate",
+    Figure.LOG_SIZE: "costopt_topic_log_size_all_replicas:max"}
+DASHBOARD_FIGURES: dict[Figure, dict[str, str]] = {
+    Figure.MESSAGES_IN: {
         "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_messagesin_total'
                '{{topic!=""}}[{grain}]))',
         "kafka_exporter": "sum by ({by}) (rate(kafka_topic_partition_current_offset[{grain}]))",
         "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
             series="rate(kminion_kafka_topic_high_water_mark_sum[{grain}])") + ")",
         "confluent_cloud": CONFLUENT_FIGURES[2].expr},
-    "bytes_in": {
+    Figure.BYTES_IN: {
         "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesin_total'
                '{{topic!=""}}[{grain}]))',
         "confluent_cloud": CONFLUENT_FIGURES[0].expr},
-    "bytes_out": {
+    Figure.BYTES_OUT: {
         "jmx": 'sum by ({by}) (rate(kafka_server_brokertopicmetrics_bytesout_total'
                '{{topic!=""}}[{grain}]))',
         "confluent_cloud": CONFLUENT_FIGURES[1].expr},
-    "log_size": {
+    Figure.LOG_SIZE: {
         "jmx": "sum by ({by}) (max_over_time(kafka_log_log_size[{grain}]))",
         "kminion": "sum by ({by}) (" + _KMINION_TOPIC.format(
             series="max_over_time(kminion_kafka_topic_log_dir_size_total_bytes[{grain}])")
@@ -128,7 +170,7 @@ DASHBOARD_FIGURES: dict[str, dict[str, str]] = {
 DASHBOARD_GRAIN = "5m"
 
 
-def dashboard_record(figure: str) -> str:
+def dashboard_record(figure: Figure) -> str:
     """The recorded name of a dashboard figure, the same for every dialect."""
     return f"{LEVEL}:{DASHBOARD_LEVEL_NAMES[figure]}{DASHBOARD_GRAIN}"
 
@@ -138,12 +180,13 @@ def rules_document(cluster_label: str = "cluster") -> dict[str, Any]:
     by = f"{cluster_label}, topic"
 
     def keeping(figure: RecordedFigure) -> str:
-        return ", ".join(dict.fromkeys((cluster_label, *figure.keep, "topic")))
+        return ", ".join(dict.fromkeys((cluster_label, *figure.keep, figure.per)))
 
     groups = [{"name": f"costopt-{name}-{grain}", "interval": grain,
                "rules": [{"record": f.record(grain),
-                          "expr": f.expr.format(by=keeping(f), grain=grain)} for f in figures]}
-              for name, figures in GROUPS for grain in GRAINS]
+                          "expr": f.expr.format(by=keeping(f), grain=grain)}
+                         for f in (*figures, *(current if grain == CURRENT_GRAIN else ()))]}
+              for name, figures, current in GROUPS for grain in GRAINS]
     groups.append({
         "name": "costopt-dashboards", "interval": DASHBOARD_GRAIN,
         "rules": [{"record": dashboard_record(figure),
