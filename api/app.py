@@ -36,8 +36,8 @@ from api.routes import (
 )
 from api.state import AppState
 from costopt import __version__
+from costopt.base.errors import BadData, CostoptError, InvalidInput, NotFound, Unreachable
 from costopt.config import Settings
-from costopt.errors import BadData, CostoptError, InvalidInput, NotFound, Unreachable
 from costopt.store import Store
 
 log = logging.getLogger("costopt.api")
@@ -192,7 +192,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         log.error("store unreachable: %s", type(exc.orig).__name__ if exc.orig else exc)
         return JSONResponse({"detail": "the store is unreachable"}, status_code=503)
 
-    # costopt's errors by what happened (costopt/errors.py): one status each.
+    # costopt's errors by what happened (costopt/base/errors.py): one status each.
     for error, status in ERROR_STATUS.items():
         app.add_exception_handler(error, _answer_with(status))
 

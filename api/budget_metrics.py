@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from costopt.base.money import micros_to_units
 from costopt.budget.evaluate import STATUSES, BudgetStatus
-from costopt.money import micros_to_units
 
 LABELS = ["budget", "scope", "target", "currency"]
 

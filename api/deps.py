@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.state import AppState
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 
 
 async def get_state(request: Request) -> AppState:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Query
 
 from api.errors import unprocessable
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 from costopt.billing.month import reconcile
 from costopt.billing.reconcile import MONTH_PATTERN, Month, MonthAllocation
 from costopt.config import Settings

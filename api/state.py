@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
 from costopt.store.store import StatusStore

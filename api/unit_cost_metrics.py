@@ -10,9 +10,9 @@ import pandas as pd
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.base.money import micros_to_units
 from costopt.cost.unit_cost import UNITS, topic_traffic, unit_costs
-from costopt.money import micros_to_units
 
 
 class UnitCostCollector(Collector):

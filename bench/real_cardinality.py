@@ -33,7 +33,7 @@ from costopt.simulate.openmetrics import Count, victoriametrics_import, write_op
 from costopt.simulate.presets import FleetSpec
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
-from costopt.sources.prometheus.rules import RULES_PATH
+from costopt.sources.prometheus.recording_rules import RULES_PATH
 from tests.stack.prometheus_server import MAX_BLOCK_DURATION, PrometheusServer
 from tests.stack.victoriametrics_server import VictoriaMetricsServer
 

@@ -25,10 +25,10 @@ import httpx
 from bench.figures import FIGURES, RUNS, figure, median_seconds, say
 from bench.prometheus_fleet import fleet_end_for_bench, fleet_tsdb, start_fleet_prometheus
 from bench.real_cardinality import bench_real_cardinality
-from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.presets import preset
+from costopt.sources.collect import build_snapshot
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
 
@@ -133,7 +133,7 @@ def bench_collect(work: Path) -> None:
 
 ANALYZE_CHILD = """
 import resource, sys, time
-from costopt.analysis import analyze_store
+from costopt.analyze.analysis import analyze_store
 from costopt.config import Settings
 from costopt.store import Store
 store = Store.open(sys.argv[1])
@@ -145,7 +145,7 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 
 CACHE_CHILD = """
 import sys
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
 cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
@@ -153,7 +153,7 @@ cached_analysis(Store.open(sys.argv[1]), Settings(store_url=sys.argv[1]))
 
 INPROCESS_CHILD = """
 import random, statistics, sys, time
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
 from costopt.whatif import Change, Selector, run_whatif
@@ -176,10 +176,10 @@ print(statistics.median(times), sorted(times)[int(0.99 * len(times))], len(names
 SCALING_CHILD = """
 import sys, time
 from tests.fleets import FIXED_END
-from costopt.analysis import analyze_cluster
+from costopt.analyze.analysis import analyze_cluster
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from costopt.rules import History
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.presets import preset
@@ -394,7 +394,7 @@ def bench_api(work: Path, store_url: str) -> None:
 REPORT_CHILD = """
 import sys, time, tempfile
 from pathlib import Path
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.config import Settings
 from costopt.store import Store
 from reports.weekly import write_report
@@ -407,7 +407,7 @@ print(time.perf_counter() - started, files.html.stat().st_size)
 
 EXPORT_CHILD = """
 import sys, time
-from costopt.analysis import analyze_store
+from costopt.analyze.analysis import analyze_store
 from costopt.changes.export import FORMATS, export_plan
 from costopt.config import Settings
 from costopt.store import Store

@@ -26,14 +26,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from costopt.anomalies.model import AnomalySettings
-from costopt.budget.model import ConfiguredBudget
+from costopt.base.errors import InvalidInput
+from costopt.base.patterns import checked_regex
 from costopt.cost.allocation import AllocationSettings
 from costopt.cost.owners import DEFAULT_GROUP_RULES, DEFAULT_RULES, OwnerRule
 from costopt.cost.strimzi import DEFAULT_OWNER_KEYS
-from costopt.errors import InvalidInput
-from costopt.patterns import checked_regex
-from costopt.pricing.catalog import catalog_ref
+from costopt.prices.catalog import catalog_ref
+from costopt.records.anomaly import AnomalySettings
+from costopt.records.budget_spec import ConfiguredBudget
 
 Dialect = Literal["auto", "jmx", "strimzi", "kafka_exporter", "kminion", "confluent_cloud"]
 CONFIG_ENV = "COSTOPT_CONFIG"

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
 
-from costopt.analysis import refresh_analysis
-from costopt.collect import collect_cluster
+from costopt.analyze.analysis import refresh_analysis
 from costopt.config import Settings
+from costopt.sources.collect import collect_cluster
 from costopt.store import Store
 
 log = logging.getLogger("costopt.jobs")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from costopt.base.money import rounded
 from costopt.budget.evaluate import BudgetStatus
-from costopt.money import rounded
 
 HEADER = ("budget", "scope", "target", "amount", "to date", "basis", "month end (80%)",
           "status")

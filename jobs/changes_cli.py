@@ -39,14 +39,14 @@ def apply(config: ConfigOption = None,
     --max-changes at once. Records each change (GET /v1/changes) and writes an undo file."""
     from datetime import UTC, datetime
 
-    from costopt.analysis import cached_analysis
-    from costopt.changes.apply import mark_applied, read_undo_file, run
+    from costopt.analyze.analysis import cached_analysis
+    from costopt.analyze.decisions import Decisions
+    from costopt.base.errors import InvalidInput
+    from costopt.changes.apply_to_cluster import mark_applied, read_undo_file, run
     from costopt.changes.topic_changes import topic_changes
-    from costopt.decisions import Decisions
-    from costopt.errors import InvalidInput
     from costopt.rules.registry import protection
     from costopt.sources.kafka.alter import AdminConfigAccess
-    from costopt.store.changes import ChangeStore
+    from costopt.store.change_audit import ChangeStore
     from costopt.store.store import StatusStore
 
     settings = _settings(config)
@@ -109,10 +109,10 @@ def plan_export(
     cluster: ClusterOption = None) -> None:
     """Write the savings plan as a change set for the tools teams apply changes with; client
     settings (producer codec and batching, consumer client.rack) go to one file per owner."""
-    from costopt.analysis import cached_analysis
+    from costopt.analyze.analysis import cached_analysis
+    from costopt.analyze.decisions import Decisions
     from costopt.changes.export import FORMATS, export_plan
     from costopt.changes.topic_changes import selected_steps
-    from costopt.decisions import Decisions
     from costopt.store.store import StatusStore
 
     if format not in FORMATS:

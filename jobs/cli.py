@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from costopt import __version__
-from costopt.money import micros_to_units
+from costopt.base.money import micros_to_units
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from costopt.config import Settings
-    from costopt.pricing.catalog import PriceCatalog
+    from costopt.prices.catalog import PriceCatalog
     from costopt.store import Store
 
 app = typer.Typer(
@@ -175,7 +175,7 @@ def collect(config: ConfigOption = None,
             = None) -> None:
     """Collect snapshots from Prometheus and Kafka; with --once a single pass, otherwise the
     scheduler (collect, analyze and report on their schedules)."""
-    from costopt.collect import collect_cluster
+    from costopt.sources.collect import collect_cluster
     from costopt.store import Store
 
     settings = _settings(config)
@@ -214,8 +214,8 @@ def collect(config: ConfigOption = None,
 def analyze(config: ConfigOption = None,
             top: Annotated[int, typer.Option(help="recommendations to print")] = 10) -> None:
     """Cost, recommendations and forecasts from the stored snapshots; prints a summary."""
-    from costopt.analysis import cached_analysis
-    from costopt.decisions import Decisions
+    from costopt.analyze.analysis import cached_analysis
+    from costopt.analyze.decisions import Decisions
     from costopt.store.store import StatusStore
     from jobs.demo import summary
 
@@ -229,8 +229,8 @@ def analyze(config: ConfigOption = None,
 @app.command()
 def budgets(config: ConfigOption = None) -> None:
     """Each budget's month to date, month-end forecast (80% interval) and status."""
-    from costopt.analysis import cached_analysis
-    from costopt.budget.fleet import budget_statuses
+    from costopt.analyze.analysis import cached_analysis
+    from costopt.budget.fleet_budgets import budget_statuses
     from jobs.budget_text import budget_lines
 
     settings = _settings(config)
@@ -264,7 +264,7 @@ def report(config: ConfigOption = None,
 def _owner_page(settings: Settings, owner: str) -> None:
     import tempfile
 
-    from costopt.analysis import cached_analysis
+    from costopt.analyze.analysis import cached_analysis
     from reports.owner_run import owner_context, write_owner_pages
 
     store = _existing_store(settings)
@@ -287,7 +287,7 @@ def anomalies(config: ConfigOption = None,
               ) -> None:
     """Detect cost anomalies over the stored history now, store them, and print the open
     ones with their driver (what the scheduler does hourly, with `--notify`)."""
-    from costopt.analysis import cached_analysis
+    from costopt.analyze.analysis import cached_analysis
     from costopt.anomalies.service import refresh
     from reports.anomaly_notices import send_notices
     from reports.what_changed import summary_lines
@@ -339,9 +339,9 @@ def whatif(config: ConfigOption = None,
     `costopt whatif --topic payments.orders --retention 3d --codec zstd`."""
     from pydantic import ValidationError
 
-    from costopt.analysis import cached_analysis
-    from costopt.errors import CostoptError
-    from costopt.pricing.catalog import resolve_catalog
+    from costopt.analyze.analysis import cached_analysis
+    from costopt.base.errors import CostoptError
+    from costopt.prices.catalog import resolve_catalog
     from costopt.whatif import Change, run_whatif
 
     settings = _settings(config)
@@ -384,7 +384,7 @@ def whatif(config: ConfigOption = None,
 def config_check(config: ConfigOption = None) -> None:
     """Validate the configuration and every price catalog it names; exit 2 naming the bad
     field. Says, per catalog, the share of its price lines not checked against the vendor."""
-    from costopt.pricing.catalog import CatalogError, resolve_catalog
+    from costopt.prices.catalog import CatalogError, resolve_catalog
     from costopt.rules import check_rule_settings
 
     settings = _settings(config)
@@ -406,7 +406,7 @@ def config_check(config: ConfigOption = None) -> None:
     except ValueError as exc:
         problems.append(f"rules: {exc}")
     try:
-        from costopt.analysis import owner_attribution
+        from costopt.analyze.analysis import owner_attribution
 
         owner_attribution(settings)
     except (OSError, ValueError) as exc:
@@ -423,7 +423,7 @@ def config_check(config: ConfigOption = None) -> None:
 def _price_checks(catalogs: Mapping[str, PriceCatalog]) -> list[str]:
     """Per catalog: how many of its price lines are unverified (not checked against the
     vendor's own price list), and any region whose prices are a copy of another's."""
-    from costopt.pricing.catalog import copied_blocks, unverified_share
+    from costopt.prices.catalog import copied_blocks, unverified_share
 
     lines = []
     for name, catalog in sorted(catalogs.items()):
@@ -446,9 +446,9 @@ def bill_import(
     """Load a month's invoice lines into the store. Importing the same file again changes
     nothing; a malformed file is refused (exit 2) naming the line and column, and nothing is
     stored."""
+    from costopt.base.money import Money
     from costopt.billing.importer import import_bill
     from costopt.billing.lines import BillFormatError
-    from costopt.money import Money
     from costopt.store import Store
 
     settings = _settings(config)
@@ -473,7 +473,7 @@ def bill_import(
 @bill_app.command("list")
 def bill_list(config: ConfigOption = None) -> None:
     """The stored bills, newest month first."""
-    from costopt.money import Money
+    from costopt.base.money import Money
     from costopt.store import Store
     from costopt.store.bills import BillStore
 
@@ -494,7 +494,7 @@ def export_focus(
 ) -> None:
     """Write the month's allocation as FOCUS rows (1.3 unless --focus-version says 1.2 or
     1.4): billed where a bill was imported, estimated elsewhere."""
-    from costopt.analysis import cached_analysis
+    from costopt.analyze.analysis import cached_analysis
     from costopt.billing.focus_export import write_focus_csv
     from costopt.billing.month import reconcile
     from costopt.billing.reconcile import Month

@@ -8,17 +8,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.decisions import Decisions
 from costopt.anomalies.service import refresh
+from costopt.base.money import Money
 from costopt.billing.focus_export import DEFAULT_FOCUS_VERSION, write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month
 from costopt.billing.sample import confluent_bill, focus_bill
-from costopt.budget.fleet import budget_statuses
+from costopt.budget.fleet_budgets import budget_statuses
 from costopt.config import Settings
-from costopt.decisions import Decisions
-from costopt.money import Money
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.load import load_fleet
 from costopt.simulate.presets import preset

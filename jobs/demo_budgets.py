@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from costopt.analysis import FleetAnalysis
-from costopt.budget.model import ConfiguredBudget
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.base.money import micros_to_decimal
 from costopt.cost.allocation import IDLE, UNALLOCATED
-from costopt.money import micros_to_decimal
+from costopt.records.budget_spec import ConfiguredBudget
 
 
 def demo_budgets(analysis: FleetAnalysis) -> list[ConfiguredBudget]:

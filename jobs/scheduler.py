@@ -18,9 +18,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from costopt.collect import backfill_windows, collect_cluster
 from costopt.config import Settings
 from costopt.runs import run_task
+from costopt.sources.collect import backfill_windows, collect_cluster
 from costopt.store import Store
 
 log = logging.getLogger("costopt.scheduler")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.anomalies.service import refresh
 from costopt.config import Settings
 from costopt.store import Store

@@ -8,11 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.base.money import micros_to_decimal, rounded
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.unit_cost import UNIT_COLUMNS, topic_traffic, unit_cost_columns
-from costopt.decisions import Decisions
-from costopt.money import micros_to_decimal, rounded
 from costopt.rules import Recommendation
 
 
@@ -66,7 +66,7 @@ def write_costs_csv(analysis: FleetAnalysis, path: Path) -> Path:
 
 def recommendation_dicts(recommendations: list[Recommendation],
                          decisions: Decisions | None = None) -> list[dict[str, Any]]:
-    """Every recommendation with its status (`costopt.decisions`), as the API shows it."""
+    """Every recommendation with its status (`costopt.analyze.decisions`), as the API shows it."""
     return [{**d.recommendation.to_dict(), "status": d.status, "status_reason": d.reason}
             for d in (decisions or Decisions()).decide(recommendations)]
 

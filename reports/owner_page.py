@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.base.money import rounded
 from costopt.cost.allocation import IDLE, UNALLOCATED
 from costopt.cost.unit_cost import (
     UNITS,
@@ -29,8 +31,6 @@ from costopt.cost.unit_cost import (
     unit_cost_text,
     unit_costs,
 )
-from costopt.decisions import Decisions
-from costopt.money import rounded
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore
 from reports.weekly import who_pays

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from costopt.analysis import FleetAnalysis
-from costopt.budget.fleet import budget_statuses
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.budget.fleet_budgets import budget_statuses
 from costopt.config import Settings
-from costopt.decisions import Decisions
 from costopt.store import Store
 from costopt.store.store import StatusStore
 from reports.delivery import deliver_to_owner

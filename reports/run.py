@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.decisions import TRACKED, Decisions
+from costopt.analyze.realized import realized_for_record
 from costopt.anomalies.service import refresh
-from costopt.budget.fleet import budget_statuses
+from costopt.budget.fleet_budgets import budget_statuses
 from costopt.config import Settings
-from costopt.decisions import TRACKED, Decisions
-from costopt.realized import realized_for_record
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore
 from costopt.store.store import StatusStore

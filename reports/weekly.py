@@ -24,15 +24,15 @@ import plotly.io as pio
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import SavingsPlan
+from costopt.analyze.realized import Realized
+from costopt.base.money import micros_to_decimal, micros_to_units, rounded
 from costopt.changes.grouping import group_recommendations
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.trend import daily_basis, daily_cost, daily_cost_and_basis
 from costopt.cost.unit_cost import topic_traffic, unit_cost_columns
-from costopt.decisions import Decisions
-from costopt.money import micros_to_decimal, micros_to_units, rounded
-from costopt.plan import SavingsPlan
-from costopt.realized import Realized
 from costopt.rules import Recommendation
 from costopt.rules.recommendation import SEVERITY_ORDER
 from reports.grafana_links import panel_link
@@ -50,7 +50,7 @@ FORECAST_CLUSTERS = 6
 @dataclass(frozen=True)
 class AcceptedRecommendation:
     """A recommendation accepted earlier and what it realized: applied or not, and its saving
-    at the traffic of the snapshot it was accepted on (`costopt.realized`)."""
+    at the traffic of the snapshot it was accepted on (`costopt.analyze.realized`)."""
 
     recommendation: dict[str, Any]
     accepted_at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from costopt.snapshot.model import Broker, ClusterSnapshot, Topic
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot, Topic
 
 GIB = 1024**3
 MIB = 1024**2

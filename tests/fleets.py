@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from costopt.analysis import ClusterAnalysis, FleetAnalysis, analyze_cluster
+from costopt.analyze.analysis import ClusterAnalysis, FleetAnalysis, analyze_cluster
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from costopt.rules import History
 from costopt.simulate.fleet import Fleet, generate_fleet
 from costopt.simulate.payloads import sample_records

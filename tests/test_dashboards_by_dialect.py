@@ -24,7 +24,11 @@ import pytest
 
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import DIALECTS, write_openmetrics
-from costopt.sources.prometheus.rules import DASHBOARD_FIGURES, dashboard_record, rules_yaml
+from costopt.sources.prometheus.recording_rules import (
+    DASHBOARD_FIGURES,
+    dashboard_record,
+    rules_yaml,
+)
 from tests.fleets import FIXED_END, fleet
 from tests.stack.prometheus_server import PrometheusServer
 

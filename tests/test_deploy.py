@@ -9,7 +9,7 @@ import kubernetes_validate
 import yaml
 
 from costopt.config import load_settings
-from costopt.sources.prometheus.rules import rules_document
+from costopt.sources.prometheus.recording_rules import rules_document
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from costopt.config import load_settings
-from costopt.sources.prometheus.rules import rules_document, rules_yaml
+from costopt.sources.prometheus.recording_rules import rules_document, rules_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "deploy" / "helm" / "costopt"

@@ -7,8 +7,8 @@ from typing import Any
 
 from api.billing_schemas import BillImport, ImportedBill, StoredBill
 from api.schemas import Page
+from costopt.base.money import rounded
 from costopt.billing.importer import ImportResult
-from costopt.money import rounded
 
 
 def bill_import(result: ImportResult) -> BillImport:

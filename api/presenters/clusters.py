@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from api.schemas import Broker, ClusterDetail, ClusterSummary, Runway
-from costopt.analysis import ClusterAnalysis
+from costopt.analyze.analysis import ClusterAnalysis
+from costopt.base.money import rounded
 from costopt.cost.allocation import COMPONENTS
 from costopt.forecast.cluster import Runway as DomainRunway
-from costopt.money import rounded
 
 
 def runways(found: Iterable[DomainRunway]) -> list[Runway]:

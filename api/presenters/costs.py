@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from api.schemas import CostRow, TopicCost
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.base.money import rounded
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.chargeback import side_rollup
 from costopt.cost.unit_cost import Unit, UnitCost, topic_traffic, unit_cost_text, unit_costs
-from costopt.money import rounded
 
 GroupBy = Literal["cluster", "owner", "topic"]
 Side = Literal["producer", "consumer", "both"]

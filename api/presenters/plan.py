@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas import Plan
-from costopt.money import Money
-from costopt.plan import PlanStep, SavingsPlan
+from costopt.analyze.plan import PlanStep, SavingsPlan
+from costopt.base.money import Money
 
 REPLAY: dict[str, Any] = {
     "method": "POST", "path": "/v1/whatif", "body": {"plan": {}},

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api.schemas import Recommendation, RecommendationDetail, RecommendationPage
+from costopt.analyze.decisions import Decided, Decisions, Status
+from costopt.analyze.realized import Realized
 from costopt.changes.grouping import Group
-from costopt.decisions import Decided, Decisions, Status
-from costopt.realized import Realized
 from costopt.rules import Recommendation as DomainRecommendation
 
 

@@ -4,8 +4,8 @@ month's allocation by owner, split into producer, consumer and shared cost."""
 from __future__ import annotations
 
 from api.billing_schemas import OwnerCost, Reconciliation
+from costopt.base.money import rounded
 from costopt.billing.reconcile import MonthAllocation, owner_summary
-from costopt.money import rounded
 
 
 def owner_costs(allocation: MonthAllocation) -> list[OwnerCost]:

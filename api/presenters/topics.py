@@ -17,7 +17,7 @@ from api.schemas import (
     TopicUsage,
 )
 from costopt.forecast.cluster import Forecast
-from costopt.snapshot.model import Topic as TopicSnapshot
+from costopt.snapshot.cluster_snapshot import Topic as TopicSnapshot
 
 
 def topic_config(t: TopicSnapshot) -> TopicConfig:

@@ -11,8 +11,8 @@ from api.schemas import (
     WhatIfResponse,
     WhatIfTopic,
 )
-from costopt.money import Money, rounded
-from costopt.plan import SavingsPlan
+from costopt.analyze.plan import SavingsPlan
+from costopt.base.money import Money, rounded
 from costopt.whatif import WhatIfResult
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from costopt.analysis import ClusterAnalysis, FleetAnalysis
+from costopt.analyze.analysis import ClusterAnalysis, FleetAnalysis
 
 
 def cluster_or_404(analysis: FleetAnalysis, name: str) -> ClusterAnalysis:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from costopt.anomalies.model import SCOPES
-from costopt.money import micros_to_units
+from costopt.base.money import micros_to_units
+from costopt.records.anomaly import SCOPES
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore
 

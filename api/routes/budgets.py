@@ -13,19 +13,19 @@ from api.deps import AdminScope, AnalysisDep, ReadScope, StateDep
 from api.errors import unprocessable
 from api.presenters.budgets import budget_response, budgets_page
 from api.state import AppState
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 from costopt.budget.evaluate import BudgetStatus, UnknownTarget
-from costopt.budget.fleet import (
+from costopt.budget.fleet_budgets import (
     ConfigBudget,
     all_budgets,
     budget_statuses,
     fleet_cost_history,
     put_budget,
 )
-from costopt.budget.model import NAME_PATTERN, BudgetSpec, ConfiguredBudget
 from costopt.budget.spend import CostHistory
-from costopt.budget.store import BudgetStore
+from costopt.records.budget_spec import NAME_PATTERN, BudgetSpec, ConfiguredBudget
 from costopt.store.bills import BillStore
+from costopt.store.budgets import BudgetStore
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 Name = Annotated[str, Path(pattern=NAME_PATTERN, description="the budget's name")]

@@ -10,7 +10,7 @@ from api.deps import ReadScope, StateDep
 from api.paging import offset_page
 from api.presenters.changes import changes_page
 from api.schemas import AppliedChange, Page
-from costopt.store.changes import ChangeStore
+from costopt.store.change_audit import ChangeStore
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"], dependencies=[ReadScope])
 KEPT = 10_000  # the newest rows a listing pages over

@@ -17,11 +17,11 @@ from api.routes.anomaly_metrics import AnomalyCollector
 from api.routes.budgets import current_statuses
 from api.state import AppState
 from api.unit_cost_metrics import UnitCostCollector
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.base.money import micros_to_units
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.cost.rollup import rollup
-from costopt.decisions import Decisions
-from costopt.money import micros_to_units
 
 router = APIRouter(tags=["metrics"])
 

@@ -13,9 +13,9 @@ from api.deps import AnalysisDep, ReadScope, StateDep
 from api.paging import offset_page
 from api.presenters.plan import plan_page
 from api.schemas import Plan
+from costopt.analyze.decisions import Decisions
 from costopt.changes.export import Format, export_plan, zipped
 from costopt.changes.topic_changes import selected_steps
-from costopt.decisions import Decisions
 
 router = APIRouter(prefix="/v1/plan", tags=["plan"], dependencies=[ReadScope])
 

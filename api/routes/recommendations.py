@@ -1,6 +1,6 @@
 """Recommendations: filter, read one (with its realized saving once accepted and applied),
 and accept, dismiss or snooze one (persisted, with a reason). The rules of what a decision
-means live in `costopt.decisions`, shared with the report, `/metrics` and the CLI."""
+means live in `costopt.analyze.decisions`, shared with the report, `/metrics` and the CLI."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from api.schemas import (
     RecommendationPage,
     StatusChange,
 )
-from costopt.analysis import target_cost_micros
+from costopt.analyze.analysis import target_cost_micros
+from costopt.analyze.decisions import TRACKED, Decisions, Status
+from costopt.analyze.realized import realized_for_record
 from costopt.changes.grouping import GroupBy, group_recommendations, severity_counts
-from costopt.decisions import TRACKED, Decisions, Status
-from costopt.realized import realized_for_record
 from costopt.rules import Recommendation as DomainRecommendation
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])

@@ -11,7 +11,7 @@ from api.deps import AnalysisDep, ReadScope, StateDep
 from api.month import month_allocation, month_query, parsed_month
 from api.presenters.reconciliation import reconciliation
 from api.state import AppState
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 from costopt.billing.month import latest_billed_month
 from costopt.billing.reconcile import Month
 from costopt.store.bills import BillStore

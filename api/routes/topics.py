@@ -16,10 +16,10 @@ from api.presenters.recommendations import recommendations
 from api.presenters.topics import topic_detail, with_recommendations
 from api.routes._common import cluster_or_404
 from api.schemas import Page, TopicCost, TopicDetail
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.base.patterns import PatternError, compile_pattern
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
 from costopt.forecast.cluster import forecast_series
-from costopt.patterns import PatternError, compile_pattern
 
 router = APIRouter(prefix="/v1/topics", tags=["topics"], dependencies=[ReadScope])
 SORTABLE = ("monthly_cost", *COMPONENTS)

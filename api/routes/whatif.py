@@ -12,11 +12,11 @@ from api.errors import unprocessable
 from api.paging import next_offset_cursor, offset_of
 from api.presenters.whatif import whatif_response
 from api.schemas import WhatIfRequest, WhatIfResponse
-from costopt.analysis import FleetAnalysis
-from costopt.decisions import Decisions
-from costopt.errors import InvalidInput
-from costopt.plan import SavingsPlan, replay_plan
-from costopt.pricing.catalog import builtin_catalog_names, load_builtin_catalog
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import SavingsPlan, replay_plan
+from costopt.base.errors import InvalidInput
+from costopt.prices.catalog import builtin_catalog_names, load_builtin_catalog
 from costopt.whatif import Change, run_whatif
 
 router = APIRouter(prefix="/v1/whatif", tags=["whatif"], dependencies=[ReadScope])

@@ -6,8 +6,8 @@ either side of its start show it.
   fees → `partitions` (a replication factor change names `replicas`);
 - the change: a topic config diff (`retention.ms 86400000 → 2592000000`, in Kafka's config
   names), a codec change seen in the stored-to-raw ratio (bytes per message on the wire over
-  the raw size of sampled records, `costopt.compression.observed_ratio`; the topic config
-  often stays `producer`), a consumer group that was not there before and its owner, new
+  the raw size of sampled records, `costopt.base.compression_ratios.observed_ratio`; the topic
+  config often stays `producer`), a consumer group that was not there before and its owner, new
   partitions.
 """
 
@@ -20,9 +20,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from costopt.anomalies.detect import Episode
-from costopt.anomalies.model import Driver
-from costopt.compression import observed_ratio
-from costopt.snapshot.model import Topic
+from costopt.base.compression_ratios import observed_ratio
+from costopt.records.anomaly import Driver
+from costopt.snapshot.cluster_snapshot import Topic
 from costopt.store import Store, schema
 from costopt.store.store import StoredSnapshot
 

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from costopt.analysis import ClusterAnalysis, FleetAnalysis
+from costopt.analyze.analysis import ClusterAnalysis, FleetAnalysis
 from costopt.anomalies.detect import Episode, Floor, detect, moved_parts
 from costopt.anomalies.drivers import SnapshotPair, topic_driver, usage_driver
-from costopt.anomalies.model import Anomaly, AnomalySettings, Driver, Scope
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.trend import USAGE, daily_cost, daily_topic_components
+from costopt.records.anomaly import Anomaly, AnomalySettings, Driver, Scope
 
 FOLD_DAYS = 2
 # The `ts` of the latest snapshots' costs (one column: "now").

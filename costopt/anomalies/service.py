@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from costopt.analysis import FleetAnalysis, owner_attribution
+from costopt.analyze.analysis import FleetAnalysis, owner_attribution
 from costopt.anomalies.drivers import SnapshotPair
 from costopt.anomalies.find import find_anomalies
-from costopt.anomalies.model import Anomaly
 from costopt.config import Settings
+from costopt.records.anomaly import Anomaly
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore, Notice
 

@@ -10,8 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from costopt.base.money import decimal_to_micros
 from costopt.billing.lines import BillFormatError
-from costopt.money import decimal_to_micros
 
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE]-?\d+)?$")
 

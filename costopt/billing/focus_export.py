@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from costopt.base.money import micros_to_decimal
 from costopt.billing.reconcile import MonthAllocation
 from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED
-from costopt.money import micros_to_decimal
-from costopt.pricing.catalog import PriceCatalog
+from costopt.prices.catalog import PriceCatalog
 
 FOCUS_VERSIONS = ("1.2", "1.3", "1.4")
 DEFAULT_FOCUS_VERSION = "1.3"

@@ -29,11 +29,12 @@ from datetime import datetime
 
 import pandas as pd
 
+from costopt.base.money import decimal_to_micros
 from costopt.billing.csvfile import decimal_value, micros, require, timestamps
-from costopt.billing.lines import OTHER, BillFormatError, BillLine
+from costopt.billing.lines import OTHER, BillFormatError
 from costopt.billing.mapping import ClusterMapper, target_of
 from costopt.cost.links import COMPONENT as LINKS
-from costopt.money import decimal_to_micros
+from costopt.records.bill import BillLine
 
 FOCUS_CHARGE_CATEGORIES = {"Usage": "usage", "Purchase": "purchase", "Tax": "tax",
                            "Credit": "credit", "Adjustment": "adjustment"}

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from costopt.billing.csvfile import decode, read_table
 from costopt.billing.formats import PARSERS, RawLine, detect
-from costopt.billing.lines import FORMATS, Bill, BillFormatError, ParsedFile
+from costopt.billing.lines import FORMATS, BillFormatError, ParsedFile
 from costopt.billing.mapping import ClusterMapper
 from costopt.config import Settings
+from costopt.records.bill import Bill
 from costopt.store import Store
 from costopt.store.bills import BillStore, SavedBill
 

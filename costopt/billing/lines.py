@@ -10,11 +10,10 @@ taxes, fees). Every amount is integer micro-units of the bill's currency.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from costopt.cost.allocation import COMPONENTS
+from costopt.records.bill import Bill
 
 OTHER = "other"
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -33,42 +32,6 @@ class BillFormatError(ValueError):
         self.source, self.line, self.column = source, line, column
         where = f"line {line}" + (f", column {column}" if column else "")
         super().__init__(f"{source}: {where}: {message}")
-
-
-@dataclass(frozen=True)
-class BillLine:
-    line_number: int  # in the file, the header being line 1
-    cluster: str | None  # None: not tied to a cluster (support, tax, a credit)
-    target: str  # a key of TARGETS
-    category: str  # usage, tax, credit, fee, support, adjustment, purchase, other
-    description: str
-    resource_id: str | None
-    amount_micros: int
-    charge_start: datetime
-    charge_end: datetime
-
-
-@dataclass(frozen=True)
-class Bill:
-    """One provider's bill for one billing account and calendar month (`YYYY-MM`)."""
-
-    provider: str
-    account: str
-    month: str
-    format: str
-    currency: str
-    source_name: str
-    source_digest: str  # sha256 of the file: importing it again changes nothing
-    lines: tuple[BillLine, ...] = field(default=())
-
-    @property
-    def id(self) -> str:
-        return hashlib.sha256(f"{self.provider}\0{self.account}\0{self.month}".encode()
-                              ).hexdigest()[:32]
-
-    @property
-    def total_micros(self) -> int:
-        return sum(line.amount_micros for line in self.lines)
 
 
 @dataclass(frozen=True)

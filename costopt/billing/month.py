@@ -4,7 +4,7 @@ arithmetic)."""
 
 from __future__ import annotations
 
-from costopt.analysis import (
+from costopt.analyze.analysis import (
     FleetAnalysis,
     catalog_for,
     chargeback_of,

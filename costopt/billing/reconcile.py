@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costopt.base.money import CENT, micros_to_decimal
 from costopt.billing.lines import OTHER, TARGETS
 from costopt.cost import formulas, links
 from costopt.cost.allocation import COMPONENTS, UNALLOCATED
@@ -45,8 +46,7 @@ from costopt.cost.chargeback import (
     empty_rows,
     finish,
 )
-from costopt.money import CENT, micros_to_decimal
-from costopt.pricing.catalog import PriceCatalog
+from costopt.prices.catalog import PriceCatalog
 
 BILLED, ESTIMATED = "billed", "estimated"
 # The one pattern of a month's text (the API's query parameters validate with it too).

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import pandas as pd
 
+from costopt.base.money import micros_to_decimal
 from costopt.billing.reconcile import Estimate, Month, prorate
-from costopt.money import micros_to_decimal
 
 # What each format bills separately: (label, components).
 FOCUS_LINES = (

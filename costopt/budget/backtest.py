@@ -19,13 +19,13 @@ import pandas as pd
 
 from costopt.billing.reconcile import Month
 from costopt.budget.evaluate import evaluate
-from costopt.budget.model import ConfiguredBudget
 from costopt.budget.spend import CostHistory, cost_history, per_day, scope_days, spend_between
 from costopt.config import Settings
 from costopt.cost.allocation import IDLE, UNALLOCATED, allocate
 from costopt.cost.chargeback import chargeback_rows
 from costopt.cost.owners import OwnerAttribution
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
+from costopt.records.budget_spec import ConfiguredBudget
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.presets import preset
 from costopt.simulate.snapshots import history_frame, simulate_clusters

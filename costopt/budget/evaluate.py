@@ -28,8 +28,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from costopt.base.errors import InvalidInput
+from costopt.base.money import decimal_to_micros, rounded
 from costopt.billing.reconcile import Month
-from costopt.budget.model import BudgetSpec, ConfiguredBudget
 from costopt.budget.spend import (
     DAY,
     CostHistory,
@@ -39,9 +40,8 @@ from costopt.budget.spend import (
     scope_days,
     spend_between,
 )
-from costopt.errors import InvalidInput
 from costopt.forecast.cluster import forecast_series
-from costopt.money import decimal_to_micros, rounded
+from costopt.records.budget_spec import BudgetSpec, ConfiguredBudget
 
 Status = Literal["on_track", "at_risk", "over"]
 STATUSES: tuple[Status, ...] = ("on_track", "at_risk", "over")

@@ -25,11 +25,11 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from costopt.budget.model import BudgetSpec
+from costopt.base.patterns import compile_pattern
 from costopt.cost import formulas
 from costopt.cost.allocation import IDLE, UNALLOCATED, ClusterCost
 from costopt.cost.trend import daily_topic_cost
-from costopt.patterns import compile_pattern
+from costopt.records.budget_spec import BudgetSpec
 
 DAY = pd.Timedelta(days=1)
 BILLED, ESTIMATED, MIXED = "billed", "estimated", "mixed"

@@ -26,10 +26,10 @@ from typing import Literal
 
 import yaml
 
+from costopt.analyze.plan import PlanStep, SavingsPlan
+from costopt.base.money import Money, decimal_to_micros
 from costopt.changes.topic_changes import TopicChange, by_cluster, shown, step_change
-from costopt.model import ClusterModel
-from costopt.money import Money, decimal_to_micros
-from costopt.plan import PlanStep, SavingsPlan
+from costopt.cost.cluster_model import ClusterModel
 
 Format = Literal["kafka-configs", "strimzi", "terraform", "cruise-control"]
 FORMATS: tuple[Format, ...] = ("kafka-configs", "strimzi", "terraform", "cruise-control")

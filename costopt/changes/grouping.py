@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from costopt.base.money import decimal_to_micros
+from costopt.base.patterns import MAX_PATTERN_LENGTH
 from costopt.changes.topic_changes import TOPIC_CONFIG_KEYS
-from costopt.money import decimal_to_micros
-from costopt.patterns import MAX_PATTERN_LENGTH
 from costopt.rules.recommendation import Recommendation
 from costopt.whatif.changes import Change, Selector
 
@@ -149,7 +149,7 @@ def single_change(items: Sequence[Recommendation]) -> SingleChange | None:
 
 def exact_patterns(topics: Sequence[str]) -> list[str]:
     """Anchored patterns that together match exactly `topics`, each within the what-if's
-    pattern length limit (`costopt/patterns.py`)."""
+    pattern length limit (`costopt/base/patterns.py`)."""
     out: list[str] = []
     names: list[str] = []
     for topic in topics:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from costopt.money import Money
-from costopt.plan import PlanStep, SavingsPlan
+from costopt.analyze.plan import PlanStep, SavingsPlan
+from costopt.base.money import Money
 
 # Topic configs a plan step may set through incremental alter configs.
 TOPIC_CONFIG_KEYS = ("retention.ms", "retention.bytes", "compression.type",

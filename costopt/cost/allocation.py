@@ -37,11 +37,12 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from costopt.base.money import MICROS_PER_UNIT, Money, decimal_to_micros
 from costopt.cost import formulas
 from costopt.cost.owners import OwnerAttribution
-from costopt.money import MICROS_PER_UNIT, Money, decimal_to_micros
-from costopt.pricing.catalog import ElasticUnit, PriceCatalog
-from costopt.snapshot.model import Broker, ClusterSnapshot
+from costopt.prices.catalog import ElasticUnit, PriceCatalog
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot
+from costopt.snapshot.labels import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -63,10 +64,6 @@ USAGE_COLUMNS = ("partitions", "replication_factor", "bytes_in_per_second",
 # the path of a one-topic what-if).
 Columns = dict[str, np.ndarray]
 IntArray = npt.NDArray[np.int64]
-# Snapshot labels saying where a cluster's consumer bytes go when they leave its region (set
-# from `clusters[].internet_egress_share` / `cross_region_egress_share` at collect).
-INTERNET_EGRESS_LABEL = "egress.internet_share"
-CROSS_REGION_EGRESS_LABEL = "egress.cross_region_share"
 
 
 class AllocationSettings(BaseModel):

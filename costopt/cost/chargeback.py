@@ -49,7 +49,7 @@ from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED, ClusterCost, 
 from costopt.cost.apportion import apportion, apportion_groups
 from costopt.cost.owners import OwnerAttribution
 from costopt.cost.reads import GroupReads
-from costopt.snapshot.model import ConsumerGroup, PrincipalTraffic
+from costopt.snapshot.cluster_snapshot import ConsumerGroup, PrincipalTraffic
 
 Side = Literal["producer", "consumer", "both"]
 PRODUCER, CONSUMER, SHARED = "producer", "consumer", "shared"

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
 
 COMPONENT = "cluster_linking"
 MIRROR_TOPICS_LABEL = "cluster_link.mirror_topics"

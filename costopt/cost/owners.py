@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from costopt.patterns import checked_regex
+from costopt.base.patterns import checked_regex
 
 UNOWNED = "unowned"
 

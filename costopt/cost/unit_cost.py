@@ -22,10 +22,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from costopt.base.money import micros_to_decimal
 from costopt.cost import formulas
 from costopt.cost.allocation import IDLE, UNALLOCATED
-from costopt.model import ClusterModel
-from costopt.money import micros_to_decimal
+from costopt.cost.cluster_model import ClusterModel
 
 Unit = Literal["million_messages", "gb_in", "gb_out"]
 UNITS: tuple[Unit, ...] = ("million_messages", "gb_in", "gb_out")

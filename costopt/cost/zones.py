@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from costopt.snapshot.model import Broker, ClusterSnapshot, Topic, TopicBrokerTraffic
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot, Topic, TopicBrokerTraffic
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 As in cruise-control's `AbstractGoal`, the base class owns the loop and the rules fill in two
 hooks: `candidates` (what would I change, and the what-if changes that say so) and `describe`
 (the recommendation, given what those changes were priced at). No rule prices anything
-itself: `evaluate` prices every candidate through the what-if engine (`rules/pricing.py`), so
-every saving shown is what `POST /v1/whatif` of its changes says.
+itself: `evaluate` prices every candidate through the what-if engine (`rules/candidate_pricing.py`),
+so every saving shown is what `POST /v1/whatif` of its changes says.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
-from costopt import units
-from costopt.model import ClusterModel
-from costopt.money import Money, units_to_micros
+from costopt.base import units
+from costopt.base.money import Money, units_to_micros
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules import readers
+from costopt.rules.candidate_pricing import Candidate, Pricing, price
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing, price
 from costopt.rules.protected import Protection
 from costopt.rules.recommendation import Recommendation
 from costopt.whatif.changes import Change, Selector

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
-from costopt.money import Money
+from costopt.base.money import Money
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import GIB, BaseRule, RuleContext, Skip, priced_fields
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.sizing import DEFAULTS, Sizing, runway_days, size_cluster
 from costopt.whatif.changes import Change, Selector

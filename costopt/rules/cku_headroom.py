@@ -26,14 +26,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from costopt import units
+from costopt.base import units
+from costopt.base.money import Money, units_to_micros
 from costopt.cost import formulas
-from costopt.model import ClusterModel
-from costopt.money import Money, units_to_micros
-from costopt.pricing.catalog import ElasticUnit
+from costopt.cost.cluster_model import ClusterModel
+from costopt.prices.catalog import ElasticUnit
 from costopt.rules.base import BaseRule, RuleContext, Skip, priced_fields
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.whatif.changes import Change, Selector
 

@@ -1,8 +1,8 @@
 """Compression: topics stored uncompressed or with a weak codec.
 
 The ratio per codec is measured by compressing Kafka-like batches of the topic's sampled
-records (`costopt.compression`); the current ratio is observed from bytes per message on the
-wire against the raw size of the sampled records. No samples, no recommendation: a guess
+records (`costopt.base.compression_ratios`); the current ratio is observed from bytes per message on
+the wire against the raw size of the sampled records. No samples, no recommendation: a guess
 about someone's payloads is not evidence.
 """
 
@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     RuleContext,
@@ -22,8 +22,8 @@ from costopt.rules.base import (
     topic_change,
     worth_recommending,
 )
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 
 

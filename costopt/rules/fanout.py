@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
-from costopt.money import units_to_micros
+from costopt.base.money import units_to_micros
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip, snapshot_window, topic_change
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 
 

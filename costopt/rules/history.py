@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from costopt import units
+from costopt.base import units
 from costopt.snapshot.metrics import SERIES_COLUMNS
 
 SERIES = list(SERIES_COLUMNS)

@@ -13,10 +13,10 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip, bootstrap, priced_fields, topic_change
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.protected import deletion_guard
 from costopt.rules.readers import ABANDONED_AFTER_DAYS, GroupRead
 from costopt.rules.recommendation import Evidence, Recommendation

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from costopt.snapshot.model import Topic
+from costopt.snapshot.cluster_snapshot import Topic
 
 LONG_RETENTION_MS = 365 * 86_400_000  # kept a year or more: a legal requirement, usually
 

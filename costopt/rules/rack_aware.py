@@ -20,14 +20,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from costopt.base.money import Money, units_to_micros
 from costopt.cost.allocation import consumer_cross_zone_measured
-from costopt.model import ClusterModel
-from costopt.money import Money, units_to_micros
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip, priced_fields
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
-from costopt.snapshot.model import RACK_AWARE_SELECTOR
+from costopt.snapshot.cluster_snapshot import RACK_AWARE_SELECTOR
 from costopt.whatif.changes import Change, Selector
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.history import History
-from costopt.snapshot.model import ConsumerGroup
+from costopt.snapshot.cluster_snapshot import ConsumerGroup
 
 ABANDONED_AFTER_DAYS = 14  # longer than a weekly batch job's cycle, with slack
 

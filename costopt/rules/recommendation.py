@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from costopt.money import Money
-from costopt.pickling import SlotsPickle
-from costopt.units import human
+from costopt.base.money import Money
+from costopt.base.pickling import SlotsPickle
+from costopt.base.units import human
 from costopt.whatif.changes import Change
 
 Risk = Literal["low", "medium", "high"]

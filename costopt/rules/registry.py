@@ -6,15 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip
 from costopt.rules.capacity import BrokerSizingRule
 from costopt.rules.cku_headroom import CkuHeadroomRule
 from costopt.rules.compression import CompressionRule
+from costopt.rules.diskless_lane import LaneRule
 from costopt.rules.fanout import FanOutRule
 from costopt.rules.history import History
 from costopt.rules.idle import AbandonedGroupRule, IdleTopicRule
-from costopt.rules.lanes import LaneRule
 from costopt.rules.partitions import PartitionRule
 from costopt.rules.protected import Protection
 from costopt.rules.rack_aware import RackAwareFetchRule

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     RuleContext,
@@ -17,8 +17,8 @@ from costopt.rules.base import (
     topic_change,
     zero,
 )
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.recommendation import Evidence, Recommendation
 
 

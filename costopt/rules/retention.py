@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from costopt.cost import formulas
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     RuleContext,
@@ -26,8 +26,8 @@ from costopt.rules.base import (
     topic_change,
     worth_recommending,
 )
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.protected import LONG_RETENTION_MS
 from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation

@@ -26,7 +26,7 @@ import numpy as np
 
 from costopt.cost import formulas
 from costopt.cost.allocation import local_stored_bytes
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import GIB
 from costopt.rules.history import History
 

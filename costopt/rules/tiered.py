@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import (
     BaseRule,
     RuleContext,
@@ -25,8 +25,8 @@ from costopt.rules.base import (
     topic_change,
     worth_recommending,
 )
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.readers import slowest_reader_lag_seconds
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.retention import (
@@ -35,7 +35,7 @@ from costopt.rules.retention import (
     storage_alternatives,
     with_freed_capacity,
 )
-from costopt.snapshot.model import TIERED_SYSTEM_LABEL
+from costopt.snapshot.cluster_snapshot import TIERED_SYSTEM_LABEL
 
 
 class TieredStorageRule(BaseRule):

@@ -193,7 +193,7 @@ def generate_fleet(spec: FleetSpec, end: datetime | None = None) -> Fleet:
                                          p=(0.4, 0.3, 0.2, 0.1)))
     producer_codec = np.where(compression_type == "producer", producer_codec, compression_type)
     # Raw/stored ratios per payload kind and codec, as measured on this simulator's payloads
-    # by costopt.compression (Kafka-like 16 KiB batches).
+    # by costopt.base.compression_ratios (Kafka-like 16 KiB batches).
     ratio_table = {
         "json": {"none": 1.0, "lz4": 3.5, "snappy": 3.5, "gzip": 5.6, "zstd": 5.7},
         "avro": {"none": 1.0, "lz4": 1.36, "snappy": 1.36, "gzip": 1.44, "zstd": 1.47},

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from costopt.cost.links import MIRROR_TOPICS_LABEL, mirror_topics_label
-from costopt.pricing.catalog import catalog_ref
+from costopt.prices.catalog import catalog_ref
 from costopt.simulate.fleet import Fleet, stable_seed
 from costopt.simulate.plants import fleet_before
 from costopt.simulate.series import SeriesBlock, cluster_series
-from costopt.snapshot.model import (
+from costopt.snapshot.cluster_snapshot import (
     TIERED_SYSTEM_LABEL,
     Broker,
     ClusterSnapshot,

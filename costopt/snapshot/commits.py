@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from costopt.snapshot.model import ClusterSnapshot, ConsumerGroup
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot, ConsumerGroup
 
 
 def with_commit_times(snapshot: ClusterSnapshot,

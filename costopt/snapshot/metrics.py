@@ -4,8 +4,8 @@ and stored column each becomes, its unit, and whether it is a rate.
 
 Each dialect maps a figure to its query (`sources/prometheus/queries.py`, one entry per figure
 it exports, now and over time) and the recording rules map a figure to its recorded series
-(`sources/prometheus/rules.py`); a collect's answers are keyed by the figure. So a new figure
-is one member here and one entry per dialect.
+(`sources/prometheus/recording_rules.py`); a collect's answers are keyed by the figure. So a new
+figure is one member here and one entry per dialect.
 
 The order of `SERIES_METRICS` is the store's: series blocks hold these columns in this order
 on disk (`store/series_blocks.py`). Append; never reorder.

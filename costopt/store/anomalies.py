@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from costopt.anomalies.model import Anomaly
-from costopt.money import rounded
+from costopt.base.money import rounded
+from costopt.records.anomaly import Anomaly
 from costopt.store import schema
 from costopt.store.store import Store
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
 
-from costopt.billing.lines import Bill
+from costopt.records.bill import Bill
 from costopt.store import schema
 from costopt.store.store import Store, _insert_many, _utc
 

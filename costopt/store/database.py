@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, insert
 
-from costopt.errors import CostoptError, InvalidInput, NotFound
+from costopt.base.errors import CostoptError, InvalidInput, NotFound
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

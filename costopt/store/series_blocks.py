@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
-from costopt.errors import BadData
+from costopt.base.errors import BadData
 from costopt.snapshot.metrics import SERIES_COLUMNS
 
 FORMAT = 1

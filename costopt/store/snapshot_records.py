@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select
 
-from costopt.snapshot.model import (
+from costopt.snapshot.cluster_snapshot import (
     Broker,
     ClusterSnapshot,
     ConsumerGroup,

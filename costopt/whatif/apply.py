@@ -37,14 +37,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from costopt.compression import DEFAULT_RATIOS, CompressionEstimate
+from costopt.base.compression_ratios import DEFAULT_RATIOS, CompressionEstimate
+from costopt.base.errors import InvalidInput
+from costopt.base.patterns import compile_pattern
 from costopt.cost import formulas
 from costopt.cost.allocation import ClusterBasis, Columns, resized
-from costopt.errors import InvalidInput
-from costopt.model import ClusterModel
-from costopt.patterns import compile_pattern
-from costopt.pricing.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
-from costopt.snapshot.model import Broker
+from costopt.cost.cluster_model import ClusterModel
+from costopt.prices.catalog import CatalogError, PriceCatalog, catalog_ref, split_ref
+from costopt.snapshot.cluster_snapshot import Broker
 from costopt.whatif.changes import Change, Selector
 from costopt.whatif.lanes import check_lane, cluster_lane_change
 

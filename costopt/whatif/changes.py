@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from costopt.compression import CODECS
-from costopt.patterns import compile_pattern
+from costopt.base.compression_ratios import CODECS
+from costopt.base.patterns import compile_pattern
 
 MAX_RETENTION_MS = 100 * 365 * 86_400_000  # a century; beyond that is a typo
 TOPIC_FIELDS = ("retention_ms", "compression", "partitions", "replication_factor",
@@ -37,7 +37,7 @@ Lane = Literal["classic", "tiered", "diskless", "express", "freight"]
 
 class Selector(BaseModel):
     """All given fields must match. `pattern` is a regular expression over the topic name, in
-    RE2's linear-time subset (`costopt/patterns.py`); `group` selects the topics that
+    RE2's linear-time subset (`costopt/base/patterns.py`); `group` selects the topics that
     consumer group reads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

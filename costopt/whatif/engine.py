@@ -20,6 +20,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from costopt.base.errors import InvalidInput, NotFound
+from costopt.base.money import Money
 from costopt.cost.allocation import (
     COMPONENTS,
     ClusterBasis,
@@ -30,9 +32,7 @@ from costopt.cost.allocation import (
     project,
     topic_micros,
 )
-from costopt.errors import InvalidInput, NotFound
-from costopt.model import ClusterModel
-from costopt.money import Money
+from costopt.cost.cluster_model import ClusterModel
 from costopt.whatif.apply import CatalogResolver, apply_changes, rows_touched
 from costopt.whatif.changes import Change
 from costopt.whatif.price_rows import PricedRows, price_rows
@@ -243,7 +243,7 @@ _BASELINES_LOCK = threading.Lock()
 
 
 def _fresh_baselines_lock() -> None:
-    """A forked analysis (`costopt.analysis.analyze_clusters`) prices through the engine: it
+    """A forked analysis (`costopt.analyze.analysis.analyze_clusters`) prices through the engine: it
     gets a lock no other thread of the parent may have held at fork."""
     global _BASELINES_LOCK
     _BASELINES_LOCK = threading.Lock()

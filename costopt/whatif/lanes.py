@@ -12,9 +12,9 @@ a made-up saving.
 
 from __future__ import annotations
 
-from costopt.errors import InvalidInput
-from costopt.pricing.catalog import UNVERIFIED, PriceCatalog, line_marks
-from costopt.snapshot.model import Broker
+from costopt.base.errors import InvalidInput
+from costopt.prices.catalog import UNVERIFIED, PriceCatalog, line_marks
+from costopt.snapshot.cluster_snapshot import Broker
 from costopt.whatif.changes import Change
 
 # Where diskless topics run today: brokers you run (Apache Kafka with KIP-1150, Aiven's

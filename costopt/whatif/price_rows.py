@@ -1,7 +1,7 @@
 """Price rows of one cluster under changes: the one place a change is priced.
 
-The what-if engine (`cluster_outcome`), the rules (`rules/pricing.py`) and the savings plan
-(`plan.py`) all call `price_rows`. It takes the rows the changes touch, applies the changes
+The what-if engine (`cluster_outcome`), the rules (`rules/candidate_pricing.py`) and the savings
+plan (`plan.py`) all call `price_rows`. It takes the rows the changes touch, applies the changes
 (`whatif/apply.py`, every kind), prices each side with the cost model's `topic_costs`, and
 reads off three things:
 - the bill: the cluster's topic sums moved by the rows' difference, made a bill by `bill_of`
@@ -33,8 +33,8 @@ from costopt.cost.allocation import (
     to_micros,
     topic_costs,
 )
-from costopt.model import ClusterModel
-from costopt.snapshot.model import Broker
+from costopt.cost.cluster_model import ClusterModel
+from costopt.snapshot.cluster_snapshot import Broker
 from costopt.whatif.apply import CatalogResolver, apply_changes, apply_to_each_row
 from costopt.whatif.changes import Change
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costopt.analysis import FleetAnalysis, cached_analysis
-from costopt.anomalies.model import Anomaly
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis
 from costopt.anomalies.service import refresh
 from costopt.config import Settings
+from costopt.records.anomaly import Anomaly
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.load import load_fleet
 from costopt.store import Store

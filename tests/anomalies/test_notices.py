@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.anomalies.service import refresh
 from costopt.config import load_settings
 from costopt.simulate.load import load_fleet

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from costopt.anomalies.model import Anomaly
+from costopt.records.anomaly import Anomaly
 from costopt.simulate.plants import PlantedChange, undo
 from costopt.store import sqlite_url
 from costopt.whatif.engine import run_whatif
@@ -75,7 +75,7 @@ def test_nothing_else_is_above_the_floor(small: Found) -> None:
 def test_a_higher_floor_silences_them(small: Found) -> None:
     from costopt.anomalies.drivers import SnapshotPair
     from costopt.anomalies.find import find_anomalies
-    from costopt.anomalies.model import AnomalySettings
+    from costopt.records.anomaly import AnomalySettings
 
     biggest = max(a.impact_monthly_micros for a in small.anomalies)
     settings = AnomalySettings(min_monthly_impact=(biggest // 1_000_000) + 1)

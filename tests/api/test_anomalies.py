@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.anomalies.service import refresh
 from costopt.config import Settings
 from costopt.simulate.load import load_fleet

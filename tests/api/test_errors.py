@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
+from costopt.base.errors import BadData, CostoptError, InvalidInput, NotFound, Unreachable
+from costopt.base.patterns import PatternError
 from costopt.config import ApiSettings, ConfigError, Settings
-from costopt.errors import BadData, CostoptError, InvalidInput, NotFound, Unreachable
-from costopt.patterns import PatternError
-from costopt.pricing.catalog import CatalogError
-from costopt.sources.errors import BadSourceData, SourceUnavailable
+from costopt.prices.catalog import CatalogError
+from costopt.sources.source_errors import BadSourceData, SourceUnavailable
 from costopt.store import Store
 from costopt.store.store import NothingStored, RefusedData
 

@@ -10,7 +10,7 @@ import pytest
 
 from api import state as state_module
 from api.state import AppState
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 from costopt.config import Settings
 from costopt.store import Store, sqlite_url
 

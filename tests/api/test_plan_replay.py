@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_analysis
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
+from costopt.analyze.decisions import Decisions
 from costopt.config import ApiSettings, Settings
-from costopt.decisions import Decisions
 from costopt.store import Store, sqlite_url
 from tests.fleets import analyzed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from costopt.config import BillingSettings, ClusterSettings, Settings
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
 from costopt.store import Store, sqlite_url
 from tests.fixtures_cost import worked_example_cluster
 

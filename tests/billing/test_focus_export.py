@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from costopt.analysis import analyze_store
+from costopt.analyze.analysis import analyze_store
 from costopt.billing.focus_export import write_focus_csv
 from costopt.billing.importer import import_bill
 from costopt.billing.month import reconcile

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.analysis import FleetAnalysis, analyze_store, cached_analysis
+from costopt.analyze.analysis import FleetAnalysis, analyze_store, cached_analysis
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import (
@@ -28,7 +28,7 @@ from costopt.billing.sample import generated_bill
 from costopt.config import ReportSettings, Settings
 from costopt.cost.allocation import IDLE, UNALLOCATED
 from costopt.cost.chargeback import AMOUNT_COLUMNS
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from costopt.simulate.load import load_fleet
 from costopt.store import Store, sqlite_url
 from costopt.store.bills import BillStore

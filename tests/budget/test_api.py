@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from costopt.budget.model import ConfiguredBudget
-from costopt.budget.store import BudgetStore
 from costopt.config import ApiSettings, ApiToken, Settings
+from costopt.records.budget_spec import ConfiguredBudget
 from costopt.simulate.load import load_fleet
 from costopt.store import Store, sqlite_url
+from costopt.store.budgets import BudgetStore
 from tests.fleets import fleet
 
 READ, ADMIN = "reader-token", "admin-token"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from costopt.budget.evaluate import evaluate, status_of
-from costopt.budget.model import BudgetSpec, ConfiguredBudget
 from costopt.budget.spend import CostHistory
+from costopt.records.budget_spec import BudgetSpec, ConfiguredBudget
 
 AS_OF = datetime(2026, 11, 11, tzinfo=UTC)
 NO_BILL = pd.DataFrame(columns=["cluster", "charge_start", "charge_end", "amount_micros"])

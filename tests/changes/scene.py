@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
+from costopt.analyze.plan import PlanStep, SavingsPlan
+from costopt.base.money import Money
 from costopt.config import ClusterSettings
-from costopt.money import Money
-from costopt.plan import PlanStep, SavingsPlan
 from costopt.rules.recommendation import Recommendation
 
 WEEK_MS = 7 * 86_400_000

@@ -21,14 +21,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from costopt.changes.apply import read_undo_file, run
+from costopt.changes.apply_to_cluster import read_undo_file, run
 from costopt.changes.export import export_plan
 from costopt.changes.topic_changes import topic_changes
 from costopt.config import ApiSettings, Settings
 from costopt.rules.protected import Protection
 from costopt.sources.kafka.alter import AdminConfigAccess
 from costopt.store import Store
-from costopt.store.changes import ChangeStore
+from costopt.store.change_audit import ChangeStore
 from tests.changes.scene import (
     DAY_MS,
     WEEK_MS,

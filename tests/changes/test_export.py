@@ -14,9 +14,9 @@ import jsonschema
 import pytest
 import yaml
 
+from costopt.analyze.plan import SavingsPlan
 from costopt.changes.export import FORMATS, ExportFile, Format, export_plan
 from costopt.changes.topic_changes import config_text, topic_changes
-from costopt.plan import SavingsPlan
 from tests.fleets import analyzed
 
 CRD = Path(__file__).parent / "strimzi" / "043-Crd-kafkatopic.yaml"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from costopt.base.money import decimal_to_micros
 from costopt.changes.grouping import GROUP_BYS, GroupBy, group_recommendations, severity_counts
-from costopt.money import decimal_to_micros
 from costopt.whatif import run_whatif
 from reports.weekly import write_report
 from tests.fleets import analyzed

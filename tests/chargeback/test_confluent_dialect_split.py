@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from costopt.analysis import analyze_store
-from costopt.collect import collect_cluster
+from costopt.analyze.analysis import analyze_store
 from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.cost import formulas
 from costopt.cost.chargeback import ALL_TOPICS, consumer_micros
 from costopt.simulate.openmetrics import kafka_id, write_openmetrics
+from costopt.sources.collect import collect_cluster
 from costopt.store import Store, sqlite_url
 from tests.fleets import fleet
 from tests.stack.prometheus_server import PrometheusServer

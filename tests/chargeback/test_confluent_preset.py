@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.analysis import FleetAnalysis, cached_analysis, owner_attribution
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis, owner_attribution
 from costopt.billing.importer import import_bill
 from costopt.billing.month import month_estimates, reconcile
 from costopt.billing.reconcile import Month, MonthAllocation
@@ -29,7 +29,7 @@ from costopt.cost.allocation import COMPONENTS, ClusterCost
 from costopt.cost.chargeback import consumer_micros
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.load import load_fleet
-from costopt.snapshot.model import PrincipalTraffic
+from costopt.snapshot.cluster_snapshot import PrincipalTraffic
 from costopt.store import Store, sqlite_url
 from costopt.whatif import run_whatif
 from tests.fleets import fleet
@@ -358,10 +358,10 @@ def test_mirror_topics_are_known_from_the_config_at_collect() -> None:
     a name Kafka would refuse is refused naming the field."""
     from pydantic import ValidationError
 
-    from costopt.collect import pricing_labels
     from costopt.config import ClusterSettings
     from costopt.cost.links import MIRROR_TOPICS_LABEL, mirrored_topics
-    from costopt.snapshot.model import ClusterSnapshot, Topic
+    from costopt.snapshot.cluster_snapshot import ClusterSnapshot, Topic
+    from costopt.sources.collect import pricing_labels
 
     cluster = ClusterSettings(name="dedicated-core", catalog="confluent-cloud",
                               mirror_topics=["orders.v1", "audit.v1"])

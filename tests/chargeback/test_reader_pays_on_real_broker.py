@@ -26,8 +26,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from costopt.analysis import FleetAnalysis, analyze_store
-from costopt.collect import collect_cluster
+from costopt.analyze.analysis import FleetAnalysis, analyze_store
 from costopt.config import (
     ApiSettings,
     ClusterSettings,
@@ -39,6 +38,7 @@ from costopt.config import (
 from costopt.cost.allocation import COMPONENTS
 from costopt.cost.chargeback import CONSUMER, PRODUCER, consumer_micros
 from costopt.cost.owners import OwnerRule
+from costopt.sources.collect import collect_cluster
 from costopt.store import Store, sqlite_url
 from tests.stack.stack import Stack
 

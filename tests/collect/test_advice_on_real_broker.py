@@ -39,8 +39,7 @@ from confluent_kafka.admin import (
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from costopt.analysis import FleetAnalysis, analyze_store
-from costopt.collect import collect_cluster
+from costopt.analyze.analysis import FleetAnalysis, analyze_store
 from costopt.config import (
     ApiSettings,
     ClusterSettings,
@@ -48,6 +47,7 @@ from costopt.config import (
     ScheduleSettings,
     Settings,
 )
+from costopt.sources.collect import collect_cluster
 from costopt.store import Store, sqlite_url
 from costopt.whatif import Change, Selector, run_whatif
 from tests.stack.stack import Stack
@@ -97,7 +97,7 @@ def _keep_producing(bootstrap: str, topic: str, stop: threading.Event) -> None:
 def _catalog(directory: Path) -> Path:
     """Confluent Cloud's catalog with storage at $100/GiB-month (a user's own catalog file):
     a minute of a test topic's bytes is then worth cents, not fractions of one."""
-    text = resources.files("costopt.pricing").joinpath("catalogs/confluent-cloud.yaml")
+    text = resources.files("costopt.prices").joinpath("catalogs/confluent-cloud.yaml")
     catalog = yaml.safe_load(text.read_text())
     catalog.update(name="confluent-cloud-test", block_storage_per_gb_month=100)
     path = directory / "catalog.yaml"

@@ -24,8 +24,8 @@ from confluent_kafka.admin import (
 
 from costopt.anomalies.detect import Episode
 from costopt.anomalies.drivers import SnapshotPair, topic_driver
-from costopt.collect import collect_cluster
 from costopt.cost.owners import OwnerAttribution
+from costopt.sources.collect import collect_cluster
 from tests.collect.test_advice_on_real_broker import (
     _keep_producing,
     _next_boundary,

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.collect import build_snapshot, collect_cluster
 from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import kafka_id, principal_rates, write_openmetrics
 from costopt.simulate.series import cluster_series
+from costopt.sources.collect import build_snapshot, collect_cluster
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
 from costopt.store import Store, sqlite_url

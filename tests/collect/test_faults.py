@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.collect import collect_cluster
 from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.simulate.fleet import Fleet, generate_fleet
 from costopt.simulate.openmetrics import write_openmetrics
-from costopt.sources.errors import SourceError, SourceUnavailable
+from costopt.sources.collect import collect_cluster
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
+from costopt.sources.source_errors import SourceError, SourceUnavailable
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
 from tests.collect.conftest import BACKFILL_DAYS, STEP_SECONDS

@@ -4,8 +4,16 @@ census allows, pieces cover the question exactly once, and a refused piece halve
 from __future__ import annotations
 
 from costopt.snapshot.metrics import Figure
-from costopt.sources.prometheus.plan import Budget, Census, Spec, balance, plan, smaller, split
 from costopt.sources.prometheus.queries import CATALOG
+from costopt.sources.prometheus.query_plan import (
+    Budget,
+    Census,
+    Spec,
+    balance,
+    plan,
+    smaller,
+    split,
+)
 
 LOG_SIZE = CATALOG["jmx"].history[Figure.LOG_SIZE]
 assert LOG_SIZE is not None

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costopt.collect import build_snapshot
 from costopt.config import ClusterSettings, PrometheusSettings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import DIALECTS
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
 from costopt.snapshot.metrics import Figure
-from costopt.snapshot.model import ClusterSnapshot
-from costopt.sources.errors import SourceError
+from costopt.sources.collect import build_snapshot
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.queries import CATALOG, cluster_selector, render
+from costopt.sources.source_errors import SourceError
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.victoriametrics_server import VictoriaMetricsServer
 

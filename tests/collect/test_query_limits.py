@@ -24,10 +24,10 @@ from costopt.config import PrometheusSettings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.series import cluster_series
 from costopt.snapshot.metrics import Figure
-from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
 from costopt.sources.prometheus.queries import CATALOG, cluster_selector, history_key, render
+from costopt.sources.source_errors import SourceError
 from tests.fleets import FIXED_END
 from tests.stack.prometheus_server import PrometheusServer
 
@@ -79,7 +79,7 @@ def test_todays_history_queries_fail_on_this_server(limited: PrometheusServer,
 def test_a_collect_within_the_limits_finishes_and_matches_the_simulator(
         limited: PrometheusServer, tiny_fleet: Fleet, caplog: pytest.LogCaptureFixture) -> None:
     mark = len(limited.queries())
-    with caplog.at_level(logging.WARNING, logger="costopt.collect"):
+    with caplog.at_level(logging.WARNING, logger="costopt.sources.collect"):
         data = _collect(limited, tiny_fleet, **BUDGET)
         again = _collect(limited, tiny_fleet, **BUDGET)
     log = limited.queries()[mark:]

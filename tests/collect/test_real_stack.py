@@ -21,10 +21,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from costopt.collect import CollectResult, collect_cluster
-from costopt.compression import estimate
+from costopt.base.compression_ratios import estimate
 from costopt.config import ClusterSettings, PrometheusSettings, ScheduleSettings, Settings
 from costopt.cost import formulas
+from costopt.sources.collect import CollectResult, collect_cluster
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
 from tests.stack.stack import Stack
@@ -198,7 +198,7 @@ def test_rerunning_the_same_window_replaces_the_snapshot(workload: Workload) -> 
 
 def test_prometheus_down_fails_cleanly_and_the_next_run_recovers(
         workload: Workload, stack: Stack) -> None:
-    from costopt.sources.errors import SourceUnavailable
+    from costopt.sources.source_errors import SourceUnavailable
 
     count = workload.store.snapshot_count("stack")
     stack.prometheus.stop()
@@ -219,7 +219,7 @@ def test_prometheus_down_fails_cleanly_and_the_next_run_recovers(
 def test_kafka_down_fails_cleanly_and_the_next_run_recovers(
         workload: Workload, stack: Stack) -> None:
     """The broker is SIGKILLed (no clean shutdown) and restarted: it recovers its logs."""
-    from costopt.sources.errors import SourceError
+    from costopt.sources.source_errors import SourceError
 
     count = workload.store.snapshot_count("stack")
     quick = workload.cluster.model_copy(update={"admin_timeout_seconds": 5})

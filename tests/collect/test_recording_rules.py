@@ -21,7 +21,7 @@ from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import write_openmetrics
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, PrometheusData, collect_prometheus
-from costopt.sources.prometheus.rules import rules_yaml
+from costopt.sources.prometheus.recording_rules import rules_yaml
 from tests.fleets import FIXED_END
 from tests.stack.prometheus_server import PrometheusServer
 

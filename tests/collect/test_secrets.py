@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from costopt.collect import collect_cluster
 from costopt.config import load_settings
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.load import load_fleet
-from costopt.sources.errors import SourceError
+from costopt.sources.collect import collect_cluster
+from costopt.sources.source_errors import SourceError
 from costopt.store import Store, sqlite_url
 from costopt.store.store import StatusStore
 from jobs.cli import app as cli

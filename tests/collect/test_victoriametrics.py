@@ -14,7 +14,7 @@ import pytest
 
 from costopt.simulate.fleet import Fleet
 from costopt.simulate.openmetrics import DIALECTS
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
 from tests.collect.test_prometheus_dialects import collect
 from tests.stack.prometheus_server import PrometheusServer
 from tests.stack.victoriametrics_server import VictoriaMetricsServer

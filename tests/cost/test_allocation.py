@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from costopt.cost import COMPONENTS, IDLE, UNALLOCATED, AllocationSettings, allocate
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from tests.fixtures_cost import worked_example_cluster
 
 

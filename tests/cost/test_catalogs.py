@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from costopt.pricing import CatalogError, builtin_catalog_names, load_builtin_catalog, load_catalog
-from costopt.pricing.catalog import (
+from costopt.prices import CatalogError, builtin_catalog_names, load_builtin_catalog, load_catalog
+from costopt.prices.catalog import (
     blocks,
     copied_blocks,
     line_marks,
@@ -40,7 +40,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def _valid_text() -> str:
-    return (Path(__file__).resolve().parents[2] / "costopt/pricing/catalogs/aws-self-managed.yaml"
+    return (Path(__file__).resolve().parents[2] / "costopt/prices/catalogs/aws-self-managed.yaml"
             ).read_text()
 
 

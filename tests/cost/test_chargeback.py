@@ -20,8 +20,8 @@ from costopt.cost.chargeback import (
 )
 from costopt.cost.owners import OwnerAttribution, OwnerRule
 from costopt.cost.reads import reads_from_offsets
-from costopt.pricing import load_builtin_catalog
-from costopt.snapshot.model import ConsumerGroup
+from costopt.prices import load_builtin_catalog
+from costopt.snapshot.cluster_snapshot import ConsumerGroup
 from tests.fixtures_cost import worked_example_cluster
 from tests.fleets import analyzed
 

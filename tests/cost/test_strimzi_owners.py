@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from costopt.analysis import owner_attribution, settings_key
+from costopt.analyze.analysis import owner_attribution, settings_key
 from costopt.config import OwnerSettings, Settings
 from costopt.cost.owners import OwnerRule
 from costopt.cost.strimzi import StrimziError, strimzi_owners

@@ -8,15 +8,15 @@ from dataclasses import replace
 
 import pytest
 
+from costopt.analyze.realized import realized_savings
 from costopt.cost import formulas
 from costopt.cost.allocation import allocate
+from costopt.cost.cluster_model import ClusterModel
 from costopt.cost.zones import with_zone_reads, zone_reads
-from costopt.model import ClusterModel
-from costopt.pricing.catalog import load_builtin_catalog
-from costopt.realized import realized_savings
+from costopt.prices.catalog import load_builtin_catalog
 from costopt.rules.history import History
 from costopt.rules.registry import run_rules
-from costopt.snapshot.model import (
+from costopt.snapshot.cluster_snapshot import (
     RACK_AWARE_SELECTOR,
     REPLICA_SELECTOR_LABEL,
     Broker,

@@ -23,11 +23,11 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from costopt.collect import collect_cluster, window_end
 from costopt.config import load_settings
 from costopt.simulate.fleet import Fleet, generate_fleet
 from costopt.simulate.openmetrics import write_openmetrics
 from costopt.simulate.presets import preset
+from costopt.sources.collect import collect_cluster, window_end
 from costopt.store import Store, sqlite_url
 from costopt.store.store import StatusStore
 from tests.fleets import fleet

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from costopt import plan as plan_module
-from costopt.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze import plan as plan_module
+from costopt.analyze.analysis import FleetAnalysis, cached_analysis
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import SavingsPlan, build_plan
 from costopt.config import Settings
-from costopt.decisions import Decisions
-from costopt.plan import SavingsPlan, build_plan
 from costopt.simulate.load import load_fleet
 from costopt.store import Store, sqlite_url
 from tests.fleets import fleet

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from costopt.analysis import ClusterAnalysis, FleetAnalysis
-from costopt.decisions import Decisions
-from costopt.model import ClusterModel
-from costopt.plan import build_plan
+from costopt.analyze.analysis import ClusterAnalysis, FleetAnalysis
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import build_plan
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.sizing import DEFAULTS, surviving_brokers
 from costopt.whatif import Change, Selector, run_whatif
 from tests.fleets import analyzed

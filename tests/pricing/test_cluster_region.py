@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from costopt.analysis import catalog_for
-from costopt.collect import pricing_labels
+from costopt.analyze.analysis import catalog_for
 from costopt.config import ClusterSettings, ConfigError, Settings, load_settings
-from costopt.pricing.catalog import resolve_catalog
+from costopt.prices.catalog import resolve_catalog
 from costopt.simulate.fleet import generate_fleet
 from costopt.simulate.presets import preset
 from costopt.simulate.snapshots import simulate_clusters
+from costopt.sources.collect import pricing_labels
 from costopt.sources.kafka.admin import AdminData
 from costopt.store.store import StoredSnapshot
 from tests.fixtures_cost import worked_example_cluster

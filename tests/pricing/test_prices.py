@@ -13,19 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costopt.cost.allocation import (
-    COMPONENTS,
-    CROSS_REGION_EGRESS_LABEL,
-    IDLE,
-    INTERNET_EGRESS_LABEL,
-    UNALLOCATED,
-    allocate,
-    project,
-)
-from costopt.money import MICROS_PER_UNIT
-from costopt.pricing import CatalogError, load_builtin_catalog, load_catalog
-from costopt.pricing.catalog import catalog_ref, resolve_catalog, split_ref
-from costopt.snapshot.model import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.base.money import MICROS_PER_UNIT
+from costopt.cost.allocation import COMPONENTS, IDLE, UNALLOCATED, allocate, project
+from costopt.prices import CatalogError, load_builtin_catalog, load_catalog
+from costopt.prices.catalog import catalog_ref, resolve_catalog, split_ref
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.labels import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
 from tests.fixtures_cost import GIB, MIB, worked_example_cluster
 
 HOUR_MS = 3_600_000
@@ -135,7 +128,7 @@ def test_catalog_refs_carry_the_region() -> None:
 
 def test_a_region_must_state_its_compute_prices(tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2]
-            / "costopt/pricing/catalogs/on-prem.yaml").read_text()
+            / "costopt/prices/catalogs/on-prem.yaml").read_text()
     path = tmp_path / "dc.yaml"
     path.write_text(text + "regions:\n  datacenter-2:\n    source: our books\n"
                     "    as_of: 2026-11-01\n")
@@ -161,7 +154,7 @@ def test_discounts_by_line_and_by_component_compound(tmp_path: Path) -> None:
     disk      3,000 GiB x 0.08 x 0.9                 = 216.00
     producer  2,566.40625 GiB x 2/3 x 0.02 x 0.9 x 0.6 = 18.478125 per topic."""
     text = (Path(__file__).resolve().parents[2]
-            / "costopt/pricing/catalogs/aws-self-managed.yaml").read_text()
+            / "costopt/prices/catalogs/aws-self-managed.yaml").read_text()
     path = tmp_path / "ours.yaml"
     path.write_text(text.replace("regions:\n", "discount_pct: {all: 10, compute_per_hour: 20, "
                                  "network_producer: 40}\nregions:\n", 1))
@@ -177,7 +170,7 @@ def test_discounts_by_line_and_by_component_compound(tmp_path: Path) -> None:
 
 def test_a_discount_naming_nothing_is_refused(tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2]
-            / "costopt/pricing/catalogs/on-prem.yaml").read_text()
+            / "costopt/prices/catalogs/on-prem.yaml").read_text()
     path = tmp_path / "dc.yaml"
     path.write_text(text + "discount_pct: {brokers: 10}\n")
     with pytest.raises(CatalogError, match="brokers"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from costopt.analysis import cached_analysis
+from costopt.analyze.analysis import cached_analysis
 from costopt.config import ReportSettings, Settings
 from costopt.simulate.load import load_fleet
 from costopt.store import Store

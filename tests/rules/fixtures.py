@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from costopt.analysis import ClusterAnalysis, analyze_cluster
+from costopt.analyze.analysis import ClusterAnalysis, analyze_cluster
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from costopt.rules import History
-from costopt.snapshot.model import (
+from costopt.snapshot.cluster_snapshot import (
     TIERED_SYSTEM_LABEL,
     Broker,
     ClusterSnapshot,

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from costopt.errors import InvalidInput
+from costopt.base.errors import InvalidInput
 from costopt.rules import History
 from costopt.whatif import run_whatif
 from costopt.whatif.changes import Change, Selector

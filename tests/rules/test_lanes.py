@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_analysis
-from costopt.analysis import FleetAnalysis
+from costopt.analyze.analysis import FleetAnalysis
 from costopt.config import ApiSettings, Settings
-from costopt.pricing.catalog import load_builtin_catalog
+from costopt.prices.catalog import load_builtin_catalog
 from costopt.rules.protected import Protection
 from costopt.store import Store, sqlite_url
 from costopt.whatif import Change, run_whatif
@@ -166,7 +166,7 @@ def test_excluded_topics_are_skipped_with_the_reason() -> None:
 
 
 def test_bad_transactional_patterns_are_refused_naming_the_setting() -> None:
-    from costopt.rules.lanes import LaneRule
+    from costopt.rules.diskless_lane import LaneRule
 
     for bad in ("orders", ["(unclosed"]):
         with pytest.raises(ValueError, match=r"rules\.lane\.transactional_topics"):

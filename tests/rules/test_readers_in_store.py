@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import delete
 
-from costopt.analysis import analyze_store
-from costopt.collect import window_end
+from costopt.analyze.analysis import analyze_store
 from costopt.config import Settings
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot, ConsumerGroup
 from costopt.snapshot.commits import with_commit_times
-from costopt.snapshot.model import ClusterSnapshot, ConsumerGroup
+from costopt.sources.collect import window_end
 from costopt.store import Store, schema, sqlite_url
 from tests.rules.fixtures import DAY_MS, NOW, brokers, topic
 

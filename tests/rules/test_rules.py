@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from costopt.analysis import ClusterAnalysis
+from costopt.analyze.analysis import ClusterAnalysis
 from costopt.config import Settings
 from costopt.rules import RULE_NAMES, Recommendation, check_rule_settings
 from costopt.whatif import project_cluster, run_whatif

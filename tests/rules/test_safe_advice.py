@@ -8,13 +8,13 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from costopt.analysis import ClusterAnalysis, analyze_cluster
+from costopt.analyze.analysis import ClusterAnalysis, analyze_cluster
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
-from costopt.pricing import load_builtin_catalog
+from costopt.prices import load_builtin_catalog
 from costopt.rules import History
 from costopt.rules.protected import FAMILIES
-from costopt.snapshot.model import ClusterSnapshot, ConsumerGroup, Topic
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot, ConsumerGroup, Topic
 from costopt.store.store import StoredSnapshot
 from tests.rules import fixtures
 from tests.rules.fixtures import NOW, analyze, reader, topic
@@ -169,7 +169,7 @@ def test_evidence_states_the_span_observed_and_thin_evidence_deletes_nothing(
 
 
 def _plan(analysis: ClusterAnalysis) -> list:
-    from costopt.plan import build_plan
+    from costopt.analyze.plan import build_plan
 
     return list(build_plan({"c1": analysis.model}, {"c1": analysis.history},
                            analysis.recommendations).steps)

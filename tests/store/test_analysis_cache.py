@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from costopt.analysis import FleetAnalysis, analyze_store, cached_analysis, refresh_analysis
+from costopt.analyze.analysis import FleetAnalysis, analyze_store, cached_analysis, refresh_analysis
 from costopt.config import Settings
 from costopt.simulate.load import load_fleet
 from costopt.store import Store, schema, sqlite_url

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from costopt.anomalies.model import Anomaly, Driver
+from costopt.records.anomaly import Anomaly, Driver
 from costopt.store import Store
 from costopt.store.anomalies import AnomalyStore
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from costopt.simulate.snapshots import simulate_cluster
-from costopt.snapshot.model import PrincipalTraffic
+from costopt.snapshot.cluster_snapshot import PrincipalTraffic
 from costopt.store import Store, StoreError
 from tests.fleets import fleet
 

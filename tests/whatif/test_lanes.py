@@ -11,11 +11,11 @@ from importlib import resources
 import pytest
 from pydantic import ValidationError
 
+from costopt.base.errors import InvalidInput
 from costopt.cost.allocation import allocate
-from costopt.errors import InvalidInput
-from costopt.model import ClusterModel
-from costopt.pricing.catalog import PriceCatalog, load_builtin_catalog, parse_catalog
-from costopt.snapshot.model import Broker, ClusterSnapshot, Topic
+from costopt.cost.cluster_model import ClusterModel
+from costopt.prices.catalog import PriceCatalog, load_builtin_catalog, parse_catalog
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot, Topic
 from costopt.whatif import Change, Selector, run_whatif
 from tests.fleets import analyzed
 
@@ -38,7 +38,7 @@ def _models(catalog: PriceCatalog) -> dict[str, ClusterModel]:
 
 def _catalog_with(line: str, value: str) -> PriceCatalog:
     """The built-in aws-self-managed catalog file with one line's price changed."""
-    text = resources.files("costopt.pricing").joinpath(
+    text = resources.files("costopt.prices").joinpath(
         "catalogs/aws-self-managed.yaml").read_text()
     lines = text.splitlines()
     at = next(i for i, row in enumerate(lines) if row.startswith(f"{line}:"))

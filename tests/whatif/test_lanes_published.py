@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import pytest
 
 from costopt.cost.allocation import allocate
-from costopt.model import ClusterModel
-from costopt.pricing.catalog import load_builtin_catalog
-from costopt.snapshot.model import Broker, ClusterSnapshot, Topic
+from costopt.cost.cluster_model import ClusterModel
+from costopt.prices.catalog import load_builtin_catalog
+from costopt.snapshot.cluster_snapshot import Broker, ClusterSnapshot, Topic
 from costopt.whatif import Change, Selector, run_whatif
 from costopt.whatif.engine import WhatIfResult
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from costopt.errors import NotFound
-from costopt.pricing.catalog import resolve_catalog
+from costopt.base.errors import NotFound
+from costopt.prices.catalog import resolve_catalog
 from costopt.whatif import Change, Selector, run_whatif
 from tests.fleets import analyzed
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from costopt.errors import InvalidInput, NotFound
-from costopt.pricing.catalog import load_builtin_catalog
+from costopt.base.errors import InvalidInput, NotFound
+from costopt.prices.catalog import load_builtin_catalog
 from costopt.whatif import Change, run_whatif
 from tests.fleets import analyzed
 

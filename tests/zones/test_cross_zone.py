@@ -4,8 +4,8 @@ zone each consumer sat in.
 
 Consumer groups each read their own RF 3 topic (3 partitions, leaders one per zone), from
 zones az-a, az-b, az-c and az-a. Two phases, each a steady 60 s window of production and
-consumption collected by costopt (`costopt.collect.gather`) from the authenticated Prometheus
-and the Admin API, with a restart of the brokers between them:
+consumption collected by costopt (`costopt.sources.collect.gather`) from the authenticated
+Prometheus and the Admin API, with a restart of the brokers between them:
 
 - A, selector off: groups g1..g4; g1 and g2 set `client.rack`, g3 and g4 do not; all read
   leaders (scenario "off");
@@ -40,7 +40,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from costopt.collect import gather
+from costopt.analyze.realized import realized_savings
 from costopt.config import (
     BasicAuth,
     ClusterSettings,
@@ -50,13 +50,13 @@ from costopt.config import (
 )
 from costopt.cost import formulas
 from costopt.cost.allocation import allocate
-from costopt.model import ClusterModel
-from costopt.pricing.catalog import resolve_catalog
-from costopt.realized import realized_savings
+from costopt.cost.cluster_model import ClusterModel
+from costopt.prices.catalog import resolve_catalog
 from costopt.rules.history import History
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.registry import run_rules
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
+from costopt.sources.collect import gather
 from costopt.sources.prometheus.client import PrometheusClient
 from tests.stack.stack import ZONE_CLUSTER_LABEL, ZoneStack
 from tests.zones.conftest import three_zone_tests_follow

@@ -25,9 +25,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from costopt.collect import collect_cluster, window_end
 from costopt.config import ClusterSettings, ScheduleSettings, Settings
-from costopt.sources.errors import AccessDenied
+from costopt.sources.collect import collect_cluster, window_end
+from costopt.sources.source_errors import AccessDenied
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
 from tests.stack.http_gateway import Answer, LoopbackGateway, Request

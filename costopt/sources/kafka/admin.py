@@ -26,7 +26,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec
 
 from costopt.config import ClusterSettings
-from costopt.sources.errors import AccessDenied, SourceError, SourceUnavailable
+from costopt.sources.source_errors import AccessDenied, SourceError, SourceUnavailable
 
 TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compression.type",
                  "min.insync.replicas", "segment.bytes", "remote.storage.enable",

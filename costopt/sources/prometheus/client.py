@@ -29,14 +29,14 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from costopt.config import PrometheusSettings
-from costopt.sources.errors import (
+from costopt.sources.prometheus.queries import cluster_selector
+from costopt.sources.source_errors import (
     AccessDenied,
     BadSourceData,
     QueryTooBig,
     SourceError,
     SourceUnavailable,
 )
-from costopt.sources.prometheus.queries import cluster_selector
 
 MAX_POINTS_PER_SERIES = 11_000
 T = TypeVar("T")

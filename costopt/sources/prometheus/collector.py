@@ -7,7 +7,7 @@ A collect starts with a census (one request): how many series each metric has, h
 are sampled, whether costopt's recording rules are recording for the cluster and since when.
 Where the rules cover a window, its per-topic figures come from the recorded series (O(topics));
 elsewhere from the raw exporter series, in as many pieces as the server's limits need
-(`plan.py`), with a warning, once, that the rules would make it cheaper.
+(`query_plan.py`), with a warning, once, that the rules would make it cheaper.
 """
 
 from __future__ import annotations
@@ -30,18 +30,8 @@ from costopt.snapshot.metrics import (
     SERIES_METRICS,
     Figure,
 )
-from costopt.sources.errors import SourceError
 from costopt.sources.prometheus.client import PrometheusClient, matrix_to_frame, vector_to_series
 from costopt.sources.prometheus.fetch import execute
-from costopt.sources.prometheus.plan import (
-    PART_LABEL,
-    Budget,
-    Census,
-    Spec,
-    fold,
-    plan,
-    shards_needed,
-)
 from costopt.sources.prometheus.queries import (
     CATALOG,
     DETECTION,
@@ -53,9 +43,19 @@ from costopt.sources.prometheus.queries import (
     recorded_metrics,
     recorded_query,
 )
-from costopt.sources.prometheus.rules import CURRENT_GRAIN, FIGURES, GRAINS, RULES_PATH
+from costopt.sources.prometheus.query_plan import (
+    PART_LABEL,
+    Budget,
+    Census,
+    Spec,
+    fold,
+    plan,
+    shards_needed,
+)
+from costopt.sources.prometheus.recording_rules import CURRENT_GRAIN, FIGURES, GRAINS, RULES_PATH
+from costopt.sources.source_errors import SourceError
 
-log = logging.getLogger("costopt.collect")
+log = logging.getLogger("costopt.sources.collect")
 TOPIC_COLUMNS = (*SERIES_COLUMNS, "partitions", "replication_factor", "retained_messages")
 PRINCIPAL_COLUMNS = ("principal_id", "bytes_in_per_second", "bytes_out_per_second")
 DAY = 86_400

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from costopt.sources.errors import BadSourceData, QueryTooBig, SourceError
 from costopt.sources.prometheus.client import PrometheusClient
-from costopt.sources.prometheus.plan import PART_LABEL, Census, Piece, Request, smaller
+from costopt.sources.prometheus.query_plan import PART_LABEL, Census, Piece, Request, smaller
+from costopt.sources.source_errors import BadSourceData, QueryTooBig, SourceError
 
 Item = dict[str, Any]
 MAX_SPLITS = 8  # halvings of one piece before giving up

@@ -10,7 +10,7 @@ partition series for a whole fleet.
 
 Each query says what its cost depends on (`Query`): the metric whose series it reads, which
 range it reads them over, and a label whose values split its series into parts whose results
-combine (by `sum` or `max`) into the whole answer. The planner (`plan.py`) uses that to keep
+combine (by `sum` or `max`) into the whole answer. The planner (`query_plan.py`) uses that to keep
 every request within the server's limits.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from costopt.snapshot.metrics import REPLICAS_LABEL, SERIES_METRICS, Figure
-from costopt.sources.prometheus.rules import (
+from costopt.sources.prometheus.recording_rules import (
     CURRENT_FIGURES,
     CURRENT_GRAIN,
     FIGURES,

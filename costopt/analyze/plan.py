@@ -35,18 +35,18 @@ from typing import Any
 
 import numpy as np
 
+from costopt.analyze.decisions import Decisions
+from costopt.base.errors import InvalidInput
+from costopt.base.money import MICROS_PER_UNIT, Money
+from costopt.base.parallel import fork_map
 from costopt.cost.allocation import COMPONENTS, ClusterBasis, Columns
-from costopt.decisions import Decisions
-from costopt.errors import InvalidInput
-from costopt.model import ClusterModel
-from costopt.money import MICROS_PER_UNIT, Money
-from costopt.parallel import fork_map
+from costopt.cost.cluster_model import ClusterModel
+from costopt.rules.candidate_pricing import Pricing
 from costopt.rules.capacity import BrokerSizingRule, sizing_change
 from costopt.rules.history import History
-from costopt.rules.pricing import Pricing
 from costopt.rules.recommendation import Recommendation
 from costopt.rules.sizing import size_cluster
-from costopt.snapshot.model import Broker
+from costopt.snapshot.cluster_snapshot import Broker
 from costopt.whatif.apply import rows_touched
 from costopt.whatif.changes import Change
 from costopt.whatif.price_rows import one_topic, price_each, price_rows
@@ -334,7 +334,7 @@ def _plan_cluster(model: ClusterModel, candidates: Sequence[Recommendation],
 def _capacity_recommendation(model: ClusterModel, history: History,
                              config: Mapping[str, Any], sizing: Any, change: Change,
                              delta: int) -> Recommendation | None:
-    from costopt.rules.pricing import Candidate
+    from costopt.rules.candidate_pricing import Candidate
 
     return BrokerSizingRule().describe(model, history, config,
                                        Candidate(model.cluster, (change,), {"sizing": sizing}),

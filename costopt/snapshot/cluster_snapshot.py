@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from costopt.pickling import SlotsPickle
+from costopt.base.pickling import SlotsPickle
 
 RETENTION_FOREVER = -1
 # The broker setting that turns tiered storage (KIP-405) on for a cluster, kept as a snapshot

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from costopt.pickling import SlotsPickle
+from costopt.base.pickling import SlotsPickle
 
 if TYPE_CHECKING:
     import numpy as np

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import re2
 
-from costopt.errors import InvalidInput
+from costopt.base.errors import InvalidInput
 
 MAX_PATTERN_LENGTH = 512
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
 
-from costopt.budget.model import ConfiguredBudget
-from costopt.money import decimal_to_micros, micros_to_decimal
+from costopt.base.money import decimal_to_micros, micros_to_decimal
+from costopt.records.budget_spec import ConfiguredBudget
 from costopt.store import Store, schema
 
 

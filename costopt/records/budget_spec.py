@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from costopt.patterns import PatternError, compile_pattern
+from costopt.base.patterns import PatternError, compile_pattern
 
 Scope = Literal["owner", "cluster", "fleet", "topic_pattern"]
 DEFAULT_THRESHOLDS = (0.8, 1.0)

@@ -1,6 +1,6 @@
 """Errors a source raises: each names the cluster and the server, never a secret."""
 
-from costopt.errors import BadData, CostoptError, Unreachable
+from costopt.base.errors import BadData, CostoptError, Unreachable
 
 
 class SourceError(CostoptError):

@@ -32,12 +32,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from costopt.base.patterns import Matcher, compile_pattern
 from costopt.cost.allocation import diskless_requests_floor_per_month
-from costopt.model import ClusterModel
-from costopt.patterns import Matcher, compile_pattern
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.base import BaseRule, RuleContext, Skip, topic_change, worth_recommending
+from costopt.rules.candidate_pricing import Candidate, Pricing
 from costopt.rules.history import History
-from costopt.rules.pricing import Candidate, Pricing
 from costopt.rules.readers import GroupRead
 from costopt.rules.recommendation import Evidence, Recommendation
 from costopt.rules.retention import storage_alternatives

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from costopt.compression import CODECS
+from costopt.base.compression_ratios import CODECS
+from costopt.base.money import Money
 from costopt.cost.allocation import consumer_cross_zone_measured, project, rack_aware_read_share
-from costopt.model import ClusterModel
-from costopt.money import Money
-from costopt.snapshot.model import ClusterSnapshot, Topic
+from costopt.cost.cluster_model import ClusterModel
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot, Topic
 from costopt.whatif.changes import Change, Selector
 from costopt.whatif.engine import run_whatif
 
@@ -178,7 +178,7 @@ def realized_for_record(store: Any, settings: Any, record: Mapping[str, Any],
                         latest: ClusterSnapshot) -> Realized | None:
     """The realized saving of a stored, accepted decision (`StatusStore.statuses()` row), or
     None where it was accepted before costopt kept the snapshot it was accepted on."""
-    from costopt.analysis import catalog_for, cluster_model, owner_attribution
+    from costopt.analyze.analysis import catalog_for, cluster_model, owner_attribution
     from costopt.rules.history import History
 
     snapshot_id = record.get("accepted_snapshot_id")

@@ -23,20 +23,20 @@ import pandas as pd
 import zstandard
 
 from costopt import __version__
-from costopt.cluster_plans import cluster_plan, fleet_plan
-from costopt.compression import CompressionEstimate, estimate
+from costopt.analyze.cluster_plans import cluster_plan, fleet_plan
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import SavingsPlan
+from costopt.base.compression_ratios import CompressionEstimate, estimate
+from costopt.base.parallel import fork_map
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
 from costopt.cost.chargeback import chargeback_rows
+from costopt.cost.cluster_model import ClusterModel
 from costopt.cost.owners import OwnerAttribution
 from costopt.cost.reads import GroupReads, reads_from_offsets
 from costopt.cost.strimzi import directory_digest, strimzi_owners
-from costopt.decisions import Decisions
 from costopt.forecast import ClusterForecast, cluster_forecast, topic_growth_per_day
-from costopt.model import ClusterModel
-from costopt.parallel import fork_map
-from costopt.plan import SavingsPlan
-from costopt.pricing.catalog import PriceCatalog, resolve_catalog, split_ref
+from costopt.prices.catalog import PriceCatalog, resolve_catalog, split_ref
 from costopt.rules import History, Recommendation, check_rule_settings, run_rules
 from costopt.rules.base import Skip
 from costopt.rules.recommendation import SEVERITY_ORDER
@@ -59,7 +59,8 @@ class ClusterAnalysis:
     # (`costopt.cost.chargeback`).
     chargeback: pd.DataFrame | None = None
     # The cluster's savings plan with every recommendation open, planned with the analysis the
-    # store caches (`costopt.cluster_plans`): a fleet plan takes it rather than planning again.
+    # store caches (`costopt.analyze.cluster_plans`): a fleet plan takes it rather than planning
+    # again.
     plan: SavingsPlan | None = None
 
 
@@ -297,7 +298,7 @@ def _shareable(store: Store) -> bool:
 def analyze_clusters(store: Store, names: list[str], settings: Settings,
                      owners: OwnerAttribution, resolve: Callable[[str], PriceCatalog],
                      planned: bool = False) -> dict[str, ClusterAnalysis]:
-    """Analyze clusters in parallel processes, one per core (`costopt.parallel`); each opens
+    """Analyze clusters in parallel processes, one per core (`costopt.base.parallel`); each opens
     the store with connections of its own. `planned`: each with its plan, as the store's
     analysis cache keeps them."""
     url = store.url
@@ -395,7 +396,7 @@ def _cache(store: Store, keys: Mapping[str, str],
 
 def refresh_analysis(store: Store, settings: Settings) -> dict[str, ClusterAnalysis]:
     """Analyze the clusters whose stored state (or the settings) changed since their cached
-    analysis, and cache them with their plans (`costopt.cluster_plans`); the others are
+    analysis, and cache them with their plans (`costopt.analyze.cluster_plans`); the others are
     neither loaded nor computed. What the analyze run does after a collect: one cluster's
     collect costs one cluster's analysis and plan."""
     check_rule_settings(settings.rules)

@@ -17,11 +17,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from costopt.compression import CompressionEstimate, observed_ratio
+from costopt.base.compression_ratios import CompressionEstimate, observed_ratio
 from costopt.cost.allocation import ClusterCost, Columns
 from costopt.cost.zones import read_shares
-from costopt.pricing.catalog import PriceCatalog
-from costopt.snapshot.model import ClusterSnapshot
+from costopt.prices.catalog import PriceCatalog
+from costopt.snapshot.cluster_snapshot import ClusterSnapshot
 
 UNOWNED = "unowned"
 

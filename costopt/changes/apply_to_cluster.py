@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from costopt.analysis import FleetAnalysis, target_cost_micros
+from costopt.analyze.analysis import FleetAnalysis, target_cost_micros
+from costopt.base.errors import InvalidInput
+from costopt.base.money import Money
 from costopt.changes.topic_changes import TopicChange, by_cluster, same_config, shown
-from costopt.errors import InvalidInput
-from costopt.money import Money
 from costopt.rules.protected import Protection
-from costopt.store.changes import Action, AuditRow, ChangeStore
+from costopt.store.change_audit import Action, AuditRow, ChangeStore
 from costopt.store.store import StatusStore
 
 UNDO_VERSION = 1

@@ -201,7 +201,7 @@ HEADER = """\
 # costopt's history queries cost O(topics) rather than O(partitions x replicas). Load them into
 # the Prometheus that scrapes your Kafka exporters (rule_files), then backfill the history they
 # did not see with `promtool tsdb create-blocks-from rules` (docs/collection.md).
-# Rendered from costopt/sources/prometheus/rules.py; groups by the `{label}` label.
+# Rendered from costopt/sources/prometheus/recording_rules.py; groups by the `{label}` label.
 """
 
 

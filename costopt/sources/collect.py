@@ -19,12 +19,9 @@ import numpy as np
 import pandas as pd
 
 from costopt.config import ClusterSettings, Settings
-from costopt.cost.allocation import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
 from costopt.cost.links import MIRROR_TOPICS_LABEL, mirror_topics_label
 from costopt.cost.zones import selector_is_rack_aware, with_zone_reads
-from costopt.snapshot.commits import with_commit_times
-from costopt.snapshot.metrics import SERIES_COLUMNS
-from costopt.snapshot.model import (
+from costopt.snapshot.cluster_snapshot import (
     LOCAL_RETENTION_SAME_AS_TOTAL,
     REPLICA_SELECTOR_LABEL,
     TIERED_SYSTEM_LABEL,
@@ -35,7 +32,9 @@ from costopt.snapshot.model import (
     Topic,
     TopicBrokerTraffic,
 )
-from costopt.sources.errors import SourceError
+from costopt.snapshot.commits import with_commit_times
+from costopt.snapshot.labels import CROSS_REGION_EGRESS_LABEL, INTERNET_EGRESS_LABEL
+from costopt.snapshot.metrics import SERIES_COLUMNS
 from costopt.sources.kafka.admin import AdminData, KafkaAdminSource
 from costopt.sources.prometheus.brokers import BrokerTopics, broker_topic_bytes
 from costopt.sources.prometheus.client import PrometheusClient
@@ -44,6 +43,7 @@ from costopt.sources.prometheus.collector import (
     PrometheusData,
     collect_prometheus,
 )
+from costopt.sources.source_errors import SourceError
 from costopt.store import Store
 
 SERIES_VALUE_COLUMNS = SERIES_COLUMNS

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from costopt.model import ClusterModel
+from costopt.cost.cluster_model import ClusterModel
 from costopt.whatif.changes import Change
 from costopt.whatif.engine import cluster_outcome, priced_now
 from costopt.whatif.price_rows import one_topic, price_each

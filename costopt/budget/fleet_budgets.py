@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from costopt.analysis import FleetAnalysis, chargeback_of
+from costopt.analyze.analysis import FleetAnalysis, chargeback_of
+from costopt.base.errors import InvalidInput
 from costopt.billing.reconcile import Month
 from costopt.budget.evaluate import BudgetStatus, check_targets, evaluate
-from costopt.budget.model import ConfiguredBudget
 from costopt.budget.spend import CostHistory, cost_history
-from costopt.budget.store import BudgetStore
 from costopt.config import Settings
-from costopt.errors import InvalidInput
+from costopt.records.budget_spec import ConfiguredBudget
 from costopt.store import Store
 from costopt.store.bills import BillStore
+from costopt.store.budgets import BudgetStore
 
 Source = Literal["config", "api"]
 

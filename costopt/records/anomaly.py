@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costopt.money import Money, decimal_to_micros, rounded
+from costopt.base.money import Money, decimal_to_micros, rounded
 
 Scope = Literal["topic", "owner", "cluster", "component"]
 SCOPES: tuple[Scope, ...] = ("topic", "owner", "cluster", "component")

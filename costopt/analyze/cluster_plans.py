@@ -3,9 +3,9 @@
 Planning `wix` takes seconds of CPU (11,848 steps, each priced on the cluster as changed by
 those before), and every reader of a current analysis asks for the same plan: the weekly
 report, `GET /v1/plan`, `/metrics`, the change sets. Clusters do not affect each other's plan
-(`costopt.plan`), and a cluster's plan depends only on its analysis, the rule settings and the
-decisions taken on its recommendations. So the analysis that the store caches per cluster
-(`costopt.analysis.refresh_analysis`, `cached_analysis`) carries that cluster's plan with
+(`costopt.analyze.plan`), and a cluster's plan depends only on its analysis, the rule settings and
+the decisions taken on its recommendations. So the analysis that the store caches per cluster
+(`costopt.analyze.analysis.refresh_analysis`, `cached_analysis`) carries that cluster's plan with
 nobody's decisions, and a fleet plan takes it for every cluster where no decision touches an
 open recommendation, planning only the others (`build_plan`'s `previous` and `rebuild`: the
 steps are the same, numbered and paired over the fleet afresh).
@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from costopt.decisions import Decisions
-from costopt.model import ClusterModel
-from costopt.plan import SavingsPlan, build_plan
+from costopt.analyze.decisions import Decisions
+from costopt.analyze.plan import SavingsPlan, build_plan
+from costopt.cost.cluster_model import ClusterModel
 from costopt.rules.history import History
 from costopt.rules.recommendation import Recommendation
 

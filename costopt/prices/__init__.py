@@ -1,6 +1,6 @@
 """Price catalogs as data: YAML files validated on load, one per provider and offering."""
 
-from costopt.pricing.catalog import (
+from costopt.prices.catalog import (
     CatalogError,
     PriceCatalog,
     builtin_catalog_names,

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from costopt.errors import InvalidInput
+from costopt.base.errors import InvalidInput
 
 NonNegativePrice = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, lt=100, allow_inf_nan=False)]
@@ -483,7 +483,7 @@ def priced_in(catalog: PriceCatalog, region: str | None) -> PriceCatalog:
 
 
 def builtin_catalog_names() -> list[str]:
-    folder = resources.files("costopt.pricing") / "catalogs"
+    folder = resources.files("costopt.prices") / "catalogs"
     return sorted(item.name.removesuffix(".yaml") for item in folder.iterdir()
                   if item.name.endswith(".yaml"))
 
@@ -496,7 +496,7 @@ def load_builtin_catalog(name: str) -> PriceCatalog:
         raise CatalogError(
             f"no built-in price catalog {name!r} (built-in: {', '.join(builtin_catalog_names())})"
         )
-    resource = resources.files("costopt.pricing") / "catalogs" / f"{name}.yaml"
+    resource = resources.files("costopt.prices") / "catalogs" / f"{name}.yaml"
     catalog = parse_catalog(resource.read_text(), f"built-in catalog {name}")
     return catalog.in_region(region) if region else catalog
 
