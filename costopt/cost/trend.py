@@ -73,10 +73,8 @@ def _idle_and_unallocated(cost: ClusterCost, long: pd.DataFrame, micros: dict[st
     basis = cost.basis
     unallocated = sum(basis.unallocated_micros.get(c, 0) for c in COMPONENTS)
     per_day = pd.DataFrame({c: micros[c] for c in basis.capacity_bill_micros},
-                           index=long.index).groupby(long["ts"]).sum() \
-        if basis.capacity_bill_micros else long.groupby("ts")[[]].sum()
-    idle = [sum(idle_of(basis, day).values()) for day in per_day.to_dict("records")] \
-        if basis.capacity_bill_micros else [0] * len(per_day)
+                           index=long.index).groupby(long["ts"]).sum()
+    idle = [sum(idle_of(basis, day).values()) for day in per_day.to_dict("records")]
     return [pd.DataFrame({"ts": per_day.index, "topic": IDLE, "owner": IDLE,
                           "monthly_cost_micros": np.asarray(idle, dtype=np.int64)}),
             pd.DataFrame({"ts": per_day.index, "topic": UNALLOCATED, "owner": UNALLOCATED,
