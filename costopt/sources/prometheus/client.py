@@ -174,6 +174,10 @@ class PrometheusClient:
             result = self._call(query, partial(
                 self.connection.custom_query_range, query, start_time=chunk_start,
                 end_time=chunk_end, step=str(step_seconds)))
+            if chunks == 1:
+                # One answer has no duplicate label sets: nothing to merge (a merge keyed
+                # by sorted labels costs a collect about a second at 50,000 topics).
+                return _checked(result, "values", query)
             for item in _checked(result, "values", query):
                 key = tuple(sorted(item["metric"].items()))
                 merged.setdefault(key, {"metric": item["metric"], "values": []})
