@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from costopt.sources.prometheus.client import MAX_POINTS_PER_SERIES
 from costopt.sources.prometheus.queries import Query, render, shard_selector
@@ -45,9 +46,28 @@ class Census:
     series: dict[str, int]
     samples_per_second: float
     by_label: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    counted_at: float | None = None  # Unix seconds the raw metrics' series were counted
 
     def count(self, metric: str) -> int:
         return self.series.get(metric, 0)
+
+    def record(self) -> dict[str, Any]:
+        """What a later collect may reuse (JSON): the counts and when they were made."""
+        return {"series": dict(self.series), "samples_per_second": self.samples_per_second,
+                "counted_at": self.counted_at}
+
+    @classmethod
+    def from_record(cls, record: object) -> Census | None:
+        """A census `record()` wrote, or None for anything else (an older run's detail)."""
+        if not isinstance(record, dict):
+            return None
+        series, rate, at = (record.get(key) for key in ("series", "samples_per_second",
+                                                         "counted_at"))
+        if not (isinstance(series, dict) and all(
+                isinstance(k, str) and isinstance(v, int) for k, v in series.items())
+                and isinstance(rate, int | float) and isinstance(at, int | float)):
+            return None
+        return cls(series=dict(series), samples_per_second=float(rate), counted_at=float(at))
 
 
 @dataclass(frozen=True)
