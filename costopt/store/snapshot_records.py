@@ -22,6 +22,7 @@ from costopt.snapshot.cluster_snapshot import (
 )
 from costopt.store import schema
 from costopt.store.database import NothingStored, RefusedData, _insert_many, _utc
+from costopt.store.sample_records import estimate_row
 from costopt.store.series_records import SERIES_COLUMNS, SeriesRecords
 
 
@@ -87,7 +88,8 @@ class SnapshotRecords(SeriesRecords):
                     schema.sample_records.c.topic == topic))
                 connection.execute(insert(schema.sample_records).values(
                     cluster=snapshot.cluster, topic=topic, sampled_at=taken_at,
-                    payloads=[base64.b64encode(p).decode() for p in payloads]))
+                    payloads=[base64.b64encode(p).decode() for p in payloads],
+                    estimate=estimate_row(payloads)))
         return snapshot_id
 
     def clusters(self) -> list[str]:
