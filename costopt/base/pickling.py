@@ -9,7 +9,17 @@ rebuilding each object through its constructor is several times faster, and the 
 
 from __future__ import annotations
 
+from functools import cache
+from operator import attrgetter
 from typing import Any
+
+
+@cache
+def _fields_of(cls: type) -> Any:
+    """A getter of the class's field values, in order, as a tuple (one C call per object)."""
+    names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda obj: (getter(obj),)
 
 
 class SlotsPickle:
@@ -19,5 +29,5 @@ class SlotsPickle:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        names: tuple[str, ...] = type(self).__slots__
-        return type(self), tuple(getattr(self, name) for name in names)
+        cls = type(self)
+        return cls, _fields_of(cls)(self)
