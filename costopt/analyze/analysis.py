@@ -272,7 +272,11 @@ def analyze_clusters(store: Store, names: list[str], settings: Settings,
     if len(names) < 2 or not _shareable(store):
         return {name: _analyze_stored(store, name, settings, owners, resolve, planned)
                 for name in names}
-    return dict(zip(names, fork_map(forked, names), strict=True))
+    # A cluster's work grows with its topics: the largest first (`fork_map`).
+    latest = [store.latest_snapshot_id(name) for name in names]
+    weights = [float(store.topic_count(found)) if found is not None else 0.0
+               for found in latest]
+    return dict(zip(names, fork_map(forked, names, weights=weights), strict=True))
 
 
 def analyze_store(store: Store, settings: Settings,

@@ -6,8 +6,11 @@ imported and inherit what the work reads (settings, models, a closure, the items
 goes to them and only their results come back, pickled. This process works too, taking items
 from the same counter as the children until none is left: its own results are never pickled
 (pickling a cluster's analysis there and back cost about a quarter of the analysis), and an
-uneven item (one large cluster) does not leave a core idle. Where the platform does not fork,
-or there is one item or one core, the work runs here.
+uneven item (one large cluster) does not leave a core idle. Given each item's expected work
+(`weights`), the largest are taken first, so the last items taken, which one process finishes
+while the other may have nothing left, are the smallest (on the wix fleet, in store order the
+second-largest cluster came last and left a core idle for most of its time). Where the
+platform does not fork, or there is one item or one core, the work runs here.
 
 The garbage collector is paused while items are worked: an analysis makes millions of small
 objects and few cycles, and the collections those allocations trigger cost a sixth of its
@@ -36,7 +39,8 @@ R = TypeVar("R")
 class _Task(Generic[T, R]):
     work: Callable[[T], R]
     items: Sequence[T]
-    next_item: Any  # a multiprocessing.Value: the index of the next item no process took
+    next_item: Any  # a multiprocessing.Value: the position in `order` no process took yet
+    order: Sequence[int]  # the items' indexes in the order processes take them
 
 
 # The tasks the forked children run, by token: set before the pool forks, so a child finds its
@@ -60,9 +64,9 @@ def gc_paused() -> Iterator[None]:
 def _take(task: _Task[Any, Any]) -> int | None:
     """The index of the next item no process took, taken; None when none is left."""
     with task.next_item.get_lock():
-        index: int = task.next_item.value
+        position: int = task.next_item.value
         task.next_item.value += 1
-    return index if index < len(task.items) else None
+    return task.order[position] if position < len(task.order) else None
 
 
 def _drain(token: int) -> list[tuple[int, Any]]:
@@ -93,17 +97,24 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def fork_map(work: Callable[[T], R], items: Sequence[T], parallel: bool = True) -> list[R]:
-    """`work` over `items`, in order, here and in forked processes, one per core (`parallel`
-    False, or a platform without fork: here, one after the other). `work` must not rely on
-    connections or threads of this process: a child has neither (open its own)."""
+def fork_map(work: Callable[[T], R], items: Sequence[T], parallel: bool = True,
+             weights: Sequence[float] | None = None) -> list[R]:
+    """`work` over `items`, results in the items' order, here and in forked processes, one per
+    core (`parallel` False, or a platform without fork: here, one after the other); `weights`:
+    each item's expected work, heaviest taken first. `work` must not rely on connections or
+    threads of this process: a child has neither (open its own)."""
+    if weights is not None and len(weights) != len(items):
+        raise ValueError(f"{len(weights)} weights for {len(items)} items")
+    order = list(range(len(items))) if weights is None else \
+        sorted(range(len(items)), key=lambda index: -weights[index])
     workers = min(len(items), cores())
     if not parallel or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         with gc_paused():
-            return [work(item) for item in items]
+            here = {index: work(items[index]) for index in order}
+        return [here[index] for index in range(len(items))]
     context = multiprocessing.get_context("fork")
     token = next(_TOKENS)
-    _TASKS[token] = _Task(work, items, context.Value("q", 0))
+    _TASKS[token] = _Task(work, items, context.Value("q", 0), order)
     try:
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
             turns = [pool.submit(_one, token) for _ in items]

@@ -131,6 +131,13 @@ class SnapshotRecords(SeriesRecords):
                 .order_by(schema.snapshots.c.taken_at.desc()).limit(1)).scalar()
         return None if value is None else int(value)
 
+    def topic_count(self, snapshot_id: int) -> int:
+        """How many topics the snapshot holds (a cluster's size, before reading it)."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(
+                select(func.count()).select_from(schema.snapshot_topics)
+                .where(schema.snapshot_topics.c.snapshot_id == snapshot_id)).scalar() or 0)
+
     def latest_snapshots(self) -> list[StoredSnapshot]:
         return [self.latest_snapshot(cluster) for cluster in self.clusters()]
 
