@@ -5,7 +5,8 @@ on the GIL. The other processes are forked: they start in a millisecond with eve
 imported and inherit what the work reads (settings, models, a closure, the items), so nothing
 goes to them and only their results come back, pickled. This process works too, taking items
 from the same counter as the children until none is left: its own results are never pickled
-(pickling a cluster's analysis there and back cost about a quarter of the analysis), and an
+(pickling a cluster's analysis there and back cost about a quarter of the analysis); a child's
+come back in files, loaded here between this process's own items; and an
 uneven item (one large cluster) does not leave a core idle. Given each item's expected work
 (`weights`), the largest are taken first, so the last items taken, which one process finishes
 while the other may have nothing left, are the smallest (on the wix fleet, in store order the
@@ -23,8 +24,10 @@ import gc
 import itertools
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -69,25 +72,54 @@ def _take(task: _Task[Any, Any]) -> int | None:
     return task.order[position] if position < len(task.order) else None
 
 
-def _drain(token: int) -> list[tuple[int, Any]]:
-    """Work items, each taken from the shared counter, until none is left; (index, result)s."""
+def _drain(token: int, turns: list[Future[tuple[int, str] | None]]) -> list[tuple[int, Any]]:
+    """Work items, each taken from the shared counter, until none is left, and load the
+    children's results as their turns end, between items (so loading them is shared out by
+    the counter like the work); (index, result)s."""
     task = _TASKS[token]
     done: list[tuple[int, Any]] = []
+    pending = list(turns)
     with gc_paused():
         while (index := _take(task)) is not None:
             done.append((index, task.work(task.items[index])))
+            ended = [turn for turn in pending if turn.done()]
+            pending = [turn for turn in pending if not turn.done()]
+            done += _loaded(ended)
+        done += _loaded(pending)
     return done
 
 
-def _one(token: int) -> tuple[int, Any] | None:
-    """A child's turn: the next item no process took, worked, or None. One a turn, so each
-    result comes back (and is unpickled here) while this process still works. One BLAS
-    thread: a process per core already uses every core, and more BLAS threads than cores
-    only contend (the forecasts' least-squares fits run through BLAS)."""
+def _loaded(turns: list[Future[tuple[int, str] | None]]) -> list[tuple[int, Any]]:
+    """The results the children left in files for these turns (waiting for each to end)."""
+    found = []
+    for turn in turns:
+        ended = turn.result()
+        if ended is not None:
+            index, path = ended
+            with open(path, "rb") as file:
+                found.append((index, pickle.load(file)))
+            os.unlink(path)
+    return found
+
+
+def _one(token: int, folder: str) -> tuple[int, str] | None:
+    """A child's turn: the next item no process took, worked, and its result pickled into a
+    file in `folder`; (index, path), or None. The result goes by file, not back through the
+    pool's pipe: a cluster's analysis is tens of megabytes, and the pipe takes it in 64 KiB
+    pieces, each waiting for the parent's reader thread to get the GIL from the parent's own
+    work (a quarter of the child's time went on waiting). One BLAS thread: a process per core
+    already uses every core, and more BLAS threads than cores only contend (the forecasts'
+    least-squares fits run through BLAS)."""
     task = _TASKS[token]
     with threadpool_limits(limits=1), gc_paused():
         index = _take(task)
-        return None if index is None else (index, task.work(task.items[index]))
+        if index is None:
+            return None
+        result = task.work(task.items[index])
+        path = os.path.join(folder, f"{index}.pickle")
+        with open(path, "wb") as file:
+            pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+        return index, path
 
 
 def cores() -> int:
@@ -116,12 +148,11 @@ def fork_map(work: Callable[[T], R], items: Sequence[T], parallel: bool = True,
     token = next(_TOKENS)
     _TASKS[token] = _Task(work, items, context.Value("q", 0), order)
     try:
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            turns = [pool.submit(_one, token) for _ in items]
+        with tempfile.TemporaryDirectory(prefix="costopt-fork-") as folder, \
+                ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            turns = [pool.submit(_one, token, folder) for _ in items]
             with threadpool_limits(limits=1):
-                done = _drain(token)
-            with gc_paused():  # unpickling the children's results makes as many objects
-                done += [result for turn in turns if (result := turn.result()) is not None]
+                done = _drain(token, turns)
     finally:
         del _TASKS[token]
     results = dict(done)
