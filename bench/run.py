@@ -31,6 +31,7 @@ from costopt.simulate.presets import preset
 from costopt.sources.collect import build_snapshot
 from costopt.sources.prometheus.client import PrometheusClient
 from costopt.sources.prometheus.collector import CollectWindow, collect_prometheus
+from costopt.sources.prometheus.query_plan import Census
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAIVE_SAMPLE = 200
@@ -53,11 +54,16 @@ def bench_collect(work: Path) -> None:
             return PrometheusClient(PrometheusSettings(url=server.url, timeout_seconds=300),
                                     cluster)
 
+        # Each cluster's last census, as `costopt collect` keeps it in the collect's job run
+        # for the next (an incremental collect may reuse its series counts).
+        censuses: dict[str, Census | None] = {}
+
         def collect_one(cluster: str, since: datetime | None) -> PrometheusClient:
             c = client(cluster)
             data = collect_prometheus(c, CollectWindow(
                 at=at, window_seconds=86_400, lookback_seconds=7_200, history_days=30,
-                hourly_days=7, since=since), dialect="jmx")
+                hourly_days=7, since=since), dialect="jmx", census=censuses.get(cluster))
+            censuses[cluster] = data.census
             build_snapshot(ClusterSettings(name=cluster, instance_type="m5.2xlarge",
                                            broker_count=3), at, data, None, {})
             return c

@@ -20,19 +20,19 @@ CPU for nothing they free.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import multiprocessing
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from threadpoolctl import threadpool_limits
+
+from costopt.base.gc_pause import gc_paused
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,18 +50,6 @@ class _Task(Generic[T, R]):
 # function, items and counter (and whatever they close over) in the memory it inherited.
 _TASKS: dict[int, _Task[Any, Any]] = {}
 _TOKENS = itertools.count()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the block (on again after, if it was on)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _take(task: _Task[Any, Any]) -> int | None:

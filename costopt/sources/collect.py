@@ -10,6 +10,7 @@ snapshot is ever stored, and the failure is recorded as a job run.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from costopt.sources.prometheus.collector import (
     PrometheusData,
     collect_prometheus,
 )
+from costopt.sources.prometheus.query_plan import Census
 from costopt.sources.source_errors import SourceError
 from costopt.store import Store
 
@@ -90,6 +92,17 @@ def _value(rows: Rows, topic: str, column: str) -> float:
     return float(value) if value is not None else math.nan
 
 
+def _nan_to_num(value: float, nan: float = 0.0) -> float:
+    """`numpy.nan_to_num` of one float (NaN to `nan`, infinities to the largest finite
+    floats) without numpy's cost per call, which at 50,000 topics a collect is most of
+    building the snapshot."""
+    if math.isnan(value):
+        return nan
+    if math.isinf(value):
+        return math.copysign(sys.float_info.max, value)
+    return value
+
+
 def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
                    prom: PrometheusData | None, admin: AdminData | None,
                    samples: dict[str, list[bytes]], broker_topics: BrokerTopics | None = None
@@ -107,10 +120,10 @@ def build_snapshot(cluster: ClusterSettings, taken_at: datetime,
         admin_topic = admin.topics.get(name) if admin is not None else None
         configs = admin_topic.configs if admin_topic is not None else {}
         partitions = admin_topic.partitions if admin_topic else int(
-            np.nan_to_num(_value(prom_topics, name, "partitions"), nan=1))
+            _nan_to_num(_value(prom_topics, name, "partitions"), nan=1.0))
         rf = admin_topic.replication_factor if admin_topic else int(
-            np.nan_to_num(_value(prom_topics, name, "replication_factor"), nan=1))
-        messages = np.nan_to_num(_value(prom_topics, name, "messages_in_per_second"))
+            _nan_to_num(_value(prom_topics, name, "replication_factor"), nan=1.0))
+        messages = _nan_to_num(_value(prom_topics, name, "messages_in_per_second"))
         bytes_in = _value(prom_topics, name, "bytes_in_per_second")
         bytes_out = _value(prom_topics, name, "bytes_out_per_second")
         log_size = _value(prom_topics, name, "log_size_bytes")
@@ -341,13 +354,16 @@ class Gathered:
     series: pd.DataFrame
     samples: dict[str, list[bytes]]
     dialect: str | None
+    census: Census | None = None  # Prometheus's series as counted (or reused) for the plan
 
 
 def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
            since: datetime | None = None,
-           progress: Callable[[str], None] | None = None) -> Gathered:
+           progress: Callable[[str], None] | None = None,
+           census: Census | None = None) -> Gathered:
     """Read Prometheus and the Kafka Admin API for the window ending at `taken_at` and build
-    the snapshot (nothing stored). `since`: fetch history only after it (incremental)."""
+    the snapshot (nothing stored). `since`: fetch history only after it (incremental);
+    `census`: the last collect's census of the cluster's series, which it may reuse."""
     say = progress or (lambda _message: None)
     prom, client = None, None
     if cluster.prometheus is not None:
@@ -357,7 +373,7 @@ def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
             at=taken_at, window_seconds=cluster.window_seconds,
             lookback_seconds=cluster.lookback_seconds,
             history_days=settings.schedule.history_days, hourly_days=cluster.hourly_days,
-            since=since), dialect=cluster.prometheus.dialect, progress=progress)
+            since=since), dialect=cluster.prometheus.dialect, progress=progress, census=census)
     admin = None
     samples: dict[str, list[bytes]] = {}
     if cluster.bootstrap_servers is not None:
@@ -381,7 +397,8 @@ def gather(cluster: ClusterSettings, settings: Settings, taken_at: datetime,
             cluster.lookback_seconds,
             [(b.broker_id, b.host) for b in admin.brokers])
     snapshot, series = build_snapshot(cluster, taken_at, prom, admin, samples, broker_topics)
-    return Gathered(snapshot, series, samples, prom.dialect if prom else None)
+    return Gathered(snapshot, series, samples, prom.dialect if prom else None,
+                    prom.census if prom else None)
 
 
 def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
@@ -395,7 +412,11 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
     try:
         since = (store.last_series_time(cluster.name)
                  if incremental and cluster.prometheus is not None else None)
-        gathered = gather(cluster, settings, taken_at, since, progress)
+        # The last collect's census, kept in its job run: an incremental collect may reuse
+        # its counts of the raw series (collector.py `_census`).
+        census = Census.from_record(store.last_succeeded_detail(
+            "collect", cluster.name).get("census")) if since is not None else None
+        gathered = gather(cluster, settings, taken_at, since, progress, census)
         snapshot = with_commit_times(gathered.snapshot, store.latest_groups(cluster.name))
         snapshot_id = store.save_snapshot(snapshot, catalog=cluster.catalog_ref,
                                           source="collect", series=gathered.series,
@@ -407,7 +428,8 @@ def collect_cluster(cluster: ClusterSettings, store: Store, settings: Settings,
     store.finish_job(job_id, "succeeded", detail={
         "window": taken_at.isoformat(), "topics": len(snapshot.topics),
         "groups": len(snapshot.groups), "seconds": round(seconds, 3),
-        "dialect": gathered.dialect})
+        "dialect": gathered.dialect,
+        **({"census": gathered.census.record()} if gathered.census is not None else {})})
     return CollectResult(cluster.name, job_id, snapshot_id, taken_at, len(snapshot.topics),
                          len(snapshot.groups), gathered.dialect, seconds)
 

@@ -72,6 +72,18 @@ class JobRuns(Database):
         with self.engine.connect() as connection:
             return [_job_record(row) for row in connection.execute(query.limit(limit)).mappings()]
 
+    def last_succeeded_detail(self, kind: str, cluster: str) -> dict[str, Any]:
+        """The detail of the cluster's newest succeeded run of `kind` ({} if none): what a
+        run leaves for the next (a collect's census of the cluster's series)."""
+        table = schema.job_runs
+        query = (select(table.c.detail)
+                 .where(table.c.kind == kind, table.c.cluster == cluster,
+                        table.c.status == "succeeded")
+                 .order_by(table.c.started_at.desc(), table.c.id.desc()).limit(1))
+        with self.engine.connect() as connection:
+            detail = connection.execute(query).scalar()
+        return dict(detail) if isinstance(detail, dict) else {}
+
     def job(self, job_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(schema.job_runs).where(

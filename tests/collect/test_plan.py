@@ -56,6 +56,19 @@ def test_small_questions_on_one_grid_share_a_request() -> None:
     assert requests[0].text().count("label_replace(") == 2
 
 
+def test_a_question_over_many_series_is_asked_alone() -> None:
+    """Folding a figure per topic costs the server more than the round trip it saves."""
+    per_topic = Census(series={"kafka_log_log_size": 4_200}, samples_per_second=1 / 3600)
+    specs = [_daily(3), Spec("other", LOG_SIZE, 'cluster="d"', SPANS, 1_700_000_000.0, 3,
+                             86_400, False)]
+    requests = plan(specs, per_topic, BUDGET)
+    assert [len(r.pieces) for r in requests] == [1, 1]
+    assert all("label_replace(" not in r.text() for r in requests)
+    folded = plan(specs, per_topic, Budget(BUDGET.max_samples, BUDGET.max_samples_read,
+                                           max_fold_series=5_000))
+    assert len(folded) == 1 and len(folded[0].pieces) == 2
+
+
 def test_a_refused_piece_halves_in_time_then_in_shards() -> None:
     small = Census(series={"kafka_log_log_size": 300}, samples_per_second=1 / 30)
     (piece,) = split(_daily(30), small, BUDGET)
