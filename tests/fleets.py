@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from costopt.analyze.analysis import ClusterAnalysis, FleetAnalysis, analyze_cluster
+from costopt.base.compression_ratios import estimates
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
 from costopt.prices import load_builtin_catalog
@@ -38,7 +39,7 @@ def analyze_in_memory(simulated: Fleet, sampled_topics: int = 20,
         stored = StoredSnapshot(0, snapshot, item.catalog, "simulated")
         history = History.from_series(history_frame(item.series), groups=item.group_history)
         clusters[snapshot.cluster] = analyze_cluster(
-            stored, load_builtin_catalog(item.catalog), history, samples, settings,
+            stored, load_builtin_catalog(item.catalog), history, estimates(samples), settings,
             OwnerAttribution())
     return FleetAnalysis(clusters, "USD", rule_settings=settings.rules)
 

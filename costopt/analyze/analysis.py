@@ -9,12 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import pickle
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +23,7 @@ from costopt import __version__
 from costopt.analyze.cluster_plans import cluster_plan, fleet_plan
 from costopt.analyze.decisions import Decisions
 from costopt.analyze.plan import SavingsPlan
-from costopt.base.compression_ratios import CompressionEstimate, estimate
+from costopt.base.compression_ratios import CompressionEstimate
 from costopt.base.parallel import fork_map
 from costopt.config import Settings
 from costopt.cost.allocation import ClusterCost, allocate
@@ -174,65 +171,27 @@ def catalog_for(stored: StoredSnapshot, settings: Settings,
     return resolve(name)
 
 
-_ESTIMATES: OrderedDict[bytes, CompressionEstimate] = OrderedDict()
-_ESTIMATES_KEPT = 20_000
-_ESTIMATES_LOCK = threading.Lock()
-
-
-def _fresh_estimates_lock() -> None:
-    """A forked analysis gets a lock no other thread of the parent may have held at fork."""
-    global _ESTIMATES_LOCK
-    _ESTIMATES_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_fresh_estimates_lock)
-
-
-def cached_estimate(records: list[bytes]) -> CompressionEstimate:
-    """Compressing a topic's samples with five codecs is most of an analysis's CPU, and the
-    samples change only when a collect samples again: keep each estimate by its records."""
-    digest = hashlib.sha256(b"".join(len(r).to_bytes(4, "little") + r for r in records)).digest()
-    with _ESTIMATES_LOCK:
-        found = _ESTIMATES.get(digest)
-        if found is not None:
-            _ESTIMATES.move_to_end(digest)
-            return found
-    computed = estimate(records)
-    with _ESTIMATES_LOCK:
-        _ESTIMATES[digest] = computed
-        while len(_ESTIMATES) > _ESTIMATES_KEPT:
-            _ESTIMATES.popitem(last=False)
-    return computed
-
-
-def compression_estimates(samples: dict[str, list[bytes]]) -> dict[str, CompressionEstimate]:
-    """Two at a time: the codecs release the GIL while they compress, so a second thread
-    uses the second core (a tenth of a cold wix analysis otherwise)."""
-    topics = [topic for topic, records in samples.items() if records]
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="compression") as pool:
-        found = list(pool.map(lambda topic: cached_estimate(samples[topic]), topics))
-    return dict(zip(topics, found, strict=True))
-
-
 def cluster_model(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
-                  samples: dict[str, list[bytes]], settings: Settings,
+                  estimates: Mapping[str, CompressionEstimate], settings: Settings,
                   owners: OwnerAttribution) -> ClusterModel:
+    """`estimates`: the compression measured on each sampled topic's records (the store keeps
+    them with the records, `Store.estimates_of`)."""
     cost = allocate(stored.snapshot, catalog, owners, settings.allocation)
     daily = history.daily
     growth = topic_growth_per_day(daily) if not daily.empty else pd.Series(dtype=float)
-    return ClusterModel(stored.snapshot, catalog, cost, compression_estimates(samples),
+    return ClusterModel(stored.snapshot, catalog, cost, dict(estimates),
                         growth.to_dict())
 
 
 def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: History,
-                    samples: dict[str, list[bytes]], settings: Settings,
+                    estimates: Mapping[str, CompressionEstimate], settings: Settings,
                     owners: OwnerAttribution, reads: GroupReads | None = None
                     ) -> ClusterAnalysis:
     """`reads`: bytes per second each (group, topic) read, measured from offsets over stored
     snapshots (`measured_reads`); without it, groups whose source reports their bytes are
     measured, the others get even shares."""
     snapshot = stored.snapshot
-    model = cluster_model(stored, catalog, history, samples, settings, owners)
+    model = cluster_model(stored, catalog, history, estimates, settings, owners)
     chargeback = chargeback_rows(model.cost, snapshot.groups, reads, owners,
                                  snapshot.principals)
     daily = history.daily
@@ -277,10 +236,10 @@ def _analyze_stored(store: Store, name: str, settings: Settings, owners: OwnerAt
     """One cluster's analysis from what the store holds of it (`planned`: with its plan)."""
     stored = store.latest_snapshot(name)
     catalog = catalog_for(stored, settings, resolve)
-    samples = store.samples_of(name)
+    estimates = store.estimates_of(name)
     reads = measured_reads(store, name, stored.snapshot.taken_at,
                            settings.allocation.reads_window_hours)
-    analysis = analyze_cluster(stored, catalog, load_history(store, name), samples, settings,
+    analysis = analyze_cluster(stored, catalog, load_history(store, name), estimates, settings,
                                owners, reads)
     if planned:
         analysis.plan = cluster_plan(analysis.model, analysis.history,
@@ -313,7 +272,11 @@ def analyze_clusters(store: Store, names: list[str], settings: Settings,
     if len(names) < 2 or not _shareable(store):
         return {name: _analyze_stored(store, name, settings, owners, resolve, planned)
                 for name in names}
-    return dict(zip(names, fork_map(forked, names), strict=True))
+    # A cluster's work grows with its topics: the largest first (`fork_map`).
+    latest = [store.latest_snapshot_id(name) for name in names]
+    weights = [float(store.topic_count(found)) if found is not None else 0.0
+               for found in latest]
+    return dict(zip(names, fork_map(forked, names, weights=weights), strict=True))
 
 
 def analyze_store(store: Store, settings: Settings,

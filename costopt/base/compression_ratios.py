@@ -9,7 +9,7 @@ actually stores.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import lz4.frame
@@ -88,6 +88,11 @@ def estimate(records: Sequence[bytes], batch_bytes: int = DEFAULT_BATCH_BYTES,
         ratios[codec] = stored / uncompressed
     mean_raw = sum(len(record) for record in records) / len(records)
     return CompressionEstimate(len(records), mean_raw, ratios)
+
+
+def estimates(samples: Mapping[str, Sequence[bytes]]) -> dict[str, CompressionEstimate]:
+    """Each topic with sampled records, measured (a topic sampled with none has no estimate)."""
+    return {topic: estimate(records) for topic, records in samples.items() if records}
 
 
 def observed_ratio(bytes_in_per_second: float, messages_in_per_second: float,

@@ -9,7 +9,22 @@ rebuilding each object through its constructor is several times faster, and the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
+
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of the class's field values, in order, as a tuple (one C call per object)."""
+    getter = _GETTERS.get(cls)
+    if getter is None:
+        names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
+        many = attrgetter(*names)
+        getter = many if len(names) > 1 else (lambda obj: (many(obj),))
+        _GETTERS[cls] = getter
+    return getter
 
 
 class SlotsPickle:
@@ -19,5 +34,5 @@ class SlotsPickle:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        names: tuple[str, ...] = type(self).__slots__
-        return type(self), tuple(getattr(self, name) for name in names)
+        cls = type(self)
+        return cls, _fields_of(cls)(self)

@@ -133,6 +133,9 @@ sample_records = Table(
     Column("topic", String(512), primary_key=True),
     Column("payloads", JSON, nullable=False),  # base64 strings, newest last
     Column("sampled_at", DateTime(timezone=True), nullable=False),
+    # The compression measured on the payloads when stored (`sample_records.estimate_row`);
+    # NULL when there were no records.
+    Column("estimate", JSON(none_as_null=True), nullable=True),
 )
 
 job_runs = Table(

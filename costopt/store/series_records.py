@@ -137,7 +137,7 @@ class SeriesRecords(Database):
         """What analysis reads of a cluster's series, in one pass over its blocks: the daily
         points, each topic's peak of every series at any resolution, the cluster's totals per
         time, and the span the points cover."""
-        daily: list[pd.DataFrame] = []
+        daily: list[tuple[np.ndarray, np.ndarray, int]] = []  # (topic ids, values, time)
         totals: list[tuple[int, int, *tuple[float, ...]]] = []
         peaks = np.empty((0, len(SERIES_COLUMNS)))
         seen = np.zeros(0, dtype=bool)
@@ -153,8 +153,14 @@ class SeriesRecords(Database):
             first = ts if first is None else min(first, ts)
             last = ts if last is None else max(last, ts)
             if resolution == 86_400:
-                daily.append(_block_frame(names, topic_ids, values, resolution, ts))
-        daily_frame = _points_frame(daily, cluster)
+                daily.append((topic_ids, values, ts))
+        # One frame of every daily block's rows, built once (a frame per block and a concat
+        # took a quarter of the history's read).
+        daily_frame = _points_frame([_block_frame(
+            names, np.concatenate([ids for ids, _, _ in daily]),
+            np.concatenate([values for _, values, _ in daily]), 86_400,
+            np.concatenate([np.full(len(ids), ts, dtype=np.int64) for ids, _, ts in daily]))]
+            if daily else [], cluster)
         peaks_frame = pd.DataFrame(peaks[seen], columns=list(SERIES_COLUMNS),
                                    index=pd.Index(names[:len(seen)][seen], name="topic"))
         totals_frame = pd.DataFrame(totals, columns=["resolution_seconds", "ts_seconds",
@@ -166,8 +172,9 @@ class SeriesRecords(Database):
 
 
 def _block_frame(names: np.ndarray, topic_ids: np.ndarray, values: np.ndarray,
-                 resolution: int, ts: int) -> pd.DataFrame:
-    """One block's points (or some of them) as rows: topic, resolution, time, the series."""
+                 resolution: int, ts: int | np.ndarray) -> pd.DataFrame:
+    """Blocks' points (or some of them) as rows: topic, resolution, time (one, or per row),
+    the series."""
     part = pd.DataFrame(values, columns=list(SERIES_COLUMNS))
     part.insert(0, "topic", names[topic_ids])
     part.insert(1, "resolution_seconds", resolution)

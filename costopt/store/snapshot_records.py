@@ -22,6 +22,7 @@ from costopt.snapshot.cluster_snapshot import (
 )
 from costopt.store import schema
 from costopt.store.database import NothingStored, RefusedData, _insert_many, _utc
+from costopt.store.sample_records import estimate_row
 from costopt.store.series_records import SERIES_COLUMNS, SeriesRecords
 
 
@@ -87,7 +88,8 @@ class SnapshotRecords(SeriesRecords):
                     schema.sample_records.c.topic == topic))
                 connection.execute(insert(schema.sample_records).values(
                     cluster=snapshot.cluster, topic=topic, sampled_at=taken_at,
-                    payloads=[base64.b64encode(p).decode() for p in payloads]))
+                    payloads=[base64.b64encode(p).decode() for p in payloads],
+                    estimate=estimate_row(payloads)))
         return snapshot_id
 
     def clusters(self) -> list[str]:
@@ -128,6 +130,13 @@ class SnapshotRecords(SeriesRecords):
                 select(schema.snapshots.c.id).where(schema.snapshots.c.cluster == cluster)
                 .order_by(schema.snapshots.c.taken_at.desc()).limit(1)).scalar()
         return None if value is None else int(value)
+
+    def topic_count(self, snapshot_id: int) -> int:
+        """How many topics the snapshot holds (a cluster's size, before reading it)."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(
+                select(func.count()).select_from(schema.snapshot_topics)
+                .where(schema.snapshot_topics.c.snapshot_id == snapshot_id)).scalar() or 0)
 
     def latest_snapshots(self) -> list[StoredSnapshot]:
         return [self.latest_snapshot(cluster) for cluster in self.clusters()]

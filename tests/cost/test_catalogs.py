@@ -141,9 +141,9 @@ def test_a_mark_that_is_neither_verified_nor_unverified_or_names_no_line_is_refu
     with pytest.raises(CatalogError, match=r"'checked' is neither"):
         load_catalog(bad)
     stray = _write(tmp_path, text.replace("verification: {compute_per_hour: unverified,",
-                                          "verification: {compute_per_hour[m9.huge]: unverified,"
+                                          "verification: {'compute_per_hour[m9.huge]': unverified,"
                                           " compute_per_hour: unverified,", 1))
-    with pytest.raises(CatalogError, match=r"m9\.huge"):
+    with pytest.raises(CatalogError, match=r"names no price line stated here.*m9\.huge"):
         load_catalog(stray)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from costopt.analyze.analysis import ClusterAnalysis, analyze_cluster
+from costopt.base.compression_ratios import estimates
 from costopt.config import Settings
 from costopt.cost.owners import OwnerAttribution
 from costopt.prices import load_builtin_catalog
@@ -93,7 +94,7 @@ def analyze(topics: tuple[Topic, ...], groups: tuple[ConsumerGroup, ...] = (),
                                rack_aware_fetch=rack_aware, labels=labels or {})
     return analyze_cluster(StoredSnapshot(1, snapshot, catalog, "test"),
                            load_builtin_catalog(catalog),
-                           history or history_for(topics, history_days), samples or {},
+                           history or history_for(topics, history_days), estimates(samples or {}),
                            settings or Settings(), OwnerAttribution())
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
+from costopt.base.compression_ratios import estimate
 from costopt.simulate.snapshots import history_frame, simulate_cluster
 from costopt.store import Store, StoreError
 from costopt.store.store import SERIES_COLUMNS, epoch_seconds
@@ -34,6 +36,36 @@ def test_snapshot_round_trip(store: Store) -> None:
     assert len(stored_series) == len(series)
     assert stored_series["ts"].min() == series["ts"].min()
     assert store.samples(item.snapshot.cluster, "t") == [b"a", b"\x00b"]
+
+
+def test_the_compression_measured_on_samples_is_stored_with_them(store: Store) -> None:
+    """An analysis reads the ratios measured when the records were stored, not the records;
+    a topic sampled with no records has no estimate, and each collect's samples replace the
+    last ones' estimate."""
+    item, _ = _simulated()
+    first = [b'{"user": %d, "event": "click"}' % i for i in range(300)]
+    again = [bytes(range(256)) * 4 for _ in range(20)]
+    store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
+                        samples={"json": first, "empty": []})
+    assert store.estimates_of(item.snapshot.cluster) == {"json": estimate(first)}
+    later = replace(item.snapshot, taken_at=item.snapshot.taken_at + timedelta(minutes=15))
+    store.save_snapshot(later, catalog=item.catalog, source="simulated",
+                        samples={"json": again})
+    assert store.estimates_of(item.snapshot.cluster) == {"json": estimate(again)}
+    assert estimate(again).ratios != estimate(first).ratios
+
+
+def test_samples_stored_before_0015_are_measured_by_the_upgrade(store: Store) -> None:
+    item, _ = _simulated()
+    records = [b'{"order": %d, "sku": "A-%d"}' % (i, i % 7) for i in range(200)]
+    store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
+                        samples={"orders": records})
+    store.downgrade("0014")
+    assert "estimate" not in {c["name"] for c in inspect(store.engine).get_columns(
+        "sample_records")}
+    store.migrate("head")
+    assert store.estimates_of(item.snapshot.cluster) == {"orders": estimate(records)}
+    assert store.samples(item.snapshot.cluster, "orders") == records
 
 
 def test_writing_the_same_window_twice_replaces_it(store: Store) -> None:
@@ -71,8 +103,6 @@ def test_nan_values_are_refused_before_anything_is_written(store: Store) -> None
 
 def test_a_later_window_is_a_new_snapshot(store: Store) -> None:
     item, _ = _simulated()
-    from datetime import timedelta
-
     later = replace(item.snapshot, taken_at=item.snapshot.taken_at + timedelta(minutes=15))
     store.save_snapshot(item.snapshot, catalog=None, source="collect")
     store.save_snapshot(later, catalog=None, source="collect")
