@@ -70,8 +70,12 @@ def _drain(token: int, turns: list[Future[tuple[int, str] | None]]) -> list[tupl
     with gc_paused():
         while (index := _take(task)) is not None:
             done.append((index, task.work(task.items[index])))
-            ended = [turn for turn in pending if turn.done()]
-            pending = [turn for turn in pending if not turn.done()]
+            # Each turn asked once: a turn ending between two askings would be in neither list.
+            ended: list[Future[tuple[int, str] | None]] = []
+            waiting: list[Future[tuple[int, str] | None]] = []
+            for turn in pending:
+                (ended if turn.done() else waiting).append(turn)
+            pending = waiting
             done += _loaded(ended)
         done += _loaded(pending)
     return done
