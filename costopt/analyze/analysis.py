@@ -211,8 +211,11 @@ def analyze_cluster(stored: StoredSnapshot, catalog: PriceCatalog, history: Hist
 def measured_reads(store: Store, cluster: str, until: datetime, window_hours: float
                    ) -> GroupReads:
     """Each group's read rate over the `window_hours` of snapshots up to `until`, from its
-    committed-offset progress (`costopt.cost.reads`)."""
+    committed-offset progress (`costopt.cost.reads`). A window of fewer than two snapshots
+    (the first collects) holds no progress to measure, so its offsets are not read."""
     since = until - timedelta(hours=window_hours)
+    if store.snapshot_count(cluster, since=since, until=until) < 2:
+        return {}
     return reads_from_offsets(group_offsets(store, cluster, since, until))
 
 

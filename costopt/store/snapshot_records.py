@@ -141,10 +141,16 @@ class SnapshotRecords(SeriesRecords):
     def latest_snapshots(self) -> list[StoredSnapshot]:
         return [self.latest_snapshot(cluster) for cluster in self.clusters()]
 
-    def snapshot_count(self, cluster: str | None = None) -> int:
+    def snapshot_count(self, cluster: str | None = None, *, since: datetime | None = None,
+                       until: datetime | None = None) -> int:
+        """Snapshots stored (of `cluster`, taken in [since, until] where given)."""
         query = select(func.count()).select_from(schema.snapshots)
         if cluster is not None:
             query = query.where(schema.snapshots.c.cluster == cluster)
+        if since is not None:
+            query = query.where(schema.snapshots.c.taken_at >= _utc(since))
+        if until is not None:
+            query = query.where(schema.snapshots.c.taken_at <= _utc(until))
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 

@@ -22,6 +22,7 @@ from costopt.cost.owners import OwnerAttribution, OwnerRule
 from costopt.cost.reads import reads_from_offsets
 from costopt.prices import load_builtin_catalog
 from costopt.snapshot.cluster_snapshot import ConsumerGroup
+from costopt.store import Store
 from tests.fixtures_cost import worked_example_cluster
 from tests.fleets import analyzed
 
@@ -156,3 +157,28 @@ def test_bytes_per_message_of_the_later_snapshot_first() -> None:
     reads = reads_from_offsets(_offsets([(0, "a", "t", 0, 100, 1), (1, "a", "t", 60, 300, 1)]))
     assert reads[("a", "t")] == pytest.approx(60 * 300 / 60)
     assert np.isfinite(list(reads.values())).all()
+
+
+def test_measured_reads_need_two_snapshots_in_the_window(store: Store) -> None:
+    """Read from the store: one snapshot holds no progress (nothing measured, its offsets
+    not read); a second 10 minutes later measures the group's offsets' progress."""
+    from dataclasses import replace
+
+    from costopt.analyze.analysis import measured_reads
+
+    cluster = worked_example_cluster()
+    first = replace(cluster, topics=tuple(
+        replace(t, messages_in_per_second=t.bytes_in_per_second / 500) for t in cluster.topics),
+        groups=(ConsumerGroup("billing", ORDERS, committed_offset_sum=1_000, members=1),))
+    store.save_snapshot(first, catalog=None, source="test")
+    assert measured_reads(store, first.cluster, first.taken_at, 24) == {}
+    topic = first.topic(ORDERS)
+    second = replace(first, taken_at=first.taken_at + timedelta(minutes=10), groups=(
+        ConsumerGroup("billing", ORDERS, committed_offset_sum=1_600, members=1),))
+    store.save_snapshot(second, catalog=None, source="test")
+    assert topic.bytes_in_per_second > 0
+    # 600 messages of 500 bytes in 600 seconds
+    assert measured_reads(store, first.cluster, second.taken_at, 24) == {
+        ("billing", ORDERS): pytest.approx(600 * 500 / 600)}
+    # A window reaching back less than the 10 minutes holds one snapshot again.
+    assert measured_reads(store, first.cluster, second.taken_at, 0.1) == {}
