@@ -29,26 +29,45 @@ def bytes_per_message(bytes_in_per_second: pd.Series, messages_in_per_second: pd
 def reads_from_offsets(offsets: pd.DataFrame) -> GroupReads:
     """Bytes per second each (group, topic) read over the snapshots in `offsets` (columns of
     `costopt.store.offsets.group_offsets`): offset progress between consecutive snapshots ×
-    the topic's bytes per message, over the seconds those pairs span."""
+    the topic's bytes per message, over the seconds those pairs span.
+
+    Worked on integer codes of the (group, topic) pairs and plain arrays: a day of 15-minute
+    snapshots is 900,000 rows for one `wix` cluster, and sorting and grouping them by their
+    names was most of the analysis. Each pair's rows keep their order (by time, stably), so
+    the sums, and every rate, are those of grouping by the names."""
     if offsets.empty:
         return {}
-    frame = offsets.sort_values(["group", "topic", "taken_at"], kind="stable").copy()
-    frame["bpm"] = bytes_per_message(frame["bytes_in_per_second"],
-                                     frame["messages_in_per_second"])
-    keys = [frame["group"], frame["topic"]]
-    previous = frame.groupby(keys, sort=False).shift(1)
-    progress = frame["committed_offset_sum"] - previous["committed_offset_sum"]
-    seconds = (frame["taken_at"] - previous["taken_at"]).dt.total_seconds()
+    group_codes, group_names = pd.factorize(offsets["group"])
+    topic_codes, topic_names = pd.factorize(offsets["topic"])
+    key = group_codes.astype(np.int64) * len(topic_names) + topic_codes
+    taken = offsets["taken_at"]
+    order = np.lexsort((taken.to_numpy(dtype="datetime64[ns]").view(np.int64), key))
+    key = key[order]
+    follows = np.concatenate([[False], key[1:] == key[:-1]])  # same pair as the row before
+    committed = offsets["committed_offset_sum"].to_numpy(dtype="float64")[order]
+    progress = committed - _previous(committed, follows)
+    times = taken.iloc[order].reset_index(drop=True)
+    seconds = (times - times.shift(1).where(follows)).dt.total_seconds().to_numpy()
+    size = bytes_per_message(offsets["bytes_in_per_second"],
+                             offsets["messages_in_per_second"]).to_numpy()[order]
     # Bytes per message of the pair: the later snapshot's, else the earlier one's.
-    bpm = frame["bpm"].fillna(previous["bpm"])
-    read = progress * bpm
-    read = read.where(progress != 0, 0.0)  # no progress reads nothing, whatever the size
-    valid = progress.notna() & (progress >= 0) & (seconds > 0) & read.notna()
-    pairs = pd.DataFrame({"group": frame["group"], "topic": frame["topic"],
-                          "bytes": np.where(valid, read, 0.0),
-                          "seconds": np.where(valid, seconds, 0.0)})[valid.to_numpy()]
-    if pairs.empty:
+    size = np.where(np.isnan(size), _previous(size, follows), size)
+    with np.errstate(invalid="ignore"):
+        read = np.where(progress != 0, progress * size, 0.0)  # no progress reads nothing
+        valid = ~np.isnan(progress) & (progress >= 0) & (seconds > 0) & ~np.isnan(read)
+    if not valid.any():
         return {}
-    totals = pairs.groupby(["group", "topic"], sort=False)[["bytes", "seconds"]].sum()
-    return {(str(g), str(t)): float(row.bytes / row.seconds)
-            for (g, t), row in totals.iterrows() if row.seconds > 0}
+    totals = pd.DataFrame({"key": key[valid], "bytes": read[valid],
+                           "seconds": seconds[valid]}).groupby("key", sort=False).sum()
+    totals = totals[totals["seconds"] > 0]
+    rates = (totals["bytes"] / totals["seconds"]).to_numpy()
+    keys = totals.index.to_numpy()
+    found = {(str(group_names[k // len(topic_names)]), str(topic_names[k % len(topic_names)])):
+             float(rate) for k, rate in zip(keys.tolist(), rates.tolist(), strict=True)}
+    return dict(sorted(found.items()))
+
+
+def _previous(values: np.ndarray, follows: np.ndarray) -> np.ndarray:
+    """Each row's predecessor in its (group, topic) pair; NaN for a pair's first row."""
+    shifted = np.concatenate([[np.nan], values[:-1]])
+    return np.where(follows, shifted, np.nan)

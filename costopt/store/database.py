@@ -93,3 +93,15 @@ def _insert_many(connection: Connection, table: Any, rows: Iterable[dict[str, An
             batch = []
     if batch:
         connection.execute(insert(table), batch)
+
+
+def _driver_rows(connection: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """The query's rows as the database driver gives them, plain tuples, with no SQLAlchemy
+    result processing: for bulk reads of columns that need none (integers, floats, text;
+    not SQLite's DateTime, which the driver returns as text). A day of 15-minute snapshots is
+    hundreds of thousands of rows per cluster; a Row built per row was most of reading them."""
+    result = connection.execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
