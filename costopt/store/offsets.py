@@ -29,12 +29,10 @@ def group_offsets(store: Store, cluster: str, since: datetime | None = None,
     offset sum, with the topic's bytes and messages in per second at that snapshot (its bytes
     per message), oldest first.
 
-    Two queries merged here rather than one join: `snapshot_topics` is indexed by snapshot
-    only, and a join on (snapshot, name) scans every topic of a snapshot per group row on
-    SQLite (30 s for a day of 15-minute snapshots of 2,400 group rows and 1,700 topics).
-    A day of `wix` snapshots is 900,000 group rows for its largest cluster, so the rows are
-    read as the driver gives them (`_driver_rows`), each snapshot's time once rather than per
-    row, and the topics merged on integer codes rather than on their names."""
+    One join, each group row to its topic at its snapshot through `snapshot_topics`' index on
+    (snapshot, name) (migration 0016). A day of `wix` snapshots is 900,000 group rows for its
+    largest cluster, so the rows are read as the driver gives them (`_driver_rows`) and each
+    snapshot's time once, not per row."""
     groups, snapshots, topics = schema.snapshot_groups, schema.snapshots, schema.snapshot_topics
     window = [snapshots.c.cluster == cluster]
     if since is not None:
@@ -44,26 +42,15 @@ def group_offsets(store: Store, cluster: str, since: datetime | None = None,
     with store.engine.connect() as connection:
         taken = connection.execute(select(snapshots.c.id, snapshots.c.taken_at)
                                    .where(*window)).all()
-        offsets = _driver_rows(connection, (
+        rows = _driver_rows(connection, (
             select(groups.c.snapshot_id, groups.c.group_name, groups.c.topic,
-                   groups.c.committed_offset_sum)
-            .join(snapshots, snapshots.c.id == groups.c.snapshot_id).where(*window)))
-        rates = _driver_rows(connection, (
-            select(topics.c.snapshot_id, topics.c.name, topics.c.bytes_in_per_second,
+                   groups.c.committed_offset_sum, topics.c.bytes_in_per_second,
                    topics.c.messages_in_per_second)
-            .join(snapshots, snapshots.c.id == topics.c.snapshot_id).where(*window)
-            .where(topics.c.name.in_(
-                select(groups.c.topic).join(snapshots, snapshots.c.id == groups.c.snapshot_id)
-                .where(*window).distinct()))))
-    frame = pd.DataFrame(offsets, columns=["snapshot_id", "group", "topic",
-                                           "committed_offset_sum"])
-    sizes = pd.DataFrame(rates, columns=["snapshot_id", "topic", "bytes_in_per_second",
-                                         "messages_in_per_second"])
-    # One code per topic name across both frames: the merge then compares integers.
-    codes, _ = pd.factorize(pd.concat([frame["topic"], sizes["topic"]], ignore_index=True))
-    frame["topic_code"], sizes["topic_code"] = codes[:len(frame)], codes[len(frame):]
-    frame = frame.merge(sizes.drop(columns="topic"), on=["snapshot_id", "topic_code"],
-                        how="left")
+            .join(snapshots, snapshots.c.id == groups.c.snapshot_id)
+            .outerjoin(topics, (topics.c.snapshot_id == groups.c.snapshot_id)
+                       & (topics.c.name == groups.c.topic))
+            .where(*window)))
+    frame = pd.DataFrame(rows, columns=["snapshot_id", *OFFSET_COLUMNS[1:]])
     times = pd.Series(pd.to_datetime([row[1] for row in taken], utc=True),
                       index=[row[0] for row in taken])
     frame["taken_at"] = times.reindex(frame["snapshot_id"].to_numpy()).reset_index(drop=True)

@@ -74,7 +74,7 @@ snapshot_topics = Table(
     Column("log_size_bytes", BigInteger, nullable=False),
     Column("remote_log_size_bytes", BigInteger, nullable=False),
     Column("rack_aware_read_bytes_per_second", Float),
-    Index("ix_snapshot_topics_snapshot", "snapshot_id"),
+    Index("ix_snapshot_topics_snapshot_name", "snapshot_id", "name"),  # migration 0016
 )
 
 snapshot_groups = Table(
