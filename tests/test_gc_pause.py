@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 
 from costopt.base.gc_pause import gc_paused
 
@@ -44,3 +45,26 @@ def test_a_collector_that_was_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_what_a_pause_made_goes_to_the_oldest_generation_and_its_cycles_are_still_freed(
+        ) -> None:
+    """The youngest generations are left empty (no collection traverses the pause's result
+    before the next full one), and a cycle made garbage during the pause is freed by it."""
+    with gc_paused():
+        kept = [_Node() for _ in range(10_000)]
+        first, second = _Node(), _Node()
+        first.other, second.other = second, first  # a cycle, garbage once dropped
+        probe = weakref.ref(first)
+        del first, second
+    young = {id(o) for generation in (0, 1) for o in gc.get_objects(generation)}
+    assert not any(id(node) in young for node in kept)
+    assert all(gc.is_tracked(node) for node in kept[:10])
+    assert probe() is not None  # not collected yet: no collection ran
+    gc.collect()
+    assert probe() is None
