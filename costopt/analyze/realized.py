@@ -186,8 +186,8 @@ def realized_for_record(store: Any, settings: Any, record: Mapping[str, Any],
         return None
     stored = store.snapshot(int(snapshot_id))
     rec = record["recommendation"]
-    measured = store.estimates_of(rec["cluster"]) if rec.get("target_type") == "topic" else {}
-    estimates = {rec["target"]: measured[rec["target"]]} if rec["target"] in measured else {}
+    estimates = (store.estimates_of(rec["cluster"], topic=rec["target"])
+                 if rec.get("target_type") == "topic" else {})
     model = cluster_model(stored, catalog_for(stored, settings), History.empty(), estimates,
                           settings, owner_attribution(settings))
     return realized_savings(rec, model, latest)

@@ -46,13 +46,17 @@ class SampleRecords(Database):
                 schema.sample_records.c.topic == topic)).first()
         return [base64.b64decode(p) for p in row[0]] if row else []
 
-    def estimates_of(self, cluster: str) -> dict[str, CompressionEstimate]:
-        """The compression measured on every sampled topic's records in the cluster, in one
-        query (topics sampled with no records have none)."""
+    def estimates_of(self, cluster: str, topic: str | None = None
+                     ) -> dict[str, CompressionEstimate]:
+        """The compression measured on every sampled topic's records in the cluster (or on
+        `topic`'s only), in one query (topics sampled with no records have none)."""
         table = schema.sample_records
+        query = select(table.c.topic, table.c.estimate).where(
+            table.c.cluster == cluster, table.c.estimate.is_not(None))
+        if topic is not None:
+            query = query.where(table.c.topic == topic)
         with self.engine.connect() as connection:
-            rows = connection.execute(select(table.c.topic, table.c.estimate).where(
-                table.c.cluster == cluster, table.c.estimate.is_not(None))).all()
+            rows = connection.execute(query).all()
         return {topic: _estimate_of(row) for topic, row in rows}
 
     def sampled_topics(self, cluster: str) -> list[str]:

@@ -48,6 +48,8 @@ def test_the_compression_measured_on_samples_is_stored_with_them(store: Store) -
     store.save_snapshot(item.snapshot, catalog=item.catalog, source="simulated",
                         samples={"json": first, "empty": []})
     assert store.estimates_of(item.snapshot.cluster) == {"json": estimate(first)}
+    assert store.estimates_of(item.snapshot.cluster, topic="json") == {"json": estimate(first)}
+    assert store.estimates_of(item.snapshot.cluster, topic="empty") == {}
     later = replace(item.snapshot, taken_at=item.snapshot.taken_at + timedelta(minutes=15))
     store.save_snapshot(later, catalog=item.catalog, source="simulated",
                         samples={"json": again})
