@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -59,7 +60,7 @@ def test_produce_consume_and_see_it_in_prometheus(stack: Stack) -> None:
         message = consumer.poll(1.0)
         if message is not None and message.error() is None:
             consumed += 1
-    consumer.commit(asynchronous=False)
+    commit_offsets(consumer)
     consumer.close()
     assert consumed == RECORDS
 

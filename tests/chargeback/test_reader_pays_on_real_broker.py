@@ -40,6 +40,7 @@ from costopt.cost.chargeback import CONSUMER, PRODUCER, consumer_micros
 from costopt.cost.owners import OwnerRule
 from costopt.sources.collect import collect_cluster
 from costopt.store import Store, sqlite_url
+from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -81,7 +82,7 @@ def _read(bootstrap: str, group: str, topic: str, partitions: list[int],
     while not stop.is_set():
         batch = consumer.consume(num_messages=500, timeout=0.2)
         if any(m.error() is None for m in batch):
-            consumer.commit(asynchronous=False)
+            commit_offsets(consumer)
     consumer.close()
 
 
@@ -98,6 +99,19 @@ def _committed(bootstrap: str, group: str, topic: str, partitions: list[int]) ->
     finally:
         consumer.close()
     return all(o.offset > 0 for o in offsets)
+
+
+def _workload_ready(stack: Stack, topic: str, alpha: str, beta: str) -> list[str]:
+    """What is still missing before the first collect: an empty list once Prometheus holds
+    the topic and both groups have committed offsets on the partitions they read."""
+    bootstrap = stack.kafka.bootstrap_servers
+    missing: list[str] = []
+    if not _scraped(stack, topic):
+        missing.append(f"Prometheus has no samples of {topic}")
+    for group, partitions in ((alpha, [0, 1, 2]), (beta, [0])):
+        if not _committed(bootstrap, group, topic, partitions):
+            missing.append(f"{group} has not committed on partitions {partitions}")
+    return missing
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +144,9 @@ def reading(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                                           OwnerRule(pattern=r"^beta-", owner="team-beta")]))
     try:
         deadline = time.time() + 60
-        while time.time() < deadline and not (
-                _scraped(stack, topic) and _committed(bootstrap, alpha, topic, [0, 1, 2])
-                and _committed(bootstrap, beta, topic, [0])):
+        while missing := _workload_ready(stack, topic, alpha, beta):
+            if time.time() > deadline:
+                pytest.fail(f"the workload did not start within 60 s: {'; '.join(missing)}")
             time.sleep(1)
         # First collect now, from the Admin API alone: both groups have offsets (Prometheus
         # may hold no whole minute yet on a stack just started). The second, in full, at the

@@ -27,6 +27,7 @@ from costopt.cost import formulas
 from costopt.sources.collect import CollectResult, collect_cluster
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
+from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -126,7 +127,7 @@ def workload(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Workload
         for message in consumer.consume(num_messages=READ_RECORDS - read, timeout=1.0):
             if message.error() is None:
                 read += 1
-    consumer.commit(asynchronous=False)
+    commit_offsets(consumer)
     consumer.close()
     for thread in threads:
         thread.join()

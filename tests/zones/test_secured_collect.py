@@ -31,6 +31,7 @@ from costopt.sources.source_errors import AccessDenied
 from costopt.store import Store, sqlite_url
 from tests.collect.api_view import api_view
 from tests.stack.http_gateway import Answer, LoopbackGateway, Request
+from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import ZONE_CLUSTER_LABEL, ZoneStack
 from tests.zones import tokens
 
@@ -59,7 +60,7 @@ def traffic(three_zone: ZoneStack) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while read < READ and time.monotonic() < deadline:
         read += sum(1 for m in consumer.consume(50, timeout=1) if m.error() is None)
-    consumer.commit(asynchronous=False)
+    commit_offsets(consumer)
     consumer.close()
     assert read >= READ
     return {"read": read}
