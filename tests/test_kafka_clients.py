@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from tests.stack.kafka_clients import commit_offsets
 
@@ -22,10 +22,12 @@ class _Answers:
     def __init__(self, *codes: int) -> None:
         self.codes = list(codes)
         self.calls = 0
+        self.offsets: list[Any] = []
 
-    def commit(self, asynchronous: bool = True) -> Any:
+    def commit(self, asynchronous: bool = True, offsets: Any = None) -> Any:
         assert asynchronous is False
         self.calls += 1
+        self.offsets.append(offsets)
         if self.codes:
             raise KafkaException(KafkaError(self.codes.pop(0)))
         return None
@@ -34,8 +36,10 @@ class _Answers:
 def test_a_loading_coordinator_is_waited_for() -> None:
     consumer = _Answers(KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.NOT_COORDINATOR,
                         KafkaError.COORDINATOR_NOT_AVAILABLE)
-    commit_offsets(cast(Consumer, consumer), timeout_s=10)
+    offsets = [TopicPartition("orders", 0, 42)]
+    commit_offsets(cast(Consumer, consumer), offsets, timeout_s=10)
     assert consumer.calls == 4
+    assert consumer.offsets == [offsets] * 4  # the same offsets at every try
 
 
 def test_other_errors_are_raised_at_once() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 # What a broker answers while a group's coordinator is moving or loading.
 COORDINATOR_SETTLING = frozenset({
@@ -23,14 +23,19 @@ COORDINATOR_SETTLING = frozenset({
 })
 
 
-def commit_offsets(consumer: Consumer, timeout_s: float = 30.0) -> None:
-    """Commit the consumer's positions synchronously, retrying while the coordinator settles
-    (short back-off, up to `timeout_s`); any other error, or the last settling one, raises."""
+def commit_offsets(consumer: Consumer, offsets: list[TopicPartition] | None = None,
+                   timeout_s: float = 30.0) -> None:
+    """Commit the consumer's positions (or the given `offsets`) synchronously, retrying while
+    the coordinator settles (short back-off, up to `timeout_s`); any other error, or the last
+    settling one, raises."""
     deadline = time.monotonic() + timeout_s
     pause = 0.1
     while True:
         try:
-            consumer.commit(asynchronous=False)
+            if offsets is None:
+                consumer.commit(asynchronous=False)
+            else:
+                consumer.commit(offsets=offsets, asynchronous=False)
             return
         except KafkaException as failure:
             error = failure.args[0] if failure.args else None
