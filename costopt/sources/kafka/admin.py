@@ -12,7 +12,7 @@ import importlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,10 @@ CONFIG_BATCH = 200
 # Group-offset requests sent before their answers are awaited: enough to hide the round trip,
 # few enough that the last of a batch is answered well within admin_timeout_seconds.
 GROUP_OFFSETS_IN_FLIGHT = 500
+# What a broker answers while a group's coordinator moves or loads its state: asked again.
+COORDINATOR_MOVING = frozenset({KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                                KafkaError.COORDINATOR_NOT_AVAILABLE,
+                                KafkaError.NOT_COORDINATOR})
 # Broker settings pricing needs: whether tiered storage runs (KIP-405), and whether consumers
 # may fetch from a follower in their zone (KIP-392; unset means leaders only, kept as "").
 BROKER_CONFIGS = ("remote.log.storage.system.enable", "replica.selector.class")
@@ -141,6 +145,11 @@ _REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed",
                               "brokers' certificates?)"}
 _CERTIFICATE_ALERT = re.compile(r"alert (bad certificate|certificate required|"
                                 r"unknown ca|handshake failure)", re.IGNORECASE)
+
+
+def _error_code(exc: KafkaException) -> int | None:
+    error = exc.args[0] if exc.args else None
+    return error.code() if isinstance(error, KafkaError) else None
 
 
 class KafkaAdminSource:
@@ -293,16 +302,43 @@ class KafkaAdminSource:
         return result[0], result[1]
 
     def _groups(self) -> list[AdminGroup]:
+        """Every consumer group with its state, members and committed offsets.
+
+        A group whose coordinator is moving (a broker restarting: COORDINATOR_LOAD_IN_PROGRESS,
+        NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) is asked again after a back-off, as Kafka's
+        own AdminClient does and librdkafka's does not, until `admin_timeout_seconds`: a
+        rolling restart must not cost the whole cluster's collect. Any other error fails it."""
         try:
             listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
                 timeout=self.timeout)
         except KafkaException as exc:
             raise self._fail("listing consumer groups", exc) from None
         ids = [g.group_id for g in listing.valid]
+        found: dict[str, AdminGroup] = {}
+        pending = ids
+        deadline = time.monotonic() + self.timeout
+        pause = 0.2
+        while pending:
+            settling: dict[str, tuple[str, KafkaException]] = {}
+            for group in self._ask_groups(pending, settling):
+                found[group.group] = group
+            pending = list(settling)
+            if pending and time.monotonic() + pause > deadline:
+                group_id, (what, last) = next(iter(settling.items()))
+                raise self._fail(f"{what} {group_id!r} (its coordinator was still moving after "
+                                 f"{self.timeout:g} s)", last) from None
+            if pending:
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+        return [found[group_id] for group_id in ids]
+
+    def _ask_groups(self, ids: list[str], settling: dict[str, tuple[str, KafkaException]]
+                    ) -> Iterator[AdminGroup]:
+        """The groups of `ids` that answered; each one whose coordinator is moving goes into
+        `settling` with what failed, to be asked again."""
         if not ids:
-            return []
+            return
         described = self.admin.describe_consumer_groups(ids, request_timeout=self.timeout)
-        groups = []
         for start in range(0, len(ids), GROUP_OFFSETS_IN_FLIGHT):
             batch = ids[start:start + GROUP_OFFSETS_IN_FLIGHT]
             # The Admin API lists one group's offsets per request: send a batch of requests
@@ -312,24 +348,23 @@ class KafkaAdminSource:
                 [ConsumerGroupTopicPartitions(group_id)], request_timeout=self.timeout)
                 for group_id in batch}
             for group_id in batch:
+                what = "describing group"
                 try:
                     description = described[group_id].result(timeout=self.timeout)
+                    what = "listing offsets of group"
+                    committed: dict[tuple[str, int], int] = {}
+                    for future in asked[group_id].values():
+                        for tp in future.result(timeout=self.timeout).topic_partitions:
+                            if tp.offset >= 0:
+                                committed[(tp.topic, tp.partition)] = tp.offset
                 except KafkaException as exc:
-                    raise self._fail(f"describing group {group_id!r}", exc) from None
-                committed: dict[tuple[str, int], int] = {}
-                for future in asked[group_id].values():
-                    try:
-                        offsets = future.result(timeout=self.timeout)
-                    except KafkaException as exc:
-                        raise self._fail(f"listing offsets of group {group_id!r}",
-                                         exc) from None
-                    for tp in offsets.topic_partitions:
-                        if tp.offset >= 0:
-                            committed[(tp.topic, tp.partition)] = tp.offset
+                    if _error_code(exc) in COORDINATOR_MOVING:
+                        settling[group_id] = (what, exc)
+                        continue
+                    raise self._fail(f"{what} {group_id!r}", exc) from None
                 state = getattr(description.state, "name", str(description.state))
-                groups.append(AdminGroup(group_id, state.title().replace("_", ""),
-                                         len(description.members), committed))
-        return groups
+                yield AdminGroup(group_id, state.title().replace("_", ""),
+                                 len(description.members), committed)
 
     def sample(self, topics: Iterable[AdminTopic], per_topic: int,
                timeout_seconds: float = 10.0) -> dict[str, list[bytes]]:
