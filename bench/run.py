@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.admin_groups import bench_admin_groups
 from bench.figures import FIGURES, RUNS, figure, median_seconds, say
 from bench.prometheus_fleet import fleet_end_for_bench, fleet_tsdb, start_fleet_prometheus
 from bench.real_cardinality import bench_real_cardinality
@@ -516,7 +517,7 @@ def bench_report(store_url: str) -> None:
 
 
 def main() -> int:
-    """Every part, or those named in BENCH_ONLY (collect, real, analyze, api, report,
+    """Every part, or those named in BENCH_ONLY (collect, admin, real, analyze, api, report,
     export); the figures of parts not run are kept from the last results, each with its own
     date."""
     started = time.perf_counter()
@@ -525,6 +526,8 @@ def main() -> int:
         work = Path(tmp)
         if not only or "collect" in only:
             bench_collect(work)
+        if not only or "admin" in only:
+            bench_admin_groups(work)
         if not only or "real" in only:
             bench_real_cardinality(work)
         if not only or only & {"analyze", "api", "report", "export"}:
