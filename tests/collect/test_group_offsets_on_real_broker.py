@@ -7,11 +7,12 @@ the number of groups, so the answers of several batches, and a group with a live
 the empty ones, must each land on their own group.
 
 A group whose coordinator is moving (a broker restarting) is asked again until
-`admin_timeout_seconds`. That fault is injected: the broker's answers pass through a wrapper
-that turns the first answers for some groups into COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR
-or COORDINATOR_NOT_AVAILABLE. A real coordinator loads a small offsets partition in
-milliseconds, so a broker cannot be made to give these answers on demand; everything else here
-is the real broker's.
+`admin_timeout_seconds`, and so is a group listing that some broker did not answer. Those
+faults are injected: the broker's answers pass through a wrapper that turns the first answers
+for some groups into COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE,
+and the first listings into ones with a broker's transport error. A real coordinator loads a
+small offsets partition in milliseconds, and this stack has one broker, so neither can be
+caused on demand; everything else here is the real broker's.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ListConsumerGroupsResult, NewTopic
 
 from costopt.config import ClusterSettings
 from costopt.sources.kafka import admin
 from costopt.sources.kafka.admin import AdminGroup, KafkaAdminSource
-from costopt.sources.source_errors import SourceError
+from costopt.sources.source_errors import SourceError, SourceUnavailable
 from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import Stack
 
@@ -90,9 +91,23 @@ class _MovingCoordinator:
     (a list per group, used up one answer at a time)."""
 
     def __init__(self, real: AdminClient, describe: dict[str, list[int]],
-                 offsets: dict[str, list[int]]) -> None:
+                 offsets: dict[str, list[int]], broken_listings: int = 0) -> None:
         self.real, self.describe, self.offsets = real, describe, offsets
+        self.broken_listings = broken_listings  # listings a broker does not answer
         self.described: list[list[str]] = []  # the groups of each description asked
+        self.listings = 0
+
+    def list_consumer_groups(self, **options: Any) -> Future[Any]:
+        self.listings += 1
+        answer = self.real.list_consumer_groups(**options)
+        if self.listings > self.broken_listings:
+            return answer
+        listing = answer.result()
+        partial: Future[Any] = Future()  # as if the broker of the odd-numbered groups were down
+        partial.set_result(ListConsumerGroupsResult(
+            valid=[g for g in listing.valid if not g.group_id.endswith(("1", "3", "5"))],
+            errors=[KafkaError(KafkaError._TRANSPORT)]))
+        return partial
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -180,3 +195,23 @@ def test_any_other_group_error_fails_at_once(groups: Groups) -> None:
     with pytest.raises(SourceError, match=rf"describing group '{five}' failed"):
         source.describe()
     assert len(moving.described) == 1
+
+
+def test_a_listing_a_broker_did_not_answer_is_asked_again(groups: Groups) -> None:
+    source = KafkaAdminSource(ClusterSettings(name="stack",
+                                              bootstrap_servers=groups.bootstrap))
+    moving = _MovingCoordinator(source.admin, describe={}, offsets={}, broken_listings=2)
+    source.admin = moving  # type: ignore[assignment]
+    _assert_all_read(source.describe().groups, groups)
+    assert moving.listings == 3
+
+
+def test_a_broker_that_never_answers_the_listing_fails_the_collect(groups: Groups) -> None:
+    source = KafkaAdminSource(ClusterSettings(name="stack", bootstrap_servers=groups.bootstrap,
+                                              admin_timeout_seconds=1))
+    moving = _MovingCoordinator(source.admin, describe={}, offsets={}, broken_listings=100)
+    source.admin = moving  # type: ignore[assignment]
+    with pytest.raises(SourceUnavailable, match=r"listing consumer groups \(1 broker still not "
+                                                r"answering after 1 s\) failed"):
+        source.describe()
+    assert 2 <= moving.listings < 10

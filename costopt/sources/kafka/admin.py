@@ -308,12 +308,7 @@ class KafkaAdminSource:
         NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) is asked again after a back-off, as Kafka's
         own AdminClient does and librdkafka's does not, until `admin_timeout_seconds`: a
         rolling restart must not cost the whole cluster's collect. Any other error fails it."""
-        try:
-            listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
-                timeout=self.timeout)
-        except KafkaException as exc:
-            raise self._fail("listing consumer groups", exc) from None
-        ids = [g.group_id for g in listing.valid]
+        ids = self._group_ids()
         found: dict[str, AdminGroup] = {}
         pending = ids
         deadline = time.monotonic() + self.timeout
@@ -331,6 +326,31 @@ class KafkaAdminSource:
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
         return [found[group_id] for group_id in ids]
+
+    def _group_ids(self) -> list[str]:
+        """Every group's id. Each broker lists the groups it coordinates; a listing where some
+        broker did not answer (restarting, unreachable) lacks that broker's groups, so it is
+        asked again until `admin_timeout_seconds`, then the collect fails: a snapshot that
+        silently lost a broker's groups would show their readers gone."""
+        deadline = time.monotonic() + self.timeout
+        pause = 0.2
+        while True:
+            try:
+                listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
+                    timeout=self.timeout)
+            except KafkaException as exc:
+                raise self._fail("listing consumer groups", exc) from None
+            if not listing.errors:
+                return [g.group_id for g in listing.valid]
+            if time.monotonic() + pause > deadline:
+                error = listing.errors[0]
+                failure = error if isinstance(error, KafkaException) else KafkaException(error)
+                missing = len(listing.errors)
+                raise self._fail(f"listing consumer groups ({missing} broker"
+                                 f"{'s' if missing > 1 else ''} still not answering after "
+                                 f"{self.timeout:g} s)", failure)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     def _ask_groups(self, ids: list[str], settling: dict[str, tuple[str, KafkaException]]
                     ) -> Iterator[AdminGroup]:
