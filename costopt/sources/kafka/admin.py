@@ -32,9 +32,16 @@ TOPIC_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "compressi
                  "min.insync.replicas", "segment.bytes", "remote.storage.enable",
                  "local.retention.ms", "local.retention.bytes")
 CONFIG_BATCH = 200
+CONFIG_BATCHES_IN_FLIGHT = 10  # config requests sent before their answers are awaited
 # Group-offset requests sent before their answers are awaited: enough to hide the round trip,
 # few enough that the last of a batch is answered well within admin_timeout_seconds.
 GROUP_OFFSETS_IN_FLIGHT = 500
+# What a broker answers about a partition whose leader is moving (or a topic so new or so
+# lately deleted that it does not know it): asked again.
+LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                           KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
+                           KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH,
+                           KafkaError.UNKNOWN_TOPIC_OR_PART})
 # What a broker answers while a group's coordinator moves or loads its state: asked again.
 COORDINATOR_MOVING = frozenset({KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
                                 KafkaError.COORDINATOR_NOT_AVAILABLE,
@@ -222,13 +229,16 @@ class KafkaAdminSource:
             leaders = tuple(partitions[p].leader if p in partitions else -1
                             for p in range(len(partitions)))
             topics[name] = AdminTopic(name, len(partitions), replication, {}, leaders=leaders)
-        configs = self._configs(list(topics))
+        # A topic deleted after the metadata was read has no configs or offsets: left out,
+        # as the next collect's metadata will leave it out.
+        configs = self._configs(list(topics), skip_missing=True)
         end_offsets, start_offsets = self._offsets(
-            (name, p) for name, t in topics.items() for p in range(t.partitions))
+            (name, p) for name, t in topics.items() if name in configs
+            for p in range(t.partitions))
         topics = {name: AdminTopic(name, t.partitions, t.replication_factor,
-                                   configs.get(name, {}), end_offsets.get(name, {}),
+                                   configs[name], end_offsets[name],
                                    start_offsets.get(name, {}), t.leaders)
-                  for name, t in topics.items()}
+                  for name, t in topics.items() if name in configs and name in end_offsets}
         return AdminData(brokers, topics, self._groups(), self._broker_configs(brokers))
 
     def _broker_configs(self, brokers: list[AdminBroker]) -> dict[str, str]:
@@ -268,37 +278,66 @@ class KafkaAdminSource:
     def _configs(self, names: list[str], skip_missing: bool = False
                  ) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
-        for start in range(0, len(names), CONFIG_BATCH):
-            resources = [ConfigResource(ConfigResource.Type.TOPIC, name)
-                         for name in names[start:start + CONFIG_BATCH]]
-            futures = self.admin.describe_configs(resources, request_timeout=self.timeout)
-            for resource, future in futures.items():
-                try:
-                    entries = future.result(timeout=self.timeout)
-                except KafkaException as exc:
-                    if skip_missing and exc.args and isinstance(exc.args[0], KafkaError) \
-                            and exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                        continue
-                    raise self._fail(f"describing configs of {resource.name!r}", exc) from None
-                out[resource.name] = {key: entries[key].value for key in TOPIC_CONFIGS
-                                      if key in entries and entries[key].value is not None}
+        batches = [names[start:start + CONFIG_BATCH]
+                   for start in range(0, len(names), CONFIG_BATCH)]
+        for first in range(0, len(batches), CONFIG_BATCHES_IN_FLIGHT):
+            # Sent before any answer is awaited: the broker answers one batch at a time,
+            # so waiting for each before sending the next leaves it idle a round trip.
+            asked = [self.admin.describe_configs(
+                [ConfigResource(ConfigResource.Type.TOPIC, name) for name in batch],
+                request_timeout=self.timeout)
+                for batch in batches[first:first + CONFIG_BATCHES_IN_FLIGHT]]
+            for futures in asked:
+                for resource, future in futures.items():
+                    try:
+                        entries = future.result(timeout=self.timeout)
+                    except KafkaException as exc:
+                        if skip_missing and _error_code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                            continue
+                        raise self._fail(f"describing configs of {resource.name!r}",
+                                         exc) from None
+                    out[resource.name] = {key: entries[key].value for key in TOPIC_CONFIGS
+                                          if key in entries and entries[key].value is not None}
         return out
 
     def _offsets(self, partitions: Iterable[tuple[str, int]]
                  ) -> tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]]:
+        """Latest and earliest offsets of the partitions, by topic. A partition whose leader
+        is moving (a broker restarting, a topic just created) is asked again until
+        `admin_timeout_seconds`, as Kafka's own AdminClient does; a topic still unknown then
+        was deleted meanwhile and is left out. Anything else fails the collect."""
         wanted = list(partitions)
         result: list[dict[str, dict[int, int]]] = [{}, {}]
         for index, spec in enumerate((OffsetSpec.latest(), OffsetSpec.earliest())):
-            if not wanted:
-                break
-            request = {TopicPartition(topic, p): spec for topic, p in wanted}
-            futures = self.admin.list_offsets(request, request_timeout=self.timeout)
-            for tp, future in futures.items():
-                try:
-                    info = future.result(timeout=self.timeout)
-                except KafkaException as exc:
-                    raise self._fail(f"listing offsets of {tp.topic}", exc) from None
-                result[index].setdefault(tp.topic, {})[tp.partition] = info.offset
+            pending = wanted
+            deadline = time.monotonic() + self.timeout
+            pause = 0.2
+            while pending:
+                request = {TopicPartition(topic, p): spec for topic, p in pending}
+                futures = self.admin.list_offsets(request, request_timeout=self.timeout)
+                moving: dict[tuple[str, int], KafkaException] = {}
+                for tp, future in futures.items():
+                    try:
+                        info = future.result(timeout=self.timeout)
+                    except KafkaException as exc:
+                        if _error_code(exc) in LEADER_MOVING:
+                            moving[(tp.topic, tp.partition)] = exc
+                            continue
+                        raise self._fail(f"listing offsets of {tp.topic}", exc) from None
+                    result[index].setdefault(tp.topic, {})[tp.partition] = info.offset
+                pending = list(moving)
+                if pending and time.monotonic() + pause > deadline:
+                    stuck = {key: exc for key, exc in moving.items()
+                             if _error_code(exc) != KafkaError.UNKNOWN_TOPIC_OR_PART}
+                    if stuck:
+                        (topic, partition), last = next(iter(stuck.items()))
+                        raise self._fail(f"listing offsets of {topic} partition {partition} "
+                                         f"(its leader was still moving after "
+                                         f"{self.timeout:g} s)", last) from None
+                    break  # deleted since the metadata was read: left out below
+                if pending:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 2.0)
         return result[0], result[1]
 
     def _groups(self) -> list[AdminGroup]:
