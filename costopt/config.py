@@ -180,8 +180,9 @@ class ClusterSettings(_Strict):
         None, description="override: whether consumers fetch from a replica in their own zone "
         "(KIP-392); unset, the brokers' replica.selector.class read at collect decides")
     admin_timeout_seconds: float = Field(
-        30, gt=0, description="bound on each Admin API request, and on retrying a group whose "
-        "coordinator is moving or a group listing a broker did not answer")
+        30, gt=0, description="bound on each Admin API request, and on asking again what a "
+        "restarting broker could not answer yet (a moving partition leader or group "
+        "coordinator, a group listing)")
     sample_records_per_topic: int = Field(50, ge=0, le=10_000)
 
     @model_validator(mode="after")

@@ -154,6 +154,23 @@ _CERTIFICATE_ALERT = re.compile(r"alert (bad certificate|certificate required|"
                                 r"unknown ca|handshake failure)", re.IGNORECASE)
 
 
+class _Patience:
+    """How long to keep asking again what a cluster in motion could not answer yet: a
+    back-off growing from 0.2 s to 2 s, until `seconds` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.pause = 0.2
+
+    def wait(self) -> bool:
+        """Sleep before the next try; False, at once, if it would end past the deadline."""
+        if time.monotonic() + self.pause > self.deadline:
+            return False
+        time.sleep(self.pause)
+        self.pause = min(self.pause * 2, 2.0)
+        return True
+
+
 def _error_code(exc: KafkaException) -> int | None:
     error = exc.args[0] if exc.args else None
     return error.code() if isinstance(error, KafkaError) else None
@@ -238,7 +255,8 @@ class KafkaAdminSource:
         topics = {name: AdminTopic(name, t.partitions, t.replication_factor,
                                    configs[name], end_offsets[name],
                                    start_offsets.get(name, {}), t.leaders)
-                  for name, t in topics.items() if name in configs and name in end_offsets}
+                  for name, t in topics.items()
+                  if name in configs and len(end_offsets.get(name, {})) == t.partitions}
         return AdminData(brokers, topics, self._groups(), self._broker_configs(brokers))
 
     def _broker_configs(self, brokers: list[AdminBroker]) -> dict[str, str]:
@@ -306,12 +324,12 @@ class KafkaAdminSource:
         is moving (a broker restarting, a topic just created) is asked again until
         `admin_timeout_seconds`, as Kafka's own AdminClient does; a topic still unknown then
         was deleted meanwhile and is left out. Anything else fails the collect."""
-        wanted = list(partitions)
         result: list[dict[str, dict[int, int]]] = [{}, {}]
+        pending = list(partitions)
         for index, spec in enumerate((OffsetSpec.latest(), OffsetSpec.earliest())):
-            pending = wanted
-            deadline = time.monotonic() + self.timeout
-            pause = 0.2
+            if index == 1:  # the partitions whose latest offset was read
+                pending = [(topic, p) for topic, offsets in result[0].items() for p in offsets]
+            patience = _Patience(self.timeout)
             while pending:
                 request = {TopicPartition(topic, p): spec for topic, p in pending}
                 futures = self.admin.list_offsets(request, request_timeout=self.timeout)
@@ -326,7 +344,7 @@ class KafkaAdminSource:
                         raise self._fail(f"listing offsets of {tp.topic}", exc) from None
                     result[index].setdefault(tp.topic, {})[tp.partition] = info.offset
                 pending = list(moving)
-                if pending and time.monotonic() + pause > deadline:
+                if pending and not patience.wait():
                     stuck = {key: exc for key, exc in moving.items()
                              if _error_code(exc) != KafkaError.UNKNOWN_TOPIC_OR_PART}
                     if stuck:
@@ -334,10 +352,7 @@ class KafkaAdminSource:
                         raise self._fail(f"listing offsets of {topic} partition {partition} "
                                          f"(its leader was still moving after "
                                          f"{self.timeout:g} s)", last) from None
-                    break  # deleted since the metadata was read: left out below
-                if pending:
-                    time.sleep(pause)
-                    pause = min(pause * 2, 2.0)
+                    break  # deleted since the metadata was read: left out
         return result[0], result[1]
 
     def _groups(self) -> list[AdminGroup]:
@@ -350,20 +365,16 @@ class KafkaAdminSource:
         ids = self._group_ids()
         found: dict[str, AdminGroup] = {}
         pending = ids
-        deadline = time.monotonic() + self.timeout
-        pause = 0.2
+        patience = _Patience(self.timeout)
         while pending:
             settling: dict[str, tuple[str, KafkaException]] = {}
             for group in self._ask_groups(pending, settling):
                 found[group.group] = group
             pending = list(settling)
-            if pending and time.monotonic() + pause > deadline:
+            if pending and not patience.wait():
                 group_id, (what, last) = next(iter(settling.items()))
                 raise self._fail(f"{what} {group_id!r} (its coordinator was still moving after "
                                  f"{self.timeout:g} s)", last) from None
-            if pending:
-                time.sleep(pause)
-                pause = min(pause * 2, 2.0)
         return [found[group_id] for group_id in ids]
 
     def _group_ids(self) -> list[str]:
@@ -371,8 +382,7 @@ class KafkaAdminSource:
         broker did not answer (restarting, unreachable) lacks that broker's groups, so it is
         asked again until `admin_timeout_seconds`, then the collect fails: a snapshot that
         silently lost a broker's groups would show their readers gone."""
-        deadline = time.monotonic() + self.timeout
-        pause = 0.2
+        patience = _Patience(self.timeout)
         while True:
             try:
                 listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
@@ -381,15 +391,13 @@ class KafkaAdminSource:
                 raise self._fail("listing consumer groups", exc) from None
             if not listing.errors:
                 return [g.group_id for g in listing.valid]
-            if time.monotonic() + pause > deadline:
+            if not patience.wait():
                 error = listing.errors[0]
                 failure = error if isinstance(error, KafkaException) else KafkaException(error)
                 missing = len(listing.errors)
                 raise self._fail(f"listing consumer groups ({missing} broker"
                                  f"{'s' if missing > 1 else ''} still not answering after "
                                  f"{self.timeout:g} s)", failure)
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
 
     def _ask_groups(self, ids: list[str], settling: dict[str, tuple[str, KafkaException]]
                     ) -> Iterator[AdminGroup]:
