@@ -36,12 +36,16 @@ CONFIG_BATCHES_IN_FLIGHT = 10  # config requests sent before their answers are a
 # Group-offset requests sent before their answers are awaited: enough to hide the round trip,
 # few enough that the last of a batch is answered well within admin_timeout_seconds.
 GROUP_OFFSETS_IN_FLIGHT = 500
-# What a broker answers about a partition whose leader is moving (or a topic so new or so
-# lately deleted that it does not know it): asked again.
+# What the broker (or librdkafka, from its metadata) answers about a topic it does not know:
+# too new, or deleted since the collect's metadata. Asked again; still so at the deadline,
+# the topic was deleted and is left out.
+UNKNOWN_TOPIC = frozenset({KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC,
+                           KafkaError._UNKNOWN_PARTITION})
+# What a broker answers about a partition whose leader is moving: asked again.
 LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
                            KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
                            KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH,
-                           KafkaError.UNKNOWN_TOPIC_OR_PART})
+                           *UNKNOWN_TOPIC})
 # What a broker answers while a group's coordinator moves or loads its state: asked again.
 COORDINATOR_MOVING = frozenset({KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
                                 KafkaError.COORDINATOR_NOT_AVAILABLE,
@@ -346,7 +350,7 @@ class KafkaAdminSource:
                 pending = list(moving)
                 if pending and not patience.wait():
                     stuck = {key: exc for key, exc in moving.items()
-                             if _error_code(exc) != KafkaError.UNKNOWN_TOPIC_OR_PART}
+                             if _error_code(exc) not in UNKNOWN_TOPIC}
                     if stuck:
                         (topic, partition), last = next(iter(stuck.items()))
                         raise self._fail(f"listing offsets of {topic} partition {partition} "
