@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from bench.figures import RUNS, figure, say
 from costopt.config import ClusterSettings
 from costopt.sources.kafka import admin
-from costopt.sources.kafka.admin import AdminData, KafkaAdminSource
+from costopt.sources.kafka.admin import AdminData, KafkaAdminSource, Patience
 from tests.stack.kafka_broker import KafkaBroker
 
 GROUPS = 2_000  # the wix bench fleet has about 10,000; 2,000 keep the part short
@@ -35,7 +35,7 @@ def _commit_groups(client: AdminClient) -> dict[str, dict[tuple[str, int], int]]
     wanted = {f"bench-group-{i:05d}": {(TOPIC, p): 10 * i + p + 1 for p in range(PARTITIONS)}
               for i in range(GROUPS)}
     pending = list(wanted)
-    deadline = time.monotonic() + 120
+    patience = Patience(120)
     while pending:
         asked = {group: client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(
             group, [TopicPartition(t, p, o) for (t, p), o in wanted[group].items()])],
@@ -47,11 +47,9 @@ def _commit_groups(client: AdminClient) -> dict[str, dict[tuple[str, int], int]]
                     future.result(timeout=60)
                 except KafkaException:
                     failed.append(group)
-        if failed and time.monotonic() > deadline:
+        if failed and not patience.wait():
             raise RuntimeError(f"{len(failed)} groups could not be written, e.g. {failed[0]}")
         pending = failed
-        if pending:
-            time.sleep(0.5)
     return wanted
 
 

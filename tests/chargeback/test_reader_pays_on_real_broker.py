@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from fastapi.testclient import TestClient
 
@@ -39,8 +39,9 @@ from costopt.cost.allocation import COMPONENTS
 from costopt.cost.chargeback import CONSUMER, PRODUCER, consumer_micros
 from costopt.cost.owners import OwnerRule
 from costopt.sources.collect import collect_cluster
+from costopt.sources.kafka.admin import COORDINATOR_MOVING, error_code
 from costopt.store import Store, sqlite_url
-from tests.stack.kafka_clients import COORDINATOR_SETTLING, commit_offsets
+from tests.stack.kafka_clients import commit_offsets
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -97,8 +98,7 @@ def _committed(bootstrap: str, group: str, topic: str, partitions: list[int]) ->
     try:
         offsets = consumer.committed([TopicPartition(topic, p) for p in partitions], 10)
     except KafkaException as failure:
-        if failure.args and isinstance(failure.args[0], KafkaError) \
-                and failure.args[0].code() in COORDINATOR_SETTLING:
+        if error_code(failure) in COORDINATOR_MOVING:
             return False  # asked again a second later
         raise
     finally:

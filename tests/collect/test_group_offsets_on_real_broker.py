@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, ListConsumerGroupsResult, NewTopic
 
 from costopt.config import ClusterSettings
 from costopt.sources.kafka import admin
 from costopt.sources.kafka.admin import AdminGroup, KafkaAdminSource
 from costopt.sources.source_errors import SourceError, SourceUnavailable
-from tests.stack.kafka_clients import commit_offsets
+from tests.stack.kafka_clients import commit_offsets, failed_future
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -80,11 +80,6 @@ def groups(stack: Stack) -> Iterator[Groups]:
         member.close()
 
 
-def _failed(code: int) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_exception(KafkaException(KafkaError(code)))
-    return future
-
 
 class _MovingCoordinator:
     """The real AdminClient, but the first answers for the named groups are the given errors
@@ -118,7 +113,7 @@ class _MovingCoordinator:
         answers = dict(self.real.describe_consumer_groups(ids, **options))
         for group_id in ids:
             if self.describe.get(group_id):
-                answers[group_id] = _failed(self.describe[group_id].pop(0))
+                answers[group_id] = failed_future(self.describe[group_id].pop(0))
         return answers
 
     def list_consumer_group_offsets(self, requests: list[Any], **options: Any
@@ -127,7 +122,7 @@ class _MovingCoordinator:
         group_id = requests[0].group_id
         if self.offsets.get(group_id):
             code = self.offsets[group_id].pop(0)
-            return {key: _failed(code) for key in answers}
+            return {key: failed_future(code) for key in answers}
         return answers
 
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from costopt.config import ClusterSettings
 from costopt.sources.kafka.admin import KafkaAdminSource
 from costopt.sources.source_errors import SourceError
+from tests.stack.kafka_clients import failed_future
 from tests.stack.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -73,11 +73,6 @@ def topics(stack: Stack) -> Iterator[Topics]:
     yield Topics(bootstrap, names, admin)
 
 
-def _failed(code: int) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_exception(KafkaException(KafkaError(code)))
-    return future
-
 
 class _Churn:
     """The real AdminClient; `moving` partitions answer NOT_LEADER_FOR_PARTITION to their
@@ -111,7 +106,7 @@ class _Churn:
             key = (tp.topic, tp.partition)
             if self.moving.get(key, 0) > 0:
                 self.moving[key] -= 1
-                answers[tp] = _failed(self.answer)
+                answers[tp] = failed_future(self.answer)
         return answers
 
 

@@ -158,7 +158,7 @@ _CERTIFICATE_ALERT = re.compile(r"alert (bad certificate|certificate required|"
                                 r"unknown ca|handshake failure)", re.IGNORECASE)
 
 
-class _Patience:
+class Patience:
     """How long to keep asking again what a cluster in motion could not answer yet: a
     back-off growing from 0.2 s to 2 s, until `seconds` have passed."""
 
@@ -175,7 +175,8 @@ class _Patience:
         return True
 
 
-def _error_code(exc: KafkaException) -> int | None:
+def error_code(exc: KafkaException) -> int | None:
+    """The Kafka error code a KafkaException carries, if any."""
     error = exc.args[0] if exc.args else None
     return error.code() if isinstance(error, KafkaError) else None
 
@@ -314,7 +315,7 @@ class KafkaAdminSource:
                     try:
                         entries = future.result(timeout=self.timeout)
                     except KafkaException as exc:
-                        if skip_missing and _error_code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                        if skip_missing and error_code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
                             continue
                         raise self._fail(f"describing configs of {resource.name!r}",
                                          exc) from None
@@ -324,40 +325,45 @@ class KafkaAdminSource:
 
     def _offsets(self, partitions: Iterable[tuple[str, int]]
                  ) -> tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]]:
-        """Latest and earliest offsets of the partitions, by topic. A partition whose leader
-        is moving (a broker restarting, a topic just created) is asked again until
+        """Latest and earliest offsets of the partitions, by topic; the earliest only of the
+        partitions whose latest offset was read."""
+        latest = self._offsets_at(OffsetSpec.latest(), list(partitions))
+        earliest = self._offsets_at(OffsetSpec.earliest(), [
+            (topic, p) for topic, offsets in latest.items() for p in offsets])
+        return latest, earliest
+
+    def _offsets_at(self, spec: OffsetSpec, pending: list[tuple[str, int]]
+                    ) -> dict[str, dict[int, int]]:
+        """The partitions' offsets at `spec`, by topic. A partition whose leader is moving (a
+        broker restarting, a topic just created) is asked again until
         `admin_timeout_seconds`, as Kafka's own AdminClient does; a topic still unknown then
         was deleted meanwhile and is left out. Anything else fails the collect."""
-        result: list[dict[str, dict[int, int]]] = [{}, {}]
-        pending = list(partitions)
-        for index, spec in enumerate((OffsetSpec.latest(), OffsetSpec.earliest())):
-            if index == 1:  # the partitions whose latest offset was read
-                pending = [(topic, p) for topic, offsets in result[0].items() for p in offsets]
-            patience = _Patience(self.timeout)
-            while pending:
-                request = {TopicPartition(topic, p): spec for topic, p in pending}
-                futures = self.admin.list_offsets(request, request_timeout=self.timeout)
-                moving: dict[tuple[str, int], KafkaException] = {}
-                for tp, future in futures.items():
-                    try:
-                        info = future.result(timeout=self.timeout)
-                    except KafkaException as exc:
-                        if _error_code(exc) in LEADER_MOVING:
-                            moving[(tp.topic, tp.partition)] = exc
-                            continue
-                        raise self._fail(f"listing offsets of {tp.topic}", exc) from None
-                    result[index].setdefault(tp.topic, {})[tp.partition] = info.offset
-                pending = list(moving)
-                if pending and not patience.wait():
-                    stuck = {key: exc for key, exc in moving.items()
-                             if _error_code(exc) not in UNKNOWN_TOPIC}
-                    if stuck:
-                        (topic, partition), last = next(iter(stuck.items()))
-                        raise self._fail(f"listing offsets of {topic} partition {partition} "
-                                         f"(its leader was still moving after "
-                                         f"{self.timeout:g} s)", last) from None
-                    break  # deleted since the metadata was read: left out
-        return result[0], result[1]
+        result: dict[str, dict[int, int]] = {}
+        patience = Patience(self.timeout)
+        while pending:
+            request = {TopicPartition(topic, p): spec for topic, p in pending}
+            futures = self.admin.list_offsets(request, request_timeout=self.timeout)
+            moving: dict[tuple[str, int], KafkaException] = {}
+            for tp, future in futures.items():
+                try:
+                    info = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    if error_code(exc) in LEADER_MOVING:
+                        moving[(tp.topic, tp.partition)] = exc
+                        continue
+                    raise self._fail(f"listing offsets of {tp.topic}", exc) from None
+                result.setdefault(tp.topic, {})[tp.partition] = info.offset
+            pending = list(moving)
+            if pending and not patience.wait():
+                stuck = {key: exc for key, exc in moving.items()
+                         if error_code(exc) not in UNKNOWN_TOPIC}
+                if stuck:
+                    (topic, partition), last = next(iter(stuck.items()))
+                    raise self._fail(f"listing offsets of {topic} partition {partition} (its "
+                                     f"leader was still moving after {self.timeout:g} s)",
+                                     last) from None
+                break  # deleted since the metadata was read: left out
+        return result
 
     def _groups(self) -> list[AdminGroup]:
         """Every consumer group with its state, members and committed offsets.
@@ -369,7 +375,7 @@ class KafkaAdminSource:
         ids = self._group_ids()
         found: dict[str, AdminGroup] = {}
         pending = ids
-        patience = _Patience(self.timeout)
+        patience = Patience(self.timeout)
         while pending:
             settling: dict[str, tuple[str, KafkaException]] = {}
             for group in self._ask_groups(pending, settling):
@@ -386,7 +392,7 @@ class KafkaAdminSource:
         broker did not answer (restarting, unreachable) lacks that broker's groups, so it is
         asked again until `admin_timeout_seconds`, then the collect fails: a snapshot that
         silently lost a broker's groups would show their readers gone."""
-        patience = _Patience(self.timeout)
+        patience = Patience(self.timeout)
         while True:
             try:
                 listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(
@@ -429,7 +435,7 @@ class KafkaAdminSource:
                             if tp.offset >= 0:
                                 committed[(tp.topic, tp.partition)] = tp.offset
                 except KafkaException as exc:
-                    if _error_code(exc) in COORDINATOR_MOVING:
+                    if error_code(exc) in COORDINATOR_MOVING:
                         settling[group_id] = (what, exc)
                         continue
                     raise self._fail(f"{what} {group_id!r}", exc) from None
