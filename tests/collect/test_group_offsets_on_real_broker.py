@@ -167,14 +167,14 @@ def test_groups_whose_coordinator_moves_are_asked_again(
 def test_a_coordinator_that_never_settles_fails_the_collect_naming_the_group(
         groups: Groups) -> None:
     source = KafkaAdminSource(ClusterSettings(name="stack", bootstrap_servers=groups.bootstrap,
-                                              admin_timeout_seconds=1))
+                                              admin_timeout_seconds=3))
     two = f"{groups.prefix}02"
     source.admin = _MovingCoordinator(  # type: ignore[assignment]
         source.admin, describe={},
         offsets={two: [KafkaError.COORDINATOR_LOAD_IN_PROGRESS] * 100})
     began = time.monotonic()
     with pytest.raises(SourceError, match=rf"listing offsets of group '{two}' \(its "
-                                          r"coordinator was still moving after 1 s\)"):
+                                          r"coordinator was still moving after 3 s\)"):
         source.describe()
     assert time.monotonic() - began < 10
 
@@ -203,10 +203,10 @@ def test_a_listing_a_broker_did_not_answer_is_asked_again(groups: Groups) -> Non
 
 def test_a_broker_that_never_answers_the_listing_fails_the_collect(groups: Groups) -> None:
     source = KafkaAdminSource(ClusterSettings(name="stack", bootstrap_servers=groups.bootstrap,
-                                              admin_timeout_seconds=1))
+                                              admin_timeout_seconds=3))
     moving = _MovingCoordinator(source.admin, describe={}, offsets={}, broken_listings=100)
     source.admin = moving  # type: ignore[assignment]
     with pytest.raises(SourceUnavailable, match=r"listing consumer groups \(1 broker still not "
-                                                r"answering after 1 s\) failed"):
+                                                r"answering after 3 s\) failed"):
         source.describe()
     assert 2 <= moving.listings < 10

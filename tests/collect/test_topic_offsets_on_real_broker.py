@@ -147,12 +147,12 @@ def test_partitions_whose_leader_moves_are_asked_again(topics: Topics) -> None:
 
 def test_a_leader_that_never_settles_fails_the_collect_naming_the_partition(
         topics: Topics) -> None:
-    source = _source(topics.bootstrap, timeout=1)
+    source = _source(topics.bootstrap, timeout=3)
     name = topics.names[2]
     source.admin = _Churn(source.admin, moving={(name, 0): 1000})  # type: ignore[assignment]
     began = time.monotonic()
     with pytest.raises(SourceError, match=rf"listing offsets of {name} partition 0 \(its "
-                                          r"leader was still moving after 1 s\) failed"):
+                                          r"leader was still moving after 3 s\) failed"):
         source.describe()
     assert time.monotonic() - began < 10
 
@@ -165,7 +165,7 @@ def test_a_topic_deleted_during_the_collect_is_left_out(topics: Topics, when: st
     while doomed not in topics.admin.list_topics(timeout=10).topics:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    source = _source(topics.bootstrap, timeout=2)
+    source = _source(topics.bootstrap, timeout=3)
     source.admin = _Churn(source.admin, delete_before=(when, doomed))  # type: ignore[assignment]
     data = source.describe()
     assert doomed not in data.topics
@@ -177,7 +177,7 @@ def test_a_partition_librdkafka_no_longer_knows_is_a_deleted_topic_at_the_deadli
         topics: Topics) -> None:
     """librdkafka answers _UNKNOWN_PARTITION from its own metadata once it has seen a topic
     deleted; at the deadline that topic is left out, as one the broker calls unknown is."""
-    source = _source(topics.bootstrap, timeout=1)
+    source = _source(topics.bootstrap, timeout=3)
     gone = topics.names[3]
     source.admin = _Churn(source.admin, moving={(gone, 1): 1000},  # type: ignore[assignment]
                           answer=KafkaError._UNKNOWN_PARTITION)
